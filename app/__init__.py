@@ -1,0 +1,198 @@
+"""Podium: the web app agile customer-service pods run on."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from flask import Flask, g, has_request_context, request
+from flask_babel import format_date, format_datetime, format_decimal, format_percent
+from flask_login import current_user
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from app.extensions import babel, csrf, db, limiter, login_manager, migrate
+from config import Config, ProductionConfig, config_from_env
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record):
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+
+def select_locale() -> str | None:
+    if not has_request_context():
+        return None  # jobs and the CLI: the caller forces a locale where it matters
+    if current_user and current_user.is_authenticated:
+        return current_user.locale
+    from flask import current_app
+
+    return request.accept_languages.best_match(current_app.config["LANGUAGES"]) or "en"
+
+
+def select_timezone() -> str | None:
+    if not has_request_context():
+        return None
+    if current_user and current_user.is_authenticated:
+        return current_user.timezone
+    return None
+
+
+def create_app(config: type[Config] | None = None) -> Flask:
+    config = config or config_from_env()
+    if issubclass(config, ProductionConfig):
+        config.validate()
+
+    app = Flask(__name__, template_folder="../templates", static_folder="../static", instance_relative_config=True)
+    app.config.from_object(config)
+    _ensure_instance_dir(app)
+
+    db.init_app(app)
+    migrate.init_app(app, db, render_as_batch=True, compare_type=True)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    limiter.init_app(app)
+
+    _register_models()
+    _register_blueprints(app)
+    _register_template_helpers(app)
+    _register_security_headers(app)
+
+    from app import errors
+
+    errors.register(app)
+
+    from app.cli import register_cli
+
+    register_cli(app)
+
+    if app.config.get("SCHEDULER_IN_PROCESS"):
+        from app.scheduler.runner import start_in_process
+
+        start_in_process(app)
+    return app
+
+
+def _ensure_instance_dir(app: Flask) -> None:
+    import os
+
+    os.makedirs(app.instance_path, exist_ok=True)
+
+
+def _register_models() -> None:
+    import app.org.models  # noqa: F401
+    import app.api.models  # noqa: F401
+    import app.autonomy.models  # noqa: F401
+    import app.notifications.models  # noqa: F401
+    import app.outcomes.models  # noqa: F401
+    import app.recognition.models  # noqa: F401
+    import app.retros.models  # noqa: F401
+    import app.scheduler.models  # noqa: F401
+    import app.standups.models  # noqa: F401
+
+
+def _register_blueprints(app: Flask) -> None:
+    from app.api import bp as api_bp
+    from app.auth import bp as auth_bp
+    from app.autonomy import bp as autonomy_bp
+    from app.notifications import bp as notifications_bp
+    from app.main import bp as main_bp
+    from app.org import bp as org_bp
+    from app.outcomes import bp as outcomes_bp
+    from app.recognition import bp as recognition_bp
+    from app.retros import bp as retros_bp
+    from app.standups import bp as standups_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(org_bp)
+    app.register_blueprint(outcomes_bp)
+    app.register_blueprint(api_bp)
+    app.register_blueprint(notifications_bp)
+    app.register_blueprint(standups_bp)
+    app.register_blueprint(autonomy_bp)
+    app.register_blueprint(retros_bp)
+    app.register_blueprint(recognition_bp)
+    csrf.exempt(api_bp)
+
+
+def _register_template_helpers(app: Flask) -> None:
+    from app import permissions
+    from app.htmx import is_htmx
+
+    app.jinja_env.globals.update(
+        can=permissions.template_can,
+        P=permissions,
+        is_htmx=is_htmx,
+        format_date=format_date,
+        format_datetime=format_datetime,
+        format_decimal=format_decimal,
+        format_percent=format_percent,
+    )
+
+    from app.extension_points import nav_items_for
+    from app.formatting import format_metric, format_minutes
+    from app.notifications.services import unread_count
+
+    app.jinja_env.globals.update(
+        role_label=role_label,
+        weekday_names=weekday_names,
+        unread_notifications=lambda: unread_count(current_user) if current_user.is_authenticated else 0,
+        nav_items=nav_items_for,
+        format_metric=format_metric,
+        format_minutes=format_minutes,
+    )
+
+    @app.context_processor
+    def inject_locale():
+        from flask_babel import get_locale
+
+        return {"current_locale": str(get_locale() or "en")}
+
+
+def role_label(role: str) -> str:
+    from flask_babel import gettext as _
+
+    return {"agent": _("Agent"), "coach": _("Coach"), "leader": _("Leader"), "admin": _("Admin")}.get(role, role)
+
+
+def weekday_names(days: list[int]) -> list[str]:
+    from flask_babel import get_locale
+
+    from babel.dates import get_day_names
+
+    names = get_day_names("abbreviated", locale=get_locale() or "en")
+    return [names[day - 1] for day in days]
+
+
+def _register_security_headers(app: Flask) -> None:
+    @app.before_request
+    def fresh_request_state():
+        # An app context can outlive one request (tests, CLI): never let a user or cache leak across requests.
+        g.pop("_login_user", None)
+        g.pop("_pod_relations", None)
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        if app.config.get("SESSION_COOKIE_SECURE"):
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        if request.endpoint != "static" and current_user and current_user.is_authenticated:
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response

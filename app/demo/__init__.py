@@ -1,0 +1,1 @@
+"""Demo data: a believable organisation for newcomers to meet the product."""

@@ -1,0 +1,117 @@
+"""Forms for people, segments, lifecycle stages, pods, memberships and settings."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+    TimeField,
+)
+from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from app.auth.forms import LANGUAGE_CHOICES, validate_timezone_field
+from app.validators import CleanText, strip_filter
+
+
+def role_choices():
+    return [("agent", _l("Agent")), ("coach", _l("Coach")), ("leader", _l("Leader")), ("admin", _l("Admin"))]
+
+
+def weekday_choices():
+    return [
+        ("1", _l("Monday")), ("2", _l("Tuesday")), ("3", _l("Wednesday")), ("4", _l("Thursday")),
+        ("5", _l("Friday")), ("6", _l("Saturday")), ("7", _l("Sunday")),
+    ]
+
+
+def profile_choices():
+    return [("generalist", _l("Generalist")), ("specialist", _l("Specialist"))]
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class UserForm(FlaskForm):
+    email = EmailField(_l("Email"), validators=[DataRequired(), Email(check_deliverability=False), Length(max=254),
+                                                CleanText()], filters=[strip_filter])
+    display_name = StringField(_l("Display name"), validators=[DataRequired(), Length(max=120), CleanText()],
+                               filters=[strip_filter])
+    role = SelectField(_l("Role"), choices=role_choices)
+    locale = SelectField(_l("Language"), choices=LANGUAGE_CHOICES)
+    timezone = StringField(_l("Time zone"), default="Europe/Madrid",
+                           validators=[DataRequired(), Length(max=64), validate_timezone_field], filters=[strip_filter])
+    active = BooleanField(_l("Active (may sign in)"), default=True)
+    password = PasswordField(_l("Password"), validators=[Optional(), Length(min=10, max=512)],
+                             description=_l("Leave empty to keep the current password."))
+    submit = SubmitField(_l("Save"))
+
+
+class OrderedItemForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=80), CleanText()], filters=[strip_filter])
+    description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=2000), CleanText()],
+                                filters=[strip_filter])
+    position = IntegerField(_l("Position"), default=0, validators=[Optional(), NumberRange(min=0, max=10000)])
+    active = BooleanField(_l("Active"), default=True)
+    submit = SubmitField(_l("Save"))
+
+
+class PodForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=80), CleanText()], filters=[strip_filter])
+    mission = TextAreaField(_l("Mission"), validators=[Optional(), Length(max=2000), CleanText()],
+                            filters=[strip_filter])
+    timezone = StringField(_l("Time zone"), default="Europe/Madrid",
+                           validators=[DataRequired(), Length(max=64), validate_timezone_field], filters=[strip_filter])
+    standup_time = TimeField(_l("Stand-up time"), validators=[DataRequired()])
+    working_days = MultiCheckboxField(_l("Working days"), choices=weekday_choices,
+                                      default=["1", "2", "3", "4", "5"])
+    coaches = MultiCheckboxField(_l("Coaches"), choices=[], coerce=int)
+    submit = SubmitField(_l("Save pod"))
+
+    def validate_working_days(self, field):
+        if not field.data:
+            raise ValidationError(_l("Choose at least one working day."))
+
+
+class MemberForm(FlaskForm):
+    user_id = SelectField(_l("Person"), coerce=int, validators=[DataRequired()])
+    start_date = DateField(_l("Member from"), validators=[DataRequired()])
+    profile = SelectField(_l("Profile"), choices=profile_choices)
+    skills = StringField(_l("Skills"), validators=[Optional(), Length(max=500), CleanText()], filters=[strip_filter],
+                         description=_l("Free text, e.g. billing, porting, Italian"))
+    submit = SubmitField(_l("Add member"))
+
+
+class MembershipEditForm(FlaskForm):
+    profile = SelectField(_l("Profile"), choices=profile_choices)
+    skills = StringField(_l("Skills"), validators=[Optional(), Length(max=500), CleanText()], filters=[strip_filter])
+    submit = SubmitField(_l("Save"))
+
+
+class EndMembershipForm(FlaskForm):
+    end_date = DateField(_l("Member until"), validators=[DataRequired()])
+    submit = SubmitField(_l("End membership"))
+
+
+class OrganisationForm(FlaskForm):
+    name = StringField(_l("Organisation name"), validators=[DataRequired(), Length(max=120), CleanText()],
+                       filters=[strip_filter])
+    timezone = StringField(_l("Organisation time zone"),
+                           validators=[DataRequired(), Length(max=64), validate_timezone_field], filters=[strip_filter])
+    fiscal_year_start_month = IntegerField(_l("Fiscal year starts in month"), default=1,
+                                           validators=[DataRequired(), NumberRange(min=1, max=12)])
+    submit = SubmitField(_l("Save settings"))
+
+
+class CoverageForm(FlaskForm):
+    """Carries only the CSRF token for the coverage toggles."""

@@ -1,0 +1,259 @@
+"""Organisation model: people, segments, lifecycle stages, pods, memberships and coverage."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime, time
+
+from flask_login import UserMixin
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    Time,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from app.extensions import db
+from app.timeutil import utcnow
+
+
+class Role(str, enum.Enum):
+    AGENT = "agent"
+    COACH = "coach"
+    LEADER = "leader"
+    ADMIN = "admin"
+
+    @property
+    def rank(self) -> int:
+        return ROLE_RANK[self]
+
+
+ROLE_RANK = {Role.AGENT: 0, Role.COACH: 1, Role.LEADER: 2, Role.ADMIN: 3}
+LOCALES = ("en", "es", "it")
+WEEKDAYS = (1, 2, 3, 4, 5, 6, 7)
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint("role IN ('agent', 'coach', 'leader', 'admin')", name="role_valid"),
+        CheckConstraint("locale IN ('en', 'es', 'it')", name="locale_valid"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    display_name: Mapped[str] = mapped_column(String(120))
+    role: Mapped[str] = mapped_column(String(16), default=Role.AGENT.value)
+    locale: Mapped[str] = mapped_column(String(5), default="en")
+    timezone: Mapped[str] = mapped_column(String(64), default="Europe/Madrid")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    password_hash: Mapped[str] = mapped_column(String(255), default="")
+    session_version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    memberships: Mapped[list[Membership]] = relationship(back_populates="user")
+
+    def __repr__(self) -> str:
+        return f"<User {self.email}>"
+
+    @staticmethod
+    def normalize_email(email: str) -> str:
+        return (email or "").strip().lower()
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password, method="scrypt")
+
+    def check_password(self, password: str) -> bool:
+        return bool(self.password_hash) and check_password_hash(self.password_hash, password)
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_version}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def role_enum(self) -> Role:
+        return Role(self.role)
+
+    @property
+    def rank(self) -> int:
+        return ROLE_RANK[Role(self.role)]
+
+    def has_role(self, role: Role) -> bool:
+        return self.rank >= ROLE_RANK[role]
+
+    @property
+    def initials(self) -> str:
+        parts = [p for p in self.display_name.split() if p]
+        return "".join(p[0] for p in parts[:2]).upper() or "?"
+
+
+class Organisation(db.Model):
+    """The single organisation this installation serves, with its org-wide settings."""
+
+    __tablename__ = "organisation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), default="Podium")
+    timezone: Mapped[str] = mapped_column(String(64), default="Europe/Madrid")
+    fiscal_year_start_month: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class Segment(db.Model):
+    __tablename__ = "segments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    def __repr__(self) -> str:
+        return f"<Segment {self.name}>"
+
+
+class LifecycleStage(db.Model):
+    __tablename__ = "lifecycle_stages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    def __repr__(self) -> str:
+        return f"<LifecycleStage {self.name}>"
+
+
+DEFAULT_STAGES = (
+    ("Pre-sale", "Information and quotes before a customer buys."),
+    ("Sale & onboarding", "Buying, contracting and getting started."),
+    ("In-life service", "Everyday service while the customer uses the product."),
+    ("Post-sale & warranty", "Repairs, replacements, claims and warranty."),
+    ("Account closure", "Cancellation, porting out and final settlement."),
+)
+
+
+pod_coaches = Table(
+    "pod_coaches",
+    db.metadata,
+    Column("pod_id", ForeignKey("pods.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Pod(db.Model):
+    __tablename__ = "pods"
+    __table_args__ = (
+        CheckConstraint("length(working_days) BETWEEN 1 AND 7", name="working_days_valid"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    mission: Mapped[str] = mapped_column(Text, default="")
+    timezone: Mapped[str] = mapped_column(String(64), default="Europe/Madrid")
+    standup_time: Mapped[time] = mapped_column(Time, default=time(9, 30))
+    working_days: Mapped[str] = mapped_column(String(7), default="12345")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    coaches: Mapped[list[User]] = relationship(secondary=pod_coaches, order_by="User.display_name")
+    memberships: Mapped[list[Membership]] = relationship(back_populates="pod", order_by="Membership.start_date")
+    coverage: Mapped[list[Coverage]] = relationship(
+        back_populates="pod",
+        primaryjoin="and_(Pod.id == Coverage.pod_id, Coverage.valid_to.is_(None))",
+        viewonly=True,
+    )
+
+    def __repr__(self) -> str:
+        return f"<Pod {self.name}>"
+
+    @property
+    def weekdays(self) -> list[int]:
+        return sorted(int(d) for d in self.working_days)
+
+    def is_working_day(self, day: date) -> bool:
+        return str(day.isoweekday()) in self.working_days
+
+
+class MemberProfile(str, enum.Enum):
+    GENERALIST = "generalist"
+    SPECIALIST = "specialist"
+
+
+class Membership(db.Model):
+    """A person's time in a pod; history is kept by closing a membership, never deleting it."""
+
+    __tablename__ = "memberships"
+    __table_args__ = (
+        CheckConstraint("profile IN ('generalist', 'specialist')", name="profile_valid"),
+        CheckConstraint("end_date IS NULL OR end_date >= start_date", name="dates_ordered"),
+        Index("ix_memberships_user_current", "user_id", "end_date"),
+        Index(
+            "uq_memberships_open",
+            "pod_id",
+            "user_id",
+            unique=True,
+            sqlite_where=text("end_date IS NULL"),
+            postgresql_where=text("end_date IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pod_id: Mapped[int] = mapped_column(ForeignKey("pods.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    start_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    profile: Mapped[str] = mapped_column(String(16), default=MemberProfile.GENERALIST.value)
+    skills: Mapped[str] = mapped_column(String(500), default="")
+
+    pod: Mapped[Pod] = relationship(back_populates="memberships")
+    user: Mapped[User] = relationship(back_populates="memberships")
+
+    def is_current(self, on: date) -> bool:
+        return self.start_date <= on and (self.end_date is None or self.end_date >= on)
+
+
+class Coverage(db.Model):
+    """A pod owning one (segment, lifecycle stage) cell over a period of time."""
+
+    __tablename__ = "coverage"
+    __table_args__ = (
+        Index(
+            "uq_coverage_open",
+            "pod_id",
+            "segment_id",
+            "stage_id",
+            unique=True,
+            sqlite_where=text("valid_to IS NULL"),
+            postgresql_where=text("valid_to IS NULL"),
+        ),
+        Index("ix_coverage_cell", "segment_id", "stage_id", "valid_from"),
+        UniqueConstraint("pod_id", "segment_id", "stage_id", "valid_from"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pod_id: Mapped[int] = mapped_column(ForeignKey("pods.id", ondelete="CASCADE"))
+    segment_id: Mapped[int] = mapped_column(ForeignKey("segments.id", ondelete="CASCADE"))
+    stage_id: Mapped[int] = mapped_column(ForeignKey("lifecycle_stages.id", ondelete="CASCADE"))
+    valid_from: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    valid_to: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    assigned_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    pod: Mapped[Pod] = relationship(back_populates="coverage")
+    segment: Mapped[Segment] = relationship()
+    stage: Mapped[LifecycleStage] = relationship()

@@ -1,0 +1,485 @@
+"""Pods, the coverage matrix and the admin pages for people, segments, stages and settings."""
+
+from __future__ import annotations
+
+from datetime import time
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import joinedload
+
+from app import permissions as P
+from app.extensions import db
+from app.htmx import is_htmx
+from app.org import bp
+from app.org import services as org
+from app.org.forms import (
+    CoverageForm,
+    EndMembershipForm,
+    MemberForm,
+    MembershipEditForm,
+    OrderedItemForm,
+    OrganisationForm,
+    PodForm,
+    UserForm,
+)
+from app.org.models import LifecycleStage, Membership, Pod, Role, Segment, User
+from app.timeutil import timezone_choices, utcnow
+
+ERRORS = {
+    "email_taken": _l("Another account already uses this email."),
+    "cannot_demote_self": _l("You cannot deactivate yourself or remove your own admin role."),
+    "name_taken": _l("This name is already used."),
+    "working_days": _l("Choose at least one working day."),
+    "coach_role": _l("Only people with the coach role or above can coach a pod."),
+    "already_member": _l("This person is already a member of the pod."),
+    "already_ended": _l("This membership has already ended."),
+    "end_before_start": _l("A membership cannot end before it starts."),
+}
+
+
+def _error(exc: org.OrgError) -> str:
+    return str(ERRORS.get(str(exc), _l("This change is not possible.")))
+
+
+# --- pods -----------------------------------------------------------------------------------------
+
+
+@bp.route("/pods")
+@login_required
+def pod_list():
+    today = utcnow().date()
+    pods = list(db.session.scalars(select(Pod).where(Pod.active).order_by(Pod.name)))
+    ids = [p.id for p in pods]
+    return render_template(
+        "org/pods.html",
+        pods=pods,
+        members=org.current_members_by_pod(ids, today),
+        coaches=org.coaches_by_pod(ids),
+        coverage=org.coverage_by_pod(ids),
+    )
+
+
+def _coach_candidates() -> list[User]:
+    return list(
+        db.session.scalars(
+            select(User).where(User.active, User.role.in_(["coach", "leader", "admin"])).order_by(User.display_name)
+        )
+    )
+
+
+def _pod_form(pod: Pod | None) -> PodForm:
+    form = PodForm(obj=pod)
+    form.coaches.choices = [(u.id, u.display_name) for u in _coach_candidates()]
+    if request.method == "GET":
+        if pod is not None:
+            form.working_days.data = list(pod.working_days)
+            form.coaches.data = [c.id for c in pod.coaches]
+        else:
+            form.standup_time.data = time(9, 30)
+    return form
+
+
+def _save_pod_from(form: PodForm, pod: Pod | None) -> Pod:
+    saved = org.save_pod(
+        current_user, pod, name=form.name.data, mission=form.mission.data or "", timezone=form.timezone.data,
+        standup_time=form.standup_time.data, working_days=form.working_days.data,
+    )
+    if P.can(current_user, P.CREATE_POD):
+        coaches = list(db.session.scalars(select(User).where(User.id.in_(form.coaches.data or []))))
+        org.set_pod_coaches(current_user, saved, coaches)
+    return saved
+
+
+@bp.route("/pods/new", methods=["GET", "POST"])
+@login_required
+def new_pod():
+    P.require(P.CREATE_POD)
+    form = _pod_form(None)
+    if form.validate_on_submit():
+        try:
+            pod = _save_pod_from(form, None)
+        except org.OrgError as exc:
+            db.session.rollback()
+            form.name.errors.append(_error(exc))
+        else:
+            db.session.commit()
+            flash(_("Pod %(name)s created.", name=pod.name), "success")
+            return redirect(url_for("org.pod_detail", pod_id=pod.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template("org/pod_form.html", form=form, pod=None, timezones=timezone_choices()), status
+
+
+@bp.route("/pods/<int:pod_id>")
+@login_required
+def pod_detail(pod_id: int):
+    pod = db.get_or_404(Pod, pod_id)
+    P.require(P.VIEW_POD, pod)
+    today = utcnow().date()
+    history = list(
+        db.session.scalars(
+            select(Membership).join(User).where(Membership.pod_id == pod.id)
+            .order_by(Membership.end_date.is_(None).desc(), User.display_name)
+            .options(joinedload(Membership.user))
+        )
+    )
+    current = [m for m in history if m.is_current(today)]
+    past = [m for m in history if not m.is_current(today)]
+    member_form = None
+    if P.can(current_user, P.MANAGE_MEMBERS, pod):
+        member_form = _member_form(pod, current)
+    return render_template(
+        "org/pod.html",
+        pod=pod,
+        current=current,
+        past=past,
+        coaches=org.coaches_by_pod([pod.id])[pod.id],
+        coverage=org.coverage_by_pod([pod.id])[pod.id],
+        member_form=member_form,
+        end_form=EndMembershipForm(formdata=None, end_date=today),
+        today=today,
+    )
+
+
+def _member_form(pod: Pod, current: list[Membership]) -> MemberForm:
+    form = MemberForm()
+    taken = {m.user_id for m in current}
+    people = db.session.scalars(select(User).where(User.active).order_by(User.display_name))
+    form.user_id.choices = [(u.id, f"{u.display_name} <{u.email}>") for u in people if u.id not in taken]
+    if request.method == "GET" or form.start_date.data is None:
+        form.start_date.data = form.start_date.data or utcnow().date()
+    return form
+
+
+@bp.route("/pods/<int:pod_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_pod(pod_id: int):
+    pod = db.get_or_404(Pod, pod_id)
+    P.require(P.EDIT_POD, pod)
+    form = _pod_form(pod)
+    if form.validate_on_submit():
+        try:
+            _save_pod_from(form, pod)
+        except org.OrgError as exc:
+            db.session.rollback()
+            form.name.errors.append(_error(exc))
+        else:
+            db.session.commit()
+            flash(_("Pod %(name)s saved.", name=pod.name), "success")
+            return redirect(url_for("org.pod_detail", pod_id=pod.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template("org/pod_form.html", form=form, pod=pod, timezones=timezone_choices()), status
+
+
+@bp.route("/pods/<int:pod_id>/members", methods=["POST"])
+@login_required
+def add_member(pod_id: int):
+    pod = db.get_or_404(Pod, pod_id)
+    P.require(P.MANAGE_MEMBERS, pod)
+    today = utcnow().date()
+    current = org.current_members_by_pod([pod.id], today)[pod.id]
+    form = _member_form(pod, current)
+    if form.validate_on_submit():
+        user = db.session.get(User, form.user_id.data)
+        if user is None:
+            abort(404)
+        try:
+            org.add_member(current_user, pod, user, start=form.start_date.data, profile=form.profile.data,
+                           skills=form.skills.data or "")
+        except org.OrgError as exc:
+            db.session.rollback()
+            flash(_error(exc), "error")
+            return redirect(url_for("org.pod_detail", pod_id=pod.id)), 409
+        db.session.commit()
+        flash(_("%(name)s joined %(pod)s.", name=user.display_name, pod=pod.name), "success")
+        return redirect(url_for("org.pod_detail", pod_id=pod.id))
+    for errors in form.errors.values():
+        for message in errors:
+            flash(message, "error")
+    return redirect(url_for("org.pod_detail", pod_id=pod.id), 303)
+
+
+def _membership(pod_id: int, membership_id: int) -> tuple[Pod, Membership]:
+    pod = db.get_or_404(Pod, pod_id)
+    membership = db.get_or_404(Membership, membership_id)
+    if membership.pod_id != pod.id:
+        abort(404)
+    P.require(P.MANAGE_MEMBERS, pod)
+    return pod, membership
+
+
+@bp.route("/pods/<int:pod_id>/members/<int:membership_id>", methods=["POST"])
+@login_required
+def edit_membership(pod_id: int, membership_id: int):
+    pod, membership = _membership(pod_id, membership_id)
+    form = MembershipEditForm()
+    if form.validate_on_submit():
+        org.update_membership(current_user, membership, profile=form.profile.data, skills=form.skills.data or "")
+        db.session.commit()
+        flash(_("Membership of %(name)s saved.", name=membership.user.display_name), "success")
+        return redirect(url_for("org.pod_detail", pod_id=pod.id))
+    for errors in form.errors.values():
+        for message in errors:
+            flash(message, "error")
+    return redirect(url_for("org.pod_detail", pod_id=pod.id), 303)
+
+
+@bp.route("/pods/<int:pod_id>/members/<int:membership_id>/end", methods=["POST"])
+@login_required
+def end_membership(pod_id: int, membership_id: int):
+    pod, membership = _membership(pod_id, membership_id)
+    form = EndMembershipForm()
+    if form.validate_on_submit():
+        try:
+            org.end_membership(current_user, membership, end=form.end_date.data)
+        except org.OrgError as exc:
+            db.session.rollback()
+            flash(_error(exc), "error")
+            return redirect(url_for("org.pod_detail", pod_id=pod.id), 303)
+        db.session.commit()
+        flash(_("%(name)s left %(pod)s.", name=membership.user.display_name, pod=pod.name), "success")
+        return redirect(url_for("org.pod_detail", pod_id=pod.id))
+    for errors in form.errors.values():
+        for message in errors:
+            flash(message, "error")
+    return redirect(url_for("org.pod_detail", pod_id=pod.id), 303)
+
+
+# --- coverage -------------------------------------------------------------------------------------
+
+
+def _assignable_pods() -> list[Pod]:
+    """The active pods the signed-in user may put on or take off a cell: all for leaders, else those coached."""
+    if not P.can(current_user, P.ASSIGN_COVERAGE):
+        return []
+    pods = db.session.scalars(select(Pod).where(Pod.active).order_by(Pod.name))
+    return [pod for pod in pods if P.can(current_user, P.ASSIGN_COVERAGE, pod)]
+
+
+def _coverage_context() -> dict:
+    pods = _assignable_pods()
+    return {"editable": bool(pods), "all_pods": pods, "assignable_ids": {pod.id for pod in pods},
+            "assigns_any_pod": current_user.has_role(Role.LEADER)}
+
+
+@bp.route("/coverage")
+@login_required
+def coverage():
+    return render_template("org/coverage.html", matrix=org.coverage_matrix(), form=CoverageForm(),
+                           **_coverage_context())
+
+
+@bp.route("/coverage/<int:segment_id>/<int:stage_id>", methods=["POST"])
+@login_required
+def assign_cell(segment_id: int, stage_id: int):
+    P.require(P.ASSIGN_COVERAGE)
+    segment = db.get_or_404(Segment, segment_id)
+    stage = db.get_or_404(LifecycleStage, stage_id)
+    pod_id = request.form.get("pod_id", "")
+    operation = request.form.get("op", "assign")
+    if not pod_id.isdigit() or len(pod_id) > 18 or operation not in ("assign", "unassign"):
+        abort(400)
+    pod = db.get_or_404(Pod, int(pod_id))
+    P.require(P.ASSIGN_COVERAGE, pod)
+    if not (segment.active and stage.active and pod.active):
+        abort(404)
+    if operation == "assign":
+        changed = org.assign_coverage(current_user, pod, segment, stage)
+        message = _("%(pod)s now covers %(segment)s · %(stage)s.", pod=pod.name, segment=segment.name,
+                    stage=stage.name)
+    else:
+        changed = org.unassign_coverage(current_user, pod, segment, stage)
+        message = _("%(pod)s no longer covers %(segment)s · %(stage)s.", pod=pod.name, segment=segment.name,
+                    stage=stage.name)
+    db.session.commit()
+    if not is_htmx():
+        flash(message if changed else _("Nothing changed."), "success" if changed else "info")
+        return redirect(url_for("org.coverage"))
+    matrix = org.coverage_matrix()
+    return render_template(
+        "org/_coverage_update.html", cell=matrix.cell(segment.id, stage.id), matrix=matrix,
+        message=message if changed else _("Nothing changed."), **_coverage_context(),
+    )
+
+
+# --- admin: people --------------------------------------------------------------------------------
+
+
+@bp.route("/admin/users")
+@login_required
+def user_list():
+    P.require(P.MANAGE_USERS)
+    query = (request.args.get("q") or "").strip()[:100]
+    role = request.args.get("role", "")
+    stmt = select(User).order_by(User.active.desc(), User.display_name)
+    if query:
+        like = f"%{query.lower()}%"
+        stmt = stmt.where(or_(func.lower(User.display_name).like(like), User.email.like(like)))
+    if role in {r.value for r in Role}:
+        stmt = stmt.where(User.role == role)
+    users = list(db.session.scalars(stmt))
+    return render_template("org/users.html", users=users, query=query, role=role)
+
+
+@bp.route("/admin/users/new", methods=["GET", "POST"])
+@login_required
+def new_user():
+    P.require(P.MANAGE_USERS)
+    form = UserForm()
+    if form.validate_on_submit():
+        try:
+            user = org.create_user(
+                current_user, email=form.email.data, display_name=form.display_name.data, role=form.role.data,
+                locale=form.locale.data, timezone=form.timezone.data, password=form.password.data or None,
+            )
+            if not form.active.data:
+                user.active = False
+        except org.OrgError as exc:
+            db.session.rollback()
+            form.email.errors.append(_error(exc))
+        else:
+            db.session.commit()
+            flash(_("Account for %(name)s created.", name=user.display_name), "success")
+            return redirect(url_for("org.user_list"))
+    status = 400 if request.method == "POST" else 200
+    return render_template("org/user_form.html", form=form, user=None, timezones=timezone_choices()), status
+
+
+@bp.route("/admin/users/<int:user_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_user(user_id: int):
+    P.require(P.MANAGE_USERS)
+    user = db.get_or_404(User, user_id)
+    form = UserForm(obj=user)
+    if form.validate_on_submit():
+        try:
+            org.update_user(
+                current_user, user, email=form.email.data, display_name=form.display_name.data, role=form.role.data,
+                locale=form.locale.data, timezone=form.timezone.data, active=form.active.data,
+            )
+            if form.password.data:
+                from app.auth.services import change_password
+
+                change_password(current_user, user, form.password.data)
+        except org.OrgError as exc:
+            db.session.rollback()
+            form.email.errors.append(_error(exc))
+        else:
+            db.session.commit()
+            flash(_("Account of %(name)s saved.", name=user.display_name), "success")
+            return redirect(url_for("org.user_list"))
+    status = 400 if request.method == "POST" else 200
+    return render_template("org/user_form.html", form=form, user=user, timezones=timezone_choices()), status
+
+
+@bp.route("/admin/users/<int:user_id>/deactivate", methods=["POST"])
+@login_required
+def deactivate_user(user_id: int):
+    P.require(P.MANAGE_USERS)
+    user = db.get_or_404(User, user_id)
+    CoverageForm().validate_on_submit()
+    try:
+        org.deactivate_user(current_user, user)
+    except org.OrgError as exc:
+        db.session.rollback()
+        flash(_error(exc), "error")
+        return redirect(url_for("org.user_list"), 303)
+    db.session.commit()
+    flash(_("%(name)s can no longer sign in; their sessions are ended.", name=user.display_name), "success")
+    return redirect(url_for("org.user_list"))
+
+
+@bp.route("/admin/users/<int:user_id>/reactivate", methods=["POST"])
+@login_required
+def reactivate_user(user_id: int):
+    P.require(P.MANAGE_USERS)
+    user = db.get_or_404(User, user_id)
+    org.reactivate_user(current_user, user)
+    db.session.commit()
+    flash(_("%(name)s can sign in again.", name=user.display_name), "success")
+    return redirect(url_for("org.user_list"))
+
+
+# --- admin: segments and stages -------------------------------------------------------------------
+
+ORDERED = {
+    "segments": (Segment, org.save_segment, _l("Segments"), _l("Segment")),
+    "stages": (LifecycleStage, org.save_stage, _l("Lifecycle stages"), _l("Lifecycle stage")),
+}
+
+
+def _ordered_kind(kind: str):
+    if kind not in ORDERED:
+        abort(404)
+    return ORDERED[kind]
+
+
+@bp.route("/admin/<any(segments, stages):kind>")
+@login_required
+def ordered_list(kind: str):
+    P.require(P.MANAGE_ORG)
+    model, _save, title, _singular = _ordered_kind(kind)
+    items = list(db.session.scalars(select(model).order_by(model.position, model.id)))
+    return render_template("org/ordered_list.html", kind=kind, items=items, title=title, form=CoverageForm())
+
+
+@bp.route("/admin/<any(segments, stages):kind>/new", methods=["GET", "POST"])
+@bp.route("/admin/<any(segments, stages):kind>/<int:item_id>/edit", methods=["GET", "POST"])
+@login_required
+def ordered_form(kind: str, item_id: int | None = None):
+    P.require(P.MANAGE_ORG)
+    model, save, title, singular = _ordered_kind(kind)
+    item = db.get_or_404(model, item_id) if item_id is not None else None
+    form = OrderedItemForm(obj=item)
+    if item is None and request.method == "GET":
+        form.position.data = (db.session.scalar(select(func.max(model.position))) or 0) + 1
+    if form.validate_on_submit():
+        try:
+            saved = save(current_user, item, name=form.name.data, description=form.description.data or "",
+                         position=form.position.data or 0, active=form.active.data)
+        except org.OrgError as exc:
+            db.session.rollback()
+            form.name.errors.append(_error(exc))
+        else:
+            db.session.commit()
+            flash(_("%(name)s saved.", name=saved.name), "success")
+            return redirect(url_for("org.ordered_list", kind=kind))
+    status = 400 if request.method == "POST" else 200
+    return render_template("org/ordered_form.html", form=form, kind=kind, item=item, title=title,
+                           singular=singular), status
+
+
+@bp.route("/admin/<any(segments, stages):kind>/<int:item_id>/move", methods=["POST"])
+@login_required
+def ordered_move(kind: str, item_id: int):
+    P.require(P.MANAGE_ORG)
+    model, *_rest = _ordered_kind(kind)
+    item = db.get_or_404(model, item_id)
+    direction = request.form.get("direction")
+    if direction not in ("up", "down"):
+        abort(400)
+    org.move_ordered(current_user, item, -1 if direction == "up" else 1)
+    db.session.commit()
+    return redirect(url_for("org.ordered_list", kind=kind))
+
+
+# --- admin: settings ------------------------------------------------------------------------------
+
+
+@bp.route("/admin/settings", methods=["GET", "POST"])
+@login_required
+def settings():
+    P.require(P.MANAGE_ORG)
+    organisation = org.get_organisation()
+    form = OrganisationForm(obj=organisation)
+    if form.validate_on_submit():
+        form.populate_obj(organisation)
+        db.session.commit()
+        flash(_("Settings saved."), "success")
+        return redirect(url_for("org.settings"))
+    status = 400 if request.method == "POST" else 200
+    return render_template("org/settings.html", form=form, timezones=timezone_choices()), status
+
