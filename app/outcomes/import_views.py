@@ -1,0 +1,326 @@
+"""Import and mapping pages: upload an export, follow its progress, map source values, re-attribute cases."""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from flask import (Flask, Response, abort, current_app, flash, make_response, redirect, render_template, request,
+                   stream_with_context, url_for)
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from app import permissions as P
+from app.extension_points import nav_item
+from app.extensions import csrf, db
+from app.htmx import is_htmx
+from app.org.models import LifecycleStage, Pod, Segment, User
+from app.org.services import get_organisation
+from app.outcomes import attribution, bp, ingest
+from app.outcomes.dashboard import REQUEST_TYPE_LABELS
+from app.outcomes.forms import FIELD_HELP, ImportForm, MappingForm
+from app.outcomes.importers import FIELD_DEFAULTS, FORMAT_NAMES, PODIUM_COLUMNS, FileRejected, ParseOptions, check_file
+from app.timeutil import timezone_choices
+from app.outcomes.models import Import, ImportRowError, ImportStatus, MappingKind, ValueMapping
+
+log = logging.getLogger(__name__)
+
+nav_item(25, "outcomes.import_list", _l("Imports"), visible=lambda user: P.can(user, P.MANAGE_IMPORTS),
+         active_prefix="outcomes.import")
+
+RECENT_IMPORTS = 20
+ERRORS_SHOWN = 50
+UNMAPPED_SHOWN = 50
+KIND_LABELS = {
+    MappingKind.POD.value: _l("Groups → pods"),
+    MappingKind.USER.value: _l("Assignees → people"),
+    MappingKind.SEGMENT.value: _l("Segments"),
+    MappingKind.STAGE.value: _l("Lifecycle stages"),
+    MappingKind.REQUEST_TYPE.value: _l("Request types"),
+}
+MAPPING_ERRORS = {
+    "unknown_kind": _l("There is no such kind of mapping."),
+    "bad_value": _l("Write the value as the helpdesk writes it (up to 254 characters)."),
+    "unknown_target": _l("Choose what the value means in Podium from the list."),
+}
+STATUS_LABELS = {
+    ImportStatus.QUEUED.value: _l("Queued"),
+    ImportStatus.RUNNING.value: _l("Running"),
+    ImportStatus.DONE.value: _l("Done"),
+    ImportStatus.FAILED.value: _l("Failed"),
+}
+
+
+def _require_imports() -> None:
+    P.require(P.MANAGE_IMPORTS)
+
+
+def run_later(app: Flask, func: Callable[[], None]) -> None:
+    """Run `func` in an app context: inline when IMPORTS_INLINE (the default under tests), else in a thread."""
+    if app.config.get("IMPORTS_INLINE", app.testing):
+        func()
+        return
+
+    def target() -> None:
+        with app.app_context():
+            try:
+                func()
+            except Exception:
+                log.exception("Background outcomes task failed")
+            finally:
+                db.session.remove()
+
+    threading.Thread(target=target, name="outcomes-import", daemon=True).start()
+
+
+def upload_dir() -> Path:
+    folder = Path(current_app.config.get("IMPORT_UPLOAD_DIR") or Path(current_app.instance_path) / "imports")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _import_form() -> ImportForm:
+    form = ImportForm()
+    if not form.is_submitted():
+        form.timezone.data = get_organisation().timezone
+    return form
+
+
+def _recent_imports() -> list[tuple[Import, str | None]]:
+    rows = db.session.execute(
+        select(Import, User.display_name).outerjoin(User, User.id == Import.started_by_id)
+        .order_by(Import.id.desc()).limit(RECENT_IMPORTS)
+    ).all()
+    return [(row[0], row[1]) for row in rows]
+
+
+def _render_list(form: ImportForm, error: str | None = None, status: int = 200):
+    defaults = {fmt: values for fmt, values in FIELD_DEFAULTS.items()}
+    return render_template(
+        "outcomes/imports.html", form=form, error=error, imports=_recent_imports(), status_labels=STATUS_LABELS,
+        format_names=FORMAT_NAMES, field_defaults=defaults, field_help=FIELD_HELP, timezones=timezone_choices(),
+        podium_columns=PODIUM_COLUMNS,
+    ), status
+
+
+@bp.route("/imports")
+@login_required
+def import_list():
+    _require_imports()
+    return _render_list(_import_form())
+
+
+@bp.route("/imports", methods=["POST"])
+@login_required
+def import_upload():
+    """Check the file now (a refused file imports nothing), then import it in the background."""
+    request.max_content_length = current_app.config["MAX_IMPORT_LENGTH"]
+    _require_imports()
+    form = _import_form()
+    if not form.validate_on_submit():
+        return _render_list(form, status=400)
+    path = upload_dir() / f"{uuid.uuid4().hex}.csv"
+    form.file.data.save(path)
+    options = ParseOptions(timezone=form.timezone.data, salt=ingest.customer_salt(),
+                           segment_from=form.segment_from.data or None, stage_from=form.stage_from.data or None,
+                           request_type_from=form.request_type_from.data or None)
+    fmt = form.format.data
+    try:
+        total = check_file(path, fmt, options)
+    except FileRejected as exc:
+        path.unlink(missing_ok=True)
+        return _render_list(form, error=exc.message, status=400)
+    filename = Path(form.file.data.filename or "upload.csv").name[:255]
+    import_ = Import(source=fmt, filename=filename, timezone=form.timezone.data, started_by_id=current_user.id,
+                     status=ImportStatus.QUEUED.value, rows_total=total)
+    db.session.add(import_)
+    db.session.commit()
+    import_id, locale = import_.id, str(get_locale() or "en")
+
+    def work() -> None:
+        try:
+            queued = db.session.get(Import, import_id)
+            ingest.import_file(path, fmt=fmt, timezone=queued.timezone, import_=queued, options=options,
+                               checked=True, locale=locale)
+        except FileRejected:
+            pass
+        finally:
+            path.unlink(missing_ok=True)
+
+    run_later(current_app._get_current_object(), work)
+    return redirect(url_for("outcomes.import_detail", import_id=import_id), code=303)
+
+
+csrf.exempt(import_upload)  # the form checks its own token, after the view has raised the upload size limit
+
+
+def _get_import(import_id: int) -> Import:
+    _require_imports()
+    import_ = db.session.get(Import, import_id)
+    if import_ is None:
+        abort(404)
+    return import_
+
+
+@bp.route("/imports/<int:import_id>")
+@login_required
+def import_detail(import_id: int):
+    """The import's progress and result; while it runs, htmx asks again for the status fragment."""
+    import_ = _get_import(import_id)
+    errors = list(db.session.scalars(
+        select(ImportRowError).where(ImportRowError.import_id == import_id)
+        .order_by(ImportRowError.line, ImportRowError.id).limit(ERRORS_SHOWN)
+    ))
+    started_by = db.session.get(User, import_.started_by_id) if import_.started_by_id else None
+    context = {"import_": import_, "errors": errors, "status_labels": STATUS_LABELS, "started_by": started_by,
+               "format_names": FORMAT_NAMES, "errors_shown": ERRORS_SHOWN,
+               "running": import_.status in (ImportStatus.QUEUED.value, ImportStatus.RUNNING.value)}
+    template = "outcomes/_import_status.html" if is_htmx() else "outcomes/import.html"
+    response = make_response(render_template(template, **context))
+    response.headers["Vary"] = "HX-Request"
+    return response
+
+
+@bp.route("/imports/<int:import_id>/errors.csv")
+@login_required
+def import_errors_csv(import_id: int):
+    """Every row the import skipped: line number in the file, the case's id and the reason."""
+    import_ = _get_import(import_id)
+    header = [_("Line"), _("Case id"), _("Reason")]
+
+    def rows() -> Iterator[str]:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(header)
+        result = db.session.execute(
+            select(ImportRowError.line, ImportRowError.external_id, ImportRowError.reason)
+            .where(ImportRowError.import_id == import_id).order_by(ImportRowError.line, ImportRowError.id)
+            .execution_options(yield_per=2000)
+        )
+        for line, external_id, reason in result:
+            writer.writerow([line, external_id or "", reason])
+            if buffer.tell() > 65536:
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+        yield buffer.getvalue()
+
+    response = Response(stream_with_context(rows()), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="import-{import_.id}-errors.csv"'
+    return response
+
+
+# --- mappings -------------------------------------------------------------------------------------
+
+
+def _targets() -> dict[str, list[tuple[str, str]]]:
+    """For each kind, the choices (value, label) a source value may map to."""
+    def named(model) -> list[tuple[str, str]]:
+        order = (model.position, model.name) if hasattr(model, "position") else (model.name,)
+        return [(str(row[0]), row[1]) for row in db.session.execute(
+            select(model.id, model.name).where(model.active.is_(True)).order_by(*order))]
+
+    people = [(str(user_id), f"{name} <{email}>") for user_id, name, email in db.session.execute(
+        select(User.id, User.display_name, User.email).where(User.active.is_(True)).order_by(User.display_name))]
+    return {
+        MappingKind.POD.value: named(Pod),
+        MappingKind.USER.value: people,
+        MappingKind.SEGMENT.value: named(Segment),
+        MappingKind.STAGE.value: named(LifecycleStage),
+        MappingKind.REQUEST_TYPE.value: [(code, str(label)) for code, label in REQUEST_TYPE_LABELS.items()],
+    }
+
+
+def _target_label(mapping: ValueMapping, labels: dict[str, dict[str, str]]) -> str:
+    key = mapping.target_value if mapping.kind == MappingKind.REQUEST_TYPE.value else str(mapping.target_id)
+    return labels[mapping.kind].get(key or "", _("(no longer exists)"))
+
+
+def _render_mappings(form: MappingForm | None = None, error: str | None = None, status: int = 200):
+    targets = _targets()
+    labels = {kind: dict(choices) for kind, choices in targets.items()}
+    mappings = attribution.mappings_by_kind()
+    unmapped = attribution.unmapped_by_kind()
+    return render_template(
+        "outcomes/mappings.html", kinds=attribution.KINDS, kind_labels=KIND_LABELS, targets=targets,
+        mappings=mappings, unmapped={kind: values[:UNMAPPED_SHOWN] for kind, values in unmapped.items()},
+        unmapped_total={kind: len(values) for kind, values in unmapped.items()},
+        target_label=lambda mapping: _target_label(mapping, labels), form=form or MappingForm(), error=error,
+    ), status
+
+
+@bp.route("/imports/mappings")
+@login_required
+def import_mappings():
+    _require_imports()
+    return _render_mappings()
+
+
+@bp.route("/imports/mappings", methods=["POST"])
+@login_required
+def import_mapping_save():
+    _require_imports()
+    form = MappingForm()
+    if not form.validate_on_submit():
+        return _render_mappings(form, _("Choose a value and what it means in Podium."), 400)
+    kind, target = form.kind.data, form.target.data
+    target_id: int | None = None
+    target_value: str | None = None
+    if kind == MappingKind.REQUEST_TYPE.value:
+        target_value = target
+    elif target.isdigit():
+        target_id = int(target)
+    else:
+        return _render_mappings(form, str(MAPPING_ERRORS["unknown_target"]), 400)
+    try:
+        attribution.save_mapping(current_user, kind, form.source_value.data, target_id=target_id,
+                                 target_value=target_value)
+    except attribution.MappingError as exc:
+        db.session.rollback()
+        return _render_mappings(form, str(MAPPING_ERRORS.get(str(exc), MAPPING_ERRORS["bad_value"])), 400)
+    db.session.commit()
+    flash(_("Mapping saved. Re-attribute the cases to apply it to the cases already imported."), "success")
+    return redirect(url_for("outcomes.import_mappings", _anchor=f"mappings-{kind}"), code=303)
+
+
+@bp.route("/imports/mappings/<int:mapping_id>/delete", methods=["POST"])
+@login_required
+def import_mapping_delete(mapping_id: int):
+    _require_imports()
+    mapping = db.session.get(ValueMapping, mapping_id)
+    if mapping is None:
+        abort(404)
+    kind = mapping.kind
+    attribution.delete_mapping(current_user, mapping)
+    db.session.commit()
+    flash(_("Mapping removed. Re-attribute the cases to apply the change."), "success")
+    return redirect(url_for("outcomes.import_mappings", _anchor=f"mappings-{kind}"), code=303)
+
+
+@bp.route("/imports/mappings/reattribute", methods=["POST"])
+@login_required
+def import_reattribute():
+    """Apply the current mappings and coverage to every case already imported, without importing again."""
+    _require_imports()
+    app = current_app._get_current_object()
+    actor_id = current_user.id
+    if app.config.get("IMPORTS_INLINE", app.testing):
+        changed = attribution.reattribute_cases(current_user)
+        db.session.commit()
+        flash(_("Cases re-attributed: %(count)d changed.", count=changed), "success")
+    else:
+        def work() -> None:
+            attribution.reattribute_cases(db.session.get(User, actor_id))
+            db.session.commit()
+
+        run_later(app, work)
+        flash(_("Re-attribution started; the figures follow the new mappings in a minute or two."), "success")
+    return redirect(url_for("outcomes.import_mappings"), code=303)

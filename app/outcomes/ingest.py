@@ -1,0 +1,254 @@
+"""Storing cases: upserts by (source, external_id) in batches, and the file import that drives them."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, fields, replace
+from operator import attrgetter
+from pathlib import Path
+from typing import TypeVar
+
+from flask import current_app
+from flask_babel import force_locale
+from sqlalchemy import insert, select, text, update
+from sqlalchemy.exc import IntegrityError
+
+from app.extensions import db
+from app.org.models import User
+from app.outcomes.attribution import ATTRIBUTED, Attributor
+from app.outcomes.importers import FileRejected, ParseOptions, RowError, _, check_file, open_text, parse
+from app.outcomes.models import Case, Import, ImportRowError, ImportStatus, Source
+from app.outcomes.records import CaseRecord
+from app.timeutil import utcnow
+
+log = logging.getLogger(__name__)
+
+RECORD_FIELDS = tuple(f.name for f in fields(CaseRecord))
+COMPARED = RECORD_FIELDS + ATTRIBUTED
+COMPARED_COLUMNS = tuple(getattr(Case, name) for name in COMPARED)
+record_values = attrgetter(*RECORD_FIELDS)
+BATCH_SIZE = 2000
+MAX_STORED_ERRORS = 10_000
+SOURCES = frozenset(s.value for s in Source)
+
+T = TypeVar("T")
+
+
+@dataclass
+class UpsertResult:
+    """How many of the records given created a case, changed one, or matched one exactly."""
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def __add__(self, other: UpsertResult) -> UpsertResult:
+        return UpsertResult(self.created + other.created, self.updated + other.updated,
+                            self.unchanged + other.unchanged)
+
+
+def batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    batch: list[T] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+class CaseWriter:
+    """Writes batches of records of one source: one SELECT, one bulk INSERT and one bulk UPDATE each."""
+
+    def __init__(self, source: str, *, import_id: int | None = None, attributor: Attributor | None = None) -> None:
+        if source not in SOURCES:
+            raise ValueError(f"unknown case source {source!r}")
+        self.source = source
+        self.import_id = import_id
+        self.attributor = attributor or Attributor.load()
+
+    def write(self, records: Sequence[CaseRecord]) -> UpsertResult:
+        result = UpsertResult()
+        attribute = self.attributor.attribute
+        latest: dict[str, tuple] = {}
+        for record in records:
+            row = record_values(record) + attribute(record.raw_segment, record.raw_stage, record.raw_request_type,
+                                                    record.raw_group, record.raw_assignee, record.created_at)
+            earlier = latest.get(record.external_id)
+            if earlier is not None:
+                if earlier == row:
+                    result.unchanged += 1
+                else:
+                    result.updated += 1
+            latest[record.external_id] = row
+        if not latest:
+            return result
+        if db.session.get_bind().dialect.name == "postgresql":
+            db.session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+        existing = {
+            found[1]: (found[0], tuple(found[1:]))
+            for found in db.session.execute(
+                select(Case.id, *COMPARED_COLUMNS).where(Case.source == self.source,
+                                                         Case.external_id.in_(list(latest)))
+            )
+        }
+        now = utcnow()
+        stamp = {"source": self.source, "import_id": self.import_id, "imported_at": now}
+        inserts: list[dict] = []
+        updates: list[dict] = []
+        for external_id, row in latest.items():
+            found = existing.get(external_id)
+            if found is None:
+                inserts.append({**dict(zip(COMPARED, row, strict=True)), **stamp})
+            elif found[1] != row:
+                updates.append({"id": found[0], **dict(zip(COMPARED, row, strict=True)), **stamp})
+            else:
+                result.unchanged += 1
+        if inserts:
+            db.session.execute(insert(Case.__table__), inserts)
+            result.created += len(inserts)
+        if updates:
+            db.session.execute(update(Case), updates)
+            result.updated += len(updates)
+        return result
+
+
+def upsert_cases(records: Iterable[CaseRecord], *, source: str, import_: Import | None = None,
+                 batch_size: int = BATCH_SIZE) -> UpsertResult:
+    """Create or update cases from records of one source, matched by (source, external_id).
+
+    Used by file imports and the API. Records are attributed (segment, stage, request type, assignee,
+    pod) with mappings and coverage loaded once; a record equal to its stored case changes nothing, so
+    importing the same data again is harmless. Memory stays flat whatever the number of records.
+    Flushes; the caller commits.
+    """
+    writer = CaseWriter(source, import_id=import_.id if import_ is not None else None)
+    result = UpsertResult()
+    for batch in batches(records, batch_size):
+        result = result + writer.write(batch)
+    db.session.flush()
+    return result
+
+
+# --- file imports ---------------------------------------------------------------------------------
+
+
+@dataclass
+class ImportProgress:
+    """An import's counters so far, handed to the progress callback after every batch."""
+
+    processed: int = 0
+    total: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    failed: int = 0
+
+
+def customer_salt() -> bytes:
+    """The key customer references are hashed with: CUSTOMER_REF_SALT, else the SECRET_KEY."""
+    salt = current_app.config.get("CUSTOMER_REF_SALT") or current_app.config["SECRET_KEY"]
+    return salt.encode() if isinstance(salt, str) else bytes(salt)
+
+
+def import_file(path: str | Path, *, fmt: str, timezone: str, actor: User | None = None, import_: Import | None = None,
+                progress: Callable[[ImportProgress], None] | None = None, options: ParseOptions | None = None,
+                batch_size: int = BATCH_SIZE, checked: bool = False, locale: str | None = None) -> Import:
+    """Import a helpdesk export: check it, then parse → upsert → record row errors, batch by batch.
+
+    A file that is not a readable export of `fmt` raises FileRejected before any case is written (a
+    given `import_` is marked failed with the reason). Otherwise each batch — its cases, its row errors
+    and the import's counters — is committed on its own, so a page polling the import sees progress;
+    an import that stops half-way (an encoding error the first pass could not see, a database error)
+    keeps the batches already committed and is marked failed with the reason. This is a driver, like a
+    job runner: unlike services it commits. `checked` skips the first pass when the caller just did it.
+    """
+    options = replace(options or ParseOptions(), timezone=timezone, salt=customer_salt())
+    with force_locale(locale or (actor.locale if actor is not None else "en")):
+        if not checked or import_ is None:
+            try:
+                total = check_file(path, fmt, options)
+            except FileRejected as exc:
+                if import_ is not None:
+                    _finish(import_.id, ImportStatus.FAILED, exc.message)
+                raise
+        else:
+            total = import_.rows_total
+        if import_ is None:
+            import_ = Import(source=fmt, filename=Path(path).name[:255], timezone=timezone,
+                             started_by_id=actor.id if actor is not None else None)
+            db.session.add(import_)
+        import_.status = ImportStatus.RUNNING.value
+        import_.rows_total = total
+        db.session.commit()
+        import_id = import_.id
+        counts = ImportProgress(total=total)
+        try:
+            _run(path, fmt, options, import_id, counts, progress, batch_size)
+        except FileRejected as exc:
+            _finish(import_id, ImportStatus.FAILED, exc.message, counts)
+        except UnicodeDecodeError:
+            _finish(import_id, ImportStatus.FAILED,
+                    _("The file stopped being UTF-8 text after row %(rows)d; the rows before it were imported. "
+                      "Export it again as UTF-8 CSV and import it again.", rows=counts.processed), counts)
+        except IntegrityError:
+            log.exception("Import %s collided with another write", import_id)
+            _finish(import_id, ImportStatus.FAILED,
+                    _("Another import was writing the same cases at the same time; the rows before row %(rows)d "
+                      "were imported. Import the file again.", rows=counts.processed), counts)
+        except Exception:
+            log.exception("Import %s failed", import_id)
+            _finish(import_id, ImportStatus.FAILED,
+                    _("The import stopped after row %(rows)d because of an unexpected error; the rows before it "
+                      "were imported. Import the file again.", rows=counts.processed), counts)
+        else:
+            counts.total = counts.processed
+            _finish(import_id, ImportStatus.DONE, "", counts)
+    return db.session.get(Import, import_id) or import_
+
+
+def _run(path: str | Path, fmt: str, options: ParseOptions, import_id: int, counts: ImportProgress,
+         progress: Callable[[ImportProgress], None] | None, batch_size: int) -> None:
+    writer = CaseWriter(fmt, import_id=import_id)
+    stored_errors = 0
+    with open_text(path) as stream:
+        for batch in batches(parse(stream, fmt, options), batch_size):
+            records = [item for _line, item in batch if isinstance(item, CaseRecord)]
+            errors = [{"import_id": import_id, "line": line, "external_id": item.external_id, "reason": item.reason}
+                      for line, item in batch if isinstance(item, RowError)]
+            result = writer.write(records)
+            if errors and stored_errors < MAX_STORED_ERRORS:
+                kept = errors[: MAX_STORED_ERRORS - stored_errors]
+                db.session.execute(insert(ImportRowError.__table__), kept)
+                stored_errors += len(kept)
+            counts.processed += len(batch)
+            counts.created += result.created
+            counts.updated += result.updated
+            counts.unchanged += result.unchanged
+            counts.failed += len(errors)
+            counts.total = max(counts.total, counts.processed)
+            _save_counts(import_id, counts)
+            db.session.commit()
+            if progress is not None:
+                progress(counts)
+
+
+def _save_counts(import_id: int, counts: ImportProgress, **values: object) -> None:
+    db.session.execute(
+        update(Import).where(Import.id == import_id).values(
+            rows_total=counts.total, rows_processed=counts.processed, rows_created=counts.created,
+            rows_updated=counts.updated, rows_unchanged=counts.unchanged, rows_failed=counts.failed, **values,
+        )
+    )
+
+
+def _finish(import_id: int, status: ImportStatus, message: str, counts: ImportProgress | None = None) -> None:
+    db.session.rollback()
+    values = {"status": status.value, "message": message[:1000], "finished_at": utcnow()}
+    if counts is None:
+        db.session.execute(update(Import).where(Import.id == import_id).values(**values))
+    else:
+        _save_counts(import_id, counts, **values)
+    db.session.commit()

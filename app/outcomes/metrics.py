@@ -1,0 +1,608 @@
+"""The one metric engine: every METRICS.md figure, in SQL aggregates, for any scope and period.
+
+Every figure comes with its numerator and denominator so it can be re-aggregated and compared:
+- counts (volume, resolved, backlog): value = numerator = the count, denominator None;
+- rates and handoffs per case: value = numerator / denominator, None when the denominator is 0;
+- times (percentiles, minutes): numerator None, denominator = the sample size, value None when it is 0.
+
+Periods are inclusive local days, read in `tz` (default: the pod's zone when scoped to a pod, else the
+organisation's). Percentiles are continuous (interpolated, so the median of an even sample is the mean of the
+two middle values): PostgreSQL's percentile_cont, and on SQLite the same definition from ROW_NUMBER/COUNT
+windows, so no case row is ever loaded into Python.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, case, func, literal, or_, select, text, true
+from sqlalchemy.sql.elements import ColumnElement
+
+from app.extensions import db
+from app.outcomes.models import Case, PodTarget
+from app.timeutil import local_day_bounds
+
+__all__ = ["METRICS", "MetricDef", "Scope", "Figure", "Comparison", "DIMENSIONS", "GRAINS", "compute",
+           "compute_by", "series", "compare", "first_contact_resolved", "case_outcomes"]
+
+
+@dataclass(frozen=True)
+class MetricDef:
+    code: str
+    label: object  # a lazy string
+    direction: str | None  # "higher" | "lower" | None
+    unit: str  # "count" | "rate" | "minutes"
+
+
+METRICS: dict[str, MetricDef] = {m.code: m for m in (
+    MetricDef("volume", _l("Cases"), None, "count"),
+    MetricDef("resolved", _l("Resolved"), None, "count"),
+    MetricDef("backlog", _l("Backlog"), "lower", "count"),
+    MetricDef("fcr", _l("First-contact resolution"), "higher", "rate"),
+    MetricDef("handoff_rate", _l("Handoff rate"), "lower", "rate"),
+    MetricDef("handoffs_per_case", _l("Handoffs per case"), "lower", "count"),
+    MetricDef("reopen_rate", _l("Reopen rate"), "lower", "rate"),
+    MetricDef("csat", _l("CSAT"), "higher", "rate"),
+    MetricDef("first_reply_p50", _l("First reply time (median)"), "lower", "minutes"),
+    MetricDef("first_reply_p90", _l("First reply time (90th percentile)"), "lower", "minutes"),
+    MetricDef("resolution_p50", _l("Time to resolution (median)"), "lower", "minutes"),
+    MetricDef("resolution_p90", _l("Time to resolution (90th percentile)"), "lower", "minutes"),
+    MetricDef("sla_attainment", _l("SLA attainment"), "higher", "rate"),
+    MetricDef("escalation_rate", _l("Escalation rate"), "lower", "rate"),
+    MetricDef("autonomy_rate", _l("Decisions within autonomy"), "higher", "rate"),
+)}
+
+DIMENSIONS = ("pod", "agent", "segment", "stage", "cell", "channel", "request_type")
+GRAINS = ("day", "week", "month", "quarter")
+
+
+@dataclass(frozen=True)
+class Scope:
+    pod_id: int | None = None
+    agent_id: int | None = None
+    segment_id: int | None = None
+    stage_id: int | None = None
+    channel: str | None = None
+    request_type: str | None = None
+
+
+@dataclass(frozen=True)
+class Figure:
+    code: str
+    value: float | None
+    numerator: float | None
+    denominator: float | None
+
+
+@dataclass(frozen=True)
+class Comparison:
+    figure: Figure
+    previous: Figure
+    target: float | None
+
+
+# Which query family yields which codes.
+_CREATED = ("volume", "escalation_rate")
+_RESOLVED = ("resolved", "fcr", "handoff_rate", "handoffs_per_case", "reopen_rate", "csat", "sla_attainment")
+_FIRST_REPLY = ("first_reply_p50", "first_reply_p90")
+_RESOLUTION = ("resolution_p50", "resolution_p90")
+_COUNTS = ("volume", "resolved", "backlog")
+_TIMES = _FIRST_REPLY + _RESOLUTION
+
+
+def first_contact_resolved() -> ColumnElement[bool]:
+    """The FCR rule of METRICS.md on a resolved case: <= 1 agent reply, 0 reopens, <= 1 assignee station."""
+    return and_(Case.replies <= 1, Case.reopens == 0, Case.assignee_stations <= 1)
+
+
+def _handed_off() -> ColumnElement[bool]:
+    return or_(Case.assignee_stations > 1, Case.group_stations > 1)
+
+
+def case_outcomes(case_ids: Iterable[int]) -> dict[int, dict]:
+    """Per-case facts for evidence (one query): {id: {"csat", "fcr", "resolution_minutes", "resolved"}}.
+    `fcr` is None while the case is unresolved."""
+    ids = list({i for i in case_ids if i is not None})
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(Case.id, Case.csat_score, Case.first_resolved_at, Case.resolution_minutes,
+               case((first_contact_resolved(), 1), else_=0))
+        .where(Case.id.in_(ids))
+    )
+    return {cid: {"csat": csat, "resolved": resolved_at is not None,
+                  "fcr": (bool(fcr) if resolved_at is not None else None),
+                  "resolution_minutes": minutes if resolved_at is not None else None}
+            for cid, csat, resolved_at, minutes, fcr in rows}
+
+
+# ----------------------------------------------------------------------------------------------- scope & time
+
+def _case_columns(dimension: str) -> tuple:
+    return {
+        "pod": (Case.pod_id,), "agent": (Case.assignee_id,), "segment": (Case.segment_id,),
+        "stage": (Case.stage_id,), "cell": (Case.segment_id, Case.stage_id), "channel": (Case.channel,),
+        "request_type": (Case.request_type,),
+    }[dimension]
+
+
+def _decision_model():
+    try:
+        from app.autonomy.models import Decision
+    except ImportError:  # pragma: no cover - the autonomy ledger is part of the app
+        return None
+    return Decision
+
+
+def _decision_columns(model, dimension: str) -> tuple | None:
+    mapping = {
+        "pod": ("pod_id",), "agent": ("agent_id",), "segment": ("segment_id",), "stage": ("stage_id",),
+        "cell": ("segment_id", "stage_id"), "request_type": ("request_type",),
+    }
+    names = mapping.get(dimension)
+    return None if names is None else tuple(getattr(model, n) for n in names)
+
+
+def _case_filters(scope: Scope) -> list:
+    filters = []
+    if scope.pod_id is not None:
+        filters.append(Case.pod_id == scope.pod_id)
+    if scope.agent_id is not None:
+        filters.append(Case.assignee_id == scope.agent_id)
+    if scope.segment_id is not None:
+        filters.append(Case.segment_id == scope.segment_id)
+    if scope.stage_id is not None:
+        filters.append(Case.stage_id == scope.stage_id)
+    if scope.channel is not None:
+        filters.append(Case.channel == scope.channel)
+    if scope.request_type is not None:
+        filters.append(Case.request_type == scope.request_type)
+    return filters
+
+
+def _decision_filters(model, scope: Scope) -> list | None:
+    """None when the scope cannot apply to decisions (they have no channel)."""
+    if scope.channel is not None:
+        return None
+    filters = []
+    for attr, column in (("pod_id", "pod_id"), ("agent_id", "agent_id"), ("segment_id", "segment_id"),
+                         ("stage_id", "stage_id"), ("request_type", "request_type")):
+        wanted = getattr(scope, attr)
+        if wanted is not None:
+            filters.append(getattr(model, column) == wanted)
+    return filters
+
+
+def _org_timezone() -> str:
+    from app.org.models import Organisation
+
+    org = db.session.scalar(select(Organisation.timezone).order_by(Organisation.id).limit(1))
+    return org or "Europe/Madrid"
+
+
+def _resolve_tz(scope: Scope, tz: str | None) -> str:
+    if tz:
+        return tz
+    if scope.pod_id is not None:
+        from app.org.models import Pod
+
+        pod_tz = db.session.scalar(select(Pod.timezone).where(Pod.id == scope.pod_id))
+        if pod_tz:
+            return pod_tz
+    return _org_timezone()
+
+
+@dataclass(frozen=True)
+class _Window:
+    """The UTC bounds of a period; `by_pod_tz` maps pod time zones to bounds when each pod reads the period
+    in its own zone (compute_by("pod") without an explicit tz), and then the query joins pods."""
+
+    lo: datetime
+    hi: datetime
+    by_pod_tz: tuple[tuple[str, datetime, datetime], ...] = ()
+
+    def within(self, column) -> ColumnElement[bool]:
+        if not self.by_pod_tz:
+            return and_(column >= self.lo, column < self.hi)
+        from app.org.models import Pod
+
+        return or_(*(and_(Pod.timezone == name, column >= lo, column < hi) for name, lo, hi in self.by_pod_tz))
+
+    def open_at_end(self) -> ColumnElement[bool]:
+        def at(hi):
+            return and_(Case.created_at < hi,
+                        or_(Case.first_resolved_at.is_(None), Case.first_resolved_at >= hi),
+                        or_(Case.closed_at.is_(None), Case.closed_at >= hi))
+
+        if not self.by_pod_tz:
+            return at(self.hi)
+        from app.org.models import Pod
+
+        return or_(*(and_(Pod.timezone == name, at(hi)) for name, _lo, hi in self.by_pod_tz))
+
+    def join(self, stmt, pod_column):
+        if not self.by_pod_tz:
+            return stmt
+        from app.org.models import Pod
+
+        return stmt.join(Pod, Pod.id == pod_column)
+
+
+def _window(start: date, end: date, tz: str) -> _Window:
+    if end < start:
+        raise ValueError("the period ends before it starts")
+    lo, hi = local_day_bounds(start, end, tz)
+    return _Window(lo, hi)
+
+
+def _pod_window(start: date, end: date) -> _Window | None:
+    """Bounds per pod time zone, or None when every pod shares one zone (then a plain window does)."""
+    from app.org.models import Pod
+
+    zones = sorted(z for z in db.session.scalars(select(Pod.timezone).distinct()) if z)
+    if len(zones) <= 1:
+        return None
+    lo, hi = local_day_bounds(start, end, zones[0])
+    return _Window(lo, hi, tuple((z, *local_day_bounds(start, end, z)) for z in zones))
+
+
+# ------------------------------------------------------------------------------------------------ the queries
+
+def _ratio(num, den) -> float | None:
+    return None if not den else num / den
+
+
+def _int(value) -> int:
+    return int(value or 0)
+
+
+def _key(row: Sequence, width: int):
+    if width == 0:
+        return None
+    return row[0] if width == 1 else tuple(row[:width])
+
+
+def _select(groups: tuple, *columns):
+    """select(groups..., columns...) so row[:len(groups)] is the key."""
+    return select(*groups, *columns)
+
+
+def _with_bucket(groups: tuple, bucket, column) -> tuple:
+    return groups if bucket is None else (*groups, bucket(column))
+
+
+def _group_filters(groups: tuple) -> list:
+    return [g.is_not(None) for g in groups]
+
+
+def _created(window: _Window, filters: list, groups: tuple, out: dict, bucket=None) -> None:
+    groups = _with_bucket(groups, bucket, Case.created_at)
+    stmt = _select(groups, func.count(), func.sum(case((Case.escalated == true(), 1), else_=0)))
+    stmt = window.join(stmt.select_from(Case), Case.pod_id)
+    stmt = stmt.where(window.within(Case.created_at), *filters, *_group_filters(groups))
+    if groups:
+        stmt = stmt.group_by(*groups)
+    for row in db.session.execute(stmt):
+        key = _key(row, len(groups))
+        total, escalated = _int(row[len(groups)]), _int(row[len(groups) + 1])
+        out[key]["volume"] = Figure("volume", total, total, None)
+        out[key]["escalation_rate"] = Figure("escalation_rate", _ratio(escalated, total), escalated, total)
+
+
+def _flag(condition) -> ColumnElement:
+    return func.sum(case((condition, 1), else_=0))
+
+
+def _resolved(window: _Window, filters: list, groups: tuple, out: dict, bucket=None) -> None:
+    groups = _with_bucket(groups, bucket, Case.first_resolved_at)
+    rated = Case.csat_score.is_not(None)
+    with_due = Case.due_at.is_not(None)
+    stmt = _select(
+        groups,
+        func.count(),
+        _flag(first_contact_resolved()),
+        _flag(_handed_off()),
+        func.sum(case((Case.group_stations > 1, Case.group_stations - 1), else_=0)),
+        _flag(Case.reopens > 0),
+        _flag(and_(rated, Case.csat_score >= 4)),
+        _flag(rated),
+        _flag(and_(with_due, Case.first_resolved_at <= Case.due_at)),
+        _flag(with_due),
+    )
+    stmt = window.join(stmt.select_from(Case), Case.pod_id)
+    stmt = stmt.where(window.within(Case.first_resolved_at), *filters, *_group_filters(groups))
+    if groups:
+        stmt = stmt.group_by(*groups)
+    width = len(groups)
+    for row in db.session.execute(stmt):
+        key = _key(row, width)
+        resolved, fcr, handed, handoffs, reopened, good, rated_n, in_time, due_n = (_int(v) for v in row[width:])
+        figures = out[key]
+        figures["resolved"] = Figure("resolved", resolved, resolved, None)
+        figures["fcr"] = Figure("fcr", _ratio(fcr, resolved), fcr, resolved)
+        figures["handoff_rate"] = Figure("handoff_rate", _ratio(handed, resolved), handed, resolved)
+        figures["handoffs_per_case"] = Figure("handoffs_per_case", _ratio(handoffs, resolved), handoffs, resolved)
+        figures["reopen_rate"] = Figure("reopen_rate", _ratio(reopened, resolved), reopened, resolved)
+        figures["csat"] = Figure("csat", _ratio(good, rated_n), good, rated_n)
+        figures["sla_attainment"] = Figure("sla_attainment", _ratio(in_time, due_n), in_time, due_n)
+
+
+def _backlog(window: _Window, filters: list, groups: tuple, out: dict) -> None:
+    stmt = window.join(_select(groups, func.count()).select_from(Case), Case.pod_id)
+    stmt = stmt.where(window.open_at_end(), *filters, *_group_filters(groups))
+    if groups:
+        stmt = stmt.group_by(*groups)
+    for row in db.session.execute(stmt):
+        count = _int(row[len(groups)])
+        out[_key(row, len(groups))]["backlog"] = Figure("backlog", count, count, None)
+
+
+_PERCENTS = (50, 90)
+
+
+def _percentiles(window: _Window, filters: list, groups: tuple, value_column, period_column,
+                 codes: tuple[str, str], out: dict, bucket=None) -> None:
+    """p50 and p90 (continuous) of `value_column` over the cases whose `period_column` falls in the window."""
+    groups = _with_bucket(groups, bucket, period_column)
+    conditions = [window.within(period_column), value_column.is_not(None), *filters, *_group_filters(groups)]
+    width = len(groups)
+    if db.session.get_bind().dialect.name == "postgresql":
+        stmt = _select(groups, func.count(), *(func.percentile_cont(p / 100).within_group(value_column)
+                                               for p in _PERCENTS))
+        stmt = window.join(stmt.select_from(Case), Case.pod_id).where(*conditions)
+        if groups:
+            stmt = stmt.group_by(*groups)
+        for row in db.session.execute(stmt):
+            n = _int(row[width])
+            for code, value in zip(codes, row[width + 1:], strict=True):
+                out[_key(row, width)][code] = Figure(code, float(value) if n else None, None, n)
+        return
+
+    # SQLite (and any database without percentile_cont): rank the values per group with window functions,
+    # keep the (at most four) ranks the interpolation needs, and aggregate them per group.
+    labels = [f"g{i}" for i in range(width)]
+    ranked = window.join(
+        select(*(g.label(name) for g, name in zip(groups, labels, strict=True)),
+               value_column.label("v"),
+               func.row_number().over(partition_by=groups or None, order_by=value_column).label("rn"),
+               func.count().over(partition_by=groups or None).label("n"))
+        .select_from(Case), Case.pod_id,
+    ).where(*conditions).subquery()
+    keys = tuple(ranked.c[name] for name in labels)
+    # Continuous percentile p over n sorted values: position 1 + p(n-1) (1-based), interpolated between the
+    # rank floor and the next; integer arithmetic in percent keeps the floor exact.
+    lows = [literal(1) + (p * (ranked.c.n - 1)) // 100 for p in _PERCENTS]
+    picks = []
+    for low in lows:
+        picks.append(func.max(case((ranked.c.rn == low, ranked.c.v))))
+        picks.append(func.max(case((ranked.c.rn == low + 1, ranked.c.v))))
+    stmt = select(*keys, func.max(ranked.c.n), *picks).where(
+        or_(*(ranked.c.rn == low for low in lows), *(ranked.c.rn == low + 1 for low in lows)))
+    if keys:
+        stmt = stmt.group_by(*keys)
+    for row in db.session.execute(stmt):
+        n = _int(row[width])
+        values = row[width + 1:]
+        for i, (code, p) in enumerate(zip(codes, _PERCENTS, strict=True)):
+            below, above = values[2 * i], values[2 * i + 1]
+            if not n or below is None:
+                out[_key(row, width)][code] = Figure(code, None, None, n)
+                continue
+            fraction = ((p * (n - 1)) % 100) / 100
+            value = float(below) if above is None or not fraction else below + fraction * (above - below)
+            out[_key(row, width)][code] = Figure(code, float(value), None, n)
+
+
+def _autonomy(window: _Window, scope: Scope, dimension: str | None, out: dict, bucket=None) -> None:
+    model = _decision_model()
+    if model is None:
+        return
+    filters = _decision_filters(model, scope)
+    if filters is None:
+        return
+    if dimension is None:
+        groups: tuple = ()
+    else:
+        groups = _decision_columns(model, dimension)
+        if groups is None:
+            return
+    groups = _with_bucket(groups, bucket, model.decided_at)
+    stmt = _select(groups, func.count(), func.sum(case((model.within_limit == true(), 1), else_=0)))
+    stmt = window.join(stmt.select_from(model), model.pod_id)
+    stmt = stmt.where(window.within(model.decided_at), *filters, *_group_filters(groups))
+    if groups:
+        stmt = stmt.group_by(*groups)
+    for row in db.session.execute(stmt):
+        total, within = _int(row[len(groups)]), _int(row[len(groups) + 1])
+        out[_key(row, len(groups))]["autonomy_rate"] = Figure("autonomy_rate", _ratio(within, total), within, total)
+
+
+def _codes(codes: Iterable[str] | None) -> list[str]:
+    if codes is None:
+        return list(METRICS)
+    wanted = list(dict.fromkeys(codes))
+    unknown = [c for c in wanted if c not in METRICS]
+    if unknown:
+        raise ValueError(f"unknown metric code(s): {', '.join(unknown)}")
+    return wanted
+
+
+def _empty(code: str) -> Figure:
+    if code in _COUNTS:
+        return Figure(code, 0, 0, None)
+    if code in _TIMES:
+        return Figure(code, None, None, 0)
+    return Figure(code, None, 0, 0)
+
+
+def _run(window: _Window, scope: Scope, wanted: list[str], dimension: str | None,
+         edges: Sequence[datetime] | None = None) -> dict:
+    """Figures keyed by group (None without a dimension); with `edges` (UTC period bounds, a plain window
+    from edges[0] to edges[-1]) keyed by period index instead."""
+    out: dict = defaultdict(dict)
+    groups = _case_columns(dimension) if dimension else ()
+    filters = _case_filters(scope)
+    codes = set(wanted)
+    bucket = None if edges is None else _bucketer(edges)
+    if codes & set(_CREATED):
+        _created(window, filters, groups, out, bucket)
+    if codes & set(_RESOLVED):
+        _resolved(window, filters, groups, out, bucket)
+    if "backlog" in codes:
+        if edges is None:
+            _backlog(window, filters, groups, out)
+        else:
+            _backlog_at_each_end(edges, filters, out)
+    if codes & set(_TIMES) and db.session.get_bind().dialect.name == "postgresql":
+        # Percentiles sort their sample: give this transaction room to sort a quarter of a million values in
+        # memory instead of spilling to disk (the default is 4 MB).
+        db.session.execute(text("SET LOCAL work_mem = '64MB'"))
+    if codes & set(_FIRST_REPLY):
+        _percentiles(window, filters, groups, Case.first_reply_minutes, Case.created_at, _FIRST_REPLY, out, bucket)
+    if codes & set(_RESOLUTION):
+        _percentiles(window, filters, groups, Case.resolution_minutes, Case.first_resolved_at, _RESOLUTION, out,
+                     bucket)
+    if "autonomy_rate" in codes:
+        _autonomy(window, scope, dimension, out, bucket)
+    return out
+
+
+def _bucketer(edges: Sequence[datetime]):
+    """column -> the index of the period [edges[i], edges[i + 1]) it falls in (rows outside are filtered)."""
+    def bucket(column):
+        if len(edges) == 2:
+            return literal(0)
+        return case(*((column < edge, index) for index, edge in enumerate(edges[1:-1])), else_=len(edges) - 2)
+    return bucket
+
+
+def _done_at() -> ColumnElement:
+    """When a case stopped being open: its first resolution or its closing, whichever came first (not before
+    its creation); NULL while neither happened."""
+    done = case((Case.first_resolved_at.is_(None), Case.closed_at), (Case.closed_at.is_(None), Case.first_resolved_at),
+                (Case.first_resolved_at < Case.closed_at, Case.first_resolved_at), else_=Case.closed_at)
+    return case((done < Case.created_at, Case.created_at), else_=done)
+
+
+def _backlog_at_each_end(edges: Sequence[datetime], filters: list, out: dict) -> None:
+    """Backlog at the end of every period in two queries: open at t = created before t - done before t,
+    both counted cumulatively by period (bucket -1 holds everything before the first period)."""
+    bucket = _bucketer(edges)
+    counts = [[0] * (len(edges) - 1), [0] * (len(edges) - 1)]
+    before = [0, 0]
+    for slot, column in enumerate((Case.created_at, _done_at())):
+        key = case((column < edges[0], -1), else_=bucket(column))
+        stmt = select(key, func.count()).where(column < edges[-1], *filters).group_by(key)
+        for index, count in db.session.execute(stmt):
+            if index < 0:
+                before[slot] += count
+            else:
+                counts[slot][index] += count
+    created, done = before
+    for index in range(len(edges) - 1):
+        created += counts[0][index]
+        done += counts[1][index]
+        out[index]["backlog"] = Figure("backlog", created - done, created - done, None)
+
+
+def _complete(found: dict[str, Figure], wanted: list[str]) -> dict[str, Figure]:
+    return {code: found.get(code) or _empty(code) for code in wanted}
+
+
+# ------------------------------------------------------------------------------------------------- public API
+
+def compute(start: date, end: date, scope: Scope | None = None, codes: Iterable[str] | None = None,
+            tz: str | None = None) -> dict[str, Figure]:
+    """Every requested figure for the local days start..end (inclusive) in `scope`."""
+    scope = scope or Scope()
+    wanted = _codes(codes)
+    window = _window(start, end, _resolve_tz(scope, tz))
+    found = _run(window, scope, wanted, None)
+    return _complete(found.get(None, {}), wanted)
+
+
+def compute_by(dimension: str, start: date, end: date, scope: Scope | None = None,
+               codes: Iterable[str] | None = None, tz: str | None = None) -> dict:
+    """Figures per group of `dimension` ("cell" keys are (segment_id, stage_id)) in a fixed number of queries.
+    Only groups with data are returned; cases without a value for the dimension belong to no group. Grouped by
+    pod without `tz`, each pod's period is read in its own time zone."""
+    if dimension not in DIMENSIONS:
+        raise ValueError(f"unknown dimension: {dimension}")
+    scope = scope or Scope()
+    wanted = _codes(codes)
+    window = None
+    if dimension == "pod" and tz is None and scope.pod_id is None:
+        window = _pod_window(start, end)
+    if window is None:
+        window = _window(start, end, _resolve_tz(scope, tz))
+    found = _run(window, scope, wanted, dimension)
+    return {key: _complete(figures, wanted) for key, figures in found.items()}
+
+
+def _periods(start: date, end: date, grain: str) -> list[tuple[date, date, date]]:
+    """(label, first, last) per period of `grain` overlapping start..end, clipped to it."""
+    if grain not in GRAINS:
+        raise ValueError(f"unknown grain: {grain}")
+    periods = []
+    if grain == "day":
+        label = start
+    elif grain == "week":
+        label = start - timedelta(days=start.weekday())
+    elif grain == "month":
+        label = start.replace(day=1)
+    else:
+        label = start.replace(month=3 * ((start.month - 1) // 3) + 1, day=1)
+    while label <= end:
+        if grain == "day":
+            following = label + timedelta(days=1)
+        elif grain == "week":
+            following = label + timedelta(days=7)
+        else:
+            months = 1 if grain == "month" else 3
+            year, month = divmod(label.month - 1 + months, 12)
+            following = date(label.year + year, month + 1, 1)
+        periods.append((label, max(label, start), min(following - timedelta(days=1), end)))
+        label = following
+    return periods
+
+
+def series(start: date, end: date, grain: str, scope: Scope | None = None, codes: Iterable[str] | None = None,
+           tz: str | None = None) -> list[tuple[date, dict[str, Figure]]]:
+    """One entry per period of `grain` (labelled by its first day; the first and last periods are clipped to
+    start..end), periods without data included."""
+    scope = scope or Scope()
+    wanted = _codes(codes)
+    zone = _resolve_tz(scope, tz)
+    periods = _periods(start, end, grain)
+    edges = [local_day_bounds(first, first, zone)[0] for _label, first, _last in periods]
+    edges.append(local_day_bounds(end, end, zone)[1])
+    found = _run(_Window(edges[0], edges[-1]), scope, wanted, None, edges)
+    return [(label, _complete(found.get(index, {}), wanted)) for index, (label, _f, _l) in enumerate(periods)]
+
+
+def _quarter(day: date) -> tuple[int, int]:
+    return day.year, (day.month - 1) // 3 + 1
+
+
+def compare(start: date, end: date, scope: Scope | None = None, codes: Iterable[str] | None = None,
+            tz: str | None = None) -> dict[str, Comparison]:
+    """Each figure with the previous period of the same length and the pod's target for the quarter of `end`."""
+    scope = scope or Scope()
+    wanted = _codes(codes)
+    zone = _resolve_tz(scope, tz)
+    length = (end - start).days + 1
+    current = compute(start, end, scope, wanted, zone)
+    previous = compute(start - timedelta(days=length), start - timedelta(days=1), scope, wanted, zone)
+    targets: dict[str, float] = {}
+    if scope.pod_id is not None:
+        year, quarter = _quarter(end)
+        targets = dict(db.session.execute(
+            select(PodTarget.metric, PodTarget.value).where(
+                PodTarget.pod_id == scope.pod_id, PodTarget.year == year, PodTarget.quarter == quarter,
+                PodTarget.metric.in_(wanted))).all())
+    return {code: Comparison(current[code], previous[code], targets.get(code)) for code in wanted}
+

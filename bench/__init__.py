@@ -1,0 +1,1 @@
+"""Benchmarks (not tests): `python -m bench.import_bench` (imports), `python -m bench.outcomes` (metric engine)."""
