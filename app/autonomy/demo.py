@@ -1,0 +1,203 @@
+"""Demo autonomy: limits at every level, three months of decisions on real demo cases, approvals and rejections,
+a queue waiting for the demo coach, and limit fitness suggestions for the demo leader.
+
+Decisions go through the same service agents use, in time order, so every one is checked against the limit
+version in force at that moment (caps and all)."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import delete, select
+
+from app.autonomy import services as svc
+from app.autonomy.models import ActionType, Decision, DecisionStatus
+from app.autonomy.services import LimitInput
+from app.demo.org_data import COACH_EMAIL, ENTERPRISE, LEADER_EMAIL
+from app.extension_points import demo_step
+from app.extensions import db
+from app.notifications.models import Notification
+from app.org.models import Pod, Segment, User
+from app.outcomes.models import Case
+
+SEED = 606
+DAYS = 92
+RAISE_AGENT = "Paula Jiménez"
+DEMO_POD = "Residential Care"
+
+# (per case, period, cap, per customer, approver) per action code; money in cents.
+ORG_LIMITS = {
+    "refund": (3000, "month", 30000, 6000, "coach"),
+    "goodwill_credit": (2000, "month", 15000, None, "coach"),
+    "fee_waiver": (2500, "month", 20000, None, "coach"),
+    "replacement": (1, "week", 4, None, "coach"),
+    "payment_extension": (14, None, None, None, "coach"),
+    "plan_change": (1, None, None, None, "coach"),
+    "contract_exception": (0, None, None, None, "leader"),
+}
+COACH_LIMITS = {
+    "refund": (25000, None, None, None, "leader"), "goodwill_credit": (15000, None, None, None, "leader"),
+    "fee_waiver": (15000, None, None, None, "leader"), "replacement": (3, None, None, None, "leader"),
+    "payment_extension": (60, None, None, None, "leader"), "plan_change": (2, None, None, None, "leader"),
+    "contract_exception": (1, None, None, None, "leader"),
+}
+# How often an agent does each action per working day, and a typical amount range.
+ACTIONS = {
+    "refund": (0.16, 800, 6500), "goodwill_credit": (0.10, 500, 2600), "fee_waiver": (0.08, 300, 3000),
+    "replacement": (0.04, 1, 1), "payment_extension": (0.05, 5, 18), "plan_change": (0.03, 1, 1),
+    "contract_exception": (0.01, 1, 1),
+}
+RATIONALES = {
+    "refund": ("Double charge on the last invoice.", "Service down for three days; pro-rata refund.",
+               "Roaming bundle charged after cancellation.", "Installation visit missed by the technician."),
+    "goodwill_credit": ("Long wait on the phone last week.", "Second fault this month.",
+                        "Promised call-back never happened."),
+    "fee_waiver": ("Late fee after a bank error on their side.", "Reconnection fee: the cut was our mistake."),
+    "replacement": ("Router dead on arrival.", "Decoder keeps rebooting after the update."),
+    "payment_extension": ("Temporary hardship; pays every month on time.", "Waiting for a refund from us first."),
+    "plan_change": ("Move to a cheaper plan mid-contract without penalty.",),
+    "contract_exception": ("Early termination without penalty: moving abroad.",),
+}
+
+
+@demo_step(50, "autonomy")
+def load_autonomy_demo(now: datetime) -> None:
+    with current_app.test_request_context("/"):
+        _load(now)
+
+
+def _user(name_or_email: str) -> User:
+    column = User.email if "@" in name_or_email else User.display_name
+    return db.session.scalar(select(User).where(column == name_or_email))
+
+
+def _values(spec) -> LimitInput:
+    per_case, period, cap, customer, approver = spec
+    return LimitInput(per_case, period, cap, customer, approver)
+
+
+def _load(now: datetime) -> None:
+    rng = random.Random(SEED)
+    types = {a.code: a for a in svc.ensure_action_types()}
+    leader = _user(LEADER_EMAIL)
+    pods = {p.name: p for p in db.session.scalars(select(Pod))}
+    enterprise = db.session.scalar(select(Segment).where(Segment.name == ENTERPRISE))
+    start = now - timedelta(days=DAYS)
+
+    def limit(code, spec, reason, when, **scope):
+        level = "agent" if "agent_id" in scope else "pod" if "pod_id" in scope else "role" if "role" in scope \
+            else "org"
+        return svc.set_limit(leader, types[code], level=level, values=_values(spec), reason=reason, now=when,
+                             **scope)
+
+    first = start - timedelta(days=30)
+    for code, spec in ORG_LIMITS.items():
+        limit(code, spec, "Starting limits agreed at the autonomy workshop.", first)
+    for code, spec in COACH_LIMITS.items():
+        limit(code, spec, "Coaches approve up to these amounts.", first, role="coach")
+    limit("goodwill_credit", (6000, "month", 30000, None, "leader"), "Enterprise accounts: bigger gestures, "
+          "leader in the loop.", first, segment_id=enterprise.id)
+    limit("refund", (5000, "month", 40000, 6000, "coach"), "Refunds under 50 € were approved 97 % of the time.",
+          start + timedelta(days=35))
+    if DEMO_POD in pods:
+        limit("refund", (7500, "month", 60000, 10000, "coach"), "Billing specialists handle most refunds.",
+              first + timedelta(days=10), pod_id=pods[DEMO_POD].id)
+    if "SMB Care" in pods:
+        limit("fee_waiver", (6000, "month", 40000, None, "coach"), "Business customers' fees are larger.",
+              first + timedelta(days=12), pod_id=pods["SMB Care"].id)
+    trusted = _user("Cristina López")
+    if trusted is not None:
+        limit("goodwill_credit", (4000, "month", 25000, None, "coach"), "Complaints specialist.",
+              start + timedelta(days=20), agent_id=trusted.id)
+    db.session.flush()
+
+    # Plan decisions on the agents' own cases, then log them in time order.
+    cases = db.session.execute(
+        select(Case.external_id, Case.customer_ref, Case.assignee_id, Case.created_at)
+        .where(Case.created_at >= start, Case.created_at < now - timedelta(hours=2), Case.assignee_id.is_not(None))
+        .order_by(Case.id)).all()
+    by_agent: dict[int, list] = {}
+    for row in cases:
+        by_agent.setdefault(row.assignee_id, []).append(row)
+    agents = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(by_agent), User.role == "agent"))}
+    raise_agent = _user(RAISE_AGENT)
+    plan = []
+    for agent_id, agent_cases in by_agent.items():
+        if agent_id not in agents:
+            continue
+        working_days = max(len(agent_cases) // 6, 1)
+        for code, (rate, low, high) in ACTIONS.items():
+            for _n in range(int(working_days * rate)):
+                case = rng.choice(agent_cases)
+                amount = rng.randint(low, high)
+                if types[code].unit == "money":
+                    amount = amount // 50 * 50 or 500
+                plan.append((case.created_at + timedelta(minutes=rng.randint(5, 240)), agent_id, code, amount, case))
+    if raise_agent is not None and raise_agent.id in by_agent:  # frequent, well-judged refunds above the limit
+        for _n in range(14):
+            case = rng.choice(by_agent[raise_agent.id])
+            plan.append((case.created_at + timedelta(minutes=30), raise_agent.id, "refund",
+                         rng.choice((8000, 9000, 9500, 11000, 12000)), case))
+    plan = [p for p in plan if p[0] < now - timedelta(hours=4)]
+    plan.sort(key=lambda p: p[0])
+    coach = _user(COACH_EMAIL)
+    for when, agent_id, code, amount, case in plan:
+        agent = agents[agent_id]
+        action = types[code]
+        try:
+            decision = svc.log_decision(
+                agent, action, amount=amount, currency=action.currency, case_ref=case.external_id,
+                customer=case.customer_ref or "", rationale=rng.choice(RATIONALES[code]), now=when)
+        except svc.AutonomyError:
+            continue
+        if decision.status != DecisionStatus.PENDING.value:
+            continue
+        _resolve(rng, decision, leader, when, favour=agent_id == (raise_agent.id if raise_agent else None))
+    _waiting_for_coach(rng, now, types, coach, pods.get(DEMO_POD))
+    db.session.flush()
+    # Old notifications from the history would bury today's: keep only the last two days'.
+    db.session.execute(delete(Notification).where(Notification.kind.like("autonomy_%"),
+                                                  Notification.created_at < now - timedelta(days=2)))
+    svc.scan_fitness(now)
+    db.session.flush()
+
+
+def _resolve(rng: random.Random, decision: Decision, leader: User, when: datetime, favour: bool) -> None:
+    approvers = svc.eligible_coaches(decision) if decision.approver_level == "coach" else []
+    approver = approvers[0] if approvers else leader
+    decided = when + timedelta(minutes=rng.randint(20, 600))
+    approve = rng.random() < (0.97 if favour else 0.8)
+    comment = "" if approve else rng.choice(("Offer a goodwill credit instead.", "Not our fault: explain the "
+                                             "charge to the customer.", "Too high for this case; half is fair."))
+    if favour and not approve:
+        approve = True
+    try:
+        svc.resolve_decision(approver, decision, approve=approve, comment=comment or "OK", now=decided)
+    except svc.AutonomyError:
+        pass
+
+
+def _waiting_for_coach(rng: random.Random, now: datetime, types: dict[str, ActionType], coach: User | None,
+                       pod: Pod | None) -> None:
+    """A few fresh requests from the demo pod, waiting in the demo coach's queue."""
+    if coach is None or pod is None:
+        return
+    from app.org.services import current_members_by_pod
+
+    members = [m.user for m in current_members_by_pod([pod.id], now.date())[pod.id]
+               if m.user.role == "agent" and m.user.id != coach.id]
+    cases = db.session.execute(
+        select(Case.external_id, Case.customer_ref).where(Case.pod_id == pod.id).order_by(Case.created_at.desc())
+        .limit(20)).all()
+    if not members or not cases:
+        return
+    asks = (("refund", 12000, 35), ("goodwill_credit", 4500, 80), ("payment_extension", 30, 140),
+            ("replacement", 2, 15))
+    for (code, amount, minutes), agent in zip(asks, rng.sample(members, min(len(members), len(asks))),
+                                              strict=False):
+        case = rng.choice(cases)
+        svc.log_decision(agent, types[code], amount=amount, currency=types[code].currency,
+                         case_ref=case.external_id, customer=case.customer_ref or "",
+                         rationale=rng.choice(RATIONALES[code]), now=now - timedelta(minutes=minutes))

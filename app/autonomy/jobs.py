@@ -1,0 +1,24 @@
+"""Autonomy jobs: escalate requests that wait too long; look for limits that no longer fit."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Flask
+
+from app.autonomy import services
+from app.scheduler.jobs import register
+
+
+@register("escalations", trigger="interval", minutes=15)
+def escalate_requests(app: Flask, now: datetime) -> str:
+    with app.test_request_context("/", base_url=app.config["BASE_URL"]):
+        moved = services.escalate_overdue(now)
+    return f"{moved} requests escalated"
+
+
+@register("fitness_scan", trigger="cron", hour=5, minute=40, misfire_grace_time=3600)
+def limit_fitness(app: Flask, now: datetime) -> str:
+    with app.test_request_context("/", base_url=app.config["BASE_URL"]):
+        created = services.scan_fitness(now)
+    return f"{len(created)} limit suggestions"

@@ -1,0 +1,444 @@
+"""Autonomy pages: my autonomy and ledger, the approval queue, limits and proposals, accountability, catalog."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
+
+from app.autonomy import access, bp
+from app.autonomy import services as svc
+from app.autonomy.models import ActionType, Decision, Limit, LimitVersion, Period, Proposal, ScopeLevel, Unit
+from app.extensions import db
+from app.htmx import is_htmx
+from app.org.models import LifecycleStage, Membership, Pod, Role, Segment, User
+from app.outcomes.models import REQUEST_TYPES
+from app.timeutil import to_local, utcnow
+
+LEDGER_ROWS = 100
+WINDOW_CHOICES = (30, 90, 180)
+
+
+def _form_int(name: str, *, required: bool = False) -> int | None:
+    raw = (request.form.get(name) or "").strip()
+    if not raw:
+        if required:
+            raise svc.AutonomyError(_l("A required choice is missing."))
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise svc.AutonomyError(_l("A choice was not valid; pick it from the list.")) from None
+
+
+def _form_choice(name: str, allowed) -> str | None:
+    raw = (request.form.get(name) or "").strip()
+    if not raw:
+        return None
+    if raw not in allowed:
+        raise svc.AutonomyError(_l("A choice was not valid; pick it from the list."))
+    return raw
+
+
+def _amount_field(name: str, unit: str, *, required: bool) -> int | None:
+    raw = (request.form.get(name) or "").strip()
+    if not raw:
+        if required:
+            raise svc.AutonomyError(_l("Enter the maximum per case."))
+        return None
+    if raw in ("0", "0.00", "0,00"):
+        return 0
+    return svc.parse_amount(raw, unit)
+
+
+def _choices() -> dict:
+    return {
+        "action_types": svc.action_types(),
+        "segments": list(db.session.scalars(select(Segment).where(Segment.active).order_by(Segment.position))),
+        "stages": list(db.session.scalars(select(LifecycleStage).where(LifecycleStage.active)
+                                          .order_by(LifecycleStage.position))),
+        "request_types": REQUEST_TYPES,
+        "currencies": svc.currencies(),
+    }
+
+
+# --- my autonomy and the ledger -----------------------------------------------------------------------------
+
+
+def _index_context(errors: list[str] | None = None) -> dict:
+    now = utcnow()
+    rows = db.session.execute(svc.ledger_query(agent_id=current_user.id).limit(LEDGER_ROWS)).all()
+    return {
+        "allowances": svc.my_autonomy(current_user, now),
+        "ledger": rows,
+        "pods": svc.current_pods(current_user, to_local(now, current_user.timezone).date()),
+        "errors": errors or [],
+        "values": request.form if request.method == "POST" else {},
+        **_choices(),
+    }
+
+
+@bp.route("/")
+@login_required
+def index():
+    return render_template("autonomy/index.html", **_index_context())
+
+
+@bp.route("/decisions", methods=["POST"])
+@login_required
+def log_decision():
+    try:
+        action_type = db.session.get(ActionType, _form_int("action_type_id", required=True) or 0)
+        if action_type is None or not action_type.active:
+            raise svc.AutonomyError(_l("Choose an action from the list."))
+        decision = svc.log_decision(
+            current_user, action_type, amount=request.form.get("amount", ""),
+            currency=request.form.get("currency") if action_type.unit == Unit.MONEY.value else None,
+            case_ref=request.form.get("case_ref", ""), customer=request.form.get("customer", ""),
+            rationale=request.form.get("rationale", ""), pod_id=_form_int("pod_id"),
+            segment_id=_form_int("segment_id"), stage_id=_form_int("stage_id"),
+            request_type=_form_choice("request_type", REQUEST_TYPES),
+        )
+    except svc.AutonomyError as exc:
+        db.session.rollback()
+        return render_template("autonomy/index.html", **_index_context([str(exc.message)])), exc.status
+    db.session.commit()
+    if decision.within_limit:
+        flash(_("Logged: within your limit, done."), "success")
+    else:
+        flash(_("Above your limit: sent for approval. You will be notified."), "info")
+    return redirect(url_for("autonomy.index", _anchor=f"decision-{decision.id}"))
+
+
+def _decision_or_404(decision_id: int) -> Decision:
+    decision = db.session.get(Decision, decision_id)
+    if decision is None:
+        abort(404)
+    if not access.can_view_decision(current_user, decision):
+        abort(403)
+    return decision
+
+
+@bp.route("/decisions/<int:decision_id>")
+@login_required
+def decision_detail(decision_id: int):
+    decision = _decision_or_404(decision_id)
+    return render_template("autonomy/decision.html", d=decision, pod=db.session.get(Pod, decision.pod_id or 0),
+                           may_decide=svc.can_approve(current_user, decision), now=utcnow())
+
+
+@bp.route("/decisions/<int:decision_id>/cancel", methods=["POST"])
+@login_required
+def cancel_decision(decision_id: int):
+    decision = _decision_or_404(decision_id)
+    try:
+        svc.cancel_decision(current_user, decision)
+    except svc.AutonomyError as exc:
+        db.session.rollback()
+        abort(exc.status, str(exc.message))
+    db.session.commit()
+    flash(_("Request withdrawn."), "success")
+    return redirect(url_for("autonomy.index"))
+
+
+@bp.route("/decisions/<int:decision_id>/<any(approve, reject):verdict>", methods=["POST"])
+@login_required
+def resolve(decision_id: int, verdict: str):
+    decision = _decision_or_404(decision_id)
+    try:
+        svc.resolve_decision(current_user, decision, approve=verdict == "approve",
+                             comment=request.form.get("comment", ""))
+    except svc.AutonomyError as exc:
+        db.session.rollback()
+        abort(exc.status, str(exc.message))
+    db.session.commit()
+    message = _("Approved.") if verdict == "approve" else _("Rejected.")
+    if is_htmx():
+        return render_template("autonomy/_queue_done.html", d=decision, message=message)
+    flash(message, "success")
+    return redirect(request.form.get("next") == "detail"
+                    and url_for("autonomy.decision_detail", decision_id=decision.id)
+                    or url_for("autonomy.queue"))
+
+
+@bp.route("/queue")
+@login_required
+def queue():
+    if not access.can_use_queue(current_user):
+        abort(403)
+    now = utcnow()
+    rows = svc.pending_for(current_user)
+    pods = {p.id: p for p in db.session.scalars(select(Pod).where(Pod.id.in_({r.pod_id for r in rows if r.pod_id})))}
+    return render_template("autonomy/queue.html", rows=rows, pods=pods, now=now)
+
+
+# --- limits and proposals ------------------------------------------------------------------------------------
+
+
+def _limits_context(errors: list[str] | None = None) -> dict:
+    table = svc.limit_table()
+    pods = list(db.session.scalars(select(Pod).where(Pod.active).order_by(Pod.name)))
+    people = list(db.session.scalars(select(User).where(User.active).order_by(User.display_name)))
+    coached = svc.coached_pod_ids(current_user)
+    if not access.can_set_limits(current_user):
+        today = utcnow().date()
+        allowed = svc.members_of(coached, today)
+        pods = [p for p in pods if p.id in coached]
+        people = [u for u in people if u.id in allowed]
+    return {
+        "table": table, "pods": pods, "people": people, "pod_names": {p.id: p.name for p in
+                                                                       db.session.scalars(select(Pod))},
+        "people_names": {u.id: u.display_name for u in db.session.scalars(select(User))},
+        "catalog": {a.id: a for a in svc.action_types(active_only=False)},
+        "segment_names": {s.id: s.name for s in db.session.scalars(select(Segment))},
+        "stage_names": {s.id: s.name for s in db.session.scalars(select(LifecycleStage))},
+        "errors": errors or [], "values": request.form if request.method == "POST" else {},
+        "may_set": access.can_set_limits(current_user), "periods": [p.value for p in Period],
+        "roles": [r.value for r in Role], **_choices(),
+    }
+
+
+@bp.route("/limits")
+@login_required
+def limits():
+    if not current_user.has_role(Role.COACH):
+        abort(403)
+    return render_template("autonomy/limits.html", **_limits_context())
+
+
+def _limit_values(unit: str) -> svc.LimitInput:
+    return svc.LimitInput(
+        per_case_max=_amount_field("per_case_max", unit, required=True),
+        period=_form_choice("period", [p.value for p in Period]),
+        period_cap=_amount_field("period_cap", unit, required=False),
+        customer_cap=_amount_field("customer_cap", unit, required=False),
+        approver_role=_form_choice("approver_role", ("coach", "leader")) or "coach",
+    )
+
+
+@bp.route("/limits", methods=["POST"])
+@login_required
+def save_limit():
+    if not current_user.has_role(Role.COACH):
+        abort(403)
+    try:
+        action_type = db.session.get(ActionType, _form_int("action_type_id", required=True) or 0)
+        if action_type is None:
+            raise svc.AutonomyError(_l("Choose an action from the list."))
+        level = _form_choice("level", [s.value for s in ScopeLevel]) or ""
+        values = _limit_values(action_type.unit)
+        scope = {
+            "role": _form_choice("role", [r.value for r in Role]) if level == "role" else None,
+            "pod_id": _form_int("pod_id") if level == "pod" else None,
+            "agent_id": _form_int("agent_id") if level == "agent" else None,
+        }
+        if access.can_set_limits(current_user):
+            svc.set_limit(current_user, action_type, level=level, **scope, segment_id=_form_int("segment_id"),
+                          stage_id=_form_int("stage_id"), request_type=_form_choice("request_type", REQUEST_TYPES),
+                          values=values, reason=request.form.get("reason", ""))
+            message = _("Limit saved as a new version.")
+        else:
+            svc.propose_change(current_user, action_type, level=level, pod_id=scope["pod_id"],
+                               agent_id=scope["agent_id"], values=values, reason=request.form.get("reason", ""))
+            message = _("Proposal sent to the leaders.")
+    except svc.AutonomyError as exc:
+        db.session.rollback()
+        return render_template("autonomy/limits.html", **_limits_context([str(exc.message)])), exc.status
+    db.session.commit()
+    flash(message, "success")
+    return redirect(url_for("autonomy.limits"))
+
+
+@bp.route("/limits/<int:limit_id>")
+@login_required
+def limit_history(limit_id: int):
+    if not current_user.has_role(Role.COACH):
+        abort(403)
+    limit = db.get_or_404(Limit, limit_id)
+    versions = list(db.session.scalars(select(LimitVersion).where(LimitVersion.limit_id == limit.id)
+                                       .options(joinedload(LimitVersion.created_by))
+                                       .order_by(LimitVersion.number.desc())))
+    used = dict(db.session.execute(select(Decision.limit_version_id, func.count())
+                                   .where(Decision.limit_version_id.in_([v.id for v in versions]))
+                                   .group_by(Decision.limit_version_id)).all())
+    return render_template("autonomy/limit.html", limit=limit, versions=versions, used=used,
+                           pod=db.session.get(Pod, limit.pod_id or 0), agent=db.session.get(User, limit.agent_id or 0),
+                           segment=db.session.get(Segment, limit.segment_id or 0),
+                           stage=db.session.get(LifecycleStage, limit.stage_id or 0))
+
+
+@bp.route("/limits/<int:limit_id>/retire", methods=["POST"])
+@login_required
+def retire_limit(limit_id: int):
+    if not access.can_set_limits(current_user):
+        abort(403)
+    limit = db.get_or_404(Limit, limit_id)
+    try:
+        svc.retire_limit(current_user, limit, request.form.get("reason", ""))
+    except svc.AutonomyError as exc:
+        db.session.rollback()
+        abort(exc.status, str(exc.message))
+    db.session.commit()
+    flash(_("Limit removed; its history stays."), "success")
+    return redirect(url_for("autonomy.limit_history", limit_id=limit.id))
+
+
+@bp.route("/proposals")
+@login_required
+def proposals():
+    if not current_user.has_role(Role.COACH):
+        abort(403)
+    items = svc.open_proposals()
+    if not access.can_set_limits(current_user):
+        items = [p for p in items if p.proposed_by_id == current_user.id]
+    recent = list(db.session.scalars(
+        select(Proposal).where(Proposal.status != "open").options(joinedload(Proposal.action_type),
+                                                                  joinedload(Proposal.agent))
+        .order_by(Proposal.decided_at.desc()).limit(20)))
+    if not access.can_set_limits(current_user):
+        recent = [p for p in recent if p.proposed_by_id == current_user.id]
+    pods = {p.id: p.name for p in db.session.scalars(select(Pod))}
+    return render_template("autonomy/proposals.html", items=items, recent=recent, pods=pods,
+                           may_decide=access.can_set_limits(current_user))
+
+
+@bp.route("/proposals/<int:proposal_id>/<any(accept, dismiss):verdict>", methods=["POST"])
+@login_required
+def decide_proposal(proposal_id: int, verdict: str):
+    if not access.can_set_limits(current_user):
+        abort(403)
+    proposal = db.get_or_404(Proposal, proposal_id)
+    try:
+        if verdict == "accept":
+            value = _amount_field("per_case_max", proposal.action_type.unit, required=False)
+            svc.accept_proposal(current_user, proposal, per_case_max=value, comment=request.form.get("comment", ""))
+        else:
+            svc.dismiss_proposal(current_user, proposal, comment=request.form.get("comment", ""))
+    except svc.AutonomyError as exc:
+        db.session.rollback()
+        abort(exc.status, str(exc.message))
+    db.session.commit()
+    flash(_("Accepted: the limit has a new version.") if verdict == "accept" else _("Dismissed."), "success")
+    return redirect(url_for("autonomy.proposals"))
+
+
+# --- accountability -------------------------------------------------------------------------------------------
+
+
+@bp.route("/accountability")
+@login_required
+def accountability():
+    from app.outcomes import metrics
+
+    now = utcnow()
+    try:
+        days = int(request.args.get("days", 90))
+    except ValueError:
+        days = 90
+    if days not in WINDOW_CHOICES:
+        days = 90
+    pod_id = request.args.get("pod_id", type=int)
+    agent_id = request.args.get("agent_id", type=int)
+    coached = svc.coached_pod_ids(current_user)
+    if pod_id is None and agent_id is None:
+        if current_user.has_role(Role.LEADER) or coached:
+            pod_id = min(coached) if coached and not current_user.has_role(Role.LEADER) else None
+        if pod_id is None and not current_user.has_role(Role.LEADER):
+            agent_id = current_user.id
+    if pod_id is not None and (db.session.get(Pod, pod_id) is None or not access.can_view_pod(current_user, pod_id)):
+        abort(403 if db.session.get(Pod, pod_id) else 404)
+    if agent_id is not None and (db.session.get(User, agent_id) is None
+                                 or not access.can_view_agent(current_user, agent_id)):
+        abort(403 if db.session.get(User, agent_id) else 404)
+    start = now - timedelta(days=days)
+    first, last = start.date(), now.date()
+    codes = ["autonomy_rate", "csat", "reopen_rate"]
+    by_pod = {}
+    pods = []
+    if pod_id is None and agent_id is None:  # a leader's overview: every pod side by side
+        pods = list(db.session.scalars(select(Pod).where(Pod.active).order_by(Pod.name)))
+        by_pod = metrics.compute_by("pod", first, last, codes=codes)
+        figures = metrics.compute(first, last, codes=codes)
+    else:
+        figures = metrics.compute(first, last, metrics.Scope(pod_id=pod_id, agent_id=agent_id), codes=codes)
+    rows = db.session.execute(svc.ledger_query(agent_id=agent_id, pod_id=pod_id, start=start, end=now)
+                              .limit(LEDGER_ROWS)).all()
+    summary = svc.ledger_summary(agent_id=agent_id, pod_id=pod_id, start=start, end=now)
+    members = []
+    if pod_id is not None:
+        members = list(db.session.scalars(select(User).join(Membership, Membership.user_id == User.id).where(
+            Membership.pod_id == pod_id, Membership.end_date.is_(None)).order_by(User.display_name)))
+    visible_pods = list(db.session.scalars(select(Pod).where(Pod.active).order_by(Pod.name)))
+    if not current_user.has_role(Role.LEADER):
+        visible_pods = [p for p in visible_pods if p.id in coached]
+    return render_template(
+        "autonomy/accountability.html", rows=rows, summary=summary, figures=figures, metrics=metrics,
+        pod=db.session.get(Pod, pod_id or 0), agent=db.session.get(User, agent_id or 0), days=days,
+        windows=WINDOW_CHOICES, members=members, visible_pods=visible_pods, pods=pods, by_pod=by_pod,
+    )
+
+
+# --- admin: the action type catalog and settings -------------------------------------------------------------
+
+
+def _require_admin() -> None:
+    if not current_user.has_role(Role.ADMIN):
+        abort(403)
+
+
+@bp.route("/action-types")
+@login_required
+def action_type_list():
+    _require_admin()
+    return render_template("autonomy/action_types.html", items=svc.action_types(active_only=False),
+                           settings=svc.get_settings(), currencies=svc.currencies(), errors=[], values={})
+
+
+@bp.route("/action-types", methods=["POST"])
+@bp.route("/action-types/<int:item_id>", methods=["POST"])
+@login_required
+def save_action_type(item_id: int | None = None):
+    _require_admin()
+    item = db.get_or_404(ActionType, item_id) if item_id else None
+    try:
+        svc.save_action_type(
+            current_user, item, code=request.form.get("code", ""), name=request.form.get("name", ""),
+            unit=request.form.get("unit", ""), currency=request.form.get("currency"),
+            description=request.form.get("description", ""), position=_form_int("position") or 0,
+            active=request.form.get("active") == "y",
+        )
+    except svc.AutonomyError as exc:
+        db.session.rollback()
+        return render_template("autonomy/action_types.html", items=svc.action_types(active_only=False),
+                               settings=svc.get_settings(), currencies=svc.currencies(),
+                               errors=[str(exc.message)], values=request.form, editing=item_id), exc.status
+    db.session.commit()
+    flash(_("Action type saved."), "success")
+    return redirect(url_for("autonomy.action_type_list"))
+
+
+@bp.route("/settings", methods=["POST"])
+@login_required
+def save_settings():
+    _require_admin()
+    settings = svc.get_settings()
+    try:
+        hours = _form_int("escalation_hours", required=True)
+        start = _form_int("workday_start_hour", required=True)
+        end = _form_int("workday_end_hour", required=True)
+        if not (1 <= hours <= 80) or not (0 <= start < end <= 24):
+            raise svc.AutonomyError(_l("Escalate after 1 to 80 working hours; the working day starts before it ends."))
+    except svc.AutonomyError as exc:
+        db.session.rollback()
+        return render_template("autonomy/action_types.html", items=svc.action_types(active_only=False),
+                               settings=svc.get_settings(), currencies=svc.currencies(),
+                               errors=[str(exc.message)], values={}), exc.status
+    settings.escalation_hours, settings.workday_start_hour, settings.workday_end_hour = hours, start, end
+    db.session.commit()
+    flash(_("Autonomy settings saved."), "success")
+    return redirect(url_for("autonomy.action_type_list"))
