@@ -1,0 +1,7 @@
+"""Recognition tied to customer outcomes: kudos that cite evidence, suggestions from the data, alignment."""
+
+from flask import Blueprint
+
+bp = Blueprint("recognition", __name__, url_prefix="/recognition")
+
+from app.recognition import demo, registration, views  # noqa: E402,F401
