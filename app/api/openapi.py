@@ -1,0 +1,189 @@
+"""The OpenAPI 3.1 document of /api/v1, built from the same definitions the endpoints use."""
+
+from __future__ import annotations
+
+from app.api.cases import BOOLEAN_FIELDS, ID_FIELDS, INTEGER_FIELDS, MAX_CASES, REQUIRED, TIME_FIELDS
+from app.outcomes.importers import PODIUM_COLUMNS
+from app.outcomes.metrics import METRICS
+from app.outcomes.models import CHANNELS, PRIORITIES, REQUEST_TYPES, STATUSES
+
+CHOICES = {"status": STATUSES, "channel": CHANNELS, "priority": PRIORITIES}
+UNIT_NOTES = {
+    "count": "A count: value = numerator; denominator is null (handoffs_per_case: handoffs ÷ resolved cases).",
+    "rate": "A fraction from 0 to 1: numerator ÷ denominator; value is null when the denominator is 0.",
+    "minutes": "Minutes (continuous percentile); numerator is null, denominator is the sample size; value is "
+               "null when the sample is empty.",
+}
+
+
+def _error(description: str) -> dict:
+    return {"description": description,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+
+
+def _case_schema() -> dict:
+    properties = {}
+    for name, description in PODIUM_COLUMNS:
+        if name in INTEGER_FIELDS:
+            schema: dict = {"type": ["integer", "null"], "minimum": 0}
+        elif name in BOOLEAN_FIELDS:
+            schema = {"type": ["boolean", "string", "null"]}
+        elif name in ID_FIELDS:
+            schema = {"type": ["string", "integer"] if name in REQUIRED else ["string", "integer", "null"]}
+        elif name in TIME_FIELDS:
+            schema = {"type": "string" if name in REQUIRED else ["string", "null"], "format": "date-time"}
+        else:
+            schema = {"type": "string" if name in REQUIRED else ["string", "null"]}
+        if name in CHOICES:
+            schema["enum"] = list(CHOICES[name]) + ([] if name in REQUIRED else [None])
+        schema["description"] = str(description)
+        properties[name] = schema
+    properties["request_type"]["examples"] = list(REQUEST_TYPES)
+    return {"type": "object", "required": list(REQUIRED), "additionalProperties": False, "properties": properties}
+
+
+def _figure_schema() -> dict:
+    nullable_number = {"type": ["number", "null"]}
+    return {"type": "object", "required": ["value", "numerator", "denominator"], "additionalProperties": False,
+            "properties": {"value": nullable_number, "numerator": nullable_number, "denominator": nullable_number}}
+
+
+def _metrics_schema() -> dict:
+    figures = {code: {"allOf": [{"$ref": "#/components/schemas/Figure"}],
+                      "description": f"{definition.label} ({definition.unit}). {UNIT_NOTES[definition.unit]}"}
+               for code, definition in METRICS.items()}
+    scope = {name: {"type": ["integer", "null"]} for name in ("pod", "agent", "segment", "stage")}
+    scope.update({"channel": {"type": ["string", "null"]}, "request_type": {"type": ["string", "null"]}})
+    return {
+        "type": "object",
+        "required": ["from", "to", "timezone", "scope", "metrics"],
+        "properties": {
+            "from": {"type": "string", "format": "date"},
+            "to": {"type": "string", "format": "date"},
+            "timezone": {"type": "string", "description": "The organisation's time zone the days are read in."},
+            "scope": {"type": "object", "properties": scope},
+            "metrics": {"type": "object", "required": list(METRICS), "additionalProperties": False,
+                        "properties": figures},
+        },
+    }
+
+
+def _parameter(name: str, description: str, schema: dict, required: bool = False) -> dict:
+    return {"name": name, "in": "query", "required": required, "description": description, "schema": schema}
+
+
+def document() -> dict:
+    """The whole document; the paths are exactly the routes of app/api/views.py."""
+    unauthorized = _error("No token, or one that is unknown, revoked or whose user is deactivated.")
+    too_many = _error("Rate limit reached; see the Retry-After header.")
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Podium API",
+            "version": "1.0.0",
+            "description": "Customer cases in, outcome metrics out. Authenticate with `Authorization: Bearer "
+                           "<token>`; admins create tokens on the API tokens page or with `flask api-token create`. "
+                           "A token acts as its user, with that user's permissions. Every error is a JSON "
+                           "object with `error` (a code) and `message`.",
+        },
+        "servers": [{"url": "/api/v1"}],
+        "security": [{"bearerAuth": []}],
+        "paths": {
+            "/cases": {
+                "post": {
+                    "operationId": "upsertCases",
+                    "summary": "Create or update cases",
+                    "description": f"Upserts up to {MAX_CASES} cases, matched by `external_id` (source `api`). "
+                                   "Sending the same cases again changes nothing. Valid items are stored even "
+                                   "when others are refused; each refused item is listed with its index and the "
+                                   "reason. Times without an offset are read in the organisation's time zone. "
+                                   "Needs a leader's or admin's token.",
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": {"oneOf": [
+                            {"type": "object", "required": ["cases"], "additionalProperties": False,
+                             "properties": {"cases": {"$ref": "#/components/schemas/CaseList"}}},
+                            {"$ref": "#/components/schemas/CaseList"},
+                        ]}}},
+                    },
+                    "responses": {
+                        "200": {"description": "What was stored and which items were refused.",
+                                "content": {"application/json": {
+                                    "schema": {"$ref": "#/components/schemas/UpsertResult"}}}},
+                        "400": _error("The body is not JSON, not a list of cases, or the list is empty."),
+                        "401": unauthorized,
+                        "403": _error("The token's user is neither a leader nor an admin."),
+                        "409": _error("Another request wrote the same cases at the same moment; send again."),
+                        "413": _error(f"More than {MAX_CASES} cases, or a body larger than the server accepts."),
+                        "429": too_many,
+                    },
+                },
+            },
+            "/metrics": {
+                "get": {
+                    "operationId": "getMetrics",
+                    "summary": "Every outcome metric for a period and scope",
+                    "description": "Days are inclusive and read in the organisation's time zone. Rates are "
+                                   "fractions from 0 to 1 and times are in minutes. Leaders and admins may ask "
+                                   "for anything; other users need `pod` (one they belong to or coach) or "
+                                   "`agent` (themselves, or an agent in a pod they coach).",
+                    "parameters": [
+                        _parameter("from", "First day, YYYY-MM-DD.", {"type": "string", "format": "date"}, True),
+                        _parameter("to", "Last day (inclusive), YYYY-MM-DD.", {"type": "string", "format": "date"},
+                                   True),
+                        _parameter("pod", "Only this pod's cases.", {"type": "integer", "minimum": 1}),
+                        _parameter("agent", "Only cases assigned to this user.", {"type": "integer", "minimum": 1}),
+                        _parameter("segment", "Only this customer segment.", {"type": "integer", "minimum": 1}),
+                        _parameter("stage", "Only this lifecycle stage.", {"type": "integer", "minimum": 1}),
+                        _parameter("channel", "Only this channel.", {"type": "string", "enum": list(CHANNELS)}),
+                        _parameter("request_type", "Only this request type.",
+                                   {"type": "string", "enum": list(REQUEST_TYPES)}),
+                    ],
+                    "responses": {
+                        "200": {"description": "The figures.", "content": {"application/json": {
+                            "schema": {"$ref": "#/components/schemas/Metrics"}}}},
+                        "400": _error("A missing or malformed date, `from` after `to`, a malformed id or an "
+                                      "unknown parameter."),
+                        "401": unauthorized,
+                        "403": _error("The token's user may not see figures for this scope."),
+                        "404": _error("A pod, agent, segment or stage id that does not exist."),
+                        "429": too_many,
+                    },
+                },
+            },
+            "/openapi.json": {
+                "get": {
+                    "operationId": "getOpenApi",
+                    "summary": "This document",
+                    "security": [],
+                    "responses": {"200": {"description": "The OpenAPI document.",
+                                          "content": {"application/json": {"schema": {"type": "object"}}}}},
+                },
+            },
+        },
+        "components": {
+            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer",
+                                               "description": "A Podium API token (starts with pdm_)."}},
+            "schemas": {
+                "Case": _case_schema(),
+                "CaseList": {"type": "array", "minItems": 1, "maxItems": MAX_CASES,
+                             "items": {"$ref": "#/components/schemas/Case"}},
+                "ItemError": {"type": "object", "required": ["index", "external_id", "message"], "properties": {
+                    "index": {"type": "integer", "description": "Position of the item in the list, from 0."},
+                    "external_id": {"type": ["string", "null"]},
+                    "message": {"type": "string"}}},
+                "UpsertResult": {"type": "object",
+                                 "required": ["received", "created", "updated", "unchanged", "failed", "errors"],
+                                 "properties": {
+                                     "received": {"type": "integer"}, "created": {"type": "integer"},
+                                     "updated": {"type": "integer"}, "unchanged": {"type": "integer"},
+                                     "failed": {"type": "integer"},
+                                     "errors": {"type": "array", "items": {"$ref": "#/components/schemas/ItemError"}},
+                                 }},
+                "Figure": _figure_schema(),
+                "Metrics": _metrics_schema(),
+                "Error": {"type": "object", "required": ["error", "message"], "properties": {
+                    "error": {"type": "string"}, "message": {"type": "string"}}},
+            },
+        },
+    }
