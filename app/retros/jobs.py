@@ -1,0 +1,17 @@
+"""Retro jobs: remind owners of retro actions that are due soon or overdue."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Flask
+
+from app.retros import services
+from app.scheduler.jobs import register
+
+
+@register("retro_action_reminders", trigger="cron", hour=8, minute=5, misfire_grace_time=3600)
+def remind_retro_action_owners(app: Flask, now: datetime) -> str:
+    with app.test_request_context("/", base_url=app.config["BASE_URL"]):
+        sent = services.remind_action_owners(now)
+    return f"{sent} retro action reminders"

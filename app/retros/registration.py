@@ -1,0 +1,36 @@
+"""How retros show in the navigation and on "My day": open actions you own and retros in progress."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from app import permissions as P
+from app.extension_points import home_section, nav_item
+from app.extensions import db
+from app.retros.models import OPEN_STATUSES, Phase, Retro, RetroAction
+
+nav_item(40, "retros.index", _l("Retros"), active_prefix="retros.")
+
+HOME_LIMIT = 5
+
+
+@home_section(40, "retros/_home.html")
+def my_retro_section(user, today: date) -> dict | None:
+    """Open retro actions the user owns and retros in progress in the user's pods; None when there are none."""
+    actions = list(db.session.scalars(
+        select(RetroAction).options(selectinload(RetroAction.retro))
+        .where(RetroAction.owner_id == user.id, RetroAction.status.in_(OPEN_STATUSES))
+        .order_by(RetroAction.due_date, RetroAction.id).limit(HOME_LIMIT)))
+    relations = P.pod_relations(user)
+    pod_ids = set(relations.member_of) | set(relations.coached)
+    in_progress = list(db.session.scalars(
+        select(Retro).options(selectinload(Retro.pod))
+        .where(Retro.pod_id.in_(pod_ids), Retro.phase != Phase.CLOSED.value).order_by(Retro.created_at))) \
+        if pod_ids else []
+    if not actions and not in_progress:
+        return None
+    return {"actions": actions, "in_progress": in_progress, "today": today}

@@ -1,0 +1,643 @@
+"""Every write to a retro; each one checks its phase with a conditional write that also bumps the version.
+
+A write starts with `_touch`: `UPDATE retros SET version = version + 1 WHERE id = ? AND phase = ?`.
+It is the phase check (a stale page gets a clear message), the lock that orders concurrent writes to
+one retro (a row lock on PostgreSQL; BEGIN IMMEDIATE on SQLite) and the signal pollers look for.
+Vote budgets and per-item caps are conditional UPDATEs on counter rows, never read-then-write.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
+
+from app.extensions import db
+from app.notifications.services import notify, register_kind
+from app.org.models import LifecycleStage, Pod, Segment, User
+from app.retros import effects
+from app.retros.access import may_facilitate, may_run, participates
+from app.retros.catalog import BUILTIN_TEMPLATES, CUSTOMER_JOURNEY
+from app.retros.models import (
+    OPEN_STATUSES,
+    PHASES,
+    ActionStatus,
+    Phase,
+    Principle,
+    Retro,
+    RetroAction,
+    RetroCard,
+    RetroCheckin,
+    RetroGroup,
+    RetroNote,
+    RetroTemplate,
+    RetroVote,
+    RetroVoteTally,
+    next_phase,
+)
+from app.timeutil import to_local, utcnow
+
+MAX_CARD = 500
+MAX_NOTE = 1000
+MAX_TITLE = 120
+MAX_ACTION = 200
+MAX_TIMER_MINUTES = 120
+MAX_COLUMNS = 8
+
+register_kind("retro_action_due", _l("Your retro action “%(title)s” is due on %(due)s."))
+register_kind("retro_action_overdue", _l("Your retro action “%(title)s” was due on %(due)s and is still open."))
+
+
+class RetroError(Exception):
+    """A rule of retros was broken; the message is shown to the user and the status is the HTTP answer."""
+
+    def __init__(self, message, status: int = 400, stale: bool = False):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.stale = stale  # the page asked for an action of a phase the retro has left
+
+
+def phase_label(phase: str):
+    return {
+        "checkin": _l("Check-in"), "review": _l("Review past actions"), "reflect": _l("Reflect"),
+        "group": _l("Group"), "vote": _l("Vote"), "discuss": _l("Discuss"), "closed": _l("Closed"),
+    }.get(phase, phase)
+
+
+# --- the write guard --------------------------------------------------------------------------------
+
+
+def begin_write() -> None:
+    """On SQLite, start the transaction IMMEDIATE so it holds the write lock before it reads anything."""
+    connection = db.session.connection()
+    if connection.dialect.name != "sqlite":
+        return
+    raw = connection.connection.dbapi_connection
+    if not raw.in_transaction:
+        raw.execute("BEGIN IMMEDIATE")
+
+
+def _insert(model):
+    dialect = db.session.connection().dialect.name
+    return (pg_insert if dialect == "postgresql" else sqlite_insert)(model)
+
+
+def _touch(retro: Retro, in_phase: str | None, /, **values) -> None:
+    """Bump the version if the retro is still in `in_phase` (None: any phase but closed), else refuse."""
+    begin_write()
+    condition = Retro.phase == in_phase if in_phase else Retro.phase != Phase.CLOSED.value
+    result = db.session.execute(
+        update(Retro).where(Retro.id == retro.id, condition).values(version=Retro.version + 1, **values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        current = db.session.scalar(select(Retro.phase).where(Retro.id == retro.id))
+        db.session.expire(retro)
+        if in_phase is None:
+            raise RetroError(_l("This retro is closed; nothing can change any more."), 409)
+        raise RetroError(_l("This retro has moved on to “%(phase)s”; your page was out of date. It now shows "
+                            "the current phase.", phase=phase_label(current or "")), 409, stale=True)
+    for key, value in values.items():  # what was written; the version is read again when next needed
+        set_committed_value(retro, key, value)
+    db.session.expire(retro, ["version"])
+
+
+def _require_participant(actor: User, retro: Retro) -> None:
+    if not participates(actor, retro.pod_id):
+        raise RetroError(_l("Only members and coaches of this pod take part in its retros."), 403)
+
+
+def _require_facilitator(actor: User, retro: Retro) -> None:
+    if not may_facilitate(actor, retro):
+        raise RetroError(_l("Only the facilitator can do this."), 403)
+
+
+def _clean(value: str | None, limit: int, what, required: bool = True) -> str:
+    value = (value or "").strip()
+    if required and not value:
+        raise RetroError(_l("%(what)s cannot be empty.", what=what), 422)
+    if len(value) > limit:
+        raise RetroError(_l("%(what)s is too long (at most %(limit)s characters).", what=what, limit=limit), 422)
+    if any(ord(ch) < 32 and ch not in "\t\n\r" for ch in value):
+        raise RetroError(_l("%(what)s contains characters that are not allowed.", what=what), 422)
+    return value
+
+
+def local_today(pod: Pod, now: datetime | None = None) -> date:
+    return to_local(now or utcnow(), pod.timezone).date()
+
+
+# --- templates and creation -------------------------------------------------------------------------
+
+
+def template_columns(pod: Pod, template_key: str) -> tuple[str, list[dict]]:
+    """The name and columns a new retro gets from a built-in template or one of the pod's own."""
+    if template_key == CUSTOMER_JOURNEY:
+        stages = db.session.scalars(
+            select(LifecycleStage).where(LifecycleStage.active).order_by(LifecycleStage.position, LifecycleStage.id)
+        ).all()
+        if not stages:
+            raise RetroError(_l("The organisation has no lifecycle stages yet."), 422)
+        return str(BUILTIN_TEMPLATES[CUSTOMER_JOURNEY][0]), [
+            {"key": f"stage-{s.id}", "title": s.name} for s in stages]
+    if template_key in BUILTIN_TEMPLATES:
+        name, columns = BUILTIN_TEMPLATES[template_key]
+        return str(name), [{"key": key, "title": None} for key, _title in columns]
+    if template_key.startswith("custom-") and template_key[7:].isdigit():
+        template = db.session.get(RetroTemplate, int(template_key[7:]))
+        if template is not None and template.pod_id == pod.id:
+            return template.name, list(template.columns)
+    raise RetroError(_l("Choose one of the templates offered."), 422)
+
+
+def create_retro(actor: User, pod: Pod, *, title: str, template_key: str, facilitator: User | None,
+                 anonymous: bool = True, votes_per_person: int = 5, max_votes_per_item: int = 3,
+                 hide_votes: bool = True, grouping: str = "everyone", now: datetime | None = None) -> Retro:
+    """Open a retro for a pod; a pod has at most one retro that is not closed (a unique index holds it)."""
+    now = now or utcnow()
+    if not may_run(actor, pod.id):
+        raise RetroError(_l("Only a coach of this pod can open a retro."), 403)
+    title = _clean(title, MAX_TITLE, _l("The title"))
+    template_name, columns = template_columns(pod, template_key)
+    facilitator = facilitator or actor
+    if not participates(facilitator, pod.id) and facilitator.id != actor.id:
+        raise RetroError(_l("The facilitator must be a member or coach of the pod."), 422)
+    if not 1 <= votes_per_person <= 50:
+        raise RetroError(_l("Votes per person must be between 1 and 50."), 422)
+    if not 1 <= max_votes_per_item <= votes_per_person:
+        raise RetroError(_l("Votes on one item must be between 1 and the votes per person."), 422)
+    if grouping not in ("everyone", "facilitator"):
+        raise RetroError(_l("Choose who may group cards."), 422)
+    retro = Retro(pod_id=pod.id, title=title, template_key=template_key, template_name=template_name,
+                  columns=columns, facilitator_id=facilitator.id, anonymous=anonymous,
+                  votes_per_person=votes_per_person, max_votes_per_item=max_votes_per_item,
+                  hide_votes=hide_votes, grouping=grouping, phase=Phase.CHECKIN.value, phase_started_at=now,
+                  version=1, created_by_id=actor.id, created_at=now)
+    try:
+        with db.session.begin_nested():
+            db.session.add(retro)
+            db.session.flush()
+    except IntegrityError as exc:
+        raise RetroError(_l("This pod already has a retro in progress; close it before opening another."),
+                         409) from exc
+    return retro
+
+
+def suggested_facilitator(pod: Pod, candidates: list[User]) -> User | None:
+    """Rotation: the candidate who facilitated this pod's retros least often (then least recently)."""
+    if not candidates:
+        return None
+    rows = db.session.execute(
+        select(Retro.facilitator_id, func.count(), func.max(Retro.created_at))
+        .where(Retro.pod_id == pod.id).group_by(Retro.facilitator_id)
+    ).all()
+    stats = {fid: (count, last) for fid, count, last in rows}
+    return min(candidates, key=lambda u: (stats.get(u.id, (0, datetime.min))[0],
+                                          stats.get(u.id, (0, datetime.min))[1], u.display_name))
+
+
+def save_template(actor: User, pod: Pod, *, name: str, columns_text: str, now: datetime | None = None) -> RetroTemplate:
+    """Save a pod's own template: a name and one column title per line (2 to 8 columns)."""
+    if not may_run(actor, pod.id):
+        raise RetroError(_l("Only a coach of this pod can save templates for it."), 403)
+    name = _clean(name, 80, _l("The name"))
+    titles = [_clean(line, 60, _l("A column title")) for line in (columns_text or "").splitlines() if line.strip()]
+    if not 2 <= len(titles) <= MAX_COLUMNS:
+        raise RetroError(_l("A template needs between 2 and 8 columns, one per line."), 422)
+    if len({t.casefold() for t in titles}) != len(titles):
+        raise RetroError(_l("Column titles must differ."), 422)
+    template = RetroTemplate(pod_id=pod.id, name=name, created_by_id=actor.id, created_at=now or utcnow(),
+                             columns=[{"key": f"c{i}", "title": t} for i, t in enumerate(titles, start=1)])
+    try:
+        with db.session.begin_nested():
+            db.session.add(template)
+            db.session.flush()
+    except IntegrityError as exc:
+        raise RetroError(_l("This pod already has a template with this name."), 409) from exc
+    return template
+
+
+def delete_template(actor: User, template: RetroTemplate) -> None:
+    if not may_run(actor, template.pod_id):
+        raise RetroError(_l("Only a coach of this pod can delete its templates."), 403)
+    db.session.delete(template)
+    db.session.flush()
+
+
+# --- facilitation -----------------------------------------------------------------------------------
+
+
+def advance_phase(actor: User, retro: Retro, from_phase: str, now: datetime | None = None) -> str:
+    """Move the retro to the phase after `from_phase`; leaving reflect erases authors of anonymous cards."""
+    now = now or utcnow()
+    _require_facilitator(actor, retro)
+    target = next_phase(from_phase) if from_phase in {p.value for p in Phase} else None
+    if target is None:
+        raise RetroError(_l("This retro is closed; nothing can change any more."), 409)
+    anonymous = retro.anonymous
+    values = {"phase": target, "phase_started_at": now, "phase_ends_at": None}
+    if target == Phase.CLOSED.value:
+        values["closed_at"] = now
+    if from_phase == Phase.REFLECT.value and anonymous:
+        values["authors_erased"] = True
+    _touch(retro, from_phase, **values)
+    if from_phase == Phase.REFLECT.value and anonymous:
+        db.session.execute(update(RetroCard).where(RetroCard.retro_id == retro.id).values(author_id=None)
+                           .execution_options(synchronize_session=False))
+    if from_phase == Phase.GROUP.value:
+        used = select(RetroCard.group_id).where(RetroCard.retro_id == retro.id, RetroCard.group_id.is_not(None))
+        db.session.execute(delete(RetroGroup).where(RetroGroup.retro_id == retro.id, RetroGroup.id.not_in(used))
+                           .execution_options(synchronize_session=False))
+    for obj in list(db.session.identity_map.values()):  # authors and groups may have changed in the database
+        if isinstance(obj, (RetroCard, RetroGroup)):
+            db.session.expire(obj)
+    return target
+
+
+def set_timer(actor: User, retro: Retro, phase: str, minutes: int, now: datetime | None = None) -> None:
+    """Start (or clear, with 0 minutes) the countdown everyone sees for the current phase."""
+    now = now or utcnow()
+    _require_facilitator(actor, retro)
+    if phase not in PHASES:
+        raise RetroError(_l("Choose the phase the timer is for."), 422)
+    if not 0 <= minutes <= MAX_TIMER_MINUTES:
+        raise RetroError(_l("A timer runs between 1 and 120 minutes (0 clears it)."), 422)
+    _touch(retro, phase, phase_ends_at=now + timedelta(minutes=minutes) if minutes else None)
+
+
+def set_facilitator(actor: User, retro: Retro, facilitator: User) -> None:
+    """Hand facilitation to another member or coach of the pod."""
+    _require_facilitator(actor, retro)
+    if not participates(facilitator, retro.pod_id):
+        raise RetroError(_l("The facilitator must be a member or coach of the pod."), 422)
+    _touch(retro, None, facilitator_id=facilitator.id)
+
+
+# --- check-in and review ----------------------------------------------------------------------------
+
+
+def submit_checkin(actor: User, retro: Retro, pulse: int) -> None:
+    """Record (or change) the actor's pulse; only the aggregate is ever shown."""
+    _require_participant(actor, retro)
+    if not 1 <= pulse <= 5:
+        raise RetroError(_l("Choose a pulse from 1 to 5."), 422)
+    _touch(retro, Phase.CHECKIN.value)
+    statement = _insert(RetroCheckin).values(retro_id=retro.id, user_id=actor.id, pulse=pulse)
+    db.session.execute(statement.on_conflict_do_update(index_elements=["retro_id", "user_id"],
+                                                       set_={"pulse": pulse}))
+
+
+def actions_to_review(retro: Retro) -> list[RetroAction]:
+    """Open actions of the pod's earlier retros, plus those already reviewed in this one."""
+    return list(db.session.scalars(
+        select(RetroAction).join(Retro, RetroAction.retro_id == Retro.id)
+        .where(RetroAction.pod_id == retro.pod_id, RetroAction.retro_id != retro.id,
+               Retro.created_at <= retro.created_at,
+               or_(RetroAction.status.in_(OPEN_STATUSES), RetroAction.reviewed_in_id == retro.id))
+        .order_by(RetroAction.due_date, RetroAction.id)
+    ))
+
+
+def review_action(actor: User, retro: Retro, action: RetroAction, status: str, now: datetime | None = None) -> None:
+    """Mark a past action done, not done (it stays open) or dropped; done ones get their effect measured."""
+    now = now or utcnow()
+    _require_participant(actor, retro)
+    if status not in (ActionStatus.DONE.value, ActionStatus.NOT_DONE.value, ActionStatus.DROPPED.value):
+        raise RetroError(_l("Choose done, not done or dropped."), 422)
+    if action.pod_id != retro.pod_id or action.retro_id == retro.id or not (
+            action.is_open or action.reviewed_in_id == retro.id):
+        raise RetroError(_l("This action is not up for review in this retro."), 404)
+    _touch(retro, Phase.REVIEW.value)
+    action.status = status
+    action.reviewed_in_id = retro.id
+    action.closed_at = now if status != ActionStatus.NOT_DONE.value else None
+    if status == ActionStatus.DONE.value and action.metric_code:
+        record_result(action, now)
+    db.session.flush()
+
+
+def record_result(action: RetroAction, now: datetime) -> None:
+    """Measure a done action's metric over the four weeks before today, for baseline → now."""
+    pod = db.session.get(Pod, action.pod_id)
+    figure = effects.measure(action.metric_code, day=local_today(pod, now), tz=pod.timezone, pod_id=pod.id,
+                             scope_kind=action.scope_kind, scope_id=action.scope_id)
+    if figure is not None:
+        action.result_start, action.result_end = figure.start, figure.end
+        action.result_value, action.result_numerator, action.result_denominator = (
+            figure.value, figure.numerator, figure.denominator)
+
+
+# --- reflect ----------------------------------------------------------------------------------------
+
+
+def add_card(actor: User, retro: Retro, *, column_key: str, text: str, case_ref: str | None = None,
+             metric_code: str | None = None, now: datetime | None = None) -> RetroCard:
+    """Write a card in reflect; nobody else sees its text until the phase ends."""
+    _require_participant(actor, retro)
+    if column_key not in retro.column_keys():
+        raise RetroError(_l("Choose one of the retro's columns."), 422)
+    text = _clean(text, MAX_CARD, _l("The card"))
+    case_ref = _clean(case_ref, 64, _l("The case id"), required=False) or None
+    metric_code = (metric_code or "").strip() or None
+    if metric_code and metric_code not in effects.metric_codes():
+        raise RetroError(_l("Choose one of the metrics offered."), 422)
+    _touch(retro, Phase.REFLECT.value)
+    card = RetroCard(retro_id=retro.id, column_key=column_key, text=text, author_id=actor.id, case_ref=case_ref,
+                     metric_code=metric_code, created_at=now or utcnow())
+    db.session.add(card)
+    db.session.flush()
+    return card
+
+
+def _own_card(actor: User, retro: Retro, card: RetroCard) -> None:
+    if card.retro_id != retro.id or card.author_id != actor.id:
+        raise RetroError(_l("You can change only your own cards."), 403)
+
+
+def edit_card(actor: User, retro: Retro, card: RetroCard, *, text: str) -> None:
+    _require_participant(actor, retro)
+    _own_card(actor, retro, card)
+    text = _clean(text, MAX_CARD, _l("The card"))
+    _touch(retro, Phase.REFLECT.value)
+    card.text = text
+    db.session.flush()
+
+
+def delete_card(actor: User, retro: Retro, card: RetroCard) -> None:
+    _require_participant(actor, retro)
+    _own_card(actor, retro, card)
+    _touch(retro, Phase.REFLECT.value)
+    db.session.delete(card)
+    db.session.flush()
+
+
+# --- group ------------------------------------------------------------------------------------------
+
+
+def _require_grouper(actor: User, retro: Retro) -> None:
+    if retro.grouping == "facilitator":
+        _require_facilitator(actor, retro)
+    else:
+        _require_participant(actor, retro)
+
+
+def create_group(actor: User, retro: Retro, *, title: str) -> RetroGroup:
+    _require_grouper(actor, retro)
+    title = _clean(title, MAX_TITLE, _l("The group name"))
+    _touch(retro, Phase.GROUP.value)
+    group = RetroGroup(retro_id=retro.id, title=title)
+    db.session.add(group)
+    db.session.flush()
+    return group
+
+
+def rename_group(actor: User, retro: Retro, group: RetroGroup, *, title: str) -> None:
+    _require_grouper(actor, retro)
+    if group.retro_id != retro.id:
+        raise RetroError(_l("This group is not part of this retro."), 404)
+    title = _clean(title, MAX_TITLE, _l("The group name"))
+    _touch(retro, Phase.GROUP.value)
+    group.title = title
+    db.session.flush()
+
+
+def move_card(actor: User, retro: Retro, card: RetroCard, target: str) -> RetroGroup | None:
+    """Move a card into a group ("group-<id>"), onto another card ("card-<id>"), a new group ("new") or out ("none")."""
+    _require_grouper(actor, retro)
+    if card.retro_id != retro.id:
+        raise RetroError(_l("This card is not part of this retro."), 404)
+    target = (target or "").strip()
+    kind, _sep, raw_id = target.partition("-")
+    if target not in ("new", "none") and not (kind in ("group", "card") and raw_id.isdigit()):
+        raise RetroError(_l("Choose where to move the card."), 422)
+    _touch(retro, Phase.GROUP.value)
+    group = None
+    if target == "new":
+        group = RetroGroup(retro_id=retro.id, title=_truncate(card.text))
+        db.session.add(group)
+        db.session.flush()
+    elif kind == "group":
+        group = db.session.get(RetroGroup, int(raw_id))
+        if group is None or group.retro_id != retro.id:
+            raise RetroError(_l("This group no longer exists; the board has been refreshed."), 409)
+    elif kind == "card":
+        other = db.session.get(RetroCard, int(raw_id))
+        if other is None or other.retro_id != retro.id or other.id == card.id:
+            raise RetroError(_l("That card cannot take this one."), 409)
+        if other.group_id is None:
+            group = RetroGroup(retro_id=retro.id, title=_truncate(other.text))
+            db.session.add(group)
+            db.session.flush()
+            other.group_id = group.id
+        else:
+            group = db.session.get(RetroGroup, other.group_id)
+    card.group_id = group.id if group else None
+    db.session.flush()
+    return group
+
+
+def _truncate(text: str, limit: int = 60) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+# --- vote -------------------------------------------------------------------------------------------
+
+
+def _vote_target(retro: Retro, card_id: int | None, group_id: int | None) -> dict:
+    if (card_id is None) == (group_id is None):
+        raise RetroError(_l("Vote on one card or one group."), 422)
+    if card_id is not None:
+        row = db.session.execute(select(RetroCard.retro_id, RetroCard.group_id).where(RetroCard.id == card_id)).first()
+        if row is None or row.retro_id != retro.id:
+            raise RetroError(_l("This card is not part of this retro."), 404)
+        if row.group_id is not None:
+            raise RetroError(_l("This card is in a group: vote on the group."), 422)
+        return {"card_id": card_id}
+    found = db.session.scalar(select(RetroGroup.retro_id).where(RetroGroup.id == group_id))
+    if found != retro.id:
+        raise RetroError(_l("This group is not part of this retro."), 404)
+    return {"group_id": group_id}
+
+
+def _target_clause(target: dict):
+    if "card_id" in target:
+        return RetroVote.card_id == target["card_id"]
+    return RetroVote.group_id == target["group_id"]
+
+
+def cast_vote(actor: User, retro: Retro, *, card_id: int | None = None, group_id: int | None = None) -> None:
+    """Put one dot on a card or group: within the person's budget and the per-item cap, atomically."""
+    _require_participant(actor, retro)
+    target = _vote_target(retro, card_id, group_id)
+    _touch(retro, Phase.VOTE.value)
+    budget, cap = db.session.execute(
+        select(Retro.votes_per_person, Retro.max_votes_per_item).where(Retro.id == retro.id)).one()
+    db.session.execute(_insert(RetroVoteTally).values(retro_id=retro.id, user_id=actor.id, used=0)
+                       .on_conflict_do_nothing())
+    spent = db.session.execute(
+        update(RetroVoteTally)
+        .where(RetroVoteTally.retro_id == retro.id, RetroVoteTally.user_id == actor.id, RetroVoteTally.used < budget)
+        .values(used=RetroVoteTally.used + 1).execution_options(synchronize_session=False))
+    if spent.rowcount != 1:
+        raise RetroError(_l("You have used all %(budget)s of your votes. Take one back to vote again.",
+                            budget=budget), 409)
+    db.session.execute(_insert(RetroVote).values(retro_id=retro.id, user_id=actor.id, count=0, **target)
+                       .on_conflict_do_nothing())
+    placed = db.session.execute(
+        update(RetroVote).where(RetroVote.user_id == actor.id, _target_clause(target), RetroVote.count < cap)
+        .values(count=RetroVote.count + 1).execution_options(synchronize_session=False))
+    if placed.rowcount != 1:
+        raise RetroError(_l("You can put at most %(cap)s votes on one item.", cap=cap), 409)
+
+
+def remove_vote(actor: User, retro: Retro, *, card_id: int | None = None, group_id: int | None = None) -> None:
+    """Take one of the actor's dots back while voting is open."""
+    _require_participant(actor, retro)
+    target = _vote_target(retro, card_id, group_id)
+    _touch(retro, Phase.VOTE.value)
+    taken = db.session.execute(
+        update(RetroVote).where(RetroVote.user_id == actor.id, _target_clause(target), RetroVote.count > 0)
+        .values(count=RetroVote.count - 1).execution_options(synchronize_session=False))
+    if taken.rowcount != 1:
+        raise RetroError(_l("You have no vote on this item to take back."), 409)
+    db.session.execute(
+        update(RetroVoteTally)
+        .where(RetroVoteTally.retro_id == retro.id, RetroVoteTally.user_id == actor.id, RetroVoteTally.used > 0)
+        .values(used=RetroVoteTally.used - 1).execution_options(synchronize_session=False))
+
+
+# --- discuss ----------------------------------------------------------------------------------------
+
+
+def _topic(retro: Retro, topic: str | None, required: bool) -> dict:
+    kind, _sep, raw_id = (topic or "").partition("-")
+    if not topic:
+        if required:
+            raise RetroError(_l("Choose a topic."), 422)
+        return {}
+    if kind not in ("card", "group") or not raw_id.isdigit():
+        raise RetroError(_l("Choose a topic."), 422)
+    model = RetroCard if kind == "card" else RetroGroup
+    found = db.session.scalar(select(model.retro_id).where(model.id == int(raw_id)))
+    if found != retro.id:
+        raise RetroError(_l("This topic is not part of this retro."), 404)
+    return {f"{kind}_id": int(raw_id)}
+
+
+def add_note(actor: User, retro: Retro, *, topic: str, text: str, now: datetime | None = None) -> RetroNote:
+    _require_participant(actor, retro)
+    target = _topic(retro, topic, required=True)
+    text = _clean(text, MAX_NOTE, _l("The note"))
+    _touch(retro, Phase.DISCUSS.value)
+    note = RetroNote(retro_id=retro.id, text=text, author_id=actor.id, created_at=now or utcnow(), **target)
+    db.session.add(note)
+    db.session.flush()
+    return note
+
+
+def create_action(actor: User, retro: Retro, *, title: str, owner: User | None, due_date: date | None,
+                  principle: str, topic: str | None = None, metric_code: str | None = None,
+                  scope_kind: str | None = None, scope_id: int | None = None, direction: str | None = None,
+                  now: datetime | None = None) -> RetroAction:
+    """Agree an action; with an expected effect, its baseline is the metric over the four weeks before today."""
+    now = now or utcnow()
+    _require_participant(actor, retro)
+    pod = db.session.get(Pod, retro.pod_id)
+    title = _clean(title, MAX_ACTION, _l("The action"))
+    if owner is None or not participates(owner, retro.pod_id):
+        raise RetroError(_l("The owner must be a member or coach of the pod."), 422)
+    today = local_today(pod, now)
+    if due_date is None or due_date < today:
+        raise RetroError(_l("Give a due date from today on."), 422)
+    if principle not in {p.value for p in Principle}:
+        raise RetroError(_l("Choose the principle this action serves."), 422)
+    target = _topic(retro, topic, required=False)
+    metric_code = (metric_code or "").strip() or None
+    effect = {}
+    if metric_code:
+        choices = {code: direction for code, _name, direction in effects.metric_choices()}
+        if metric_code not in choices:
+            raise RetroError(_l("Choose one of the metrics offered."), 422)
+        scope_kind = scope_kind or "pod"
+        if scope_kind == "pod":
+            scope_id = None
+        elif scope_kind in ("segment", "stage"):
+            model = Segment if scope_kind == "segment" else LifecycleStage
+            if scope_id is None or db.session.get(model, scope_id) is None:
+                raise RetroError(_l("Choose the segment or stage the effect is expected in."), 422)
+        else:
+            raise RetroError(_l("Choose pod, segment or stage as the scope."), 422)
+        direction = direction or ("up" if choices[metric_code] == "higher" else "down")
+        if direction not in ("up", "down"):
+            raise RetroError(_l("Choose whether the metric should go up or down."), 422)
+        effect = {"metric_code": metric_code, "scope_kind": scope_kind, "scope_id": scope_id, "direction": direction}
+    _touch(retro, Phase.DISCUSS.value)
+    action = RetroAction(retro_id=retro.id, pod_id=retro.pod_id, title=title, owner_id=owner.id, due_date=due_date,
+                         principle=principle, status=ActionStatus.OPEN.value, created_by_id=actor.id,
+                         created_at=now, **target, **effect)
+    if metric_code:
+        baseline = effects.measure(metric_code, day=today, tz=pod.timezone, pod_id=pod.id, scope_kind=scope_kind,
+                                   scope_id=scope_id)
+        action.baseline_start, action.baseline_end = effects.window_before(today)
+        if baseline is not None:
+            action.baseline_value, action.baseline_numerator, action.baseline_denominator = (
+                baseline.value, baseline.numerator, baseline.denominator)
+    db.session.add(action)
+    db.session.flush()
+    return action
+
+
+# --- reminders --------------------------------------------------------------------------------------
+
+DUE_SOON_DAYS = 2
+
+
+def register_path(pod_id: int) -> str:
+    """The action register's address, built without a request so scheduled jobs can link to it."""
+    return f"/pods/{pod_id}/actions"
+
+
+OVERDUE_EVERY_DAYS = 7
+
+
+def remind_action_owners(now: datetime | None = None) -> int:
+    """Tell owners of open actions due within two days, and of overdue ones (again weekly); returns how many.
+
+    Each reminder is claimed by a compare-and-set on `reminded_on`, so two scheduler runs never send it twice.
+    """
+    now = now or utcnow()
+    horizon = now.date() + timedelta(days=DUE_SOON_DAYS + 1)
+    rows = db.session.execute(
+        select(RetroAction, Pod.timezone).join(Pod, Pod.id == RetroAction.pod_id)
+        .where(RetroAction.status.in_(OPEN_STATUSES), RetroAction.owner_id.is_not(None),
+               RetroAction.due_date <= horizon).execution_options(populate_existing=True)
+    ).all()
+    sent = 0
+    for action, tz in rows:
+        today = to_local(now, tz).date()
+        last = action.reminded_on
+        overdue = action.due_date < today
+        if overdue:
+            due = last is None or last <= action.due_date or last <= today - timedelta(days=OVERDUE_EVERY_DAYS)
+        else:
+            due = action.due_date <= today + timedelta(days=DUE_SOON_DAYS) and (
+                last is None or last < action.due_date - timedelta(days=DUE_SOON_DAYS))
+        if not due:
+            continue
+        same = RetroAction.reminded_on.is_(None) if last is None else RetroAction.reminded_on == last
+        claimed = db.session.execute(update(RetroAction).where(RetroAction.id == action.id, same)
+                                     .values(reminded_on=today).execution_options(synchronize_session=False))
+        if claimed.rowcount != 1:
+            continue
+        notify([action.owner], "retro_action_overdue" if overdue else "retro_action_due",
+               url=register_path(action.pod_id),
+               params={"title": action.title, "due": action.due_date.isoformat()}, now=now)
+        sent += 1
+    return sent

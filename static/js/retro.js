@@ -1,0 +1,90 @@
+// Retro board: countdown, drag-and-drop grouping and a poll that never overwrites what someone is typing.
+(function () {
+  "use strict";
+
+  var dragging = false;
+
+  function csrfHeaders() {
+    try {
+      return JSON.parse(document.body.getAttribute("hx-headers") || "{}");
+    } catch (error) {
+      return {};
+    }
+  }
+
+  function busy(board) {
+    if (dragging) { return true; }
+    var active = document.activeElement;
+    if (active && board.contains(active) && /^(INPUT|TEXTAREA|SELECT)$/.test(active.tagName)) { return true; }
+    var fields = board.querySelectorAll("textarea, input[type=text], input:not([type])");
+    for (var i = 0; i < fields.length; i++) {
+      if (fields[i].value !== fields[i].defaultValue) { return true; }
+    }
+    return false;
+  }
+
+  // Skip a poll while the person is typing or dragging; the next one catches up.
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var elt = event.detail.elt;
+    if (elt && elt.id === "retro-board" && event.detail.requestConfig.verb === "get" && busy(elt)) {
+      event.preventDefault();
+    }
+  });
+
+  function pad(n) { return n < 10 ? "0" + n : String(n); }
+
+  function tick() {
+    document.querySelectorAll(".retro-timer[data-ends-at]").forEach(function (timer) {
+      var left = Math.round((Date.parse(timer.dataset.endsAt) - Date.now()) / 1000);
+      if (isNaN(left)) { return; }
+      if (left <= 0) {
+        timer.textContent = timer.dataset.over || "0:00";
+        timer.classList.add("retro-timer-over");
+        return;
+      }
+      timer.textContent = Math.floor(left / 60) + ":" + pad(left % 60);
+    });
+  }
+  setInterval(tick, 1000);
+
+  function moveCard(zone, cardId, target) {
+    var url = zone.dataset.moveUrl.replace(/\/0\/move$/, "/" + cardId + "/move");
+    window.htmx.ajax("POST", url, {
+      target: "#retro-board",
+      swap: "outerHTML",
+      values: { target: target },
+      headers: csrfHeaders()
+    });
+  }
+
+  function setUpSortable(root) {
+    if (!window.Sortable) { return; }
+    root.querySelectorAll(".retro-dropzone").forEach(function (zone) {
+      if (zone.dataset.sortable) { return; }
+      zone.dataset.sortable = "1";
+      window.Sortable.create(zone, {
+        group: "retro-cards",
+        draggable: ".retro-card",
+        filter: "select, button, input, textarea, details",
+        preventOnFilter: false,
+        sort: !zone.classList.contains("retro-merge"),
+        forceFallback: true,
+        fallbackOnBody: true,
+        animation: 120,
+        onStart: function () { dragging = true; },
+        onEnd: function () { dragging = false; },
+        onAdd: function (event) {
+          var cardId = event.item.dataset.cardId;
+          if (cardId) { moveCard(zone, cardId, zone.dataset.target); }
+        }
+      });
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    tick();
+    if (window.htmx) {
+      window.htmx.onLoad(function (element) { setUpSortable(element); tick(); });
+    }
+  });
+})();
