@@ -1,0 +1,7 @@
+"""Daily stand-up boards: entries, blockers that carry over, walking the board, reminders."""
+
+from flask import Blueprint
+
+bp = Blueprint("standups", __name__)
+
+from app.standups import demo, jobs, registration, views  # noqa: E402,F401

@@ -1,0 +1,19 @@
+"""How stand-ups show in the navigation and on "My day"."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask_babel import lazy_gettext as _l
+
+from app.extension_points import home_section, nav_item
+from app.standups import services
+from app.timeutil import utcnow
+
+nav_item(10, "standups.index", _l("Stand-up"), active_prefix="standups.")
+
+
+@home_section(10, "standups/_home.html")
+def my_standups_section(user, today: date) -> dict | None:
+    rows = services.home_status(user, utcnow())
+    return {"rows": rows} if rows else None

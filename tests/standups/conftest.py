@@ -1,0 +1,54 @@
+"""Stand-up fixtures: a pod with a coach and three agents, another pod, a leader; a request context."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time
+
+import pytest
+
+NOW = datetime(2026, 3, 11, 8, 0)  # Wednesday 11 March 2026, 09:00 in Madrid
+
+
+@dataclass
+class Team:
+    pod: object
+    coach: object
+    agent: object
+    mate: object
+    third: object
+    other_pod: object
+    other_coach: object
+    other_agent: object
+    leader: object
+
+
+@pytest.fixture(autouse=True)
+def _quick_password_hashes(monkeypatch):
+    """Stand-up tests make seven people each: a cheap hash keeps them fast (sign-in still checks it)."""
+    from werkzeug.security import generate_password_hash
+
+    import app.org.models as org_models
+
+    monkeypatch.setattr(org_models, "generate_password_hash",
+                        lambda password, method=None: generate_password_hash(password, method="pbkdf2:sha256:1000"))
+
+
+@pytest.fixture
+def ctx(app):
+    with app.test_request_context("/"):
+        yield
+
+
+@pytest.fixture
+def team(make_user, make_pod, ctx):
+    coach = make_user("coach", name="Carla Coach")
+    agent = make_user("agent", name="Ana Agent")
+    mate = make_user("agent", name="Ben Agent")
+    third = make_user("agent", name="Cris Agent")
+    other_coach = make_user("coach", name="Oscar Coach")
+    other_agent = make_user("agent", name="Olga Agent")
+    leader = make_user("leader", name="Lea Leader")
+    pod = make_pod("Home pod", coaches=[coach], members=[agent, mate, third], standup_time=time(9, 30))
+    other = make_pod("Other pod", coaches=[other_coach], members=[other_agent])
+    return Team(pod, coach, agent, mate, third, other, other_coach, other_agent, leader)
