@@ -22,6 +22,24 @@ def _localize(message):
 login_manager.localize_callback = _localize
 
 
+@login_manager.unauthorized_handler
+def _unauthorized():
+    """A page sends people to sign in; an htmx request (a live board's poll after the session ended)
+    must not swap the sign-in page into a fragment, so it asks the browser to go there instead."""
+    if request.headers.get("HX-Request") == "true":
+        from urllib.parse import urlsplit
+
+        from app.htmx import hx_redirect
+
+        current = urlsplit(request.headers.get("HX-Current-URL", ""))
+        target = current.path + (f"?{current.query}" if current.query else "")
+        next_url = target if is_safe_next(target) else None
+        return hx_redirect(url_for("auth.login", next=next_url))
+    flash(_localize(None), login_manager.login_message_category)
+    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")
+                            if request.method == "GET" else None))
+
+
 @login_manager.user_loader
 def load_user(login_id: str) -> User | None:
     user_id, _sep, version = (login_id or "").partition(":")

@@ -209,3 +209,15 @@ def test_csrf_token_in_htmx_header_is_accepted(app, client, make_user):
         assert accepted.status_code == 302
     finally:
         app.config["WTF_CSRF_ENABLED"] = False
+
+
+def test_an_htmx_request_after_the_session_ended_sends_the_browser_to_sign_in(client):
+    response = client.get("/pods", headers={"HX-Request": "true", "HX-Current-URL": "http://localhost/pods?x=1"})
+    assert response.status_code == 204, "a poll must not swap the sign-in page into a fragment"
+    assert response.headers["HX-Redirect"] == "/login?next=/pods?x%3D1"
+
+
+def test_a_page_request_without_a_session_redirects_to_sign_in_and_back(client):
+    response = client.get("/pods")
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/login?next=/pods")
