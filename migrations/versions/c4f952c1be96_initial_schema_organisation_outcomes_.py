@@ -1,8 +1,8 @@
 """Initial schema: organisation, outcomes and ceremonies; the five default lifecycle stages
 
-Revision ID: 7a97479d718d
+Revision ID: c4f952c1be96
 Revises: 
-Create Date: 2026-12-02 12:45:10.738557
+Create Date: 2026-12-02 13:23:21.039139
 
 """
 from alembic import op
@@ -18,10 +18,8 @@ DEFAULT_STAGES = (
 )
 
 
-
-
 # revision identifiers, used by Alembic.
-revision = '7a97479d718d'
+revision = 'c4f952c1be96'
 down_revision = None
 branch_labels = None
 depends_on = None
