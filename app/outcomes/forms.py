@@ -13,9 +13,6 @@ from app.outcomes.attribution import KINDS
 from app.outcomes.importers import FORMAT_NAMES, FORMATS
 from app.validators import CleanText, strip_filter
 
-FIELD_HELP = _l("A column name, or tag:PREFIX to read it from the first tag that starts with PREFIX. "
-                "Blank: %(default)s.")
-
 
 class ImportForm(FlaskForm):
     file = FileField(_l("Export file (CSV)"), validators=[FileRequired(_l("Choose the CSV file to import."))])

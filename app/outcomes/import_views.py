@@ -10,8 +10,19 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from flask import (Flask, Response, abort, current_app, flash, make_response, redirect, render_template, request,
-                   stream_with_context, url_for)
+from flask import (
+    Flask,
+    Response,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -24,12 +35,19 @@ from app.extensions import csrf, db
 from app.htmx import is_htmx
 from app.org.models import LifecycleStage, Pod, Segment, User
 from app.org.services import get_organisation
-from app.outcomes import attribution, bp, ingest
+from app.outcomes import attribution, bp, import_demo, ingest  # noqa: F401  (import_demo registers its demo step)
 from app.outcomes.dashboard import REQUEST_TYPE_LABELS
-from app.outcomes.forms import FIELD_HELP, ImportForm, MappingForm
-from app.outcomes.importers import FIELD_DEFAULTS, FORMAT_NAMES, PODIUM_COLUMNS, FileRejected, ParseOptions, check_file
-from app.timeutil import timezone_choices
+from app.outcomes.forms import ImportForm, MappingForm
+from app.outcomes.importers import (
+    FIELD_DEFAULTS,
+    FORMAT_NAMES,
+    PODIUM_COLUMNS,
+    FileRejected,
+    ParseOptions,
+    check_file,
+)
 from app.outcomes.models import Import, ImportRowError, ImportStatus, MappingKind, ValueMapping
+from app.timeutil import timezone_choices
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +124,7 @@ def _render_list(form: ImportForm, error: str | None = None, status: int = 200):
     defaults = {fmt: values for fmt, values in FIELD_DEFAULTS.items()}
     return render_template(
         "outcomes/imports.html", form=form, error=error, imports=_recent_imports(), status_labels=STATUS_LABELS,
-        format_names=FORMAT_NAMES, field_defaults=defaults, field_help=FIELD_HELP, timezones=timezone_choices(),
+        format_names=FORMAT_NAMES, field_defaults=defaults, timezones=timezone_choices(),
         podium_columns=PODIUM_COLUMNS,
     ), status
 

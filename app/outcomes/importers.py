@@ -255,6 +255,7 @@ class TimeReader:
     def __init__(self, timezone: str) -> None:
         self.zone = ZoneInfo(timezone)
         self.offsets: dict[datetime, timedelta | None] = {}
+        self.by_hour_text: dict[str, timedelta] = {}  # "2026-09-17 14" → offset, for hours with one offset
 
     def __call__(self, column: str, value: str, *, day_end: bool = False) -> datetime | None:
         value = value.strip()
@@ -269,7 +270,18 @@ class TimeReader:
             return moment.astimezone(UTC).replace(tzinfo=None)
         if day_end and ":" not in value:
             moment += timedelta(days=1)
-        return moment - self.offset(moment)
+            return moment - self.offset(moment)
+        key = value[:13]
+        known = self.by_hour_text.get(key)
+        if known is not None:
+            return moment - known
+        offset = self.offset(moment)
+        if (len(value) >= 13 and value[4] == "-" and value[10] in " T" and value[11:13].isdigit()
+                and self.offsets.get(moment.replace(minute=0, second=0, microsecond=0)) is not None):
+            if len(self.by_hour_text) > 200_000:
+                self.by_hour_text.clear()
+            self.by_hour_text[key] = offset
+        return moment - offset
 
     def offset(self, moment: datetime) -> timedelta:
         hour = moment.replace(minute=0, second=0, microsecond=0)
@@ -379,7 +391,10 @@ class _Parser:
 
     def escalated(self, tags: str) -> bool:
         tag = self.options.escalated_tag.casefold()
-        return bool(tag) and tag in (t.casefold() for t in re.split(r"[\s,]+", tags) if t)
+        if not tag:
+            return False
+        tags = tags.casefold()
+        return tag in tags and tag in re.split(r"[\s,]+", tags)
 
     def record(self, row: Sequence[str]) -> CaseRecord:
         raise NotImplementedError

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import logging
+import queue
+import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, fields, replace
+from datetime import datetime
 from operator import attrgetter
 from pathlib import Path
 from typing import TypeVar
 
 from flask import current_app
 from flask_babel import force_locale
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import DateTime, insert, update
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
@@ -29,6 +33,8 @@ COMPARED = RECORD_FIELDS + ATTRIBUTED
 COMPARED_COLUMNS = tuple(getattr(Case, name) for name in COMPARED)
 record_values = attrgetter(*RECORD_FIELDS)
 BATCH_SIZE = 2000
+COMMIT_SECONDS = 1.0
+PARSE_AHEAD = 2  # batches parsed ahead of the writer
 MAX_STORED_ERRORS = 10_000
 SOURCES = frozenset(s.value for s in Source)
 
@@ -59,8 +65,24 @@ def batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
         yield batch
 
 
+DATETIME_POSITIONS = tuple(i for i, name in enumerate(COMPARED)
+                           if isinstance(Case.__table__.c[name].type, DateTime))
+STAMP_COLUMNS = ("source", "import_id", "imported_at")
+INSERT_COLUMNS = COMPARED + STAMP_COLUMNS
+
+
+def _sqlite_datetime(value: datetime) -> str:
+    """The text SQLAlchemy's SQLite DateTime stores, so raw and ORM writes compare and sort alike."""
+    return value.isoformat(" ", "microseconds")
+
+
 class CaseWriter:
-    """Writes batches of records of one source: one SELECT, one bulk INSERT and one bulk UPDATE each."""
+    """Writes batches of records of one source: one SELECT, one bulk INSERT and one bulk UPDATE each.
+
+    Goes to the DB-API cursor of the session's connection (in the session's transaction): rows are plain
+    tuples in the database's own form, compared with what the SELECT returns, and new cases go in with
+    COPY on PostgreSQL and executemany on SQLite. That keeps a million-row import within a minute.
+    """
 
     def __init__(self, source: str, *, import_id: int | None = None, attributor: Attributor | None = None) -> None:
         if source not in SOURCES:
@@ -68,14 +90,41 @@ class CaseWriter:
         self.source = source
         self.import_id = import_id
         self.attributor = attributor or Attributor.load()
+        dialect = db.session.get_bind().dialect
+        self.postgres = dialect.name == "postgresql"
+        self.dbapi_integrity_error = dialect.loaded_dbapi.IntegrityError
+        columns = ", ".join(COMPARED)
+        if self.postgres:
+            self.select_sql = f"SELECT id, {columns} FROM cases WHERE source = %s AND external_id = ANY(%s)"
+            self.copy_sql = f"COPY cases ({', '.join(INSERT_COLUMNS)}) FROM STDIN"
+            marker = "%s"
+        else:
+            self.select_sql = f"SELECT id, {columns} FROM cases WHERE source = ? AND external_id IN ({{markers}})"
+            self.insert_sql = (f"INSERT INTO cases ({', '.join(INSERT_COLUMNS)}) "
+                               f"VALUES ({', '.join('?' for _c in INSERT_COLUMNS)})")
+            marker = "?"
+        self.update_sql = (f"UPDATE cases SET {', '.join(f'{name} = {marker}' for name in INSERT_COLUMNS)} "
+                           f"WHERE id = {marker}")
+
+    def _db_form(self, row: tuple) -> tuple:
+        if self.postgres:
+            return row
+        values = list(row)
+        for position in DATETIME_POSITIONS:
+            value = values[position]
+            if value is not None:
+                values[position] = _sqlite_datetime(value)
+        return tuple(values)
 
     def write(self, records: Sequence[CaseRecord]) -> UpsertResult:
         result = UpsertResult()
         attribute = self.attributor.attribute
+        db_form = self._db_form
         latest: dict[str, tuple] = {}
         for record in records:
-            row = record_values(record) + attribute(record.raw_segment, record.raw_stage, record.raw_request_type,
-                                                    record.raw_group, record.raw_assignee, record.created_at)
+            row = db_form(record_values(record) + attribute(record.raw_segment, record.raw_stage,
+                                                            record.raw_request_type, record.raw_group,
+                                                            record.raw_assignee, record.created_at))
             earlier = latest.get(record.external_id)
             if earlier is not None:
                 if earlier == row:
@@ -85,34 +134,53 @@ class CaseWriter:
             latest[record.external_id] = row
         if not latest:
             return result
-        if db.session.get_bind().dialect.name == "postgresql":
-            db.session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
-        existing = {
-            found[1]: (found[0], tuple(found[1:]))
-            for found in db.session.execute(
-                select(Case.id, *COMPARED_COLUMNS).where(Case.source == self.source,
-                                                         Case.external_id.in_(list(latest)))
-            )
-        }
+        db.session.flush()
+        cursor = db.session.connection().connection.cursor()
+        try:
+            return self._store(cursor, latest, result)
+        except self.dbapi_integrity_error as exc:
+            raise IntegrityError("upsert of cases", None, exc) from exc
+        finally:
+            cursor.close()
+
+    def _store(self, cursor, latest: dict[str, tuple], result: UpsertResult) -> UpsertResult:
+        existing = self._existing(cursor, list(latest))
         now = utcnow()
-        stamp = {"source": self.source, "import_id": self.import_id, "imported_at": now}
-        inserts: list[dict] = []
-        updates: list[dict] = []
+        stamp = (self.source, self.import_id, now if self.postgres else _sqlite_datetime(now))
+        inserts: list[tuple] = []
+        updates: list[tuple] = []
         for external_id, row in latest.items():
             found = existing.get(external_id)
             if found is None:
-                inserts.append({**dict(zip(COMPARED, row, strict=True)), **stamp})
+                inserts.append(row + stamp)
             elif found[1] != row:
-                updates.append({"id": found[0], **dict(zip(COMPARED, row, strict=True)), **stamp})
+                updates.append(row + stamp + (found[0],))
             else:
                 result.unchanged += 1
         if inserts:
-            db.session.execute(insert(Case.__table__), inserts)
+            self._insert(cursor, inserts)
             result.created += len(inserts)
         if updates:
-            db.session.execute(update(Case), updates)
+            cursor.executemany(self.update_sql, updates)
             result.updated += len(updates)
         return result
+
+    def _existing(self, cursor, external_ids: list[str]) -> dict[str, tuple[int, tuple]]:
+        if self.postgres:
+            # Never a prepared statement: its generic plan, made while the table was small, would scan it.
+            cursor.execute(self.select_sql, (self.source, external_ids), prepare=False)
+        else:
+            markers = ", ".join("?" for _id in external_ids)
+            cursor.execute(self.select_sql.format(markers=markers), (self.source, *external_ids))
+        return {found[1]: (found[0], tuple(found[1:])) for found in cursor.fetchall()}
+
+    def _insert(self, cursor, rows: list[tuple]) -> None:
+        if self.postgres:
+            with cursor.copy(self.copy_sql) as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            cursor.executemany(self.insert_sql, rows)
 
 
 def upsert_cases(records: Iterable[CaseRecord], *, source: str, import_: Import | None = None,
@@ -159,14 +227,15 @@ def import_file(path: str | Path, *, fmt: str, timezone: str, actor: User | None
     """Import a helpdesk export: check it, then parse → upsert → record row errors, batch by batch.
 
     A file that is not a readable export of `fmt` raises FileRejected before any case is written (a
-    given `import_` is marked failed with the reason). Otherwise each batch — its cases, its row errors
-    and the import's counters — is committed on its own, so a page polling the import sees progress;
+    given `import_` is marked failed with the reason). Otherwise batches — their cases, their row errors
+    and the import's counters — are committed every second or so, so a page polling the import sees progress;
     an import that stops half-way (an encoding error the first pass could not see, a database error)
     keeps the batches already committed and is marked failed with the reason. This is a driver, like a
     job runner: unlike services it commits. `checked` skips the first pass when the caller just did it.
     """
     options = replace(options or ParseOptions(), timezone=timezone, salt=customer_salt())
-    with force_locale(locale or (actor.locale if actor is not None else "en")):
+    locale = locale or (actor.locale if actor is not None else "en")
+    with force_locale(locale):
         if not checked or import_ is None:
             try:
                 total = check_file(path, fmt, options)
@@ -185,36 +254,108 @@ def import_file(path: str | Path, *, fmt: str, timezone: str, actor: User | None
         db.session.commit()
         import_id = import_.id
         counts = ImportProgress(total=total)
+        committed = ImportProgress(total=total)
         try:
-            _run(path, fmt, options, import_id, counts, progress, batch_size)
+            _run(path, fmt, options, import_id, counts, committed, progress, batch_size, locale)
         except FileRejected as exc:
-            _finish(import_id, ImportStatus.FAILED, exc.message, counts)
+            _finish(import_id, ImportStatus.FAILED, exc.message, committed)
         except UnicodeDecodeError:
             _finish(import_id, ImportStatus.FAILED,
                     _("The file stopped being UTF-8 text after row %(rows)d; the rows before it were imported. "
-                      "Export it again as UTF-8 CSV and import it again.", rows=counts.processed), counts)
+                      "Export it again as UTF-8 CSV and import it again.", rows=committed.processed), committed)
         except IntegrityError:
             log.exception("Import %s collided with another write", import_id)
             _finish(import_id, ImportStatus.FAILED,
                     _("Another import was writing the same cases at the same time; the rows before row %(rows)d "
-                      "were imported. Import the file again.", rows=counts.processed), counts)
+                      "were imported. Import the file again.", rows=committed.processed), committed)
         except Exception:
             log.exception("Import %s failed", import_id)
             _finish(import_id, ImportStatus.FAILED,
                     _("The import stopped after row %(rows)d because of an unexpected error; the rows before it "
-                      "were imported. Import the file again.", rows=counts.processed), counts)
+                      "were imported. Import the file again.", rows=committed.processed), committed)
         else:
             counts.total = counts.processed
             _finish(import_id, ImportStatus.DONE, "", counts)
     return db.session.get(Import, import_id) or import_
 
 
+class _ParseFailed:
+    """What the parsing thread hands over when reading the file raised: the consumer raises it again."""
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
+_END = object()
+
+
+def _parsed_batches(path: str | Path, fmt: str, options: ParseOptions, batch_size: int,
+                    locale: str) -> Iterator[list]:
+    """Batches of parsed rows, read ahead by a thread so parsing overlaps the database's work.
+
+    The thread holds at most PARSE_AHEAD batches; its exceptions are raised here, in order. Closing the
+    iterator early (the writer failed) stops the thread.
+    """
+    app = current_app._get_current_object()
+    handoff: queue.Queue = queue.Queue(maxsize=PARSE_AHEAD)
+    stop = threading.Event()
+
+    def put(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                handoff.put(item, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        with app.app_context(), force_locale(locale):
+            try:
+                with open_text(path) as stream:
+                    for batch in batches(parse(stream, fmt, options), batch_size):
+                        if not put(batch):
+                            return
+            except BaseException as exc:  # noqa: BLE001  (handed to the consumer, which raises it)
+                put(_ParseFailed(exc))
+                return
+            put(_END)
+
+    reader = threading.Thread(target=produce, name="outcomes-import-parser", daemon=True)
+    reader.start()
+    try:
+        while True:
+            item = handoff.get()
+            if item is _END:
+                return
+            if isinstance(item, _ParseFailed):
+                raise item.error
+            yield item
+    finally:
+        stop.set()
+        reader.join()
+
+
 def _run(path: str | Path, fmt: str, options: ParseOptions, import_id: int, counts: ImportProgress,
-         progress: Callable[[ImportProgress], None] | None, batch_size: int) -> None:
+         committed: ImportProgress, progress: Callable[[ImportProgress], None] | None, batch_size: int,
+         locale: str = "en") -> None:
+    """Parse and write batch by batch; commit (cases, row errors, counters) at most every COMMIT_SECONDS.
+
+    `committed` is kept equal to the counters of what has been committed, for the message of a failure.
+    """
     writer = CaseWriter(fmt, import_id=import_id)
     stored_errors = 0
-    with open_text(path) as stream:
-        for batch in batches(parse(stream, fmt, options), batch_size):
+    last_commit = time.monotonic()
+
+    def commit() -> None:
+        _save_counts(import_id, counts)
+        db.session.commit()
+        for name in ("processed", "total", "created", "updated", "unchanged", "failed"):
+            setattr(committed, name, getattr(counts, name))
+
+    parsed = _parsed_batches(path, fmt, options, batch_size, locale)
+    try:
+        for batch in parsed:
             records = [item for _line, item in batch if isinstance(item, CaseRecord)]
             errors = [{"import_id": import_id, "line": line, "external_id": item.external_id, "reason": item.reason}
                       for line, item in batch if isinstance(item, RowError)]
@@ -229,10 +370,14 @@ def _run(path: str | Path, fmt: str, options: ParseOptions, import_id: int, coun
             counts.unchanged += result.unchanged
             counts.failed += len(errors)
             counts.total = max(counts.total, counts.processed)
-            _save_counts(import_id, counts)
-            db.session.commit()
+            if time.monotonic() - last_commit >= COMMIT_SECONDS:
+                commit()
+                last_commit = time.monotonic()
             if progress is not None:
                 progress(counts)
+    finally:
+        parsed.close()
+    commit()
 
 
 def _save_counts(import_id: int, counts: ImportProgress, **values: object) -> None:

@@ -328,7 +328,7 @@ def test_unknown_time_zone_and_missing_configured_column_are_refused(tmp_path):
 
 def test_a_bom_is_accepted(tmp_path):
     path = tmp_path / "bom.csv"
-    path.write_bytes(b"\xef\xbb\xbf" + "external_id,status,created_at\n1,open,2026-07-01 10:00\n".encode())
+    path.write_bytes(b"\xef\xbb\xbf" + b"external_id,status,created_at\n1,open,2026-07-01 10:00\n")
     assert run(path, fmt="podium").rows_created == 1
 
 
@@ -344,3 +344,27 @@ def test_import_attributes_cases_with_the_mappings(tmp_path, make_pod, make_segm
     stored = case("1")
     assert (stored.pod_id, stored.segment_id, stored.request_type, stored.assignee_id) == (
         pod.id, segment.id, "warranty", agent.id)
+
+
+def test_a_file_that_breaks_half_way_keeps_what_was_committed_and_fails_clearly(tmp_path, monkeypatch):
+    monkeypatch.setattr(ingest, "COMMIT_SECONDS", 0)
+    path = zendesk_file(tmp_path, [zendesk_row(Id=str(n)) for n in range(1, 301)])
+    with path.open("ab") as handle:
+        handle.write(b"999,\xff\xfe broken\r\n")
+    queued = Import(source="zendesk", filename="broken.csv", timezone="UTC", rows_total=301)
+    db.session.add(queued)
+    db.session.commit()
+    result = ingest.import_file(path, fmt="zendesk", timezone="UTC", import_=queued, checked=True, batch_size=50)
+    assert result.status == ImportStatus.FAILED.value
+    stored = db.session.scalar(select(func.count()).select_from(Case))
+    assert 0 < stored < 300 and stored % 50 == 0
+    assert (result.rows_created, result.rows_processed) == (stored, stored)
+    assert "UTF-8" in result.message and f"row {stored};" in result.message
+
+
+def test_row_errors_are_written_in_the_language_of_whoever_imports(tmp_path, make_user):
+    leader = make_user("leader", locale="es")
+    path = zendesk_file(tmp_path, [zendesk_row(Id="1", **{"Created at": "ayer"})])
+    result = ingest.import_file(path, fmt="zendesk", timezone="UTC", actor=leader)
+    [(_line, _id, reason)] = errors_of(result)
+    assert "ayer" in reason and "is not a date" not in reason

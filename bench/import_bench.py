@@ -1,0 +1,244 @@
+"""Import benchmark: a generated 1,000,000-row Zendesk export imported on SQLite and PostgreSQL.
+
+    .venv/bin/python -m bench.import_bench [--rows 1000000] [--pg postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
+
+Each database is measured in its own process so peak RSS (ru_maxrss) is that import's alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+ZENDESK_HEADER = [
+    "Summation column", "Id", "Requester", "Requester id", "Requester external id", "Requester email",
+    "Requester domain", "Submitter", "Assignee", "Group", "Subject", "Tags", "Status", "Priority", "Via",
+    "Ticket type", "Created at", "Updated at", "Assigned at", "Organization", "Due date", "Initially assigned at",
+    "Solved at", "Resolution time", "Satisfaction Score", "Group stations", "Assignee stations", "Reopens",
+    "Replies", "First reply time in minutes", "First reply time in minutes within business hours",
+    "First resolution time in minutes", "First resolution time in minutes within business hours",
+    "Full resolution time in minutes", "Full resolution time in minutes within business hours",
+    "Agent wait time in minutes", "Agent wait time in minutes within business hours",
+    "Requester wait time in minutes", "Requester wait time in minutes within business hours",
+    "On hold time in minutes", "On hold time in minutes within business hours",
+    "Segment [list]", "Lifecycle stage [list]", "Request type [list]",
+]
+SEGMENTS = {"Residencial": "Residential", "Pymes": "Small business", "Empresas": "Enterprise"}
+STAGES = {"Preventa": "Pre-sale", "Venta": "Sale & onboarding", "Servicio": "In-life service",
+          "Posventa": "Post-sale & warranty", "Baja": "Account closure"}
+REQUEST_TYPES = {"Garantía": "warranty", "Petición": "petition", "Cotización": "quote", "Queja": "complaint",
+                 "Reclamo": "claim", "Sugerencia": "suggestion", "Información": "information"}
+GROUPS = ["Residencial Preventa", "Residencial Posventa", "Pymes", "Empresas", "Soporte", "Bajas"]
+AGENTS = [f"Agente {n:02d}" for n in range(40)]
+SUBJECTS = ['Garantía, "router" roto', "Factura duplicada", "Alta de línea", "Cambio de plan", "Baja, portabilidad"]
+VIA = ["Mobile", "Web Form", "Web Widget", "Email", "Chat", "Phone call (inbound)", "Twitter", "-"]
+STATUS = ["Solved"] * 5 + ["Closed"] * 8 + ["Open", "Pending", "Hold", "New"]
+SCORES = ["Good"] * 3 + ["Bad", "Offered"] + ["Not Offered"] * 6
+
+
+def generate(path: Path, rows: int, seed: int = 7) -> None:
+    """Write a Zendesk-format export row by row (nothing held in memory)."""
+    rng = random.Random(seed)
+    start = datetime(2025, 10, 1)
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(ZENDESK_HEADER)
+        for n in range(rows):
+            created = start + timedelta(minutes=rng.randrange(365 * 24 * 60))
+            status = rng.choice(STATUS)
+            solved = status in ("Solved", "Closed")
+            first_reply = rng.randrange(1, 900) if status != "New" else None
+            first_resolution = rng.randrange(30, 5000) if solved else None
+            full = first_resolution + (rng.randrange(0, 3000) if rng.random() < 0.2 else 0) if solved else None
+            solved_at = created + timedelta(minutes=full) if full is not None else None
+            assigned = created + timedelta(minutes=5) if status != "New" else None
+            fmt = "%Y-%m-%d %H:%M"
+            customer = rng.randrange(200_000)
+            writer.writerow([
+                1, 1_000_000 + n, f"Cliente {customer}", 500_000 + customer, "", f"c{customer}@example.com",
+                "example.com", f"Cliente {customer}", rng.choice(AGENTS) if status != "New" else "",
+                rng.choice(GROUPS), rng.choice(SUBJECTS), "vip factura" if n % 7 else "escalated router", status,
+                rng.choice(["Low", "Normal", "High", "Urgent", "-"]), rng.choice(VIA), "Question",
+                created.strftime(fmt), (solved_at or created + timedelta(hours=1)).strftime(fmt),
+                assigned.strftime(fmt) if assigned else "", "", "", assigned.strftime(fmt) if assigned else "",
+                solved_at.strftime(fmt) if solved_at else "", round(full / 60) if full else "",
+                rng.choice(SCORES) if solved else "Not Offered", rng.choice([1, 1, 1, 2]), rng.choice([0, 1, 1, 2, 3]),
+                rng.choice([0, 0, 0, 0, 1]), rng.randrange(0, 5), first_reply or "", first_reply or "",
+                first_resolution or "", first_resolution or "", full or "", full or "", 10, 10, 20, 20, 5, 5,
+                rng.choice(list(SEGMENTS)), rng.choice(list(STAGES)), rng.choice(list(REQUEST_TYPES)),
+            ])
+
+
+def _organisation() -> None:
+    """Segments, stages, pods with coverage and members, and mappings, as a leader would set them up."""
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.org import services as org
+    from app.org.models import LifecycleStage
+    from app.outcomes.attribution import save_mapping
+
+    org.ensure_default_stages()
+    org.get_organisation()
+    stages = {s.name: s for s in db.session.scalars(select(LifecycleStage))}
+    segments = {name: org.save_segment(None, None, name=name, description="", position=i)
+                for i, name in enumerate(SEGMENTS.values())}
+    leader = org.create_user(None, email="leader@example.com", display_name="Leader", role="leader")
+    people = [org.create_user(None, email=f"agente{n:02d}@example.com", display_name=name)
+              for n, name in enumerate(AGENTS)]
+    for n, group in enumerate(GROUPS):
+        pod = org.save_pod(None, None, name=f"Pod {group}", mission="", timezone="Europe/Madrid",
+                           standup_time=datetime(2026, 1, 1, 9, 30).time(), working_days="12345")
+        for person in people[n::len(GROUPS)]:
+            org.add_member(None, pod, person, start=date(2025, 1, 1))
+        save_mapping(None, "pod", group, target_id=pod.id)
+        segment = list(segments.values())[n % len(segments)]
+        for stage in list(stages.values())[: 2 + n % 3]:
+            org.assign_coverage(leader, pod, segment, stage, now=datetime(2025, 1, 1))
+    for raw, name in SEGMENTS.items():
+        save_mapping(None, "segment", raw, target_id=segments[name].id)
+    for raw, name in STAGES.items():
+        save_mapping(None, "stage", raw, target_id=stages[name].id)
+    for raw, code in REQUEST_TYPES.items():
+        save_mapping(None, "request_type", raw, target_value=code)
+    db.session.commit()
+
+
+PEAK_ANON = [0]
+PEAK_FILE = [0]
+
+
+def _sample_memory(_counts) -> None:
+    """After every batch: the process's private (anonymous) memory and its file-backed pages, in KiB.
+
+    ru_maxrss counts both; on SQLite the file-backed part is the database file the app memory-maps
+    (PRAGMA mmap_size, up to 256 MiB), which is the OS page cache rather than memory the import holds.
+    """
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("RssAnon:"):
+                PEAK_ANON[0] = max(PEAK_ANON[0], int(line.split()[1]))
+            elif line.startswith("RssFile:"):
+                PEAK_FILE[0] = max(PEAK_FILE[0], int(line.split()[1]))
+
+
+def run_one(database_url: str, path: Path, reimport: bool) -> dict:
+    """Import the file into a fresh database in this process; return timings and peak RSS."""
+    from app import create_app
+    from app.extensions import db
+    from app.outcomes.ingest import import_file
+    from config import Config
+
+    class BenchConfig(Config):
+        SQLALCHEMY_DATABASE_URI = database_url
+        SCHEDULER_IN_PROCESS = False
+        RATELIMIT_ENABLED = False
+
+    app = create_app(BenchConfig)
+    result: dict = {"database": database_url.split(":", 1)[0]}
+    with app.app_context():
+        db.create_all()
+        _organisation()
+        baseline_rss = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+        cpu_started = time.process_time()
+        started = time.perf_counter()
+        done = import_file(path, fmt="zendesk", timezone="Europe/Madrid", progress=_sample_memory)
+        elapsed = time.perf_counter() - started
+        result.update(peak_anon_mb=round(PEAK_ANON[0] / 1024), peak_file_mapped_mb=round(PEAK_FILE[0] / 1024))
+        result.update(status=done.status, rows=done.rows_processed, created=done.rows_created,
+                      failed=done.rows_failed, seconds=round(elapsed, 1),
+                      rows_per_second=round(done.rows_processed / elapsed),
+                      baseline_rss_mb=baseline_rss,
+                      import_peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+                      cpu_seconds=round(time.process_time() - cpu_started, 1))
+        if reimport:
+            started = time.perf_counter()
+            again = import_file(path, fmt="zendesk", timezone="Europe/Madrid")
+            elapsed = time.perf_counter() - started
+            result.update(reimport_seconds=round(elapsed, 1), reimport_unchanged=again.rows_unchanged,
+                          reimport_rows_per_second=round(again.rows_processed / elapsed))
+        from app.outcomes.attribution import reattribute_cases
+
+        started = time.perf_counter()
+        changed = reattribute_cases(None)
+        db.session.commit()
+        result.update(reattribute_seconds=round(time.perf_counter() - started, 1), reattributed=changed)
+        db.session.remove()
+        db.engine.dispose()
+    result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    return result
+
+
+def _child(database_url: str, path: Path, reimport: bool) -> dict:
+    output = subprocess.run(
+        [sys.executable, "-m", "bench.import_bench", "--child", database_url, "--file", str(path)]
+        + (["--reimport"] if reimport else []),
+        capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1],
+    )
+    if output.returncode != 0:
+        sys.exit(f"benchmark on {database_url} failed:\n{output.stderr}")
+    return json.loads(output.stdout.strip().splitlines()[-1])
+
+
+def _postgres(server: str, path: Path, reimport: bool) -> dict:
+    from sqlalchemy import create_engine, text
+
+    name = f"podium_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        return _child(f"{server.rpartition('/')[0]}/{name}", path, reimport)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"))
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--pg", default=os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"),
+                        help="PostgreSQL server URL to create a throwaway database on ('' to skip)")
+    parser.add_argument("--reimport", action="store_true", help="also time a second, unchanged import")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--file", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(run_one(args.child, Path(args.file), args.reimport)))
+        return
+    with tempfile.TemporaryDirectory(prefix="podium-bench-") as tmp:
+        path = Path(tmp) / "zendesk.csv"
+        started = time.perf_counter()
+        generate(path, args.rows)
+        print(f"generated {args.rows:,} rows ({path.stat().st_size / 2**20:.0f} MiB) "
+              f"in {time.perf_counter() - started:.0f} s", flush=True)
+        results = [_child(f"sqlite:///{Path(tmp) / 'bench.db'}", path, args.reimport)]
+        if args.pg:
+            results.append(_postgres(args.pg, path, args.reimport))
+    for result in results:
+        line = (f"{result['database']:<12} {result['rows']:>9,} rows in {result['seconds']:>6} s "
+                f"(CPU {result['cpu_seconds']} s)  {result['rows_per_second']:>7,} rows/s  "
+                f"peak RSS: before import {result['baseline_rss_mb']} MB, after import "
+                f"{result['import_peak_rss_mb']} MB, at the end {result['peak_rss_mb']} MB; during the import "
+                f"private {result['peak_anon_mb']} MB + file-mapped {result['peak_file_mapped_mb']} MB  "
+                f"re-attribute {result['reattribute_seconds']} s")
+        if "reimport_seconds" in result:
+            line += f"  re-import {result['reimport_seconds']} s ({result['reimport_unchanged']:,} unchanged)"
+        print(line)
+
+
+if __name__ == "__main__":
+    main()
