@@ -96,10 +96,10 @@ def _ensure_instance_dir(app: Flask) -> None:
 
 
 def _register_models() -> None:
-    import app.org.models  # noqa: F401
     import app.api.models  # noqa: F401
     import app.autonomy.models  # noqa: F401
     import app.notifications.models  # noqa: F401
+    import app.org.models  # noqa: F401
     import app.outcomes.models  # noqa: F401
     import app.recognition.models  # noqa: F401
     import app.retros.models  # noqa: F401
@@ -111,8 +111,8 @@ def _register_blueprints(app: Flask) -> None:
     from app.api import bp as api_bp
     from app.auth import bp as auth_bp
     from app.autonomy import bp as autonomy_bp
-    from app.notifications import bp as notifications_bp
     from app.main import bp as main_bp
+    from app.notifications import bp as notifications_bp
     from app.org import bp as org_bp
     from app.outcomes import bp as outcomes_bp
     from app.recognition import bp as recognition_bp
@@ -173,9 +173,8 @@ def role_label(role: str) -> str:
 
 
 def weekday_names(days: list[int]) -> list[str]:
-    from flask_babel import get_locale
-
     from babel.dates import get_day_names
+    from flask_babel import get_locale
 
     names = get_day_names("abbreviated", locale=get_locale() or "en")
     return [names[day - 1] for day in days]
