@@ -103,6 +103,7 @@ def _register_models() -> None:
     import app.outcomes.models  # noqa: F401
     import app.recognition.models  # noqa: F401
     import app.retros.models  # noqa: F401
+    import app.reviews.models  # noqa: F401
     import app.scheduler.models  # noqa: F401
     import app.standups.models  # noqa: F401
 
@@ -117,6 +118,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.outcomes import bp as outcomes_bp
     from app.recognition import bp as recognition_bp
     from app.retros import bp as retros_bp
+    from app.reviews import bp as reviews_bp
     from app.standups import bp as standups_bp
 
     app.register_blueprint(main_bp)
@@ -129,6 +131,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(autonomy_bp)
     app.register_blueprint(retros_bp)
     app.register_blueprint(recognition_bp)
+    app.register_blueprint(reviews_bp)
     csrf.exempt(api_bp)
 
 

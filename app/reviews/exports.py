@@ -1,0 +1,183 @@
+"""Exports of a review and of the cross-pod view: CSV of the figures and a PDF (fpdf2, core fonts)."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from flask_babel import format_percent
+from flask_babel import gettext as _
+
+from app.formatting import format_metric
+from app.outcomes import metrics
+
+_PDF_REPLACEMENTS = {"—": "-", "–": "-", "−": "-", "’": "'", "‘": "'", "“": '"', "”": '"', "…": "...",
+                     "\u00a0": " ", "\u202f": " ", "▲": "+", "▼": "-", "·": "-"}
+
+
+def _csv(rows: list[list]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    for row in rows:
+        writer.writerow(["" if value is None else value for value in row])
+    return buffer.getvalue()
+
+
+def review_csv(data: dict) -> str:
+    """One row per metric: raw engine values (rates as fractions, times in minutes)."""
+    rows = [["pod", "quarter", "metric", "value", "numerator", "denominator", "target", "previous_quarter",
+             "same_quarter_last_year", "target_status"]]
+    for row in data["scorecard"]:
+        rows.append([data["pod"], data["quarter"], row["code"], row["value"], row["numerator"],
+                     row["denominator"], row["target"], row["previous"], row["last_year"], row["status"]])
+    return _csv(rows)
+
+
+def matrix_csv(quarter: str, rows: list[dict]) -> str:
+    out = [["quarter", "pod", "metric", "value", "target", "target_status"]]
+    for row in rows:
+        for code, cell in row["cells"].items():
+            out.append([quarter, row["pod"].name, code, cell["value"], cell["target"], cell["status"]])
+    return _csv(out)
+
+
+def _latin(text) -> str:
+    text = str(text)
+    for char, plain in _PDF_REPLACEMENTS.items():
+        text = text.replace(char, plain)
+    return text.encode("latin-1", "replace").decode("latin-1")
+
+
+def _pdf():
+    from fpdf import FPDF
+
+    pdf = FPDF(orientation="P", unit="mm", format="A4")
+    pdf.set_compression(False)  # plain text streams: figures stay searchable by simple tools
+    pdf.set_auto_page_break(auto=True, margin=15)
+    pdf.add_page()
+    return pdf
+
+
+def _cells(pdf, widths: list[float], values: list, bold: bool = False) -> None:
+    pdf.set_font("helvetica", "B" if bold else "", 8)
+    for width, value in zip(widths, values, strict=True):
+        pdf.cell(width, 6, _latin(value), border=1)
+    pdf.ln()
+
+
+def review_pdf(data: dict, narrative: dict[str, str], section_labels: dict[str, str], status_label: str,
+               objectives: list[dict]) -> bytes:
+    pdf = _pdf()
+    pdf.set_font("helvetica", "B", 16)
+    pdf.cell(0, 10, _latin(_("Quarterly review: %(pod)s, %(quarter)s", pod=data["pod"], quarter=data["quarter"])))
+    pdf.ln()
+    pdf.set_font("helvetica", "", 9)
+    pdf.cell(0, 6, _latin(status_label))
+    pdf.ln(8)
+    widths = [62, 26, 26, 26, 26, 24]
+    _cells(pdf, widths, [_("Metric"), _("Value"), _("Target"), _("Previous quarter"), _("Last year"),
+                         _("Status")], bold=True)
+    for row in data["scorecard"]:
+        code = row["code"]
+        _cells(pdf, widths, [metrics.METRICS[code].label, format_metric(code, row["value"]),
+                             format_metric(code, row["target"]), format_metric(code, row["previous"]),
+                             format_metric(code, row["last_year"]), _status(row["status"])])
+    activity = data.get("activity")
+    if activity:
+        pdf.ln(4)
+        pdf.set_font("helvetica", "B", 12)
+        pdf.cell(0, 8, _latin(_("The quarter in the pod")))
+        pdf.ln()
+        pdf.set_font("helvetica", "", 9)
+        for line in _activity_lines(activity):
+            pdf.multi_cell(0, 5, _latin(line), new_x="LMARGIN", new_y="NEXT")
+    if data["okrs"]:
+        pdf.ln(4)
+        pdf.set_font("helvetica", "B", 12)
+        pdf.cell(0, 8, _latin(_("Last quarter's objectives")))
+        pdf.ln()
+        _okr_table(pdf, data["okrs"])
+    for section, text in narrative.items():
+        if not text:
+            continue
+        pdf.ln(3)
+        pdf.set_font("helvetica", "B", 11)
+        pdf.cell(0, 7, _latin(section_labels[section]))
+        pdf.ln()
+        pdf.set_font("helvetica", "", 9)
+        pdf.multi_cell(0, 5, _latin(text), new_x="LMARGIN", new_y="NEXT")
+    if objectives:
+        pdf.ln(4)
+        pdf.set_font("helvetica", "B", 12)
+        pdf.cell(0, 8, _latin(_("Next quarter's objectives")))
+        pdf.ln()
+        _okr_table(pdf, objectives)
+    return bytes(pdf.output())
+
+
+def _share(value: float | None) -> str:
+    return "-" if value is None else format_percent(value, "#,##0.0%")
+
+
+def _activity_lines(a: dict) -> list[str]:
+    s, r, au, rec = a["standups"], a["retro_actions"], a["autonomy"], a["recognition"]
+    return [
+        _("Stand-ups") + ": " + _("Participation") + " " + _share(s["participation"]) + "; "
+        + _("Blockers raised: %(raised)s, resolved: %(resolved)s", raised=s["blockers_raised"],
+            resolved=s["blockers_resolved"]),
+        _("Retro actions") + ": " + _("%(done)s done, %(open)s open, %(dropped)s dropped of %(total)s due this quarter",
+                                      done=r["done"], open=r["open"], dropped=r["dropped"], total=r["total"])
+        + "; " + _("With a confirmed effect: %(n)s", n=r["confirmed_effect"]),
+        _("Autonomy") + ": " + _("%(total)s decisions, %(within)s within the limit", total=au["decisions"],
+                                 within=au["within_limit"])
+        + "; " + _("Approvals: %(approved)s approved, %(rejected)s rejected", approved=au["approved"],
+                   rejected=au["rejected"])
+        + "; " + _("Limit changes: %(n)s", n=au["limit_changes"]),
+        _("Recognition") + ": " + _("%(total)s recognitions, %(good)s backed by a good customer outcome",
+                                    total=rec["total"], good=rec["good_outcome"]),
+    ]
+
+
+def _status(status: str | None) -> str:
+    return {"met": _("met"), "missed": _("missed")}.get(status or "", "-")
+
+
+def _okr_table(pdf, objectives: list[dict]) -> None:
+    widths = [70, 24, 24, 24, 24, 24]
+    for objective in objectives:
+        score = objective.get("score")
+        pdf.set_font("helvetica", "B", 9)
+        pdf.cell(0, 6, _latin(objective["title"] + (f"  ({score:.2f})" if score is not None else "")))
+        pdf.ln()
+        _cells(pdf, widths, [_("Key result"), _("Baseline"), _("Target"), _("Actual"), _("Score"),
+                             _("Confidence")], bold=True)
+        for kr in objective["key_results"]:
+            code = kr["metric"]
+            label = metrics.METRICS[code].label if code in metrics.METRICS else code
+            _cells(pdf, widths, [label, format_metric(code, kr["baseline"]), format_metric(code, kr["target"]),
+                                 format_metric(code, kr.get("actual")),
+                                 "-" if kr.get("score") is None else f"{kr['score']:.2f}",
+                                 f"{kr['confidence']}/10"])
+
+
+def matrix_pdf(quarter: str, rows: list[dict], codes: list[str]) -> bytes:
+    from fpdf import FPDF
+
+    pdf = FPDF(orientation="L", unit="mm", format="A4")
+    pdf.set_compression(False)
+    pdf.set_auto_page_break(auto=True, margin=12)
+    pdf.add_page()
+    pdf.set_font("helvetica", "B", 14)
+    pdf.cell(0, 10, _latin(_("All pods, %(quarter)s", quarter=quarter)))
+    pdf.ln()
+    first = 45
+    width = (277 - first) / max(1, len(codes))
+    widths = [first] + [width] * len(codes)
+    pdf.set_font("helvetica", "B", 6)
+    for w, label in zip(widths, [_("Pod")] + [str(metrics.METRICS[c].label) for c in codes], strict=True):
+        pdf.cell(w, 8, _latin(label[:22]), border=1)
+    pdf.ln()
+    for row in rows:
+        values = [row["pod"].name] + [format_metric(c, row["cells"][c]["value"]) for c in codes]
+        _cells(pdf, widths, values)
+    return bytes(pdf.output())
