@@ -1,8 +1,8 @@
 """Initial schema: organisation, outcomes and ceremonies; the five default lifecycle stages
 
-Revision ID: c4f952c1be96
+Revision ID: ae279cd5ee97
 Revises: 
-Create Date: 2026-12-02 13:23:21.039139
+Create Date: 2026-12-02 14:22:23.534058
 
 """
 from alembic import op
@@ -19,7 +19,7 @@ DEFAULT_STAGES = (
 
 
 # revision identifiers, used by Alembic.
-revision = 'c4f952c1be96'
+revision = 'ae279cd5ee97'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -317,6 +317,30 @@ def upgrade():
         batch_op.create_index('ix_retros_pod_created', ['pod_id', 'created_at'], unique=False)
         batch_op.create_index('uq_retros_one_open_per_pod', ['pod_id'], unique=True, sqlite_where=sa.text("phase <> 'closed'"), postgresql_where=sa.text("phase <> 'closed'"))
 
+    op.create_table('reviews',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('pod_id', sa.Integer(), nullable=False),
+    sa.Column('year', sa.Integer(), nullable=False),
+    sa.Column('quarter', sa.Integer(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('opened_by_id', sa.Integer(), nullable=True),
+    sa.Column('opened_at', sa.DateTime(), nullable=False),
+    sa.Column('signed_by_id', sa.Integer(), nullable=True),
+    sa.Column('signed_at', sa.DateTime(), nullable=True),
+    sa.Column('snapshot', sa.Text(), nullable=True),
+    sa.Column('reopened_by_id', sa.Integer(), nullable=True),
+    sa.Column('reopened_at', sa.DateTime(), nullable=True),
+    sa.Column('reopen_reason', sa.String(length=1000), nullable=False),
+    sa.ForeignKeyConstraint(['opened_by_id'], ['users.id'], name=op.f('fk_reviews_opened_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['pod_id'], ['pods.id'], name=op.f('fk_reviews_pod_id_pods'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['reopened_by_id'], ['users.id'], name=op.f('fk_reviews_reopened_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['signed_by_id'], ['users.id'], name=op.f('fk_reviews_signed_by_id_users'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_reviews')),
+    sa.UniqueConstraint('pod_id', 'year', 'quarter', name='uq_reviews_pod_quarter')
+    )
+    with op.batch_alter_table('reviews', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_reviews_pod_id'), ['pod_id'], unique=False)
+
     op.create_table('standup_boards',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('pod_id', sa.Integer(), nullable=False),
@@ -488,6 +512,30 @@ def upgrade():
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_retro_vote_tallies_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('retro_id', 'user_id', name=op.f('pk_retro_vote_tallies'))
     )
+    op.create_table('review_narrative_edits',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('review_id', sa.Integer(), nullable=False),
+    sa.Column('section', sa.String(length=16), nullable=False),
+    sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('author_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['author_id'], ['users.id'], name=op.f('fk_review_narrative_edits_author_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['review_id'], ['reviews.id'], name=op.f('fk_review_narrative_edits_review_id_reviews'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_review_narrative_edits'))
+    )
+    with op.batch_alter_table('review_narrative_edits', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_review_narrative_edits_review_id'), ['review_id'], unique=False)
+
+    op.create_table('review_objectives',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('review_id', sa.Integer(), nullable=False),
+    sa.Column('title', sa.String(length=200), nullable=False),
+    sa.ForeignKeyConstraint(['review_id'], ['reviews.id'], name=op.f('fk_review_objectives_review_id_reviews'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_review_objectives'))
+    )
+    with op.batch_alter_table('review_objectives', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_review_objectives_review_id'), ['review_id'], unique=False)
+
     op.create_table('standup_attendance',
     sa.Column('board_id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
@@ -641,6 +689,22 @@ def upgrade():
     with op.batch_alter_table('retro_cards', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_retro_cards_group_id'), ['group_id'], unique=False)
         batch_op.create_index('ix_retro_cards_retro', ['retro_id', 'column_key'], unique=False)
+
+    op.create_table('review_key_results',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('objective_id', sa.Integer(), nullable=False),
+    sa.Column('metric', sa.String(length=32), nullable=False),
+    sa.Column('scope', sa.String(length=16), nullable=False),
+    sa.Column('baseline', sa.Float(), nullable=True),
+    sa.Column('target', sa.Float(), nullable=False),
+    sa.Column('confidence', sa.Integer(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['objective_id'], ['review_objectives.id'], name=op.f('fk_review_key_results_objective_id_review_objectives'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_review_key_results')),
+    sa.UniqueConstraint('objective_id', 'metric', name='uq_review_kr_metric')
+    )
+    with op.batch_alter_table('review_key_results', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_review_key_results_objective_id'), ['objective_id'], unique=False)
 
     op.create_table('standup_board_blockers',
     sa.Column('board_id', sa.Integer(), nullable=False),
@@ -853,6 +917,10 @@ def downgrade():
 
     op.drop_table('retro_actions')
     op.drop_table('standup_board_blockers')
+    with op.batch_alter_table('review_key_results', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_review_key_results_objective_id'))
+
+    op.drop_table('review_key_results')
     with op.batch_alter_table('retro_cards', schema=None) as batch_op:
         batch_op.drop_index('ix_retro_cards_retro')
         batch_op.drop_index(batch_op.f('ix_retro_cards_group_id'))
@@ -875,6 +943,14 @@ def downgrade():
 
     op.drop_table('standup_blockers')
     op.drop_table('standup_attendance')
+    with op.batch_alter_table('review_objectives', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_review_objectives_review_id'))
+
+    op.drop_table('review_objectives')
+    with op.batch_alter_table('review_narrative_edits', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_review_narrative_edits_review_id'))
+
+    op.drop_table('review_narrative_edits')
     op.drop_table('retro_vote_tallies')
     with op.batch_alter_table('retro_groups', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_retro_groups_retro_id'))
@@ -904,6 +980,10 @@ def downgrade():
         batch_op.drop_index('ix_standup_boards_status')
 
     op.drop_table('standup_boards')
+    with op.batch_alter_table('reviews', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_reviews_pod_id'))
+
+    op.drop_table('reviews')
     with op.batch_alter_table('retros', schema=None) as batch_op:
         batch_op.drop_index('uq_retros_one_open_per_pod', sqlite_where=sa.text("phase <> 'closed'"), postgresql_where=sa.text("phase <> 'closed'"))
         batch_op.drop_index('ix_retros_pod_created')
