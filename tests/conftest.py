@@ -214,3 +214,14 @@ def count_queries(app):
             event.remove(db.engine, "before_cursor_execute", before)
 
     return _count
+
+
+@pytest.fixture
+def quick_password_hashes(monkeypatch):
+    """Suites that make many people per test use a cheap hash to stay fast; sign-in still checks it."""
+    from werkzeug.security import generate_password_hash
+
+    import app.org.models as org_models
+
+    monkeypatch.setattr(org_models, "generate_password_hash",
+                        lambda password, method=None: generate_password_hash(password, method="pbkdf2:sha256:1000"))

@@ -4,25 +4,14 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime
-from pathlib import Path
 
 import pytest
 
 from app.extensions import db
 from app.org.services import get_organisation
-from app.outcomes import attribution, ingest, metrics
+from app.outcomes import metrics
 from app.outcomes.models import Case, ImportStatus
-
-# A copy of ../shared/samples kept in the repository, so the test runs on any clone.
-SAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "samples"
-CSV = SAMPLES / "zendesk_tickets_sample.csv"
-EXPECTED = SAMPLES / "zendesk_tickets_sample.expected.json"
-# The mappings a leader makes for the sample, as in tests/outcomes/test_sample.py.
-SEGMENTS = {"Residencial": "Residential", "Pymes": "SMB", "Empresas": "Enterprise"}
-STAGES = {"Preventa": 0, "Venta": 1, "Posventa": 3, "Baja": 4}  # positions among the default stages
-REQUEST_TYPES = {"Petición": "petition", "Garantía": "warranty", "Queja": "complaint", "Reclamo": "claim",
-                 "Sugerencia": "suggestion", "Información": "information", "Cotización": "quote"}
-GROUPS = ("Residencial Posventa", "Residencial Preventa", "Empresas", "Pymes", "Soporte")
+from tests.fixtures.sample import EXPECTED, map_and_import
 
 Q3 = {"from": "2026-07-01", "to": "2026-09-30"}
 
@@ -40,17 +29,8 @@ def leader_api(api, leader):
 def test_zendesk_sample_through_the_api_gives_the_expected_figures(leader, leader_api, make_segment, stages,
                                                                      make_pod):
     """The sample imported as tests/outcomes/test_sample.py does, then asked for through the API."""
-    for raw, name in SEGMENTS.items():
-        attribution.save_mapping(leader, "segment", raw, target_id=make_segment(name).id)
-    for raw, position in STAGES.items():
-        attribution.save_mapping(leader, "stage", raw, target_id=stages[position].id)
-    for raw, value in REQUEST_TYPES.items():
-        attribution.save_mapping(leader, "request_type", raw, target_value=value)
-    for group in GROUPS:
-        attribution.save_mapping(leader, "pod", group, target_id=make_pod(group).id)
-    db.session.commit()
     expected = json.loads(EXPECTED.read_text())
-    imported = ingest.import_file(CSV, fmt="zendesk", timezone=expected["timezone"], actor=leader)
+    imported = map_and_import(leader, make_segment, stages, make_pod, timezone=expected["timezone"])
     assert imported.status == ImportStatus.DONE.value, imported.message
     org = get_organisation()
     org.timezone = expected["timezone"]

@@ -4,40 +4,17 @@ from __future__ import annotations
 
 import json
 from datetime import date
-from pathlib import Path
 
 import pytest
 
-from app.extensions import db
-from app.outcomes import attribution, ingest, metrics
+from app.outcomes import metrics
 from app.outcomes.models import ImportStatus
-
-# A copy of ../shared/samples kept in the repository, so the test runs on any clone.
-SAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "samples"
-CSV = SAMPLES / "zendesk_tickets_sample.csv"
-EXPECTED = SAMPLES / "zendesk_tickets_sample.expected.json"
-
-SEGMENTS = {"Residencial": "Residential", "Pymes": "SMB", "Empresas": "Enterprise"}
-STAGES = {"Preventa": 0, "Venta": 1, "Posventa": 3, "Baja": 4}  # positions among the default stages
-REQUEST_TYPES = {"Petición": "petition", "Garantía": "warranty", "Queja": "complaint", "Reclamo": "claim",
-                 "Sugerencia": "suggestion", "Información": "information", "Cotización": "quote"}
-GROUPS = ("Residencial Posventa", "Residencial Preventa", "Empresas", "Pymes", "Soporte")
+from tests.fixtures.sample import EXPECTED, GROUPS, map_and_import
 
 
 @pytest.fixture
 def imported(make_segment, stages, make_pod, make_user):
-    """Map the custom fields and groups the way a leader would on the mappings page, then import."""
-    leader = make_user("leader")
-    for raw, name in SEGMENTS.items():
-        attribution.save_mapping(leader, "segment", raw, target_id=make_segment(name).id)
-    for raw, position in STAGES.items():
-        attribution.save_mapping(leader, "stage", raw, target_id=stages[position].id)
-    for raw, value in REQUEST_TYPES.items():
-        attribution.save_mapping(leader, "request_type", raw, target_value=value)
-    for group in GROUPS:
-        attribution.save_mapping(leader, "pod", group, target_id=make_pod(group).id)
-    db.session.commit()
-    return ingest.import_file(CSV, fmt="zendesk", timezone="Europe/Madrid", actor=leader)
+    return map_and_import(make_user("leader"), make_segment, stages, make_pod)
 
 
 def test_sample_reproduces_expected_figures(imported):

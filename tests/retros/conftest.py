@@ -23,14 +23,8 @@ class Team:
 
 
 @pytest.fixture(autouse=True)
-def _fast_passwords(monkeypatch):
-    """Retro tests sign in many people: hash their passwords cheaply (scrypt costs ~0.2 s each)."""
-    from werkzeug.security import generate_password_hash
-
-    from app.org import models
-
-    monkeypatch.setattr(models, "generate_password_hash",
-                        lambda password, method="scrypt": generate_password_hash(password, "pbkdf2:sha256:1"))
+def _fast_passwords(quick_password_hashes):
+    """Retro tests sign in many people; see quick_password_hashes in tests/conftest.py."""
 
 
 @pytest.fixture

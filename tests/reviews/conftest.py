@@ -24,14 +24,8 @@ class Team:
 
 
 @pytest.fixture(autouse=True)
-def _quick_password_hashes(monkeypatch):
-    """Review tests make several people each: a cheap hash keeps them fast (sign-in still checks it)."""
-    from werkzeug.security import generate_password_hash
-
-    import app.org.models as org_models
-
-    monkeypatch.setattr(org_models, "generate_password_hash",
-                        lambda password, method=None: generate_password_hash(password, method="pbkdf2:sha256:1000"))
+def _quick_password_hashes(quick_password_hashes):
+    """These tests make several people each; see quick_password_hashes in tests/conftest.py."""
 
 
 @pytest.fixture
