@@ -14,6 +14,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import joinedload
 
+from app.errors import ServiceError
 from app.extensions import db
 from app.notifications.models import Notification
 from app.org.models import User
@@ -27,6 +28,10 @@ MAX_EMAIL_ATTEMPTS = 5  # tries before an e-mail is marked failed
 KINDS: dict[str, object] = {
     "generic": _l("%(message)s"),
 }
+
+
+class NotificationError(ServiceError):
+    """A notification rule refused what was asked (e.g. reading someone else's)."""
 
 
 def register_kind(kind: str, message) -> None:
@@ -81,7 +86,7 @@ def recent(user: User, limit: int = 50, offset: int = 0) -> list[Notification]:
 def mark_read(actor: User, notification: Notification, now: datetime | None = None) -> None:
     """Mark one of the actor's own notifications read."""
     if notification.user_id != actor.id:
-        raise PermissionError("not your notification")
+        raise NotificationError(_l("The page or item you asked for does not exist."), 404)
     if notification.read_at is None:
         notification.read_at = now or utcnow()
         db.session.flush()
