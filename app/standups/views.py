@@ -75,24 +75,24 @@ def board(board: StandupBoard):
     return _render_board(board)
 
 
-def _render_board(board: StandupBoard, status: int = 200):
+def _render_board(board: StandupBoard):
     view = services.board_view(board)
     own = view.entries.get(current_user.id)
     return render_template(
         "standups/board.html", view=view, board=board, pod=view.pod, own=own,
         outcomes=services.outcomes_strip(view.pod, board.day), poll_seconds=POLL_SECONDS, now=utcnow(),
         owners=_owner_choices(view),
-    ), status
+    )
 
 
 def _owner_choices(view: services.BoardView) -> list:
     return [(u.id, u.display_name) for u in view.members]
 
 
-def _live(board: StandupBoard, status: int = 200) -> Response:
+def _live(board: StandupBoard) -> str:
     view = services.board_view(board)
-    return Response(render_template("standups/_live.html", view=view, board=board, pod=view.pod,
-                                    poll_seconds=POLL_SECONDS, now=utcnow()), status)
+    return render_template("standups/_live.html", view=view, board=board, pod=view.pod, poll_seconds=POLL_SECONDS,
+                           now=utcnow())
 
 
 @bp.route("/standups/boards/<int:board_id>/live")
@@ -111,7 +111,7 @@ def live(board_id: int):
     return _live(db.session.get(StandupBoard, board_id))
 
 
-def _after_change(board: StandupBoard, message: str) -> Response:
+def _after_change(board: StandupBoard, message: str) -> Response | str:
     db.session.commit()
     if is_htmx():
         return _live(board)
@@ -143,7 +143,7 @@ def raise_blocker(board: StandupBoard):
     return _after_change(board, _("Blocker raised."))
 
 
-def _blocker_action(blocker: Blocker, action) -> Response:
+def _blocker_action(blocker: Blocker, action) -> Response | str:
     form = _validated(BlockerActionForm())
     board = db.get_or_404(StandupBoard, form.board_id.data)
     if board.pod_id != blocker.pod_id:
