@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, String
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -26,7 +26,10 @@ class Notification(db.Model):
     url: Mapped[str] = mapped_column(String(500), default="/")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
-    # none: no e-mail wanted; pending: to send; sent / failed: done.
+    # none: no e-mail wanted; pending: to send (again); sent / failed: done.
     email_state: Mapped[str] = mapped_column(String(8), default="none")
+    # Failed tries so far; after MAX_EMAIL_ATTEMPTS the e-mail is given up ("failed") with its last reason.
+    email_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    email_error: Mapped[str | None] = mapped_column(String(300), nullable=True)
 
     user: Mapped[User] = relationship()

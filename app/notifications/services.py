@@ -12,17 +12,26 @@ from flask import current_app, url_for
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import joinedload
 
+from app.errors import ServiceError
 from app.extensions import db
 from app.notifications.models import Notification
 from app.org.models import User
 from app.timeutil import utcnow
+from app.validators import one_line
 
 log = logging.getLogger("podium.notifications")
+
+MAX_EMAIL_ATTEMPTS = 5  # tries before an e-mail is marked failed
 
 KINDS: dict[str, object] = {
     "generic": _l("%(message)s"),
 }
+
+
+class NotificationError(ServiceError):
+    """A notification rule refused what was asked (e.g. reading someone else's)."""
 
 
 def register_kind(kind: str, message) -> None:
@@ -77,7 +86,7 @@ def recent(user: User, limit: int = 50, offset: int = 0) -> list[Notification]:
 def mark_read(actor: User, notification: Notification, now: datetime | None = None) -> None:
     """Mark one of the actor's own notifications read."""
     if notification.user_id != actor.id:
-        raise PermissionError("not your notification")
+        raise NotificationError(_l("The page or item you asked for does not exist."), 404)
     if notification.read_at is None:
         notification.read_at = now or utcnow()
         db.session.flush()
@@ -92,12 +101,39 @@ def mark_all_read(actor: User, now: datetime | None = None) -> int:
     return result.rowcount or 0
 
 
+def _email(notification: Notification, sender: str) -> EmailMessage:
+    """The e-mail for one notification, in its reader's language; the subject is always one line."""
+    user = notification.user
+    with force_locale(user.locale):
+        text = render_message(notification)
+        message = EmailMessage()
+        message["From"] = sender
+        message["To"] = one_line(user.email, 320)
+        message["Subject"] = one_line("Podium: " + text, 130)
+        link = url_for("notifications.open_notification", notification_id=notification.id, _external=True)
+        message.set_content(f"{text}\n\n{link}\n")
+    return message
+
+
+def _record_failure(notification: Notification, exc: BaseException) -> None:
+    notification.email_attempts = (notification.email_attempts or 0) + 1
+    notification.email_error = one_line(f"{type(exc).__name__}: {exc}", 300)
+    if notification.email_attempts >= MAX_EMAIL_ATTEMPTS:
+        notification.email_state = "failed"
+    log.warning("could not e-mail notification %s (attempt %s): %s", notification.id,
+                notification.email_attempts, exc)
+
+
 def send_pending_emails(now: datetime | None = None, batch: int = 200) -> int:
-    """E-mail notifications waiting to be sent, each in its reader's language; returns how many were sent."""
+    """E-mail notifications waiting to be sent, each in its reader's language; returns how many were sent.
+
+    A message that cannot be built or sent counts an attempt and keeps its reason; after MAX_EMAIL_ATTEMPTS it
+    is marked failed. Messages tried least often go first, so a bad one never holds up the others."""
     config = current_app.config
     pending = list(
-        db.session.scalars(select(Notification).where(Notification.email_state == "pending")
-                           .order_by(Notification.id).limit(batch))
+        db.session.scalars(select(Notification).options(joinedload(Notification.user))
+                           .where(Notification.email_state == "pending")
+                           .order_by(Notification.email_attempts, Notification.id).limit(batch))
     )
     if not pending:
         return 0
@@ -118,21 +154,17 @@ def send_pending_emails(now: datetime | None = None, batch: int = 200) -> int:
         return 0
     with smtp:
         for notification in pending:
-            user = notification.user
-            with force_locale(user.locale):
-                message = EmailMessage()
-                message["From"] = config["MAIL_FROM"]
-                message["To"] = user.email
-                message["Subject"] = "Podium: " + render_message(notification)[:120]
-                link = url_for("notifications.open_notification", notification_id=notification.id, _external=True)
-                message.set_content(f"{render_message(notification)}\n\n{link}\n")
             try:
-                smtp.send_message(message)
-            except smtplib.SMTPException as exc:
-                log.warning("could not e-mail notification %s: %s", notification.id, exc)
-                notification.email_state = "failed"
+                smtp.send_message(_email(notification, config["MAIL_FROM"]))
+            except smtplib.SMTPServerDisconnected as exc:
+                # The connection is gone: this message counts a try, the rest wait for the next run.
+                _record_failure(notification, exc)
+                break
+            except Exception as exc:  # noqa: BLE001 - one bad message must never stop the others
+                _record_failure(notification, exc)
                 continue
             notification.email_state = "sent"
+            notification.email_error = None
             sent += 1
     db.session.flush()
     return sent

@@ -5,19 +5,20 @@ from flask_login import current_user, login_required
 
 from app.auth.services import is_safe_next
 from app.extensions import db
+from app.forms import arg_int
 from app.htmx import is_htmx
 from app.notifications import bp
 from app.notifications import services as notes
 from app.notifications.models import Notification
 
 PAGE_SIZE = 50
+MAX_PAGE = 10_000
 
 
 @bp.route("/")
 @login_required
 def index():
-    page = request.args.get("page", "1")
-    page_number = int(page) if page.isdigit() and 0 < int(page) < 10_000 else 1
+    page_number = arg_int("page", 1, minimum=1, maximum=MAX_PAGE)
     items = notes.recent(current_user, limit=PAGE_SIZE + 1, offset=(page_number - 1) * PAGE_SIZE)
     return render_template("notifications/index.html", items=items[:PAGE_SIZE], page=page_number,
                            has_more=len(items) > PAGE_SIZE, render_message=notes.render_message)

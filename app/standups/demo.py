@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 
 from app.context import background_context
+from app.demo.org_data import AGENT_EMAIL
 from app.extension_points import demo_step
 from app.extensions import db
 from app.notifications.services import notify
@@ -173,8 +174,6 @@ def _today(pod: Pod, today: date, now: datetime, people, blockers, rng: random.R
                          speaker_index=0)
     db.session.add(board)
     db.session.flush()
-    from app.demo.org_data import AGENT_EMAIL
-
     early = [p for p in people if p.email != AGENT_EMAIL][: max(1, len(people) // 2)]
     for person in early:
         db.session.add(_entry(board, person, people, now, rng))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     JSON,
     CheckConstraint,
@@ -25,6 +26,9 @@ from app.timeutil import utcnow
 
 DEFAULT_ESCALATE_AFTER_DAYS = 3
 DEFAULT_TIMEBOX_SECONDS = 90
+MAX_ENTRY_TEXT = 2000  # yesterday / today of an entry
+MAX_BLOCKER = 500  # a blocker's description
+MAX_CASE_REF = 64  # Blocker.case_ref is String(64)
 
 
 class BoardStatus(enum.StrEnum):
@@ -37,6 +41,17 @@ class BlockerStatus(enum.StrEnum):
     OPEN = "open"
     ESCALATED = "escalated"
     RESOLVED = "resolved"
+
+    @property
+    def label(self) -> str:
+        return str(_BLOCKER_LABELS[self])
+
+
+_BLOCKER_LABELS = {
+    BlockerStatus.OPEN: _l("Still open"),
+    BlockerStatus.ESCALATED: _l("Escalated"),
+    BlockerStatus.RESOLVED: _l("Resolved"),
+}
 
 
 class StandupSettings(db.Model):
@@ -126,7 +141,7 @@ class Blocker(db.Model):
     board_id: Mapped[int | None] = mapped_column(ForeignKey("standup_boards.id", ondelete="SET NULL"),
                                                  nullable=True)
     description: Mapped[str] = mapped_column(Text)
-    case_ref: Mapped[str] = mapped_column(String(64), default="")
+    case_ref: Mapped[str] = mapped_column(String(MAX_CASE_REF), default="")
     raised_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
     status: Mapped[str] = mapped_column(String(10), default=BlockerStatus.OPEN.value)

@@ -13,13 +13,19 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
-from app import permissions
+from app.errors import ServiceError
 from app.extensions import db
 from app.notifications.services import notify, register_kind
 from app.org.models import Membership, Pod, Role, User, pod_coaches
+from app.outcomes import metrics
+from app.permissions import can, pod_relations
+from app.standups.access import COACH, HANDLE_BLOCKER, POST
 from app.standups.models import (
     DEFAULT_ESCALATE_AFTER_DAYS,
     DEFAULT_TIMEBOX_SECONDS,
+    MAX_BLOCKER,
+    MAX_CASE_REF,
+    MAX_ENTRY_TEXT,
     Attendance,
     Blocker,
     BlockerStatus,
@@ -29,24 +35,21 @@ from app.standups.models import (
     StandupEntry,
     StandupSettings,
 )
-from app.timeutil import to_local, utcnow
+from app.timeutil import local_day_bounds, local_to_utc, to_local, utcnow
+from app.validators import forbidden_characters, one_line
 
 BOARD_LEAD = timedelta(minutes=30)  # the job creates the board this long before stand-up
 REMINDER_LEAD = timedelta(minutes=15)  # members who have not posted are reminded this long before
-MAX_TEXT = 2000
-MAX_BLOCKER = 500
-MAX_CASE_REF = 64
+MOOD_MIN_ANSWERS = 3  # the pod mood is shown only on a closed board, and only from this many answers
 
 register_kind("standup_reminder", _l("Stand-up of %(pod)s at %(time)s: post your update"))
 register_kind("standup_blocker_escalated", _l("Blocker escalated in %(pod)s: %(description)s"))
 
 
-class StandupError(ValueError):
-    """A rule was broken; the message is shown to the user. `status` is the HTTP status to answer with."""
+class StandupError(ServiceError):
+    """A stand-up rule was broken; the message is shown to the person, with ``status`` (400 unless given)."""
 
-    def __init__(self, message, status: int = 400) -> None:
-        super().__init__(str(message))
-        self.status = status
+    status = 400
 
 
 # ------------------------------------------------------------------------------------------------ days & access
@@ -83,7 +86,7 @@ def settings_for(pod_id: int) -> StandupSettings:
 
 
 def save_settings(actor: User, pod: Pod, *, escalate_after_days: int, timebox_seconds: int) -> StandupSettings:
-    if not may_coach(actor, pod.id):
+    if not can(actor, COACH, pod):
         raise StandupError(_l("Only the pod's coach can change its stand-up settings."), 403)
     if not 1 <= escalate_after_days <= 30:
         raise StandupError(_l("Escalate after 1 to 30 working days."))
@@ -97,31 +100,6 @@ def save_settings(actor: User, pod: Pod, *, escalate_after_days: int, timebox_se
     found.timebox_seconds = timebox_seconds
     db.session.flush()
     return found
-
-
-def may_view(user: User, pod_id: int) -> bool:
-    """Members and coaches see their pods' boards; coaches and leaders read every pod's; agents only their own."""
-    if not permissions.can(user, permissions.VIEW_POD, pod_id):
-        return False
-    if user.has_role(Role.COACH):
-        return True
-    relations = permissions.pod_relations(user)
-    return pod_id in relations.member_of
-
-
-def may_coach(user: User, pod_id: int) -> bool:
-    return permissions.can(user, permissions.COACH_POD, pod_id)
-
-
-def may_post(user: User, board: StandupBoard) -> bool:
-    if board.is_closed or not user.active:
-        return False
-    relations = permissions.pod_relations(user)
-    return board.pod_id in relations.member_of or (board.pod_id in relations.coached and user.has_role(Role.COACH))
-
-
-def may_handle_blocker(user: User, blocker: Blocker) -> bool:
-    return blocker.owner_id == user.id or may_coach(user, blocker.pod_id)
 
 
 def member_users(pod_id: int, on: date) -> list[User]:
@@ -230,21 +208,28 @@ def create_due_boards(now: datetime) -> int:
 
 def _clean(text: str | None, limit: int, label) -> str:
     value = (text or "").strip()
+    if forbidden_characters(value):
+        raise StandupError(_l("%(field)s contains characters that are not allowed.", field=label))
     if len(value) > limit:
         raise StandupError(_l("%(field)s is too long (at most %(limit)d characters).", field=label, limit=limit))
     return value
+
+
+def _require_post(actor: User, board: StandupBoard, closed_message, member_message) -> None:
+    if board.is_closed:
+        raise StandupError(closed_message, 409)
+    if not can(actor, POST, board):
+        raise StandupError(member_message, 403)
 
 
 def save_entry(actor: User, board: StandupBoard, *, yesterday: str, today: str, mood: int | None,
                now: datetime | None = None) -> StandupEntry:
     """Post or edit the actor's own entry; nobody writes another person's entry."""
     now = now or utcnow()
-    if board.is_closed:
-        raise StandupError(_l("This board is closed; entries can no longer change."), 409)
-    if not may_post(actor, board):
-        raise StandupError(_l("Only members of the pod can post on its board."), 403)
-    yesterday = _clean(yesterday, MAX_TEXT, _l("Yesterday"))
-    today = _clean(today, MAX_TEXT, _l("Today"))
+    _require_post(actor, board, _l("This board is closed; entries can no longer change."),
+                  _l("Only members of the pod can post on its board."))
+    yesterday = _clean(yesterday, MAX_ENTRY_TEXT, _l("Yesterday"))
+    today = _clean(today, MAX_ENTRY_TEXT, _l("Today"))
     if not yesterday and not today:
         raise StandupError(_l("Write what you did yesterday or what you will do today."))
     if mood is not None and not 1 <= mood <= 5:
@@ -267,10 +252,14 @@ def save_entry(actor: User, board: StandupBoard, *, yesterday: str, today: str, 
     return entry
 
 
-def mood_summary(entries: list[StandupEntry]) -> tuple[int, float | None]:
-    """(answers, average): the average only with 3 or more answers, so nobody's mood can be singled out."""
+def mood_summary(board: StandupBoard, entries: list[StandupEntry]) -> tuple[int | None, float | None]:
+    """(answers, average) of the pod's mood, so that nobody's answer can be singled out: nothing at all while the
+    board is open (an average that moves after each named entry gives each mood away), and on the closed board
+    the average only from MOOD_MIN_ANSWERS answers."""
+    if not board.is_closed:
+        return None, None
     moods = [e.mood for e in entries if e.mood is not None]
-    if len(moods) < 3:
+    if len(moods) < MOOD_MIN_ANSWERS:
         return len(moods), None
     return len(moods), round(sum(moods) / len(moods), 1)
 
@@ -280,10 +269,8 @@ def mood_summary(entries: list[StandupEntry]) -> tuple[int, float | None]:
 def raise_blocker(actor: User, board: StandupBoard, *, description: str, owner_id: int | None = None,
                   case_ref: str = "", now: datetime | None = None) -> Blocker:
     now = now or utcnow()
-    if board.is_closed:
-        raise StandupError(_l("This board is closed; raise the blocker on today's board."), 409)
-    if not may_post(actor, board):
-        raise StandupError(_l("Only members of the pod can raise blockers on its board."), 403)
+    _require_post(actor, board, _l("This board is closed; raise the blocker on today's board."),
+                  _l("Only members of the pod can raise blockers on its board."))
     description = _clean(description, MAX_BLOCKER, _l("Blocker"))
     if not description:
         raise StandupError(_l("Describe the blocker."))
@@ -321,13 +308,13 @@ def _escalation_recipients(pod_id: int) -> list[User]:
 def _notify_escalation(blocker: Blocker, pod: Pod, now: datetime) -> None:
     url = url_for("standups.pod_board", pod_id=pod.id)
     notify(_escalation_recipients(pod.id), "standup_blocker_escalated", url=url, now=now,
-           params={"pod": pod.name, "description": blocker.description[:120]})
+           params={"pod": pod.name, "description": one_line(blocker.description, 120)})
 
 
 def escalate_blocker(actor: User | None, blocker: Blocker, now: datetime | None = None) -> bool:
     """open -> escalated, by the owner, a coach, or the job (actor None); notifies the pod's coaches and leaders."""
     now = now or utcnow()
-    if actor is not None and not may_handle_blocker(actor, blocker):
+    if actor is not None and not can(actor, HANDLE_BLOCKER, blocker):
         raise StandupError(_l("Only the blocker's owner or the pod's coach can escalate it."), 403)
     if blocker.status != BlockerStatus.OPEN.value:
         raise StandupError(_l("Only an open blocker can be escalated."), 409)
@@ -345,7 +332,7 @@ def escalate_blocker(actor: User | None, blocker: Blocker, now: datetime | None 
 
 def resolve_blocker(actor: User, blocker: Blocker, now: datetime | None = None) -> None:
     now = now or utcnow()
-    if not may_handle_blocker(actor, blocker):
+    if not can(actor, HANDLE_BLOCKER, blocker):
         raise StandupError(_l("Only the blocker's owner or the pod's coach can resolve it."), 403)
     changed = db.session.execute(
         update(Blocker).where(Blocker.id == blocker.id, Blocker.status != BlockerStatus.RESOLVED.value)
@@ -379,7 +366,7 @@ def escalate_stale_blockers(now: datetime) -> int:
 # ---------------------------------------------------------------------------------------------- walk the board
 
 def _require_coach(actor: User, board: StandupBoard) -> None:
-    if not may_coach(actor, board.pod_id):
+    if not can(actor, COACH, board):
         raise StandupError(_l("Only the pod's coach can walk the board."), 403)
     if board.is_closed:
         raise StandupError(_l("This board is closed."), 409)
@@ -471,6 +458,10 @@ class BlockerView:
     status: str
     age: int
 
+    @property
+    def label(self) -> str:
+        return BlockerStatus(self.status).label
+
 
 @dataclass
 class BoardView:
@@ -481,7 +472,7 @@ class BoardView:
     blockers: list[BlockerView]
     attendance: dict[int, str]
     settings: StandupSettings
-    mood_answers: int = 0
+    mood_answers: int | None = None
     mood_average: float | None = None
     people: dict[int, User] = field(default_factory=dict)
 
@@ -511,7 +502,7 @@ def board_view(board: StandupBoard, now: datetime | None = None) -> BoardView:
         blockers.append(BlockerView(blocker, status, working_days_between(pod, blocker.raised_day, end_day)))
     attendance = dict(db.session.execute(select(Attendance.user_id, Attendance.status)
                                          .where(Attendance.board_id == board.id)).all())
-    answers, average = mood_summary(list(entries.values()))
+    answers, average = mood_summary(board, list(entries.values()))
     people = {u.id: u for u in members}
     people.update({e.user_id: e.user for e in entries.values()})
     missing = [uid for uid in (board.speaker_order or []) if uid not in people]
@@ -526,8 +517,6 @@ OUTCOME_CODES = ("volume", "resolved", "backlog", "sla_attainment", "csat", "han
 
 def outcomes_strip(pod: Pod, day: date) -> dict:
     """The pod's figures for the working day before `day`, against the working day before that."""
-    from app.outcomes import metrics
-
     last = previous_working_day(pod, day)
     before = previous_working_day(pod, last)
     scope = metrics.Scope(pod_id=pod.id)
@@ -537,12 +526,10 @@ def outcomes_strip(pod: Pod, day: date) -> dict:
     for code in OUTCOME_CODES:
         now_value, was = current[code].value, previous[code].value
         delta = None if now_value is None or was is None else now_value - was
-        direction = metrics.METRICS[code].direction
-        better = None
-        if delta and direction:
-            better = (delta > 0) == (direction == "higher")
+        better = metrics.better(code, now_value, was)
+        status = metrics.STATUS_NEUTRAL if better is None else metrics.status(code, now_value, was)
         items.append({"code": code, "label": metrics.METRICS[code].label, "value": now_value, "previous": was,
-                      "delta": delta, "better": better})
+                      "delta": delta, "better": better, "status": status})
     return {"day": last, "previous_day": before, "items": items}
 
 
@@ -580,8 +567,6 @@ def history(pod: Pod, first: date, last: date) -> History:
 
 
 def _utc_bounds(pod: Pod, first: date, last: date) -> tuple[datetime, datetime]:
-    from app.timeutil import local_day_bounds
-
     return local_day_bounds(first, last, pod.timezone)
 
 
@@ -589,7 +574,7 @@ def _utc_bounds(pod: Pod, first: date, last: date) -> tuple[datetime, datetime]:
 
 def home_status(user: User, now: datetime) -> list[dict]:
     """Today's board of each pod the user belongs to or coaches, with whether the user has posted."""
-    relations = permissions.pod_relations(user)
+    relations = pod_relations(user)
     pod_ids = relations.member_of | relations.coached
     if not pod_ids:
         return []
@@ -619,6 +604,4 @@ def home_status(user: User, now: datetime) -> list[dict]:
 
 
 def standup_time_utc(pod: Pod, day: date) -> datetime:
-    from app.timeutil import local_to_utc
-
     return local_to_utc(datetime.combine(day, pod.standup_time or time(9, 30)), pod.timezone)

@@ -1,53 +1,43 @@
-"""Stand-up pages: the live board, entries, blockers, walking the board, history."""
+"""Stand-up pages: the live board, entries, blockers, walking the board, history.
+
+Refused rules raise ``StandupError`` (a ``ServiceError``): the app's one handler answers with the message, so views
+hold no try/except. Every POST is read through a WTForms form (app/standups/forms.py).
+"""
 
 from __future__ import annotations
 
 import calendar
-from datetime import date, timedelta
+import re
+from datetime import timedelta
 
-from flask import Response, abort, flash, make_response, redirect, render_template, request, url_for
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
 from sqlalchemy import select
 
 from app.extensions import db
+from app.forms import arg_int, parse_date
 from app.htmx import is_htmx
 from app.org.models import Pod, Role
+from app.permissions import authorize, require
 from app.standups import bp, services
+from app.standups.access import VIEW
+from app.standups.forms import BlockerActionForm, BlockerForm, EntryForm, SettingsForm, SpeakerForm
 from app.standups.models import Blocker, StandupBoard
 from app.timeutil import utcnow
 
 POLL_SECONDS = 2
+MONTH = re.compile(r"[0-9]{4}-[0-9]{2}")
 
 
-def _fail(exc: services.StandupError):
-    db.session.rollback()
-    abort(exc.status, str(exc))
-
-
-def _pod_or_404(pod_id: int) -> Pod:
-    pod = db.get_or_404(Pod, pod_id)
-    if not services.may_view(current_user, pod.id):
-        abort(403)
-    return pod
-
-
-def _board_or_404(board_id: int) -> StandupBoard:
-    board = db.get_or_404(StandupBoard, board_id)
-    if not services.may_view(current_user, board.pod_id):
-        abort(403)
-    return board
-
-
-def _int_field(name: str, label: str, low: int, high: int, *, required: bool = True) -> int | None:
-    raw = (request.form.get(name) or "").strip()
-    if not raw:
-        if required:
-            abort(400, _("Fill in %(field)s.", field=label))
-        return None
-    if not raw.lstrip("-").isdigit() or not low <= int(raw) <= high:
-        abort(400, _("%(field)s must be a whole number from %(low)d to %(high)d.", field=label, low=low, high=high))
-    return int(raw)
+def _validated(form: FlaskForm) -> FlaskForm:
+    """The form's data, or a 400 naming the first field that is wrong."""
+    if not form.validate():
+        name, errors = next(iter(form.errors.items()))
+        label = form[name].label.text if name in form else name
+        raise services.StandupError(_("%(field)s: %(error)s", field=label, error=errors[0]))
+    return form
 
 
 @bp.route("/standups/")
@@ -67,65 +57,61 @@ def index():
 
 @bp.route("/standups/pods/<int:pod_id>")
 @login_required
-def pod_board(pod_id: int):
-    pod = _pod_or_404(pod_id)
+@authorize(Pod, VIEW, "pod_id")
+def pod_board(pod: Pod):
     if not pod.active:
         abort(404, _("This pod is no longer active; its past stand-ups are in its history."))
     board = services.board_for_today(pod)
-    if board is None:
-        db.session.commit()
-        return render_template("standups/no_standup.html", pod=pod, today=services.local_today(pod, utcnow()))
     db.session.commit()
+    if board is None:
+        return render_template("standups/no_standup.html", pod=pod, today=services.local_today(pod, utcnow()))
     return _render_board(board)
 
 
 @bp.route("/standups/boards/<int:board_id>")
 @login_required
-def board(board_id: int):
-    return _render_board(_board_or_404(board_id))
+@authorize(StandupBoard, VIEW, "board_id")
+def board(board: StandupBoard):
+    return _render_board(board)
 
 
-def _render_board(board: StandupBoard, status: int = 200):
+def _render_board(board: StandupBoard):
     view = services.board_view(board)
     own = view.entries.get(current_user.id)
     return render_template(
-        "standups/board.html", view=view, board=board, pod=view.pod,
-        may_post=services.may_post(current_user, board), may_coach=services.may_coach(current_user, board.pod_id),
-        own=own, outcomes=services.outcomes_strip(view.pod, board.day), poll_seconds=POLL_SECONDS, now=utcnow(),
+        "standups/board.html", view=view, board=board, pod=view.pod, own=own,
+        outcomes=services.outcomes_strip(view.pod, board.day), poll_seconds=POLL_SECONDS, now=utcnow(),
         owners=_owner_choices(view),
-    ), status
+    )
 
 
 def _owner_choices(view: services.BoardView) -> list:
     return [(u.id, u.display_name) for u in view.members]
 
 
-def _live(board: StandupBoard, status: int = 200) -> Response:
+def _live(board: StandupBoard) -> str:
     view = services.board_view(board)
-    response = make_response(render_template(
-        "standups/_live.html", view=view, board=board, pod=view.pod,
-        may_coach=services.may_coach(current_user, board.pod_id), poll_seconds=POLL_SECONDS, now=utcnow()), status)
-    return response
+    return render_template("standups/_live.html", view=view, board=board, pod=view.pod, poll_seconds=POLL_SECONDS,
+                           now=utcnow())
 
 
 @bp.route("/standups/boards/<int:board_id>/live")
 @login_required
 def live(board_id: int):
     """The live part of the board; 204 (no body, no swap) while the version the page holds is current."""
-    seen = request.args.get("v", "")
+    seen = arg_int("v", minimum=0)
     row = db.session.execute(select(StandupBoard.version, StandupBoard.pod_id)
                              .where(StandupBoard.id == board_id)).first()
     if row is None:
         abort(404)
     version, pod_id = row
-    if not services.may_view(current_user, pod_id):
-        abort(403)
-    if seen.isdigit() and int(seen) == version:
+    require(VIEW, pod_id)
+    if seen == version:
         return Response(status=204)
     return _live(db.session.get(StandupBoard, board_id))
 
 
-def _after_change(board: StandupBoard, message: str) -> Response:
+def _after_change(board: StandupBoard, message: str) -> Response | str:
     db.session.commit()
     if is_htmx():
         return _live(board)
@@ -135,14 +121,11 @@ def _after_change(board: StandupBoard, message: str) -> Response:
 
 @bp.route("/standups/boards/<int:board_id>/entry", methods=["POST"])
 @login_required
-def save_entry(board_id: int):
-    board = _board_or_404(board_id)
-    mood = _int_field("mood", _("Mood"), 1, 5, required=False)
-    try:
-        entry = services.save_entry(current_user, board, yesterday=request.form.get("yesterday", ""),
-                                    today=request.form.get("today", ""), mood=mood)
-    except services.StandupError as exc:
-        _fail(exc)
+@authorize(StandupBoard, VIEW, "board_id")
+def save_entry(board: StandupBoard):
+    form = _validated(EntryForm())
+    entry = services.save_entry(current_user, board, yesterday=form.yesterday.data, today=form.today.data,
+                                mood=form.mood.data)
     db.session.commit()
     if is_htmx():
         return render_template("standups/_entry_form.html", board=board, own=entry, saved=True)
@@ -152,72 +135,61 @@ def save_entry(board_id: int):
 
 @bp.route("/standups/boards/<int:board_id>/blockers", methods=["POST"])
 @login_required
-def raise_blocker(board_id: int):
-    board = _board_or_404(board_id)
-    owner = _int_field("owner_id", _("Owner"), 1, 2**31 - 1, required=False)
-    try:
-        services.raise_blocker(current_user, board, description=request.form.get("description", ""),
-                               owner_id=owner, case_ref=request.form.get("case_ref", ""))
-    except services.StandupError as exc:
-        _fail(exc)
+@authorize(StandupBoard, VIEW, "board_id")
+def raise_blocker(board: StandupBoard):
+    form = _validated(BlockerForm())
+    services.raise_blocker(current_user, board, description=form.description.data, owner_id=form.owner_id.data,
+                           case_ref=form.case_ref.data)
     return _after_change(board, _("Blocker raised."))
 
 
-def _blocker_action(blocker_id: int, action) -> Response:
-    blocker = db.get_or_404(Blocker, blocker_id)
-    board_id = _int_field("board_id", _("Board"), 1, 2**31 - 1)
-    board = _board_or_404(board_id)
+def _blocker_action(blocker: Blocker, action) -> Response | str:
+    form = _validated(BlockerActionForm())
+    board = db.get_or_404(StandupBoard, form.board_id.data)
     if board.pod_id != blocker.pod_id:
         abort(404)
-    try:
-        action(blocker)
-    except services.StandupError as exc:
-        _fail(exc)
+    action(blocker)
     db.session.refresh(board)
     return _after_change(board, _("Blocker updated."))
 
 
 @bp.route("/standups/blockers/<int:blocker_id>/resolve", methods=["POST"])
 @login_required
-def resolve_blocker(blocker_id: int):
-    return _blocker_action(blocker_id, lambda b: services.resolve_blocker(current_user, b))
+@authorize(Blocker, VIEW, "blocker_id")
+def resolve_blocker(blocker: Blocker):
+    return _blocker_action(blocker, lambda b: services.resolve_blocker(current_user, b))
 
 
 @bp.route("/standups/blockers/<int:blocker_id>/escalate", methods=["POST"])
 @login_required
-def escalate_blocker(blocker_id: int):
-    return _blocker_action(blocker_id, lambda b: services.escalate_blocker(current_user, b))
+@authorize(Blocker, VIEW, "blocker_id")
+def escalate_blocker(blocker: Blocker):
+    return _blocker_action(blocker, lambda b: services.escalate_blocker(current_user, b))
 
 
 @bp.route("/standups/boards/<int:board_id>/walk/<action>", methods=["POST"])
 @login_required
-def walk(board_id: int, action: str):
-    board = _board_or_404(board_id)
-    try:
-        if action == "start":
-            services.start_walk(current_user, board)
-        elif action in ("next", "skip"):
-            expected = _int_field("index", _("Speaker"), 0, 10_000)
-            services.advance_speaker(current_user, board, expected_index=expected, skip=action == "skip")
-        elif action == "close":
-            services.close_board(current_user, board)
-        else:
-            abort(404)
-    except services.StandupError as exc:
-        _fail(exc)
+@authorize(StandupBoard, VIEW, "board_id")
+def walk(board: StandupBoard, action: str):
+    if action == "start":
+        services.start_walk(current_user, board)
+    elif action in ("next", "skip"):
+        expected = _validated(SpeakerForm()).index.data
+        services.advance_speaker(current_user, board, expected_index=expected, skip=action == "skip")
+    elif action == "close":
+        services.close_board(current_user, board)
+    else:
+        abort(404)
     return _after_change(board, _("Board closed.") if action == "close" else _("Stand-up updated."))
 
 
 @bp.route("/standups/pods/<int:pod_id>/settings", methods=["POST"])
 @login_required
-def settings(pod_id: int):
-    pod = _pod_or_404(pod_id)
-    days = _int_field("escalate_after_days", _("Escalate after (working days)"), 1, 30)
-    seconds = _int_field("timebox_seconds", _("Seconds per person"), 15, 900)
-    try:
-        services.save_settings(current_user, pod, escalate_after_days=days, timebox_seconds=seconds)
-    except services.StandupError as exc:
-        _fail(exc)
+@authorize(Pod, VIEW, "pod_id")
+def settings(pod: Pod):
+    form = _validated(SettingsForm())
+    services.save_settings(current_user, pod, escalate_after_days=form.escalate_after_days.data,
+                           timebox_seconds=form.timebox_seconds.data)
     db.session.commit()
     flash(_("Stand-up settings saved."), "success")
     return redirect(url_for("standups.history", pod_id=pod.id))
@@ -225,17 +197,13 @@ def settings(pod_id: int):
 
 @bp.route("/standups/pods/<int:pod_id>/history")
 @login_required
-def history(pod_id: int):
-    pod = _pod_or_404(pod_id)
+@authorize(Pod, VIEW, "pod_id")
+def history(pod: Pod):
     today = services.local_today(pod, utcnow())
-    raw = request.args.get("month", "")
+    raw = request.args.get("month", "").strip()
     if raw:
-        try:
-            year, month = (int(part) for part in raw.split("-"))
-            first = date(year, month, 1)
-        except ValueError:
-            abort(400, _("Unknown month; use YYYY-MM."))
-        if not 2000 <= year <= 2100:
+        first = parse_date(raw + "-01") if MONTH.fullmatch(raw) else None
+        if first is None or first.year < 2000:
             abort(400, _("Unknown month; use YYYY-MM."))
     else:
         first = today.replace(day=1)
@@ -246,6 +214,5 @@ def history(pod_id: int):
     next_month = last + timedelta(days=1)
     return render_template("standups/history.html", pod=pod, data=data, weeks=weeks, first=first, today=today,
                            previous_month=previous_month, next_month=next_month if next_month <= today else None,
-                           settings=services.settings_for(pod.id),
-                           may_coach=services.may_coach(current_user, pod.id))
+                           settings=services.settings_for(pod.id))
 

@@ -122,3 +122,90 @@ def test_the_email_job_sends_waiting_notifications_with_absolute_links(app, make
     assert f"https://podium.example.com/notifications/{note.id}/open" in message.get_content()
     assert db.session.get(Notification, note.id).email_state == "sent"
     assert run_job(app, "send_emails", NOW, now=NOW) == "skipped", "one run per slot"
+
+
+def _smtp_settings(app, monkeypatch):
+    FakeSMTP.sent = []
+    monkeypatch.setattr(notes.smtplib, "SMTP", FakeSMTP)
+    monkeypatch.setitem(app.config, "MAIL_SERVER", "smtp.example.com")
+    monkeypatch.setitem(app.config, "BASE_URL", "https://podium.example.com")
+    monkeypatch.setitem(app.config, "SERVER_NAME", None)
+
+
+def test_a_multi_line_message_is_sent_with_a_one_line_subject(app, make_user, monkeypatch):
+    from app.scheduler.runner import run_job
+
+    _smtp_settings(app, monkeypatch)
+    user = make_user("agent")
+    note, = notes.notify([user], "generic", url="/", params={"message": "Billing down\r\nBcc: all@example.com\nhelp"},
+                         now=NOW)
+    db.session.commit()
+
+    assert run_job(app, "send_emails", NOW, now=NOW) == "finished"
+    message, = FakeSMTP.sent
+    assert message["Subject"] == "Podium: Billing down Bcc: all@example.com help"
+    assert message["Bcc"] is None, "a line break in a message never becomes a header"
+    assert "Billing down" in message.get_content()
+    assert db.session.get(Notification, note.id).email_state == "sent"
+
+
+class FlakySMTP(FakeSMTP):
+    """Refuses every message to one address, sends the others."""
+
+    refused = ""
+
+    def send_message(self, message):
+        if message["To"] == FlakySMTP.refused:
+            raise notes.smtplib.SMTPRecipientsRefused({message["To"]: (550, b"mailbox unavailable")})
+        FakeSMTP.sent.append(message)
+
+
+def test_a_message_that_fails_is_retried_a_few_times_then_marked_failed_without_blocking_others(
+        app, make_user, monkeypatch):
+    from datetime import timedelta
+
+    from app.scheduler.runner import run_job
+
+    _smtp_settings(app, monkeypatch)
+    monkeypatch.setattr(notes.smtplib, "SMTP", FlakySMTP)
+    broken, fine = make_user("agent"), make_user("agent")
+    FlakySMTP.refused = broken.email
+    bad, = notes.notify([broken], "generic", url="/", params={"message": "first"}, now=NOW)
+    db.session.commit()
+
+    for minute in range(notes.MAX_EMAIL_ATTEMPTS + 2):
+        notes.notify([fine], "generic", url="/", params={"message": f"later {minute}"}, now=NOW)
+        db.session.commit()
+        assert run_job(app, "send_emails", NOW + timedelta(minutes=minute), now=NOW) == "finished"
+        db.session.expire_all()
+        if minute < notes.MAX_EMAIL_ATTEMPTS - 1:
+            assert db.session.get(Notification, bad.id).email_state == "pending", "tried again next time"
+
+    failed = db.session.get(Notification, bad.id)
+    assert failed.email_state == "failed"
+    assert failed.email_attempts == notes.MAX_EMAIL_ATTEMPTS, "no more tries after the limit"
+    assert "SMTPRecipientsRefused" in failed.email_error and "mailbox unavailable" in failed.email_error
+    assert sorted(m.get_content().split("\n")[0] for m in FakeSMTP.sent) == sorted(
+        f"later {n}" for n in range(notes.MAX_EMAIL_ATTEMPTS + 2)), "everyone else's e-mail went out every run"
+    states = set(db.session.scalars(select(Notification.email_state).where(Notification.user_id == fine.id)))
+    assert states == {"sent"}
+
+
+def test_an_email_that_cannot_even_be_built_does_not_stop_the_batch(app, make_user, monkeypatch):
+    _smtp_settings(app, monkeypatch)
+    broken, fine = make_user("agent"), make_user("agent")
+    first, = notes.notify([broken], "generic", url="/", params={"message": "x"}, now=NOW)
+    second, = notes.notify([fine], "generic", url="/", params={"message": "y"}, now=NOW)
+    db.session.commit()
+    real = notes._email
+
+    def explode(notification, sender):
+        if notification.id == first.id:
+            raise ValueError("cannot encode")
+        return real(notification, sender)
+
+    monkeypatch.setattr(notes, "_email", explode)
+    with app.test_request_context("/"):
+        assert notes.send_pending_emails(NOW) == 1
+    assert (first.email_state, first.email_attempts, first.email_error) == ("pending", 1, "ValueError: cannot encode")
+    assert second.email_state == "sent"

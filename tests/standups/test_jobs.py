@@ -105,3 +105,43 @@ def test_reminders_are_also_emailed_when_smtp_is_set(app, team, monkeypatch):
     assert svc.remind_missing(datetime(2026, 3, 11, 8, 20)) == 4
     states = set(db.session.scalars(select(Notification.email_state)))
     assert states == {"pending"}  # the send_emails job mails them in each reader's language
+
+
+def test_an_escalated_multi_line_blocker_is_emailed_with_a_one_line_subject(app, team, monkeypatch):
+    """Issue 13 #3: a line break in a blocker made the mail job fail on the Subject header every minute."""
+    from app.notifications import services as notes
+
+    sent = []
+
+    class FakeSMTP:
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def starttls(self):
+            pass
+
+        def login(self, user, password):
+            pass
+
+        def send_message(self, message):
+            sent.append(message)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+    monkeypatch.setattr(notes.smtplib, "SMTP", FakeSMTP)
+    monkeypatch.setitem(app.config, "MAIL_SERVER", "smtp.example.test")
+    board = svc.ensure_board(team.pod, date(2026, 3, 2), now=datetime(2026, 3, 2, 9))
+    svc.raise_blocker(team.agent, board, description="Billing tool down\r\nSince 9:00\nCase Z-1",
+                      now=datetime(2026, 3, 2, 9))
+    db.session.commit()
+    now = datetime(2026, 3, 11, 8, 0)
+    assert run_job(app, "standup_blocker_escalation", now, now=now) == "finished"
+    assert run_job(app, "send_emails", now, now=now) == "finished"
+    subjects = {message["Subject"] for message in sent}
+    assert subjects == {"Podium: Blocker escalated in Home pod: Billing tool down Since 9:00 Case Z-1"}
+    assert len(sent) == 2  # the pod's coach and the leader
+    assert set(db.session.scalars(select(Notification.email_state))) == {"sent"}

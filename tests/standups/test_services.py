@@ -92,15 +92,27 @@ def test_bad_entries_are_refused(team, kwargs):
     assert err.value.status == 400
 
 
-def test_mood_shows_only_as_an_aggregate_of_three_or_more(team):
+def test_mood_is_hidden_while_the_board_is_open_so_no_single_answer_can_be_worked_out(team):
+    """A live average that moves after each named entry gives each mood away (3.4 x 5 - 4 x 4 = 1)."""
     board = _board(team)
     svc.save_entry(team.agent, board, yesterday="a", today="b", mood=5)
     svc.save_entry(team.mate, board, yesterday="a", today="b", mood=2)
-    view = svc.board_view(board, NOW)
-    assert (view.mood_answers, view.mood_average) == (2, None)
     svc.save_entry(team.third, board, yesterday="a", today="b", mood=4)
     view = svc.board_view(board, NOW)
-    assert (view.mood_answers, view.mood_average) == (3, 3.7)
+    assert (view.mood_answers, view.mood_average) == (None, None), "not even the number of answers while open"
+    svc.close_board(team.coach, board, NOW)
+    view = svc.board_view(board, NOW)
+    assert (view.mood_answers, view.mood_average) == (3, 3.7), "once frozen, the pod aggregate"
+
+
+def test_a_closed_board_with_too_few_moods_shows_no_average(team):
+    board = _board(team)
+    svc.save_entry(team.agent, board, yesterday="a", today="b", mood=5)
+    svc.save_entry(team.mate, board, yesterday="a", today="b", mood=2)
+    svc.save_entry(team.third, board, yesterday="a", today="b", mood=None)
+    svc.close_board(team.coach, board, NOW)
+    view = svc.board_view(board, NOW)
+    assert (view.mood_answers, view.mood_average) == (2, None)
 
 
 def test_blockers_carry_over_until_resolved(team):

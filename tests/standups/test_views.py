@@ -93,6 +93,29 @@ def test_bad_entries_get_a_clear_400(client, auth, every_day, data):
     assert db.session.scalar(select(StandupEntry.id)) is None
 
 
+def test_no_page_or_fragment_gives_the_mood_away_before_the_board_closes(client, auth, every_day):
+    board = _open(client, auth, every_day.coach, every_day.pod)
+    moods = {every_day.agent: 5, every_day.mate: 1, every_day.third: 3}
+    pages = []
+    for person, mood in moods.items():
+        client.post("/logout")
+        auth.login(person)
+        client.post(f"/standups/boards/{board.id}/entry", headers=HX,
+                    data={"yesterday": "x", "today": "y", "mood": str(mood)})
+        pages += [client.get(f"/standups/boards/{board.id}").get_data(as_text=True),
+                  client.get(f"/standups/pods/{every_day.pod.id}").get_data(as_text=True),
+                  client.get(f"/standups/boards/{board.id}/live?v=0", headers=HX).get_data(as_text=True),
+                  client.get("/").get_data(as_text=True)]
+    for page in pages:
+        assert "Pod mood:" not in page and "/ 5" not in page
+        assert "The pod mood shows when the board closes" in page or 'id="mood"' not in page
+    client.post("/logout")
+    auth.login(every_day.coach)
+    client.post(f"/standups/boards/{board.id}/walk/close")
+    closed = client.get(f"/standups/boards/{board.id}/live?v=0", headers=HX).get_data(as_text=True)
+    assert "Pod mood: 3 / 5 from 3 answers" in closed
+
+
 def test_bad_requests_are_4xx(client, auth, every_day):
     board = _open(client, auth, every_day.coach, every_day.pod)
     assert client.post(f"/standups/boards/{board.id}/walk/dance").status_code == 404
