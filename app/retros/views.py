@@ -155,12 +155,6 @@ def _scope(raw: str | None) -> tuple[str, int | None]:
 # --- pod pages --------------------------------------------------------------------------------------
 
 
-def _pod(pod_id: int) -> Pod:
-    pod = db.get_or_404(Pod, pod_id)
-    require("retros.view", pod)
-    return pod
-
-
 @bp.route("/retros")
 @login_required
 def index():
@@ -180,8 +174,8 @@ def index():
 
 @bp.route("/pods/<int:pod_id>/retros", methods=["GET", "POST"])
 @login_required
-def pod_retros(pod_id: int):
-    pod = _pod(pod_id)
+@authorize(Pod, "retros.view")
+def pod_retros(pod: Pod):
     if request.method == "POST":
         require("retros.run", pod)
         form = valid(RetroForm())
@@ -205,8 +199,8 @@ def pod_retros(pod_id: int):
 
 @bp.post("/pods/<int:pod_id>/retro-templates")
 @login_required
-def save_template(pod_id: int):
-    pod = _pod(pod_id)
+@authorize(Pod, "retros.view")
+def save_template(pod: Pod):
     form = valid(TemplateForm())
     retros.save_template(current_user, pod, name=form.name.data, columns_text=form.columns.data)
     db.session.commit()
@@ -216,8 +210,8 @@ def save_template(pod_id: int):
 
 @bp.post("/pods/<int:pod_id>/retro-templates/<int:template_id>/delete")
 @login_required
-def delete_template(pod_id: int, template_id: int):
-    pod = _pod(pod_id)
+@authorize(Pod, "retros.view")
+def delete_template(pod: Pod, template_id: int):
     valid(EmptyForm())
     template = db.get_or_404(RetroTemplate, template_id)
     if template.pod_id != pod.id:
@@ -230,9 +224,9 @@ def delete_template(pod_id: int, template_id: int):
 
 @bp.route("/pods/<int:pod_id>/actions")
 @login_required
-def action_register(pod_id: int):
+@authorize(Pod, "retros.view")
+def action_register(pod: Pod):
     """Every action of the pod's retros: open, overdue and done, with the measured effect."""
-    pod = _pod(pod_id)
     actions = list(db.session.scalars(
         select(RetroAction).options(selectinload(RetroAction.owner), selectinload(RetroAction.retro))
         .where(RetroAction.pod_id == pod.id).order_by(RetroAction.due_date, RetroAction.id)))
@@ -370,37 +364,34 @@ def add_action(retro, form):
 # --- exports ----------------------------------------------------------------------------------------
 
 
-def _closed(retro_id: int) -> Retro:
-    retro = db.session.scalar(select(Retro).options(*WITH_POD).where(Retro.id == retro_id))
-    if retro is None:
-        abort(404)
-    require("retros.view", retro)
+def _closed(retro: Retro):
+    """The board of a closed retro as exports show it (no list of people)."""
     if not retro.is_closed:
         abort(409, description=_("Exports are ready once the retro is closed."))
-    return retro
+    return load_board(retro, current_user, with_people=False)
+
+
+def _download(retro: Retro, body: str, extension: str, mimetype: str) -> Response:
+    return Response(body, mimetype=mimetype, headers={
+        "Content-Disposition": f'attachment; filename="retro-{retro.id}.{extension}"'})
 
 
 @bp.route("/retros/<int:retro_id>/export.md")
 @login_required
-def export_markdown(retro_id: int):
-    retro = _closed(retro_id)
-    body = exports.markdown(load_board(retro, current_user, with_people=False))
-    return Response(body, mimetype="text/markdown", headers={
-        "Content-Disposition": f'attachment; filename="retro-{retro.id}.md"'})
+@authorize(Retro, "retros.view", options=WITH_POD)
+def export_markdown(retro: Retro):
+    return _download(retro, exports.markdown(_closed(retro)), "md", "text/markdown")
 
 
 @bp.route("/retros/<int:retro_id>/export.csv")
 @login_required
-def export_csv(retro_id: int):
-    retro = _closed(retro_id)
-    body = exports.csv_text(load_board(retro, current_user, with_people=False))
-    return Response(body, mimetype="text/csv", headers={
-        "Content-Disposition": f'attachment; filename="retro-{retro.id}.csv"'})
+@authorize(Retro, "retros.view", options=WITH_POD)
+def export_csv(retro: Retro):
+    return _download(retro, exports.csv_text(_closed(retro)), "csv", "text/csv")
 
 
 @bp.route("/retros/<int:retro_id>/summary")
 @login_required
-def summary(retro_id: int):
-    retro = _closed(retro_id)
-    return render_template("retros/summary.html", board=load_board(retro, current_user, with_people=False),
-                           scopes=_scope_names())
+@authorize(Retro, "retros.view", options=WITH_POD)
+def summary(retro: Retro):
+    return render_template("retros/summary.html", board=_closed(retro), scopes=_scope_names())
