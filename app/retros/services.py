@@ -45,6 +45,7 @@ from app.retros.models import (
     phase_label,
 )
 from app.timeutil import to_local, utcnow
+from app.validators import forbidden_characters
 
 MAX_CARD = 500
 MAX_NOTE = 1000
@@ -125,7 +126,7 @@ def _clean(value: str | None, limit: int, what, required: bool = True) -> str:
         raise RetroError(_l("%(what)s cannot be empty.", what=what), 422)
     if len(value) > limit:
         raise RetroError(_l("%(what)s is too long (at most %(limit)s characters).", what=what, limit=limit), 422)
-    if any(ord(ch) < 32 and ch not in "\t\n\r" for ch in value):
+    if forbidden_characters(value):
         raise RetroError(_l("%(what)s contains characters that are not allowed.", what=what), 422)
     return value
 

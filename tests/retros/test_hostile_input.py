@@ -197,3 +197,14 @@ def test_hostile_query_values_on_get_routes(team, scene, coach_client, value):
         for query in ({"v": value, "phase": value}, {"page": value, "pod": value}):
             response = coach_client.get(url, query_string=query)
             assert response.status_code < 500, (url, query, response.status_code)
+
+
+def test_services_refuse_lone_surrogates_and_controls_whoever_calls_them(team, make_retro):
+    """The API, jobs and demo call services directly: they refuse what no person types, too."""
+    retro = make_retro("reflect")
+    for text in ("half \ud800 a pair", "bell \x07"):
+        with pytest.raises(retros.RetroError) as refused:
+            retros.add_card(team.members[0], retro, column_key="start", text=text)
+        assert refused.value.status == 422
+    db.session.rollback()
+    assert db.session.scalar(select(RetroCard.id)) is None
