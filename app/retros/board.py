@@ -13,8 +13,8 @@ from app.extensions import db
 from app.org.models import Membership, Pod, User, pod_coaches
 from app.org.services import active_segments, active_stages
 from app.outcomes.models import Case
+from app.permissions import can
 from app.retros import effects
-from app.retros.access import may_facilitate, may_run, participates
 from app.retros.catalog import column_title
 from app.retros.models import (
     Phase,
@@ -30,7 +30,9 @@ from app.retros.models import (
 from app.retros.services import actions_to_review, local_today
 from app.timeutil import utcnow
 
-PULSE_MINIMUM = 3  # fewer answers than this would let people guess who said what
+# The team pulse is shown once the check-in has ended (answers can no longer change, so no single answer can be
+# isolated by watching the figures move) and only from this many answers.
+PULSE_MINIMUM = 3
 
 
 @dataclass
@@ -124,8 +126,8 @@ def load_board(retro: Retro, viewer: User, now: datetime | None = None, *, with_
     now = now or utcnow()
     pod = retro.pod
     today = local_today(pod, now)
-    board = Board(retro=retro, pod=pod, viewer=viewer, today=today, participant=participates(viewer, pod.id),
-                  facilitator=may_facilitate(viewer, retro), coach=may_run(viewer, pod.id),
+    board = Board(retro=retro, pod=pod, viewer=viewer, today=today, participant=can(viewer, "retros.take_part", pod),
+                  facilitator=can(viewer, "retros.facilitate", retro), coach=can(viewer, "retros.run", pod),
                   columns=[Column(c["key"], column_title(c)) for c in retro.columns])
     if with_people:
         board.people = people_of(pod.id, today)
@@ -133,6 +135,7 @@ def load_board(retro: Retro, viewer: User, now: datetime | None = None, *, with_
     if phase == Phase.CHECKIN.value:
         _load_pulse(board)
     elif phase == Phase.REVIEW.value:
+        _load_pulse(board)
         board.review = actions_to_review(retro)
         _load_owners(board.review)
     elif phase == Phase.REFLECT.value:
@@ -163,12 +166,13 @@ def _load_owners(actions: list[RetroAction]) -> None:
 
 
 def _load_pulse(board: Board) -> None:
+    """While checking in: how many answered and the viewer's own answer; the team figures once it has ended."""
     rows = db.session.execute(select(RetroCheckin.user_id, RetroCheckin.pulse)
                               .where(RetroCheckin.retro_id == board.retro.id)).all()
     counts = Counter(pulse for _user, pulse in rows)
     board.pulse_count = len(rows)
     board.my_pulse = next((pulse for user, pulse in rows if user == board.viewer.id), None)
-    board.pulse_shown = board.pulse_count >= PULSE_MINIMUM
+    board.pulse_shown = board.phase != Phase.CHECKIN.value and board.pulse_count >= PULSE_MINIMUM
     if board.pulse_shown:
         board.pulse_distribution = [counts.get(i, 0) for i in range(1, 6)]
         board.pulse_average = sum(p for _u, p in rows) / board.pulse_count
@@ -241,10 +245,15 @@ def _load_cards(board: Board) -> None:
 
 
 def _load_chips(board: Board, cards) -> None:
+    """Live figures of cited metrics, and facts of cited cases the viewer may see (the reference alone otherwise);
+    a case of the retro's own pod wins over one of another pod with the same reference."""
     refs = {c.case_ref for c in cards if c.case_ref}
     if refs:
-        for case in db.session.scalars(select(Case).where(Case.external_id.in_(refs))):
-            board.cases.setdefault(case.external_id, case)
+        cases = db.session.scalars(select(Case).where(Case.external_id.in_(refs), Case.pod_id.is_not(None))
+                                   .order_by(Case.id)).all()
+        for case in sorted(cases, key=lambda c: c.pod_id != board.pod.id):
+            if case.external_id not in board.cases and can(board.viewer, "retros.see_case", (board.retro, case)):
+                board.cases[case.external_id] = case
     codes = sorted({c.metric_code for c in cards if c.metric_code})
     if codes:
         start, end = effects.window_before(board.today)

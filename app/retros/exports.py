@@ -11,6 +11,7 @@ from app.csvexport import SafeWriter
 from app.retros import effects
 from app.retros.board import Board
 from app.retros.catalog import template_title
+from app.retros.models import principle_label, status_label
 
 
 def _author(board: Board, card) -> str:
@@ -22,8 +23,7 @@ def _author(board: Board, card) -> str:
 def _effect(action) -> str:
     if not action.metric_code:
         return ""
-    arrow = "↑" if action.direction == "up" else "↓"
-    text = f"{effects.metric_name(action.metric_code)} {arrow} · {_('baseline')} " \
+    text = f"{effects.metric_name(action.metric_code)} {action.arrow} · {_('baseline')} " \
            f"{effects.format_value(action.metric_code, action.baseline_value)}"
     if action.result_value is not None:
         text += f" → {effects.format_value(action.metric_code, action.result_value)}"
@@ -31,8 +31,6 @@ def _effect(action) -> str:
 
 
 def markdown(board: Board) -> str:
-    from app.retros.views import principle_label, status_label
-
     retro = board.retro
     lines = [f"# {retro.title}", "",
              f"- {_('Pod')}: {board.pod.name}",
@@ -63,8 +61,6 @@ def markdown(board: Board) -> str:
 
 
 def csv_text(board: Board) -> str:
-    from app.retros.views import principle_label, status_label
-
     buffer = io.StringIO()
     writer = SafeWriter(buffer)
     writer.writerow(["kind", "topic", "column", "text", "votes", "author", "owner", "due_date", "principle",

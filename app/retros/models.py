@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -18,12 +19,16 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    and_,
+    or_,
     text,
 )
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
 from app.org.models import Pod, User
+from app.outcomes import metrics
 from app.timeutil import utcnow
 
 
@@ -60,6 +65,34 @@ class ActionStatus(enum.StrEnum):
 
 
 OPEN_STATUSES = (ActionStatus.OPEN.value, ActionStatus.NOT_DONE.value)
+
+# An action's expected effect is stored as "up"/"down"; the metric registry says "higher"/"lower". This is the
+# one mapping between the two.
+REGISTRY_DIRECTION = {"up": "higher", "down": "lower"}
+STORED_DIRECTION = {registry: stored for stored, registry in REGISTRY_DIRECTION.items()}
+
+
+def phase_label(phase: str):
+    return {
+        Phase.CHECKIN.value: _l("Check-in"), Phase.REVIEW.value: _l("Review past actions"),
+        Phase.REFLECT.value: _l("Reflect"), Phase.GROUP.value: _l("Group"), Phase.VOTE.value: _l("Vote"),
+        Phase.DISCUSS.value: _l("Discuss"), Phase.CLOSED.value: _l("Closed"),
+    }.get(phase, phase)
+
+
+def principle_label(value: str) -> str:
+    return str({
+        Principle.END_TO_END.value: _l("End-to-end"),
+        Principle.AUTONOMY.value: _l("Autonomy"),
+        Principle.CUSTOMER_CENTRIC.value: _l("Customer-centric"),
+        Principle.CONTINUOUS_IMPROVEMENT.value: _l("Continuous improvement"),
+    }.get(value, value))
+
+
+def status_label(value: str) -> str:
+    return str({ActionStatus.OPEN.value: _l("Pending"), ActionStatus.DONE.value: _l("Done"),
+                ActionStatus.NOT_DONE.value: _l("Not done"), ActionStatus.DROPPED.value: _l("Dropped")
+                }.get(value, value))
 
 
 def _in(column: str, values) -> str:
@@ -280,10 +313,27 @@ class RetroAction(db.Model):
         return self.metric_code is not None
 
     @property
+    def arrow(self) -> str:
+        return "↑" if self.direction == "up" else "↓"
+
+    @hybrid_property
     def worked(self) -> bool | None:
-        """Whether the measured change went the expected way; None until both figures exist."""
-        if self.baseline_value is None or self.result_value is None or self.direction is None:
+        """Whether the measured change went the expected way; None until both figures exist.
+
+        In SQL (``RetroAction.worked`` in a query) it is the condition "both figures exist and the change went the
+        expected way", for other features that count or list actions that worked."""
+        if self.baseline_value is None or self.result_value is None or self.direction not in REGISTRY_DIRECTION:
             return None
-        if self.result_value == self.baseline_value:
-            return False
-        return (self.result_value > self.baseline_value) == (self.direction == "up")
+        improved = metrics.better(self.metric_code or "", self.result_value, self.baseline_value)
+        if improved is None:  # no change (or a metric the registry no longer ranks): it did not work
+            return self.result_value != self.baseline_value and (
+                (self.result_value > self.baseline_value) == (self.direction == "up"))
+        definition = metrics.METRICS[self.metric_code]
+        # The pod may expect the metric to move against its usual "better" way; then worse is what was wanted.
+        return improved if definition.direction == REGISTRY_DIRECTION[self.direction] else not improved
+
+    @worked.inplace.expression
+    @classmethod
+    def _worked_expression(cls):
+        return or_(and_(cls.direction == "up", cls.result_value > cls.baseline_value),
+                   and_(cls.direction == "down", cls.result_value < cls.baseline_value))

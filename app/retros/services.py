@@ -17,15 +17,18 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
+from app.errors import ServiceError
 from app.extensions import db
+from app.forms import parse_int
 from app.notifications.services import notify, register_kind
 from app.org.models import LifecycleStage, Pod, Segment, User
+from app.permissions import can
 from app.retros import effects
-from app.retros.access import may_facilitate, may_run, participates
 from app.retros.catalog import BUILTIN_TEMPLATES, CUSTOMER_JOURNEY
 from app.retros.models import (
     OPEN_STATUSES,
     PHASES,
+    STORED_DIRECTION,
     ActionStatus,
     Phase,
     Principle,
@@ -39,8 +42,10 @@ from app.retros.models import (
     RetroVote,
     RetroVoteTally,
     next_phase,
+    phase_label,
 )
 from app.timeutil import to_local, utcnow
+from app.validators import forbidden_characters
 
 MAX_CARD = 500
 MAX_NOTE = 1000
@@ -53,21 +58,18 @@ register_kind("retro_action_due", _l("Your retro action “%(title)s” is due o
 register_kind("retro_action_overdue", _l("Your retro action “%(title)s” was due on %(due)s and is still open."))
 
 
-class RetroError(Exception):
-    """A rule of retros was broken; the message is shown to the user and the status is the HTTP answer."""
+class RetroError(ServiceError):
+    """A rule of retros was broken; the message is shown to the user and the status is the HTTP answer.
+    ``stale``: the page asked for an action of a phase the retro has left (an htmx page then reloads)."""
 
-    def __init__(self, message, status: int = 400, stale: bool = False):
-        super().__init__(message)
-        self.message = message
-        self.status = status
-        self.stale = stale  # the page asked for an action of a phase the retro has left
+    status = 400
 
 
-def phase_label(phase: str):
-    return {
-        "checkin": _l("Check-in"), "review": _l("Review past actions"), "reflect": _l("Reflect"),
-        "group": _l("Group"), "vote": _l("Vote"), "discuss": _l("Discuss"), "closed": _l("Closed"),
-    }.get(phase, phase)
+def parse_ref(value: str | None, kinds: tuple[str, ...]) -> tuple[str, int] | None:
+    """``"card-12"`` → ("card", 12) when the kind is one of ``kinds`` and the id a stored one; else None."""
+    kind, _sep, raw = (value or "").strip().partition("-")
+    ident = parse_int(raw, minimum=1)
+    return (kind, ident) if kind in kinds and ident is not None else None
 
 
 # --- the write guard --------------------------------------------------------------------------------
@@ -109,12 +111,12 @@ def _touch(retro: Retro, in_phase: str | None, /, **values) -> None:
 
 
 def _require_participant(actor: User, retro: Retro) -> None:
-    if not participates(actor, retro.pod_id):
+    if not can(actor, "retros.take_part", retro):
         raise RetroError(_l("Only members and coaches of this pod take part in its retros."), 403)
 
 
 def _require_facilitator(actor: User, retro: Retro) -> None:
-    if not may_facilitate(actor, retro):
+    if not can(actor, "retros.facilitate", retro):
         raise RetroError(_l("Only the facilitator can do this."), 403)
 
 
@@ -124,7 +126,7 @@ def _clean(value: str | None, limit: int, what, required: bool = True) -> str:
         raise RetroError(_l("%(what)s cannot be empty.", what=what), 422)
     if len(value) > limit:
         raise RetroError(_l("%(what)s is too long (at most %(limit)s characters).", what=what, limit=limit), 422)
-    if any(ord(ch) < 32 and ch not in "\t\n\r" for ch in value):
+    if forbidden_characters(value):
         raise RetroError(_l("%(what)s contains characters that are not allowed.", what=what), 422)
     return value
 
@@ -149,8 +151,9 @@ def template_columns(pod: Pod, template_key: str) -> tuple[str, list[dict]]:
     if template_key in BUILTIN_TEMPLATES:
         name, columns = BUILTIN_TEMPLATES[template_key]
         return str(name), [{"key": key, "title": None} for key, _title in columns]
-    if template_key.startswith("custom-") and template_key[7:].isdigit():
-        template = db.session.get(RetroTemplate, int(template_key[7:]))
+    custom = parse_ref(template_key, ("custom",))
+    if custom is not None:
+        template = db.session.get(RetroTemplate, custom[1])
         if template is not None and template.pod_id == pod.id:
             return template.name, list(template.columns)
     raise RetroError(_l("Choose one of the templates offered."), 422)
@@ -161,12 +164,12 @@ def create_retro(actor: User, pod: Pod, *, title: str, template_key: str, facili
                  hide_votes: bool = True, grouping: str = "everyone", now: datetime | None = None) -> Retro:
     """Open a retro for a pod; a pod has at most one retro that is not closed (a unique index holds it)."""
     now = now or utcnow()
-    if not may_run(actor, pod.id):
+    if not can(actor, "retros.run", pod):
         raise RetroError(_l("Only a coach of this pod can open a retro."), 403)
     title = _clean(title, MAX_TITLE, _l("The title"))
     template_name, columns = template_columns(pod, template_key)
     facilitator = facilitator or actor
-    if not participates(facilitator, pod.id) and facilitator.id != actor.id:
+    if not can(facilitator, "retros.take_part", pod) and facilitator.id != actor.id:
         raise RetroError(_l("The facilitator must be a member or coach of the pod."), 422)
     if not 1 <= votes_per_person <= 50:
         raise RetroError(_l("Votes per person must be between 1 and 50."), 422)
@@ -204,7 +207,7 @@ def suggested_facilitator(pod: Pod, candidates: list[User]) -> User | None:
 
 def save_template(actor: User, pod: Pod, *, name: str, columns_text: str, now: datetime | None = None) -> RetroTemplate:
     """Save a pod's own template: a name and one column title per line (2 to 8 columns)."""
-    if not may_run(actor, pod.id):
+    if not can(actor, "retros.run", pod):
         raise RetroError(_l("Only a coach of this pod can save templates for it."), 403)
     name = _clean(name, 80, _l("The name"))
     titles = [_clean(line, 60, _l("A column title")) for line in (columns_text or "").splitlines() if line.strip()]
@@ -224,7 +227,7 @@ def save_template(actor: User, pod: Pod, *, name: str, columns_text: str, now: d
 
 
 def delete_template(actor: User, template: RetroTemplate) -> None:
-    if not may_run(actor, template.pod_id):
+    if not can(actor, "retros.run", template):
         raise RetroError(_l("Only a coach of this pod can delete its templates."), 403)
     db.session.delete(template)
     db.session.flush()
@@ -274,7 +277,7 @@ def set_timer(actor: User, retro: Retro, phase: str, minutes: int, now: datetime
 def set_facilitator(actor: User, retro: Retro, facilitator: User) -> None:
     """Hand facilitation to another member or coach of the pod."""
     _require_facilitator(actor, retro)
-    if not participates(facilitator, retro.pod_id):
+    if not can(facilitator, "retros.take_part", retro):
         raise RetroError(_l("The facilitator must be a member or coach of the pod."), 422)
     _touch(retro, None, facilitator_id=facilitator.id)
 
@@ -381,9 +384,9 @@ def delete_card(actor: User, retro: Retro, card: RetroCard) -> None:
 
 
 def _require_grouper(actor: User, retro: Retro) -> None:
-    if retro.grouping == "facilitator":
-        _require_facilitator(actor, retro)
-    else:
+    if not can(actor, "retros.group", retro):
+        if retro.grouping == "facilitator":
+            raise RetroError(_l("Only the facilitator can do this."), 403)
         _require_participant(actor, retro)
 
 
@@ -413,9 +416,10 @@ def move_card(actor: User, retro: Retro, card: RetroCard, target: str) -> RetroG
     if card.retro_id != retro.id:
         raise RetroError(_l("This card is not part of this retro."), 404)
     target = (target or "").strip()
-    kind, _sep, raw_id = target.partition("-")
-    if target not in ("new", "none") and not (kind in ("group", "card") and raw_id.isdigit()):
+    ref = parse_ref(target, ("group", "card"))
+    if target not in ("new", "none") and ref is None:
         raise RetroError(_l("Choose where to move the card."), 422)
+    kind, ident = ref or (target, 0)
     _touch(retro, Phase.GROUP.value)
     group = None
     if target == "new":
@@ -423,11 +427,11 @@ def move_card(actor: User, retro: Retro, card: RetroCard, target: str) -> RetroG
         db.session.add(group)
         db.session.flush()
     elif kind == "group":
-        group = db.session.get(RetroGroup, int(raw_id))
+        group = db.session.get(RetroGroup, ident)
         if group is None or group.retro_id != retro.id:
             raise RetroError(_l("This group no longer exists; the board has been refreshed."), 409)
     elif kind == "card":
-        other = db.session.get(RetroCard, int(raw_id))
+        other = db.session.get(RetroCard, ident)
         if other is None or other.retro_id != retro.id or other.id == card.id:
             raise RetroError(_l("That card cannot take this one."), 409)
         if other.group_id is None:
@@ -517,18 +521,19 @@ def remove_vote(actor: User, retro: Retro, *, card_id: int | None = None, group_
 
 
 def _topic(retro: Retro, topic: str | None, required: bool) -> dict:
-    kind, _sep, raw_id = (topic or "").partition("-")
     if not topic:
         if required:
             raise RetroError(_l("Choose a topic."), 422)
         return {}
-    if kind not in ("card", "group") or not raw_id.isdigit():
+    ref = parse_ref(topic, ("card", "group"))
+    if ref is None:
         raise RetroError(_l("Choose a topic."), 422)
+    kind, ident = ref
     model = RetroCard if kind == "card" else RetroGroup
-    found = db.session.scalar(select(model.retro_id).where(model.id == int(raw_id)))
+    found = db.session.scalar(select(model.retro_id).where(model.id == ident))
     if found != retro.id:
         raise RetroError(_l("This topic is not part of this retro."), 404)
-    return {f"{kind}_id": int(raw_id)}
+    return {f"{kind}_id": ident}
 
 
 def add_note(actor: User, retro: Retro, *, topic: str, text: str, now: datetime | None = None) -> RetroNote:
@@ -551,7 +556,7 @@ def create_action(actor: User, retro: Retro, *, title: str, owner: User | None, 
     _require_participant(actor, retro)
     pod = db.session.get(Pod, retro.pod_id)
     title = _clean(title, MAX_ACTION, _l("The action"))
-    if owner is None or not participates(owner, retro.pod_id):
+    if owner is None or not can(owner, "retros.take_part", retro):
         raise RetroError(_l("The owner must be a member or coach of the pod."), 422)
     today = local_today(pod, now)
     if due_date is None or due_date < today:
@@ -574,7 +579,7 @@ def create_action(actor: User, retro: Retro, *, title: str, owner: User | None, 
                 raise RetroError(_l("Choose the segment or stage the effect is expected in."), 422)
         else:
             raise RetroError(_l("Choose pod, segment or stage as the scope."), 422)
-        direction = direction or ("up" if choices[metric_code] == "higher" else "down")
+        direction = direction or STORED_DIRECTION[choices[metric_code]]
         if direction not in ("up", "down"):
             raise RetroError(_l("Choose whether the metric should go up or down."), 422)
         effect = {"metric_code": metric_code, "scope_kind": scope_kind, "scope_id": scope_id, "direction": direction}

@@ -345,11 +345,11 @@ def test_coach_opens_a_retro_from_the_pod_page_once(team, as_user):
     ("checkin", "checkin", {}, 422),
     ("reflect", "cards", {"column": "start", "text": ""}, 422),
     ("reflect", "cards", {"column": "start", "text": "x" * 501}, 422),
-    ("reflect", "cards", {"column": "start", "text": "bad\x00byte"}, 422),
+    ("reflect", "cards", {"column": "start", "text": "bad\x00byte"}, 400),  # refused before any view
     ("reflect", "cards", {"column": "nowhere", "text": "ok"}, 422),
     ("reflect", "cards", {"column": "start", "text": "ok", "metric": "happiness"}, 422),
     ("reflect", "timer", {"phase": "reflect", "minutes": "500"}, 422),
-    ("reflect", "timer", {"phase": "re\x00flect", "minutes": "5"}, 422),
+    ("reflect", "timer", {"phase": "re\x00flect", "minutes": "5"}, 400),
     ("reflect", "timer", {"phase": "reflect", "minutes": "soon"}, 422),
     ("group", "groups", {"title": "   "}, 422),
     ("vote", "votes", {"item": "card-abc"}, 422),
