@@ -17,7 +17,7 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
 from app.outcomes.models import CHANNELS, PRIORITIES, STATUSES
-from app.outcomes.records import CaseRecord
+from app.outcomes.records import FIRST_YEAR, INTEGER_MAX, LAST_YEAR, CaseRecord, RangeProblem, check_record
 
 FORMATS = ("zendesk", "freshdesk", "podium")
 FORMAT_NAMES = {"zendesk": "Zendesk", "freshdesk": "Freshdesk", "podium": "Podium CSV"}
@@ -58,6 +58,25 @@ ParsedRow = tuple[int, CaseRecord | RowError]
 
 class RowProblem(ValueError):
     """Raised by a field reader; the row becomes a RowError with this message."""
+
+
+def range_message(problem: RangeProblem) -> str:
+    """The user's words for a value check_record refused."""
+    if problem.kind == "time":
+        return _("%(column)s falls outside the years %(first)d to %(last)d.", column=problem.field,
+                 first=FIRST_YEAR, last=LAST_YEAR)
+    if problem.kind == "integer":
+        return _("%(column)s is not a whole number from 0 to %(max)d.", column=problem.field, max=INTEGER_MAX)
+    return _("%(column)s contains a NUL character or an invalid character.", column=problem.field)
+
+
+def checked_record(record: CaseRecord) -> CaseRecord:
+    """The record if every value can be stored alike on SQLite and PostgreSQL, else RowProblem."""
+    try:
+        check_record(record)
+    except RangeProblem as exc:
+        raise RowProblem(range_message(exc)) from None
+    return record
 
 
 @dataclass(frozen=True)
@@ -198,9 +217,12 @@ def _rows(reader, parser: _Parser, width: int) -> Iterator[ParsedRow]:
                                    found=len(row)), parser.external_id(row))
             continue
         try:
-            yield line, parser.record(row)
+            yield line, checked_record(parser.record(row))
         except RowProblem as exc:
             yield line, RowError(str(exc)[:500], parser.external_id(row))
+        except (ArithmeticError, ValueError) as exc:  # a value no reader foresaw: the row's error, not the file's
+            yield line, RowError(_("A value in this row is out of range (%(error)s).", error=str(exc)[:200]),
+                                 parser.external_id(row))
 
 
 def _echo(value: str) -> str:
@@ -231,6 +253,9 @@ def _count(column: str, value: str, default: int | None) -> int | None:
         number = int(as_float)
     if number < 0:
         raise RowProblem(_("%(column)s: “%(value)s” is negative.", column=column, value=_echo(value)))
+    if number > INTEGER_MAX:
+        raise RowProblem(_("%(column)s: “%(value)s” is too large (at most %(max)d).", column=column,
+                           value=_echo(value), max=INTEGER_MAX))
     return number
 
 
@@ -241,7 +266,13 @@ def _minutes_between(start: datetime | None, end: datetime | None) -> int | None
 
 
 def _after(start: datetime, minutes: int | None) -> datetime | None:
-    return None if minutes is None else start + timedelta(minutes=minutes)
+    if minutes is None:
+        return None
+    try:
+        return start + timedelta(minutes=minutes)
+    except OverflowError:
+        raise RowProblem(_("%(minutes)d minutes after the creation falls outside the years %(first)d to %(last)d.",
+                           minutes=minutes, first=FIRST_YEAR, last=LAST_YEAR)) from None
 
 
 class TimeReader:
@@ -266,6 +297,9 @@ class TimeReader:
         except ValueError:
             raise RowProblem(_("%(column)s: “%(value)s” is not a date and time (expected e.g. 2026-09-17 14:05).",
                                column=column, value=_echo(value))) from None
+        if not FIRST_YEAR <= moment.year <= LAST_YEAR:
+            raise RowProblem(_("%(column)s: “%(value)s” falls outside the years %(first)d to %(last)d.",
+                               column=column, value=_echo(value), first=FIRST_YEAR, last=LAST_YEAR))
         if moment.tzinfo is not None:
             return moment.astimezone(UTC).replace(tzinfo=None)
         if day_end and ":" not in value:
@@ -574,14 +608,19 @@ def _hours(column: str, value: str) -> int | None:
                 raise ValueError
             while len(parts) < 3:
                 parts.append(0.0)
-            return round(parts[0] * 60 + parts[1] + parts[2] / 60)
-        hours = float(value)
-        if hours < 0:
-            raise ValueError
-        return round(hours * 60)
-    except ValueError:
+            minutes = round(parts[0] * 60 + parts[1] + parts[2] / 60)
+        else:
+            hours = float(value)
+            if hours < 0:
+                raise ValueError
+            minutes = round(hours * 60)
+    except (ValueError, OverflowError):
         raise RowProblem(_("%(column)s: “%(value)s” is not a duration (expected hours, or HH:MM:SS).",
                            column=column, value=_echo(value))) from None
+    if minutes > INTEGER_MAX:
+        raise RowProblem(_("%(column)s: “%(value)s” is too large (at most %(max)d).", column=column,
+                           value=_echo(value), max=INTEGER_MAX))
+    return minutes
 
 
 class FreshdeskParser(_Parser):
