@@ -170,10 +170,11 @@ def check_file(path: str | Path, fmt: str, options: ParseOptions | None = None) 
 # --- reading rows ---------------------------------------------------------------------------------
 
 
-def parse(stream: TextIO, fmt: str, options: ParseOptions) -> Iterator[ParsedRow]:
+def parse(stream: TextIO, fmt: str, options: ParseOptions, skip: int = 0) -> Iterator[ParsedRow]:
     """Read the header now (FileRejected when it is not `fmt`) and return an iterator over the rows.
 
-    Each row comes with the line it starts on: (line, CaseRecord) or (line, RowError).
+    Each row comes with the line it starts on: (line, CaseRecord) or (line, RowError). `skip` rows
+    (as counted by this iterator: blank lines are not rows) are passed over unread, to resume a job.
     """
     if fmt not in PARSERS:
         raise FileRejected(_("Unknown format %(format)s.", format=fmt))
@@ -195,11 +196,24 @@ def parse(stream: TextIO, fmt: str, options: ParseOptions) -> Iterator[ParsedRow
     absent = [spec for spec in explicit.values() if spec in parser.unresolved]
     if absent:
         raise FileRejected(_("The file has no column %(columns)s.", columns=", ".join(f"“{a}”" for a in absent)))
-    return _rows(reader, parser, len(header))
+    return _rows(reader, parser, len(header), skip)
 
 
-def _rows(reader, parser: _Parser, width: int) -> Iterator[ParsedRow]:
+def _rows(reader, parser: _Parser, width: int, skip: int = 0) -> Iterator[ParsedRow]:
     last = reader.line_num
+    while skip > 0:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error:
+            skip -= 1
+            last = reader.line_num
+            continue
+        last = reader.line_num
+        if len(row) != width and (not row or (len(row) == 1 and not row[0].strip())):
+            continue
+        skip -= 1
     while True:
         try:
             row = next(reader)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import logging
+import os
 import queue
+import socket
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import datetime
@@ -33,7 +36,8 @@ COMPARED = RECORD_FIELDS + ATTRIBUTED
 COMPARED_COLUMNS = tuple(getattr(Case, name) for name in COMPARED)
 record_values = attrgetter(*RECORD_FIELDS)
 BATCH_SIZE = 2000
-COMMIT_SECONDS = 1.0
+COMMIT_SECONDS = 0.0  # every batch is its own short transaction
+SQLITE_MAX_PAUSE = 0.05  # seconds the writer leaves SQLite's write lock free after a batch
 PARSE_AHEAD = 2  # batches parsed ahead of the writer
 MAX_STORED_ERRORS = 10_000
 SOURCES = frozenset(s.value for s in Source)
@@ -215,6 +219,19 @@ class ImportProgress:
     failed: int = 0
 
 
+class JobLost(Exception):
+    """The job is no longer this worker's: it was cancelled, or claimed again after a stale heartbeat."""
+
+
+class JobStopped(Exception):
+    """The worker was asked to stop (shutdown); the job goes back to the queue from its last commit."""
+
+
+def new_worker_id() -> str:
+    """Who runs a job: host, process and a random part, so a restarted process is a different worker."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
 def customer_salt() -> bytes:
     """The key customer references are hashed with: CUSTOMER_REF_SALT, else the SECRET_KEY."""
     salt = current_app.config.get("CUSTOMER_REF_SALT") or current_app.config["SECRET_KEY"]
@@ -224,14 +241,15 @@ def customer_salt() -> bytes:
 def import_file(path: str | Path, *, fmt: str, timezone: str, actor: User | None = None, import_: Import | None = None,
                 progress: Callable[[ImportProgress], None] | None = None, options: ParseOptions | None = None,
                 batch_size: int = BATCH_SIZE, checked: bool = False, locale: str | None = None) -> Import:
-    """Import a helpdesk export: check it, then parse → upsert → record row errors, batch by batch.
+    """Import a helpdesk export now, in this process: check it, then parse → upsert → row errors, batch by batch.
 
-    A file that is not a readable export of `fmt` raises FileRejected before any case is written (a
-    given `import_` is marked failed with the reason). Otherwise batches — their cases, their row errors
-    and the import's counters — are committed every second or so, so a page polling the import sees progress;
-    an import that stops half-way (an encoding error the first pass could not see, a database error)
-    keeps the batches already committed and is marked failed with the reason. This is a driver, like a
-    job runner: unlike services it commits. `checked` skips the first pass when the caller just did it.
+    Used by `flask outcomes import` (without --queue), the benchmark and tests; uploads are queued jobs
+    run by the worker (import_jobs). A file that is not a readable export of `fmt` raises FileRejected
+    before any case is written (a given `import_` is marked failed with the reason). Otherwise each
+    batch — its cases, its row errors and the import's counters and heartbeat — is one short
+    transaction, so a page polling the import sees progress and other writers get their turn; an import
+    that stops half-way keeps the batches already committed and is marked failed with the reason. This
+    is a driver, like a job runner: unlike services it commits.
     """
     options = replace(options or ParseOptions(), timezone=timezone, salt=customer_salt())
     locale = locale or (actor.locale if actor is not None else "en")
@@ -241,7 +259,7 @@ def import_file(path: str | Path, *, fmt: str, timezone: str, actor: User | None
                 total = check_file(path, fmt, options)
             except FileRejected as exc:
                 if import_ is not None:
-                    _finish(import_.id, ImportStatus.FAILED, exc.message)
+                    _finish(import_.id, None, ImportStatus.FAILED, exc.message)
                 raise
         else:
             total = import_.rows_total
@@ -249,34 +267,60 @@ def import_file(path: str | Path, *, fmt: str, timezone: str, actor: User | None
             import_ = Import(source=fmt, filename=Path(path).name[:255], timezone=timezone,
                              started_by_id=actor.id if actor is not None else None)
             db.session.add(import_)
+        worker = new_worker_id()
+        now = utcnow()
         import_.status = ImportStatus.RUNNING.value
         import_.rows_total = total
+        import_.worker, import_.heartbeat_at, import_.started_at = worker, now, now
+        import_.attempts = (import_.attempts or 0) + 1
         db.session.commit()
         import_id = import_.id
-        counts = ImportProgress(total=total)
-        committed = ImportProgress(total=total)
-        try:
-            _run(path, fmt, options, import_id, counts, committed, progress, batch_size, locale)
-        except FileRejected as exc:
-            _finish(import_id, ImportStatus.FAILED, exc.message, committed)
-        except UnicodeDecodeError:
-            _finish(import_id, ImportStatus.FAILED,
-                    _("The file stopped being UTF-8 text after row %(rows)d; the rows before it were imported. "
-                      "Export it again as UTF-8 CSV and import it again.", rows=committed.processed), committed)
-        except IntegrityError:
-            log.exception("Import %s collided with another write", import_id)
-            _finish(import_id, ImportStatus.FAILED,
-                    _("Another import was writing the same cases at the same time; the rows before row %(rows)d "
-                      "were imported. Import the file again.", rows=committed.processed), committed)
-        except Exception:
-            log.exception("Import %s failed", import_id)
-            _finish(import_id, ImportStatus.FAILED,
-                    _("The import stopped after row %(rows)d because of an unexpected error; the rows before it "
-                      "were imported. Import the file again.", rows=committed.processed), committed)
-        else:
-            counts.total = counts.processed
-            _finish(import_id, ImportStatus.DONE, "", counts)
+        execute_import(import_id, worker, path, fmt, options, ImportProgress(total=total), progress=progress,
+                       batch_size=batch_size, locale=locale)
+    db.session.expire_all()
     return db.session.get(Import, import_id) or import_
+
+
+def execute_import(import_id: int, worker: str, path: str | Path, fmt: str, options: ParseOptions,
+                   counts: ImportProgress, *, stored_errors: int = 0,
+                   progress: Callable[[ImportProgress], None] | None = None, batch_size: int | None = None,
+                   locale: str = "en", stop: threading.Event | None = None) -> str:
+    """Run an import this worker has claimed, from row `counts.processed` on, to its end.
+
+    Returns the import's final status, "lost" when it stopped being this worker's (cancelled, or taken
+    over), or "stopped" when `stop` was set: then it is queued again from its last committed batch.
+    Runs in the caller's locale context (messages are written in it).
+    """
+    committed = replace(counts)
+    try:
+        _run(path, fmt, options, import_id, worker, counts, committed, progress, batch_size or BATCH_SIZE, locale,
+             stored_errors, stop)
+    except JobLost:
+        db.session.rollback()
+        log.info("Import %s is no longer run by %s (cancelled or taken over)", import_id, worker)
+        return "lost"
+    except JobStopped:
+        db.session.rollback()
+        _requeue(import_id, worker)
+        return "stopped"
+    except FileRejected as exc:
+        return _finish(import_id, worker, ImportStatus.FAILED, exc.message, committed)
+    except UnicodeDecodeError:
+        return _finish(import_id, worker, ImportStatus.FAILED,
+                       _("The file stopped being UTF-8 text after row %(rows)d; the rows before it were imported. "
+                         "Export it again as UTF-8 CSV and import it again.", rows=committed.processed), committed)
+    except IntegrityError:
+        log.exception("Import %s collided with another write", import_id)
+        return _finish(import_id, worker, ImportStatus.FAILED,
+                       _("Another import was writing the same cases at the same time; the rows before row %(rows)d "
+                         "were imported. Import the file again.", rows=committed.processed), committed)
+    except Exception:
+        log.exception("Import %s failed", import_id)
+        return _finish(import_id, worker, ImportStatus.FAILED,
+                       _("The import stopped after row %(rows)d because of an unexpected error; the rows before it "
+                         "were imported. Import the file again.", rows=committed.processed), committed)
+    counts.total = counts.processed
+    return _finish(import_id, worker, ImportStatus.DONE, "", counts)
 
 
 class _ParseFailed:
@@ -290,11 +334,11 @@ _END = object()
 
 
 def _parsed_batches(path: str | Path, fmt: str, options: ParseOptions, batch_size: int,
-                    locale: str) -> Iterator[list]:
+                    locale: str, skip: int = 0) -> Iterator[list]:
     """Batches of parsed rows, read ahead by a thread so parsing overlaps the database's work.
 
     The thread holds at most PARSE_AHEAD batches; its exceptions are raised here, in order. Closing the
-    iterator early (the writer failed) stops the thread.
+    iterator early (the writer failed) stops the thread. The first `skip` rows are passed over.
     """
     app = current_app._get_current_object()
     handoff: queue.Queue = queue.Queue(maxsize=PARSE_AHEAD)
@@ -313,7 +357,7 @@ def _parsed_batches(path: str | Path, fmt: str, options: ParseOptions, batch_siz
         with app.app_context(), force_locale(locale):
             try:
                 with open_text(path) as stream:
-                    for batch in batches(parse(stream, fmt, options), batch_size):
+                    for batch in batches(parse(stream, fmt, options, skip), batch_size):
                         if not put(batch):
                             return
             except BaseException as exc:  # noqa: BLE001  (handed to the consumer, which raises it)
@@ -336,29 +380,43 @@ def _parsed_batches(path: str | Path, fmt: str, options: ParseOptions, batch_siz
         reader.join()
 
 
-def _run(path: str | Path, fmt: str, options: ParseOptions, import_id: int, counts: ImportProgress,
+def _run(path: str | Path, fmt: str, options: ParseOptions, import_id: int, worker: str, counts: ImportProgress,
          committed: ImportProgress, progress: Callable[[ImportProgress], None] | None, batch_size: int,
-         locale: str = "en") -> None:
-    """Parse and write batch by batch; commit (cases, row errors, counters) at most every COMMIT_SECONDS.
+         locale: str = "en", stored_errors: int = 0, stop: threading.Event | None = None) -> None:
+    """Parse and write batch by batch; each batch with the counters and heartbeat is one transaction.
 
-    `committed` is kept equal to the counters of what has been committed, for the message of a failure.
+    The counters are written only while the import is still this worker's and running (JobLost
+    otherwise, and the batch is rolled back). On SQLite the writer then pauses about as long as it held
+    the write lock, so interactive writes waiting on the lock get their turn. `committed` is kept equal
+    to the counters of what has been committed, for the message of a failure.
     """
     writer = CaseWriter(fmt, import_id=import_id)
-    stored_errors = 0
+    sqlite = not writer.postgres
     last_commit = time.monotonic()
 
     def commit() -> None:
-        _save_counts(import_id, counts)
+        values = _count_values(counts)
+        values["heartbeat_at"] = utcnow()
+        claimed = db.session.execute(
+            update(Import).where(Import.id == import_id, Import.worker == worker,
+                                 Import.status == ImportStatus.RUNNING.value).values(**values)
+        )
+        if claimed.rowcount != 1:
+            db.session.rollback()
+            raise JobLost(import_id)
         db.session.commit()
         for name in ("processed", "total", "created", "updated", "unchanged", "failed"):
             setattr(committed, name, getattr(counts, name))
+        if stop is not None and stop.is_set():
+            raise JobStopped(import_id)
 
-    parsed = _parsed_batches(path, fmt, options, batch_size, locale)
+    parsed = _parsed_batches(path, fmt, options, batch_size, locale, skip=counts.processed)
     try:
         for batch in parsed:
             records = [item for _line, item in batch if isinstance(item, CaseRecord)]
             errors = [{"import_id": import_id, "line": line, "external_id": item.external_id, "reason": item.reason}
                       for line, item in batch if isinstance(item, RowError)]
+            writing = time.monotonic()
             result = writer.write(records)
             if errors and stored_errors < MAX_STORED_ERRORS:
                 kept = errors[: MAX_STORED_ERRORS - stored_errors]
@@ -373,6 +431,8 @@ def _run(path: str | Path, fmt: str, options: ParseOptions, import_id: int, coun
             if time.monotonic() - last_commit >= COMMIT_SECONDS:
                 commit()
                 last_commit = time.monotonic()
+                if sqlite:
+                    time.sleep(min(SQLITE_MAX_PAUSE, last_commit - writing))
             if progress is not None:
                 progress(counts)
     finally:
@@ -380,20 +440,32 @@ def _run(path: str | Path, fmt: str, options: ParseOptions, import_id: int, coun
     commit()
 
 
-def _save_counts(import_id: int, counts: ImportProgress, **values: object) -> None:
-    db.session.execute(
-        update(Import).where(Import.id == import_id).values(
-            rows_total=counts.total, rows_processed=counts.processed, rows_created=counts.created,
-            rows_updated=counts.updated, rows_unchanged=counts.unchanged, rows_failed=counts.failed, **values,
-        )
-    )
+def _count_values(counts: ImportProgress) -> dict[str, object]:
+    return {"rows_total": counts.total, "rows_processed": counts.processed, "rows_created": counts.created,
+            "rows_updated": counts.updated, "rows_unchanged": counts.unchanged, "rows_failed": counts.failed}
 
 
-def _finish(import_id: int, status: ImportStatus, message: str, counts: ImportProgress | None = None) -> None:
+def _finish(import_id: int, worker: str | None, status: ImportStatus, message: str,
+            counts: ImportProgress | None = None) -> str:
+    """Mark the import ended — only if it is still running under `worker` (None: whoever), else leave it."""
     db.session.rollback()
     values = {"status": status.value, "message": message[:1000], "finished_at": utcnow()}
-    if counts is None:
-        db.session.execute(update(Import).where(Import.id == import_id).values(**values))
-    else:
-        _save_counts(import_id, counts, **values)
+    if counts is not None:
+        values.update(_count_values(counts))
+    statement = update(Import).where(Import.id == import_id,
+                                     Import.status.in_((ImportStatus.QUEUED.value, ImportStatus.RUNNING.value)))
+    if worker is not None:
+        statement = statement.where(Import.worker == worker)
+    changed = db.session.execute(statement.values(**values)).rowcount
+    db.session.commit()
+    return status.value if changed == 1 else "lost"
+
+
+def _requeue(import_id: int, worker: str) -> None:
+    """Hand a job this worker stops (shutdown) back to the queue, to go on from its last committed batch."""
+    db.session.execute(
+        update(Import).where(Import.id == import_id, Import.worker == worker,
+                             Import.status == ImportStatus.RUNNING.value)
+        .values(status=ImportStatus.QUEUED.value, worker=None, heartbeat_at=None)
+    )
     db.session.commit()
