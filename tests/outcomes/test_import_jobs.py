@@ -35,6 +35,7 @@ def uploads(app, tmp_path):
 @pytest.fixture
 def small_batches(monkeypatch):
     monkeypatch.setattr(ingest, "BATCH_SIZE", 50)
+    monkeypatch.setattr(ingest, "SQLITE_BATCH_SIZE", 50)
 
 
 def count(model=Case) -> int:
