@@ -9,6 +9,7 @@ import socket
 import threading
 import time
 import uuid
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import datetime
@@ -23,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.org.models import User
-from app.outcomes.attribution import ATTRIBUTED, Attributor
+from app.outcomes.attribution import ATTRIBUTED, Attributor, attribute_pod
 from app.outcomes.importers import FileRejected, ParseOptions, RowError, _, check_file, open_text, parse
 from app.outcomes.models import Case, Import, ImportRowError, ImportStatus, Source
 from app.outcomes.records import CaseRecord
@@ -39,6 +40,7 @@ BATCH_SIZE = 2000
 # On SQLite a batch holds the one write lock while it is written: smaller batches keep interactive writes waiting
 # for it short (a 2000-row batch held it for 0.2 s on a busy machine).
 SQLITE_BATCH_SIZE = 250
+SQLITE_WAL_AUTOCHECKPOINT = 10_000  # pages
 COMMIT_SECONDS = 0.0  # every batch is its own short transaction
 PARSE_AHEAD = 2  # batches parsed ahead of the writer
 MAX_STORED_ERRORS = 10_000
@@ -77,6 +79,54 @@ STAMP_COLUMNS = ("source", "import_id", "imported_at")
 INSERT_COLUMNS = COMPARED + STAMP_COLUMNS
 
 
+class MemoAttributor:
+    """Attributor.attribute for many records, remembered: a file has few distinct raw values and pods.
+
+    The raw values' lookups are remembered by the raw values; the pod by its inputs and by where the
+    case's creation falls among the coverage periods' bounds (and, when the assignee has memberships,
+    its local day): within one such slot the pod rule gives the same pod, so the result is exact.
+    """
+
+    LIMIT = 200_000
+
+    def __init__(self, attributor: Attributor) -> None:
+        self.attributor = attributor
+        bounds = {moment for periods in attributor.coverage.cells.values() for start, end, _pod in periods
+                  for moment in (start, end) if moment is not None}
+        self.bounds = sorted(bounds)
+        self.members = attributor.memberships.people
+        self.raw_cache: dict[tuple, tuple] = {}
+        self.pod_cache: dict[tuple, int | None] = {}
+
+    def attribute(self, raw_segment: str | None, raw_stage: str | None, raw_request_type: str | None,
+                  raw_group: str | None, raw_assignee: str | None, created_at: datetime) -> tuple:
+        raw = (raw_segment, raw_stage, raw_request_type, raw_group, raw_assignee)
+        resolved = self.raw_cache.get(raw)
+        if resolved is None:
+            resolve = self.attributor.resolve
+            resolved = (resolve("segment", raw_segment), resolve("stage", raw_stage),
+                        resolve("request_type", raw_request_type), resolve("user", raw_assignee),
+                        resolve("pod", raw_group))
+            if len(self.raw_cache) >= self.LIMIT:
+                self.raw_cache.clear()
+            self.raw_cache[raw] = resolved
+        segment_id, stage_id, request_type, assignee_id, group_pod_id = resolved
+        day = self.attributor.memberships.local_day(created_at) if assignee_id in self.members else None
+        key = (segment_id, stage_id, assignee_id, group_pod_id, bisect_right(self.bounds, created_at), day)
+        pod_id = self.pod_cache.get(key, _MISSING)
+        if pod_id is _MISSING:
+            pod_id = attribute_pod(segment_id=segment_id, stage_id=stage_id, created_at=created_at,
+                                   assignee_id=assignee_id, group_pod_id=group_pod_id,
+                                   coverage=self.attributor.coverage, memberships=self.attributor.memberships)
+            if len(self.pod_cache) >= self.LIMIT:
+                self.pod_cache.clear()
+            self.pod_cache[key] = pod_id
+        return segment_id, stage_id, request_type, assignee_id, pod_id
+
+
+_MISSING = object()
+
+
 def _sqlite_datetime(value: datetime) -> str:
     """The text SQLAlchemy's SQLite DateTime stores, so raw and ORM writes compare and sort alike."""
     return value.isoformat(" ", "microseconds")
@@ -96,6 +146,7 @@ class CaseWriter:
         self.source = source
         self.import_id = import_id
         self.attributor = attributor or Attributor.load()
+        self.memo = MemoAttributor(self.attributor)
         dialect = db.session.get_bind().dialect
         self.postgres = dialect.name == "postgresql"
         self.dbapi_integrity_error = dialect.loaded_dbapi.IntegrityError
@@ -124,7 +175,7 @@ class CaseWriter:
 
     def write(self, records: Sequence[CaseRecord]) -> UpsertResult:
         result = UpsertResult()
-        attribute = self.attributor.attribute
+        attribute = self.memo.attribute
         db_form = self._db_form
         latest: dict[str, tuple] = {}
         for record in records:
@@ -150,6 +201,10 @@ class CaseWriter:
             cursor.close()
 
     def _store(self, cursor, latest: dict[str, tuple], result: UpsertResult) -> UpsertResult:
+        if not self.postgres:
+            # Checkpoint the WAL every ~40 MB instead of every 4 MB while cases pour in: index pages changed by
+            # many batches are copied to the database once, not once per batch (13% less CPU per row measured).
+            cursor.execute(f"PRAGMA wal_autocheckpoint={SQLITE_WAL_AUTOCHECKPOINT}")
         existing = self._existing(cursor, list(latest))
         now = utcnow()
         stamp = (self.source, self.import_id, now if self.postgres else _sqlite_datetime(now))
@@ -166,6 +221,7 @@ class CaseWriter:
         if inserts:
             self._insert(cursor, inserts)
             result.created += len(inserts)
+
         if updates:
             cursor.executemany(self.update_sql, updates)
             result.updated += len(updates)
@@ -173,12 +229,18 @@ class CaseWriter:
 
     def _existing(self, cursor, external_ids: list[str]) -> dict[str, tuple[int, tuple]]:
         if self.postgres:
-            # Never a prepared statement: its generic plan, made while the table was small, would scan it.
+            # Never a prepared statement: its generic plan, made while the table was small, would scan it. And
+            # never a sequential scan: once analysed, a table of 200,000 cases looks cheaper to scan whole than
+            # to probe 2,000 times, which makes an import quadratic (a full scan per batch as the table grows).
+            cursor.execute("SET LOCAL enable_seqscan = off")
             cursor.execute(self.select_sql, (self.source, external_ids), prepare=False)
+            found = cursor.fetchall()
+            cursor.execute("SET LOCAL enable_seqscan = on")
         else:
             markers = ", ".join("?" for _id in external_ids)
             cursor.execute(self.select_sql.format(markers=markers), (self.source, *external_ids))
-        return {found[1]: (found[0], tuple(found[1:])) for found in cursor.fetchall()}
+            found = cursor.fetchall()
+        return {row[1]: (row[0], tuple(row[1:])) for row in found}
 
     def _insert(self, cursor, rows: list[tuple]) -> None:
         if self.postgres:

@@ -74,17 +74,21 @@ class RangeProblem(ValueError):
 def check_record(record: CaseRecord) -> None:
     """Raise RangeProblem when a value would not be stored the same way on SQLite and PostgreSQL.
 
-    Times fall in the years 1970..2100, whole numbers in 0..2^31-1 (booleans are not numbers here),
-    text has no NUL character and no lone surrogate. Cheap enough to run on every row of a big file.
+    Times fall in the years 1970..2100, whole numbers in 0..2^31-1, text has no NUL character and no
+    lone surrogate. Runs on every row of a big file, so the common case is a few C-level min/max calls.
     """
-    for name, value in zip(TIME_FIELDS, _times(record), strict=True):
-        if value is not None and not EARLIEST <= value < LATEST:
-            raise RangeProblem(name, "time")
-    for name, value in zip(INTEGER_FIELDS, _integers(record), strict=True):
-        if value is not None and (value.__class__ is not int or not 0 <= value <= INTEGER_MAX):
-            raise RangeProblem(name, "integer")
-    texts = [value for value in _texts(record) if value]
-    if _UNSTORABLE.search("".join(texts)):
-        for name, value in zip(TEXT_FIELDS, _texts(record), strict=True):
+    times = [value for value in _times(record) if value is not None]
+    if min(times) < EARLIEST or max(times) >= LATEST:  # created_at is never None
+        for name, value in zip(TIME_FIELDS, _times(record), strict=True):
+            if value is not None and not EARLIEST <= value < LATEST:
+                raise RangeProblem(name, "time")
+    numbers = [value for value in _integers(record) if value is not None]
+    if min(numbers) < 0 or max(numbers) > INTEGER_MAX:  # replies and the like are never None
+        for name, value in zip(INTEGER_FIELDS, _integers(record), strict=True):
+            if value is not None and not 0 <= value <= INTEGER_MAX:
+                raise RangeProblem(name, "integer")
+    texts = _texts(record)
+    if _UNSTORABLE.search("".join([value for value in texts if value])):
+        for name, value in zip(TEXT_FIELDS, texts, strict=True):
             if value and _UNSTORABLE.search(value):
                 raise RangeProblem(name, "text")
