@@ -58,6 +58,9 @@ class Config:
     ORG_TIMEZONE = os.environ.get("ORG_TIMEZONE", "Europe/Madrid")
 
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    # How many proxies in front of Podium set X-Forwarded-For/-Proto (1 behind one TLS proxy; 0 when exposed
+    # directly, where those headers must not be trusted).
+    PROXY_HOPS = _int("PROXY_HOPS", 0)
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_LIMIT_PER_ACCOUNT = os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per minute;20 per hour")

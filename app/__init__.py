@@ -9,6 +9,8 @@ from flask_babel import format_date, format_datetime, format_decimal, format_per
 from flask_login import current_user
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from app.extensions import babel, csrf, db, limiter, login_manager, migrate
 from config import Config, ProductionConfig, config_from_env
@@ -33,6 +35,17 @@ def _sqlite_pragmas(dbapi_connection, connection_record):
         cursor.execute("PRAGMA mmap_size=268435456")
         cursor.execute("PRAGMA temp_store=MEMORY")
         cursor.close()
+
+
+class BoundedIntConverter(IntegerConverter):
+    """``<int:...>`` in every route: ASCII digits only (``\\d`` would take "١") and at most 2^31 - 1, the largest
+    id PostgreSQL's INTEGER holds, so a hostile id is a 404 and never a database error."""
+
+    regex = r"[0-9]{1,10}"
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 def select_locale() -> str | None:
@@ -61,6 +74,10 @@ def create_app(config: type[Config] | None = None) -> Flask:
     app = Flask(__name__, template_folder="../templates", static_folder="../static", instance_relative_config=True)
     app.config.from_object(config)
     _ensure_instance_dir(app)
+    app.url_map.converters["int"] = BoundedIntConverter
+    hops = int(app.config.get("PROXY_HOPS") or 0)
+    if hops > 0:  # behind a TLS proxy: the client address is the one the trusted proxies saw
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)  # type: ignore[method-assign]
 
     db.init_app(app)
     migrate.init_app(app, db, render_as_batch=True, compare_type=True)
@@ -137,9 +154,11 @@ def _register_blueprints(app: Flask) -> None:
 
 def _register_template_helpers(app: Flask) -> None:
     from app import permissions
+    from app.forms import EmptyForm
     from app.htmx import is_htmx
 
     app.jinja_env.globals.update(
+        empty_form=EmptyForm,
         can=permissions.template_can,
         P=permissions,
         is_htmx=is_htmx,
@@ -184,11 +203,15 @@ def weekday_names(days: list[int]) -> list[str]:
 
 
 def _register_security_headers(app: Flask) -> None:
+    from app.validators import refuse_hostile_input
+
     @app.before_request
     def fresh_request_state():
         # An app context can outlive one request (tests, CLI): never let a user or cache leak across requests.
         g.pop("_login_user", None)
         g.pop("_pod_relations", None)
+
+    app.before_request(refuse_hostile_input)
 
     @app.after_request
     def security_headers(response):

@@ -1,12 +1,41 @@
-"""Error pages that fit the layout, and short in-place messages for htmx requests."""
+"""Error pages that fit the layout, short in-place messages for htmx requests, JSON for the API.
 
-from flask import Flask, render_template
+Services raise ``ServiceError`` (or a feature's subclass of it) with an HTTP status and a message a person can
+read; the one handler below turns it into a page, an htmx fragment or a JSON body, so views never wrap service
+calls in try/except just to translate an error.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, flash, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from app.extensions import db
 from app.htmx import is_htmx
+
+
+class ServiceError(Exception):
+    """A rule refused what was asked. ``status`` is the HTTP status a view answers with (422 by default);
+    ``message`` is shown to the person (a plain or lazy string); ``stale`` marks a request made from a page that
+    is out of date (e.g. a vote sent after the phase moved on): htmx pages reload to show the current state."""
+
+    status: int = 422
+    code: str = "invalid"
+
+    def __init__(self, message: object = "", status: int | None = None, *, stale: bool = False,
+                 code: str | None = None) -> None:
+        super().__init__(str(message))
+        self.message = message
+        if status is not None:
+            self.status = status
+        if code is not None:
+            self.code = code
+        self.stale = stale
+
+    def __str__(self) -> str:
+        return str(self.message)
 
 
 def _messages() -> dict[int, tuple[str, str]]:
@@ -16,24 +45,53 @@ def _messages() -> dict[int, tuple[str, str]]:
         403: (_("Not allowed"), _("You do not have permission to do this.")),
         404: (_("Not found"), _("The page or item you asked for does not exist.")),
         405: (_("Not allowed"), _("This address does not accept that kind of request.")),
+        409: (_("Conflict"), _("Someone changed this at the same time. Reload and try again.")),
         413: (_("Too large"), _("What you sent is larger than Podium accepts.")),
+        415: (_("Unsupported type"), _("Send this request as JSON.")),
         422: (_("Check your input"), _("Some of what you entered is not valid.")),
         429: (_("Too many attempts"), _("Too many attempts in a short time. Wait a minute and try again.")),
         500: (_("Something went wrong"), _("Podium hit an unexpected error. Nothing you saved before is lost; "
                                            "try again in a moment.")),
+        503: (_("Busy"), _("Podium is busy for a moment. Try again in a few seconds; nothing was lost.")),
     }
+
+
+def wants_json() -> bool:
+    return request.blueprint == "api" or request.path.startswith("/api/")
 
 
 def render_error(code: int, message: str | None = None):
     title, default = _messages().get(code, (_("Error"), _("Something went wrong.")))
     text = message or default
+    if wants_json():
+        name = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+                405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "unsupported_media_type",
+                422: "invalid", 429: "rate_limited", 503: "unavailable"}.get(code, "error")
+        return jsonify({"error": {"code": name, "message": str(text)}}), code
     if is_htmx():
         response = render_template("errors/_message.html", title=title, message=text, code=code)
         return response, code, {"HX-Retarget": "#flash-area", "HX-Reswap": "innerHTML"}
     return render_template("errors/error.html", title=title, message=text, code=code), code
 
 
+def service_error_response(error: ServiceError):
+    """The one translation of a refused rule into a response; nothing half-done is kept."""
+    db.session.rollback()
+    if wants_json():
+        return jsonify({"error": {"code": error.code, "message": str(error.message)}}), error.status
+    if error.stale and is_htmx():
+        flash(str(error.message), "error")
+        response = make_response(str(error.message), error.status)
+        response.headers["HX-Refresh"] = "true"
+        return response
+    return render_error(error.status, str(error.message))
+
+
 def register(app: Flask) -> None:
+    @app.errorhandler(ServiceError)
+    def service_error(error: ServiceError):
+        return service_error_response(error)
+
     @app.errorhandler(CSRFError)
     def csrf_error(error):
         return render_error(400, _("Your form expired or was sent from elsewhere. Reload the page and try again; "
@@ -43,7 +101,10 @@ def register(app: Flask) -> None:
     def http_error(error: HTTPException):
         if error.code is None or error.code < 400:
             return error
+        if error.response is not None:  # a view built its own response (e.g. HX-Refresh for a stale page)
+            return error.response
         custom = error.description if error.description != type(error).description else None
+        db.session.rollback()
         return render_error(error.code, custom)
 
     @app.errorhandler(InternalServerError)
@@ -55,6 +116,8 @@ def register(app: Flask) -> None:
     def unhandled(error):
         if isinstance(error, HTTPException):
             return http_error(error)
+        if isinstance(error, ServiceError):
+            return service_error_response(error)
         app.logger.exception("Unhandled error")
         db.session.rollback()
         return render_error(500)

@@ -3,6 +3,10 @@
 - ``nav_item``: a link in the main navigation (or the admin menu), shown when ``visible(user)`` is true.
 - ``home_section``: a section of the "My day" page; the function returns the template context or None.
 - ``demo_step``: a function ``(now)`` run by ``flask demo load`` after the organisation and cases exist.
+- ``quarter_activity``: what a feature reports about a pod's quarter (for quarterly reviews): a function
+  ``(pod, start, end) -> dict`` registered under a key; reviews gather every registered key.
+- ``metric_provider``: extra figures the metric engine computes from a feature's own data (e.g. autonomy's
+  "decisions within autonomy"), so the engine never imports a feature above it.
 """
 
 from __future__ import annotations
@@ -37,7 +41,15 @@ class DemoStep:
     run: Callable[[datetime], None]
 
 
+@dataclass(frozen=True)
+class QuarterActivity:
+    order: int
+    key: str
+    collect: Callable[[Any, date, date], dict]
+
+
 NAV_ITEMS: list[NavItem] = []
+QUARTER_ACTIVITIES: list[QuarterActivity] = []
 HOME_SECTIONS: list[HomeSection] = []
 DEMO_STEPS: list[DemoStep] = []
 
@@ -68,6 +80,22 @@ def demo_step(order: int, name: str):
         return func
 
     return decorator
+
+
+def quarter_activity(order: int, key: str):
+    """Register ``func(pod, start, end) -> dict``: a feature's activity in a pod over local days start..end."""
+
+    def decorator(func: Callable[[Any, date, date], dict]):
+        if not any(item.key == key for item in QUARTER_ACTIVITIES):
+            QUARTER_ACTIVITIES.append(QuarterActivity(order, key, func))
+            QUARTER_ACTIVITIES.sort(key=lambda item: item.order)
+        return func
+
+    return decorator
+
+
+def quarter_activities_for(pod: Any, start: date, end: date) -> dict[str, dict]:
+    return {item.key: item.collect(pod, start, end) for item in QUARTER_ACTIVITIES}
 
 
 def nav_items_for(user: Any, menu: str = "main") -> list[NavItem]:

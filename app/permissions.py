@@ -1,16 +1,41 @@
-"""The one place that answers "may this user do X (to this pod)?" for views and templates alike."""
+"""The one place that answers "may this user do X (to this object)?" for views, the API, services and templates.
+
+Core actions (below) are about pods and the organisation. Features add their own actions by registering a
+policy: ``@policy("retros.vote")`` on a function ``(user, obj) -> bool``; every question then goes through
+``can(user, action, obj)`` (``can(...)`` in templates, ``require(...)`` in views). Actions are named
+``<feature>.<verb>``; policy functions are named ``can_<verb>``. ``authorize(Model, action)`` loads the object a
+view's URL names and checks the action once, before the view runs (404 when it does not exist, 403 when the
+user may not), so views receive the object ready to use.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import wraps
+from typing import Any
 
 from flask import abort, g
 from flask_login import current_user
 from sqlalchemy import select
 
 from app.extensions import db
-from app.org.models import Membership, Pod, Role, User, pod_coaches
+from app.org.models import Pod, Role, User, pod_coaches
 from app.timeutil import utcnow
+
+Policy = Callable[[User, Any], bool]
+POLICIES: dict[str, Policy] = {}
+
+
+def policy(action: str) -> Callable[[Policy], Policy]:
+    """Register the rule for a feature's action (``\"<feature>.<verb>\"``); the user passed is signed in and active."""
+
+    def decorator(func: Policy) -> Policy:
+        POLICIES[action] = func
+        return func
+
+    return decorator
+
 
 # Actions without an object: what a role may use anywhere.
 MANAGE_USERS = "manage_users"
@@ -56,11 +81,7 @@ def pod_relations(user: User) -> PodRelations:
     coached = set(db.session.scalars(select(pod_coaches.c.pod_id).where(pod_coaches.c.user_id == user.id)))
     member_of = set(
         db.session.scalars(
-            select(Membership.pod_id).where(
-                Membership.user_id == user.id,
-                Membership.start_date <= today,
-                (Membership.end_date.is_(None)) | (Membership.end_date >= today),
-            )
+            user.pod_ids_on(today)
         )
     )
     cache[user.id] = PodRelations(coached, member_of)
@@ -73,9 +94,15 @@ def _pod_id(obj: Pod | int | None) -> int | None:
     return obj if isinstance(obj, int) else obj.id
 
 
-def can(user: User | None, action: str, obj: Pod | int | None = None) -> bool:
-    if user is None or not getattr(user, "is_authenticated", False) or not user.active:
+def signed_in(user: User | None) -> bool:
+    return user is not None and getattr(user, "is_authenticated", False) and bool(user.active)
+
+
+def can(user: User | None, action: str, obj: Any = None) -> bool:
+    if not signed_in(user):
         return False
+    if action in POLICIES:
+        return bool(POLICIES[action](user, obj))
     if action in GLOBAL_MINIMUM:
         return user.has_role(GLOBAL_MINIMUM[action])
     pod_id = _pod_id(obj)
@@ -97,10 +124,37 @@ def can(user: User | None, action: str, obj: Pod | int | None = None) -> bool:
     return False
 
 
-def require(action: str, obj: Pod | int | None = None) -> None:
+def require(action: str, obj: Any = None) -> None:
     if not can(current_user, action, obj):
         abort(403)
 
 
-def template_can(action: str, obj: Pod | int | None = None) -> bool:
+def template_can(action: str, obj: Any = None) -> bool:
     return can(current_user, action, obj)
+
+
+def authorize(model: type, action: str, arg: str | None = None, *, options: tuple = ()) -> Callable:
+    """Load the ``model`` row named by the view argument ``arg`` (default: ``<table singular>_id``), answer 404
+    when it does not exist and 403 when the current user may not do ``action`` to it; the view receives the
+    object under the argument's name without ``_id`` (``retro_id`` -> ``retro``)."""
+
+    def decorator(view: Callable) -> Callable:
+        name = arg or f"{model.__name__.lower()}_id"
+        target = name.removesuffix("_id")
+
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            ident = kwargs.pop(name)
+            stmt = select(model).where(model.id == ident)
+            if options:
+                stmt = stmt.options(*options)
+            obj = db.session.scalar(stmt)
+            if obj is None:
+                abort(404)
+            require(action, obj)
+            kwargs[target] = obj
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorator

@@ -1,9 +1,31 @@
-"""Form validators shared by every feature: clean text, no control characters, sane lengths."""
+"""Text cleaning shared by every feature: no control characters, no lone surrogates, sane lengths.
 
+``forbidden_characters`` is the one rule; ``CleanText`` applies it to a WTForms field, ``refuse_hostile_input``
+to every query string and URL-encoded form before any view runs (NUL cannot be stored by PostgreSQL), and the
+API applies it per item.
+"""
+
+from __future__ import annotations
+
+from flask import abort, request
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms.validators import ValidationError
 
-_CONTROL = {chr(c) for c in range(32)} - {"\t", "\n", "\r"}
+_CONTROL = frozenset(chr(c) for c in range(32)) - {"\t", "\n", "\r"}
+
+
+def forbidden_characters(value: object) -> bool:
+    """True when a text holds a character no person types: NUL and other C0 controls, or a lone surrogate."""
+    if not isinstance(value, str):
+        return False
+    if any(ch in _CONTROL for ch in value):
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 class CleanText:
@@ -13,10 +35,26 @@ class CleanText:
         self.message = message
 
     def __call__(self, form, field):
-        value = field.data
-        if isinstance(value, str) and any(ch in _CONTROL for ch in value):
+        if forbidden_characters(field.data):
             raise ValidationError(self.message or _l("This field contains characters that are not allowed."))
 
 
 def strip_filter(value):
     return value.strip() if isinstance(value, str) else value
+
+
+def one_line(value: object, limit: int = 200) -> str:
+    """A text fit for one line (an e-mail subject, a file name): line breaks and controls become spaces."""
+    text = "".join(" " if (ch in _CONTROL or ch in "\r\n\t\u2028\u2029\x85") else ch for ch in str(value or ""))
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def refuse_hostile_input() -> None:
+    """Before every request: a query string or URL-encoded form with a forbidden character is a clear 400."""
+    values = list(request.args.values())
+    if request.method in ("POST", "PUT", "PATCH") and request.mimetype == "application/x-www-form-urlencoded":
+        values += list(request.form.values())
+    if any(forbidden_characters(value) for value in values):
+        abort(400, description=_("What you sent contains characters that are not allowed (such as NUL). "
+                                 "Nothing was changed."))

@@ -9,12 +9,12 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta
 
-from flask import current_app
 from sqlalchemy import delete, select
 
 from app.autonomy import services as svc
 from app.autonomy.models import ActionType, Decision, DecisionStatus
 from app.autonomy.services import LimitInput
+from app.context import background_context
 from app.demo.org_data import COACH_EMAIL, ENTERPRISE, LEADER_EMAIL
 from app.extension_points import demo_step
 from app.extensions import db
@@ -64,7 +64,7 @@ RATIONALES = {
 
 @demo_step(50, "autonomy")
 def load_autonomy_demo(now: datetime) -> None:
-    with current_app.test_request_context("/"):
+    with background_context():
         _load(now)
 
 

@@ -7,18 +7,19 @@ from datetime import datetime
 from flask import Flask
 
 from app.autonomy import services
+from app.context import background_context
 from app.scheduler.jobs import register
 
 
 @register("escalations", trigger="interval", minutes=15)
 def escalate_requests(app: Flask, now: datetime) -> str:
-    with app.test_request_context("/", base_url=app.config["BASE_URL"]):
+    with background_context(app):
         moved = services.escalate_overdue(now)
     return f"{moved} requests escalated"
 
 
 @register("fitness_scan", trigger="cron", hour=5, minute=40, misfire_grace_time=3600)
 def limit_fitness(app: Flask, now: datetime) -> str:
-    with app.test_request_context("/", base_url=app.config["BASE_URL"]):
+    with background_context(app):
         created = services.scan_fitness(now)
     return f"{len(created)} limit suggestions"

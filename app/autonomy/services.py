@@ -185,8 +185,7 @@ def save_action_type(actor: User | None, item: ActionType | None, *, code: str, 
 def current_pods(user: User, on: date) -> list[Pod]:
     return list(db.session.scalars(
         select(Pod).join(Membership, Membership.pod_id == Pod.id).where(
-            Membership.user_id == user.id, Membership.start_date <= on,
-            or_(Membership.end_date.is_(None), Membership.end_date >= on), Pod.active,
+            Membership.user_id == user.id, Membership.current(on), Pod.active,
         ).order_by(Pod.name)
     ))
 
@@ -358,8 +357,7 @@ def members_of(pod_ids: set[int], on: date) -> set[int]:
     if not pod_ids:
         return set()
     return set(db.session.scalars(select(Membership.user_id).where(
-        Membership.pod_id.in_(pod_ids), Membership.start_date <= on,
-        or_(Membership.end_date.is_(None), Membership.end_date >= on))))
+        Membership.pod_id.in_(pod_ids), Membership.current(on))))
 
 
 def propose_change(actor: User, action_type: ActionType, *, level: str, pod_id: int | None = None,

@@ -371,8 +371,11 @@ def accountability():
     summary = svc.ledger_summary(agent_id=agent_id, pod_id=pod_id, start=start, end=now)
     members = []
     if pod_id is not None:
+        # Everyone who was in the pod during the period shown, so decisions by someone who has since left (or
+        # moved) stay attributable; the other member lists show who is in the pod today.
         members = list(db.session.scalars(select(User).join(Membership, Membership.user_id == User.id).where(
-            Membership.pod_id == pod_id, Membership.end_date.is_(None)).order_by(User.display_name)))
+            Membership.pod_id == pod_id, Membership.overlapping(start.date(), now.date()))
+            .distinct().order_by(User.display_name)))
     visible_pods = list(db.session.scalars(select(Pod).where(Pod.active).order_by(Pod.name)))
     if not current_user.has_role(Role.LEADER):
         visible_pods = [p for p in visible_pods if p.id in coached]

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from flask import Flask
 
+from app.context import background_context
 from app.notifications.services import send_pending_emails
 from app.scheduler.jobs import register
 
@@ -13,6 +14,6 @@ from app.scheduler.jobs import register
 @register("send_emails", trigger="interval", minutes=1)
 def send_emails(app: Flask, now: datetime) -> str:
     # Links in e-mails are absolute: build them against the public address, as a request would.
-    with app.test_request_context("/", base_url=app.config["BASE_URL"]):
+    with background_context(app):
         sent = send_pending_emails(now)
     return f"{sent} e-mails sent"

@@ -20,9 +20,13 @@ from sqlalchemy import (
     Text,
     Time,
     UniqueConstraint,
+    and_,
+    or_,
+    select,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql import ColumnElement, Select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.extensions import db
@@ -95,6 +99,10 @@ class User(UserMixin, db.Model):
 
     def has_role(self, role: Role) -> bool:
         return self.rank >= ROLE_RANK[role]
+
+    def pod_ids_on(self, day: date) -> Select:
+        """A query for the ids of the pods this user is a member of on ``day``."""
+        return select(Membership.pod_id).where(Membership.user_id == self.id, Membership.current(day))
 
     @property
     def initials(self) -> str:
@@ -189,6 +197,14 @@ class Pod(db.Model):
     def is_working_day(self, day: date) -> bool:
         return str(day.isoweekday()) in self.working_days
 
+    def members_on(self, day: date) -> Select:
+        """A query for the users who are members of this pod on ``day``, by name."""
+        return (select(User).join(Membership, Membership.user_id == User.id)
+                .where(Membership.pod_id == self.id, Membership.current(day)).order_by(User.display_name))
+
+    def member_ids_on(self, day: date) -> Select:
+        return select(Membership.user_id).where(Membership.pod_id == self.id, Membership.current(day))
+
 
 class MemberProfile(str, enum.Enum):
     GENERALIST = "generalist"
@@ -226,6 +242,23 @@ class Membership(db.Model):
 
     def is_current(self, on: date) -> bool:
         return self.start_date <= on and (self.end_date is None or self.end_date >= on)
+
+    # The one rule of "who is a member": a membership counts on a day when it started on or before that day and
+    # has not ended before it (end_date is the last day in the pod). Every query about members uses these.
+    @classmethod
+    def current(cls, on: date) -> ColumnElement[bool]:
+        """SQL condition: the membership counts on day ``on``."""
+        return and_(cls.start_date <= on, or_(cls.end_date.is_(None), cls.end_date >= on))
+
+    @classmethod
+    def overlapping(cls, first: date, last: date) -> ColumnElement[bool]:
+        """SQL condition: the membership counts on at least one day of ``first``..``last``."""
+        return and_(cls.start_date <= last, or_(cls.end_date.is_(None), cls.end_date >= first))
+
+    @classmethod
+    def open(cls) -> ColumnElement[bool]:
+        """SQL condition: the membership has not been ended (it may start in the future)."""
+        return cls.end_date.is_(None)
 
 
 class Coverage(db.Model):

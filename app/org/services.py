@@ -203,7 +203,7 @@ def add_member(actor: User, pod: Pod, user: User, *, start: date, profile: str =
     """Start a membership; a person already in the pod keeps their open membership."""
     open_one = db.session.scalar(
         select(Membership).where(Membership.pod_id == pod.id, Membership.user_id == user.id,
-                                 Membership.end_date.is_(None))
+                                 Membership.open())
     )
     if open_one is not None:
         raise OrgError("already_member")
@@ -358,8 +358,7 @@ def current_members_by_pod(pod_ids: list[int], on: date) -> dict[int, list[Membe
         select(Membership)
         .options(joinedload(Membership.user))
         .join(User, User.id == Membership.user_id)
-        .where(Membership.pod_id.in_(pod_ids), Membership.start_date <= on,
-               (Membership.end_date.is_(None)) | (Membership.end_date >= on))
+        .where(Membership.pod_id.in_(pod_ids), Membership.current(on))
         .order_by(User.display_name)
     )
     for membership in rows:
@@ -404,8 +403,7 @@ def coverage_by_pod(pod_ids: list[int]) -> dict[int, list[Coverage]]:
 def pods_of_user(user: User, on: date) -> list[Pod]:
     """Pods the user belongs to or coaches now."""
     member_ids = select(Membership.pod_id).where(
-        Membership.user_id == user.id, Membership.start_date <= on,
-        (Membership.end_date.is_(None)) | (Membership.end_date >= on))
+        Membership.user_id == user.id, Membership.current(on))
     coach_ids = select(pod_coaches.c.pod_id).where(pod_coaches.c.user_id == user.id)
     return list(
         db.session.scalars(

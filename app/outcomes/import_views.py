@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import logging
 import threading
@@ -29,6 +28,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from app import permissions as P
+from app.csvexport import SafeWriter
 from app.extension_points import nav_item
 from app.extensions import csrf, db
 from app.htmx import is_htmx
@@ -231,7 +231,7 @@ def import_errors_csv(import_id: int):
 
     def rows() -> Iterator[str]:
         buffer = io.StringIO()
-        writer = csv.writer(buffer)
+        writer = SafeWriter(buffer)
         writer.writerow(header)
         result = db.session.execute(
             select(ImportRowError.line, ImportRowError.external_id, ImportRowError.reason)

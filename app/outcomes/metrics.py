@@ -26,7 +26,7 @@ from app.extensions import db
 from app.outcomes.models import Case, PodTarget
 from app.timeutil import local_day_bounds
 
-__all__ = ["METRICS", "MetricDef", "Scope", "Figure", "Comparison", "DIMENSIONS", "GRAINS", "compute",
+__all__ = ["METRICS", "MetricDef", "better", "status", "Scope", "Figure", "Comparison", "DIMENSIONS", "GRAINS", "compute",
            "compute_by", "series", "compare", "first_contact_resolved", "case_outcomes"]
 
 
@@ -55,6 +55,28 @@ METRICS: dict[str, MetricDef] = {m.code: m for m in (
     MetricDef("escalation_rate", _l("Escalation rate"), "lower", "rate"),
     MetricDef("autonomy_rate", _l("Decisions within autonomy"), "higher", "rate"),
 )}
+
+
+
+def better(code: str, a: float | None, b: float | None) -> bool | None:
+    """Is ``a`` better than ``b`` for this metric? None when either is missing, they are equal, or the metric has
+    no direction (volume). The one answer to "did it improve" for every feature."""
+    definition = METRICS.get(code)
+    if definition is None or definition.direction is None or a is None or b is None or a == b:
+        return None
+    return (a > b) if definition.direction == "higher" else (a < b)
+
+
+STATUS_GOOD, STATUS_BAD, STATUS_NEUTRAL = "good", "bad", "neutral"
+
+
+def status(code: str, value: float | None, target: float | None) -> str:
+    """A figure against its target (or a previous value): "good" when at or better, "bad" when worse, "neutral"
+    without one. Templates use the CSS classes ``status-good``, ``status-bad``, ``status-neutral``."""
+    if value is None or target is None or code not in METRICS or METRICS[code].direction is None:
+        return STATUS_NEUTRAL
+    return STATUS_GOOD if value == target or better(code, value, target) else STATUS_BAD
+
 
 DIMENSIONS = ("pod", "agent", "segment", "stage", "cell", "channel", "request_type")
 GRAINS = ("day", "week", "month", "quarter")

@@ -151,8 +151,7 @@ def may_view_agent(user: User, agent_id: int) -> bool:
     today = utcnow().date()
     found = db.session.scalar(
         select(Membership.id).where(
-            Membership.user_id == agent_id, Membership.pod_id.in_(coached), Membership.start_date <= today,
-            (Membership.end_date.is_(None)) | (Membership.end_date >= today),
+            Membership.user_id == agent_id, Membership.pod_id.in_(coached), Membership.current(today),
         ).limit(1)
     )
     return found is not None

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("recognition", __name__, url_prefix="/recognition")
 
-from app.recognition import demo, registration, views  # noqa: E402,F401
+from app.recognition import contributions, demo, registration, views  # noqa: E402,F401

@@ -5,9 +5,9 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta
 
-from flask import current_app
 from sqlalchemy import select
 
+from app.context import background_context
 from app.extension_points import demo_step
 from app.extensions import db
 from app.org.models import Pod, pod_coaches
@@ -43,7 +43,7 @@ ACTION_MESSAGES = {
 def load_recognition_demo(now: datetime) -> None:
     rng = random.Random(7)
     services.save_settings(_admin(), monthly_allowance=50, now=now)
-    with current_app.test_request_context("/"):
+    with background_context():
         for pod in db.session.scalars(select(Pod).where(Pod.active).order_by(Pod.id)):
             _pod_history(pod, now, rng)
     db.session.flush()

@@ -144,8 +144,7 @@ def _spend_points(user: User, points: int, now: datetime) -> None:
 def current_member_ids(pod_id: int, on: date) -> set[int]:
     return set(db.session.scalars(
         select(Membership.user_id).where(
-            Membership.pod_id == pod_id, Membership.start_date <= on,
-            or_(Membership.end_date.is_(None), Membership.end_date >= on))
+            Membership.pod_id == pod_id, Membership.current(on))
     ))
 
 
@@ -156,8 +155,7 @@ def coach_ids(pod_id: int) -> set[int]:
 def pods_related_to(user: User, on: date) -> set[int]:
     member = set(db.session.scalars(
         select(Membership.pod_id).where(
-            Membership.user_id == user.id, Membership.start_date <= on,
-            or_(Membership.end_date.is_(None), Membership.end_date >= on))
+            Membership.user_id == user.id, Membership.current(on))
     ))
     return member | set(db.session.scalars(select(pod_coaches.c.pod_id).where(pod_coaches.c.user_id == user.id)))
 

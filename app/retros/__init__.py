@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("retros", __name__)
 
-from app.retros import demo, jobs, registration, views  # noqa: E402,F401
+from app.retros import contributions, demo, jobs, registration, views  # noqa: E402,F401

@@ -114,8 +114,7 @@ class Board:
 def people_of(pod_id: int, on: date) -> list[User]:
     """Current members and coaches of the pod: who may own actions and facilitate."""
     members = select(Membership.user_id).where(
-        Membership.pod_id == pod_id, Membership.start_date <= on,
-        (Membership.end_date.is_(None)) | (Membership.end_date >= on))
+        Membership.pod_id == pod_id, Membership.current(on))
     coaches = select(pod_coaches.c.user_id).where(pod_coaches.c.pod_id == pod_id)
     return list(db.session.scalars(
         select(User).where(User.active, User.id.in_(members.union(coaches))).order_by(User.display_name)))

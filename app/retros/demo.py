@@ -9,9 +9,9 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta
 
-from flask import current_app
 from sqlalchemy import insert, select
 
+from app.context import background_context
 from app.demo.org_data import COACH_EMAIL
 from app.extension_points import demo_step
 from app.extensions import db
@@ -81,7 +81,7 @@ REVIEW_PATTERN = ("done", "done", "not_done", "dropped")
 @demo_step(40, "retros")
 def load_retros_demo(now: datetime) -> None:
     rng = random.Random(SEED)
-    with current_app.test_request_context("/"):
+    with background_context():
         pods = list(db.session.scalars(select(Pod).where(Pod.active).order_by(Pod.id)))
         coaches = _coaches([p.id for p in pods])
         demo_coach = db.session.scalar(select(User).where(User.email == COACH_EMAIL))

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import csv
 import io
 
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
+from app.csvexport import SafeWriter
 from app.retros import effects
 from app.retros.board import Board
 from app.retros.catalog import template_title
@@ -62,25 +62,11 @@ def markdown(board: Board) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def _safe(value):
-    """Keep spreadsheets from reading a cell as a formula."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 def csv_text(board: Board) -> str:
     from app.retros.views import principle_label, status_label
 
     buffer = io.StringIO()
-    plain = csv.writer(buffer)
-
-    class _Writer:
-        @staticmethod
-        def writerow(row):
-            plain.writerow([_safe(cell) for cell in row])
-
-    writer = _Writer()
+    writer = SafeWriter(buffer)
     writer.writerow(["kind", "topic", "column", "text", "votes", "author", "owner", "due_date", "principle",
                      "status", "metric", "direction", "baseline", "result"])
     titles = board.column_titles

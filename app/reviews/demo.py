@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from flask import current_app
 from sqlalchemy import select
 
+from app.context import background_context
 from app.demo.org_data import LEADER_EMAIL
 from app.extension_points import demo_step
 from app.extensions import db
@@ -54,7 +54,7 @@ def _objective(actor: User, review, title: str, codes: tuple[str, ...], confiden
 
 @demo_step(80, "quarterly reviews")
 def load_reviews_demo(now: datetime) -> None:
-    with current_app.test_request_context("/"):
+    with background_context():
         _load(now)
 
 

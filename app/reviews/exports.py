@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import csv
-import io
-
 from flask_babel import format_percent
 from flask_babel import gettext as _
 
+from app.csvexport import csv_text
 from app.formatting import format_metric
 from app.outcomes import metrics
 
@@ -16,11 +14,7 @@ _PDF_REPLACEMENTS = {"—": "-", "–": "-", "−": "-", "’": "'", "‘": "'",
 
 
 def _csv(rows: list[list]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    for row in rows:
-        writer.writerow(["" if value is None else value for value in row])
-    return buffer.getvalue()
+    return csv_text(["" if value is None else value for value in row] for row in rows)
 
 
 def review_csv(data: dict) -> str:

@@ -6,12 +6,13 @@ from datetime import datetime
 
 from flask import Flask
 
+from app.context import background_context
 from app.reviews import services
 from app.scheduler.jobs import register
 
 
 @register("draft_reviews", trigger="cron", hour=6, minute=10, misfire_grace_time=3600)
 def draft_next_reviews(app: Flask, now: datetime) -> str:
-    with app.test_request_context("/", base_url=app.config["BASE_URL"]):
+    with background_context(app):
         created = services.draft_next_reviews(now)
     return f"{created} reviews drafted"

@@ -15,6 +15,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from app.extension_points import quarter_activities_for
 from app.extensions import db
 from app.org.models import Pod, Role, User
 from app.outcomes import metrics
@@ -217,51 +218,10 @@ def scored_objectives(objectives: list[Objective], actuals: dict[str, float | No
 
 
 def activity(pod: Pod, year: int, quarter: int) -> dict:
-    """What the pod did in the quarter, from each feature's own data (a fixed number of queries):
-    stand-up participation and blockers, retro actions, autonomy decisions and limit changes, recognition."""
-    from app.autonomy.models import Decision, DecisionStatus, Limit, LimitVersion, ScopeLevel
-    from app.recognition.insights import alignment
-    from app.retros.models import OPEN_STATUSES, ActionStatus, RetroAction
-    from app.standups.services import history as standup_history
-    from app.timeutil import local_day_bounds
-
+    """What the pod did in the quarter, as each feature reports it (stand-up participation and blockers, retro
+    actions, autonomy decisions and limit changes, recognition): see extension_points.quarter_activity."""
     start, end = T.quarter_bounds(year, quarter)
-    lower, upper = local_day_bounds(start, end, pod.timezone)
-    standups = standup_history(pod, start, end)
-    actions = db.session.execute(select(RetroAction.status, RetroAction.baseline_value, RetroAction.result_value,
-                                        RetroAction.direction).where(
-        RetroAction.pod_id == pod.id, RetroAction.due_date >= start, RetroAction.due_date <= end)).all()
-    done = [a for a in actions if a.status == ActionStatus.DONE.value]
-    confirmed = sum(1 for a in done if a.baseline_value is not None and a.result_value is not None
-                    and a.direction is not None and a.result_value != a.baseline_value
-                    and (a.result_value > a.baseline_value) == (a.direction == "up"))
-    decisions = dict(db.session.execute(
-        select(Decision.status, func.count()).where(Decision.pod_id == pod.id, Decision.decided_at >= lower,
-                                                    Decision.decided_at < upper).group_by(Decision.status)).all())
-    within = db.session.scalar(select(func.count()).select_from(Decision).where(
-        Decision.pod_id == pod.id, Decision.decided_at >= lower, Decision.decided_at < upper,
-        Decision.within_limit.is_(True))) or 0
-    approved = decisions.get(DecisionStatus.APPROVED.value, 0)
-    rejected = decisions.get(DecisionStatus.REJECTED.value, 0)
-    limit_changes = db.session.scalar(
-        select(func.count()).select_from(LimitVersion).join(Limit, Limit.id == LimitVersion.limit_id).where(
-            LimitVersion.created_at >= lower, LimitVersion.created_at < upper,
-            (Limit.pod_id == pod.id) | (Limit.level == ScopeLevel.ORG.value))) or 0
-    recognition = alignment(pod, start, end)
-    return {
-        "standups": {"participation": standups.participation, "boards": len(standups.boards),
-                     "blockers_raised": standups.raised, "blockers_resolved": standups.resolved,
-                     "median_days_to_resolve": standups.median_days_to_resolve},
-        "retro_actions": {"total": len(actions), "done": len(done), "confirmed_effect": confirmed,
-                          "open": sum(1 for a in actions if a.status in OPEN_STATUSES),
-                          "dropped": sum(1 for a in actions if a.status == ActionStatus.DROPPED.value)},
-        "autonomy": {"decisions": sum(decisions.values()), "within_limit": within, "approved": approved,
-                     "rejected": rejected,
-                     "approval_rate": approved / (approved + rejected) if approved + rejected else None,
-                     "limit_changes": limit_changes},
-        "recognition": {"total": recognition.total, "good_outcome": recognition.good,
-                        "good_share": recognition.good_share, "by_principle": recognition.by_principle},
-    }
+    return quarter_activities_for(pod, start, end)
 
 
 def gather(review: Review) -> dict:

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("standups", __name__)
 
-from app.standups import demo, jobs, registration, views  # noqa: E402,F401
+from app.standups import contributions, demo, jobs, registration, views  # noqa: E402,F401

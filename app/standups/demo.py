@@ -5,9 +5,9 @@ from __future__ import annotations
 import random
 from datetime import date, datetime, timedelta
 
-from flask import current_app
 from sqlalchemy import select
 
+from app.context import background_context
 from app.extension_points import demo_step
 from app.extensions import db
 from app.notifications.services import notify
@@ -64,7 +64,7 @@ BLOCKERS = {
 def load_standups_demo(now: datetime) -> None:
     rng = random.Random(30)
     pods = list(db.session.scalars(select(Pod).where(Pod.active).order_by(Pod.id)))
-    with current_app.test_request_context("/"):
+    with background_context():
         for pod in pods:
             _pod_history(pod, now, rng)
     db.session.flush()

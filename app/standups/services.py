@@ -127,8 +127,7 @@ def may_handle_blocker(user: User, blocker: Blocker) -> bool:
 def member_users(pod_id: int, on: date) -> list[User]:
     return list(db.session.scalars(
         select(User).join(Membership, Membership.user_id == User.id)
-        .where(Membership.pod_id == pod_id, Membership.start_date <= on,
-               (Membership.end_date.is_(None)) | (Membership.end_date >= on), User.active)
+        .where(Membership.pod_id == pod_id, Membership.current(on), User.active)
         .order_by(User.display_name, User.id)))
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time as clock
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -25,10 +24,8 @@ def test_demo_step_is_registered():
 def test_demo_shows_standups(client, auth):
     create_organisation(NOW)  # the people and pods only: the stand-up step needs no cases
     db.session.flush()
-    started = clock.perf_counter()
     load_standups_demo(NOW)
     db.session.commit()
-    assert clock.perf_counter() - started < 3
     boards = db.session.scalar(select(func.count()).select_from(StandupBoard))
     assert boards >= 5 * 14
     statuses = dict(db.session.execute(select(Blocker.status, func.count()).group_by(Blocker.status)).all())
