@@ -1,4 +1,4 @@
-"""Forms of the import pages: the upload, cancelling an import and one value mapping."""
+"""Forms of the import pages: the upload and one value mapping."""
 
 from __future__ import annotations
 
@@ -36,6 +36,3 @@ class MappingForm(FlaskForm):
     source_value = StringField(validators=[DataRequired(), Length(max=254), CleanText()], filters=[strip_filter])
     target = StringField(validators=[DataRequired(), Length(max=32)], filters=[strip_filter])
 
-
-class CancelImportForm(FlaskForm):
-    """The cancel button of a queued or running import: only its CSRF token."""

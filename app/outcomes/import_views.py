@@ -31,12 +31,13 @@ from app import permissions as P
 from app.csvexport import SafeWriter
 from app.extension_points import nav_item
 from app.extensions import csrf, db
+from app.forms import EmptyForm
 from app.htmx import is_htmx
 from app.org.models import LifecycleStage, Pod, Segment, User
 from app.org.services import get_organisation
 from app.outcomes import attribution, bp, import_demo, import_jobs  # noqa: F401  (import_demo registers its demo step)
 from app.outcomes.dashboard import REQUEST_TYPE_LABELS
-from app.outcomes.forms import CancelImportForm, ImportForm, MappingForm
+from app.outcomes.forms import ImportForm, MappingForm
 from app.outcomes.importers import (
     FIELD_DEFAULTS,
     FORMAT_NAMES,
@@ -198,7 +199,7 @@ def import_detail(import_id: int):
     running = import_.status in ACTIVE_IMPORT_STATUSES
     context = {"import_": import_, "errors": errors, "status_labels": STATUS_LABELS, "started_by": started_by,
                "format_names": FORMAT_NAMES, "errors_shown": ERRORS_SHOWN, "running": running,
-               "cancel_form": CancelImportForm()}
+               "cancel_form": EmptyForm()}
     template = "outcomes/_import_status.html" if is_htmx() else "outcomes/import.html"
     # htmx stops polling on 286: an ended import's fragment is the last one the page asks for.
     status = 200 if running or not is_htmx() else STOP_POLLING
@@ -212,7 +213,7 @@ def import_detail(import_id: int):
 def import_cancel(import_id: int):
     """Cancel a queued or running import; the batches already imported stay (the message says up to which row)."""
     _get_import(import_id)
-    form = CancelImportForm()
+    form = EmptyForm()
     if not form.validate_on_submit():
         abort(400)
     if import_jobs.cancel(import_id, current_user):
