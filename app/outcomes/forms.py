@@ -35,4 +35,3 @@ class MappingForm(FlaskForm):
     kind = SelectField(choices=[(kind, kind) for kind in KINDS], validators=[DataRequired()])
     source_value = StringField(validators=[DataRequired(), Length(max=254), CleanText()], filters=[strip_filter])
     target = StringField(validators=[DataRequired(), Length(max=32)], filters=[strip_filter])
-
