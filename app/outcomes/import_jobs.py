@@ -15,6 +15,7 @@ import logging
 import os
 import shutil
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -38,6 +39,9 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 3
 DEFAULT_STALE_SECONDS = 60
 CLAIM_CANDIDATES = 5
+SWEEP_SECONDS = 600  # how often the worker looks for stored files no job owns
+ORPHAN_AGE_SECONDS = 3600  # an unowned file younger than this may belong to an upload being queued right now
+_last_sweep = [float("-inf")]
 OPTION_KEYS = ("segment_from", "stage_from", "request_type_from")
 
 
@@ -213,6 +217,9 @@ def run_pending_imports(*, worker: str | None = None, stop: threading.Event | No
     """
     worker = worker or ingest.new_worker_id()
     fail_abandoned()
+    if time.monotonic() - _last_sweep[0] >= SWEEP_SECONDS:
+        _last_sweep[0] = time.monotonic()
+        remove_orphan_files()
     ran = 0
     while (limit is None or ran < limit) and not (stop is not None and stop.is_set()):
         import_id = claim_next(worker)
@@ -221,6 +228,24 @@ def run_pending_imports(*, worker: str | None = None, stop: threading.Event | No
         run_claimed(import_id, worker, stop)
         ran += 1
     return ran
+
+
+def remove_orphan_files(min_age_seconds: float = ORPHAN_AGE_SECONDS) -> int:
+    """Delete stored files no queued or running import owns (an upload whose request died before it was queued)."""
+    folder = upload_dir()
+    owned = {Path(path).name for path in db.session.scalars(
+        select(Import.file_path).where(Import.status.in_(ACTIVE_IMPORT_STATUSES), Import.file_path.is_not(None)))}
+    db.session.rollback()
+    removed = 0
+    now = time.time()
+    for path in folder.glob("*.csv"):
+        try:
+            if path.name not in owned and now - path.stat().st_mtime >= min_age_seconds:
+                path.unlink()
+                removed += 1
+        except OSError:
+            continue
+    return removed
 
 
 def cancel(import_id: int, actor: User) -> bool:

@@ -290,3 +290,12 @@ def test_the_scheduler_worker_thread_runs_queued_imports(app, tmp_path, uploads)
         scheduler_runner.WORKERS.update(original)
     assert calls == [1] and job(queued.id).status == ImportStatus.DONE.value
     assert "imports" in scheduler_runner.WORKERS
+
+
+def test_stored_files_no_job_owns_are_removed_once_old(tmp_path, uploads):
+    queued = queued_job(tmp_path, 2)
+    orphan = uploads / "0123abcd.csv"
+    orphan.write_text("Id\n1\n", encoding="utf-8")
+    assert import_jobs.remove_orphan_files() == 0  # young: may be an upload being queued right now
+    assert import_jobs.remove_orphan_files(min_age_seconds=0) == 1
+    assert not orphan.exists() and Path(queued.file_path).is_file()
