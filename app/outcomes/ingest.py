@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.org.models import User
-from app.outcomes.attribution import ATTRIBUTED, Attributor, attribute_pod
+from app.outcomes.attribution import ATTRIBUTED, Attributor, CoverageIndex, MembershipIndex, attribute_pod
 from app.outcomes.importers import FileRejected, ParseOptions, RowError, _, check_file, open_text, parse
 from app.outcomes.models import Case, Import, ImportRowError, ImportStatus, Source
 from app.outcomes.records import CaseRecord
@@ -79,24 +79,63 @@ STAMP_COLUMNS = ("source", "import_id", "imported_at")
 INSERT_COLUMNS = COMPARED + STAMP_COLUMNS
 
 
-class MemoAttributor:
-    """Attributor.attribute for many records, remembered: a file has few distinct raw values and pods.
+class _RememberedCoverage:
+    """CoverageIndex.pods_at, remembered by cell and by where the moment falls among the cell's period bounds."""
 
-    The raw values' lookups are remembered by the raw values; the pod by its inputs and by where the
-    case's creation falls among the coverage periods' bounds (and, when the assignee has memberships,
-    its local day): within one such slot the pod rule gives the same pod, so the result is exact.
+    def __init__(self, coverage: CoverageIndex) -> None:
+        self.coverage = coverage
+        self.bounds = {cell: sorted({moment for start, end, _pod in periods for moment in (start, end)
+                                     if moment is not None})
+                       for cell, periods in coverage.cells.items()}
+        self.cache: dict[tuple, list[int]] = {}
+
+    def pods_at(self, segment_id: int | None, stage_id: int | None, moment: datetime) -> list[int]:
+        bounds = self.bounds.get((segment_id, stage_id))
+        if bounds is None:
+            return []
+        key = (segment_id, stage_id, bisect_right(bounds, moment))
+        pods = self.cache.get(key)
+        if pods is None:
+            pods = self.cache[key] = self.coverage.pods_at(segment_id, stage_id, moment)
+        return pods
+
+
+class _RememberedMemberships:
+    """MembershipIndex.pods_of, remembered by person and local day (what it depends on)."""
+
+    LIMIT = 100_000
+
+    def __init__(self, memberships: MembershipIndex) -> None:
+        self.memberships = memberships
+        self.cache: dict[tuple, list[int]] = {}
+
+    def pods_of(self, user_id: int | None, moment: datetime) -> list[int]:
+        if user_id not in self.memberships.people:
+            return []
+        key = (user_id, self.memberships.local_day(moment))
+        pods = self.cache.get(key)
+        if pods is None:
+            if len(self.cache) >= self.LIMIT:
+                self.cache.clear()
+            pods = self.cache[key] = self.memberships.pods_of(user_id, moment)
+        return pods
+
+
+class MemoAttributor:
+    """Attributor.attribute for many records, remembered: a file has few distinct raw values, cells and days.
+
+    Lookups are remembered by the raw values; the pod rule itself runs for every case, on coverage and
+    memberships remembered by what they depend on (the cell and where the moment falls among its period
+    bounds; the person and the local day), so the result is exactly the plain rule's.
     """
 
-    LIMIT = 200_000
+    LIMIT = 100_000
 
     def __init__(self, attributor: Attributor) -> None:
         self.attributor = attributor
-        bounds = {moment for periods in attributor.coverage.cells.values() for start, end, _pod in periods
-                  for moment in (start, end) if moment is not None}
-        self.bounds = sorted(bounds)
-        self.members = attributor.memberships.people
+        self.coverage = _RememberedCoverage(attributor.coverage)
+        self.memberships = _RememberedMemberships(attributor.memberships)
         self.raw_cache: dict[tuple, tuple] = {}
-        self.pod_cache: dict[tuple, int | None] = {}
 
     def attribute(self, raw_segment: str | None, raw_stage: str | None, raw_request_type: str | None,
                   raw_group: str | None, raw_assignee: str | None, created_at: datetime) -> tuple:
@@ -111,20 +150,10 @@ class MemoAttributor:
                 self.raw_cache.clear()
             self.raw_cache[raw] = resolved
         segment_id, stage_id, request_type, assignee_id, group_pod_id = resolved
-        day = self.attributor.memberships.local_day(created_at) if assignee_id in self.members else None
-        key = (segment_id, stage_id, assignee_id, group_pod_id, bisect_right(self.bounds, created_at), day)
-        pod_id = self.pod_cache.get(key, _MISSING)
-        if pod_id is _MISSING:
-            pod_id = attribute_pod(segment_id=segment_id, stage_id=stage_id, created_at=created_at,
-                                   assignee_id=assignee_id, group_pod_id=group_pod_id,
-                                   coverage=self.attributor.coverage, memberships=self.attributor.memberships)
-            if len(self.pod_cache) >= self.LIMIT:
-                self.pod_cache.clear()
-            self.pod_cache[key] = pod_id
+        pod_id = attribute_pod(segment_id=segment_id, stage_id=stage_id, created_at=created_at,
+                               assignee_id=assignee_id, group_pod_id=group_pod_id, coverage=self.coverage,
+                               memberships=self.memberships)
         return segment_id, stage_id, request_type, assignee_id, pod_id
-
-
-_MISSING = object()
 
 
 def _sqlite_datetime(value: datetime) -> str:
