@@ -1,8 +1,11 @@
 """Import benchmark: a generated 1,000,000-row Zendesk export imported on SQLite and PostgreSQL.
 
-    .venv/bin/python -m bench.import_bench [--rows 1000000] [--pg postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
+    .venv/bin/python -m bench.import_bench [--rows 1000000] [--runs 3] [--reimport]
+                                           [--pg postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
 
-Each database is measured in its own process so peak RSS (ru_maxrss) is that import's alone.
+Each database is measured in its own process so peak RSS (ru_maxrss) is that import's alone; with
+--runs N each database is measured N times (a fresh database each time) and the min / median shown,
+the machine's noise. CPU is the import process's own (PostgreSQL's server work is not in it).
 """
 
 from __future__ import annotations
@@ -213,6 +216,7 @@ def main() -> None:
     parser.add_argument("--pg", default=os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"),
                         help="PostgreSQL server URL to create a throwaway database on ('' to skip)")
     parser.add_argument("--reimport", action="store_true", help="also time a second, unchanged import")
+    parser.add_argument("--runs", type=int, default=1, help="measure each database this many times")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--file", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -225,19 +229,45 @@ def main() -> None:
         generate(path, args.rows)
         print(f"generated {args.rows:,} rows ({path.stat().st_size / 2**20:.0f} MiB) "
               f"in {time.perf_counter() - started:.0f} s", flush=True)
-        results = [_child(f"sqlite:///{Path(tmp) / 'bench.db'}", path, args.reimport)]
-        if args.pg:
-            results.append(_postgres(args.pg, path, args.reimport))
-    for result in results:
-        line = (f"{result['database']:<12} {result['rows']:>9,} rows in {result['seconds']:>6} s "
-                f"(CPU {result['cpu_seconds']} s)  {result['rows_per_second']:>7,} rows/s  "
-                f"peak RSS: before import {result['baseline_rss_mb']} MB, after import "
-                f"{result['import_peak_rss_mb']} MB, at the end {result['peak_rss_mb']} MB; during the import "
-                f"private {result['peak_anon_mb']} MB + file-mapped {result['peak_file_mapped_mb']} MB  "
-                f"re-attribute {result['reattribute_seconds']} s")
-        if "reimport_seconds" in result:
-            line += f"  re-import {result['reimport_seconds']} s ({result['reimport_unchanged']:,} unchanged)"
-        print(line)
+        results = []
+        for run in range(args.runs):
+            sqlite = Path(tmp) / f"bench-{run}.db"
+            results.append(_child(f"sqlite:///{sqlite}", path, args.reimport))
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{sqlite}{suffix}").unlink(missing_ok=True)
+            _print(results[-1])
+            if args.pg:
+                results.append(_postgres(args.pg, path, args.reimport))
+                _print(results[-1])
+    if args.runs > 1:
+        _summary(results)
+
+
+def _print(result: dict) -> None:
+    line = (f"{result['database']:<12} {result['rows']:>9,} rows in {result['seconds']:>6} s "
+            f"(CPU {result['cpu_seconds']} s)  {result['rows_per_second']:>7,} rows/s  "
+            f"peak RSS: before import {result['baseline_rss_mb']} MB, after import "
+            f"{result['import_peak_rss_mb']} MB, at the end {result['peak_rss_mb']} MB; during the import "
+            f"private {result['peak_anon_mb']} MB + file-mapped {result['peak_file_mapped_mb']} MB  "
+            f"re-attribute {result['reattribute_seconds']} s")
+    if "reimport_seconds" in result:
+        line += f"  re-import {result['reimport_seconds']} s ({result['reimport_unchanged']:,} unchanged)"
+    print(line, flush=True)
+
+
+def _summary(results: list[dict]) -> None:
+    """min / median of each figure over the runs, per database."""
+    import statistics
+
+    for database in dict.fromkeys(result["database"] for result in results):
+        runs = [result for result in results if result["database"] == database]
+        parts = []
+        for key, label in (("seconds", "import s"), ("cpu_seconds", "CPU s"), ("reimport_seconds", "re-import s"),
+                           ("peak_anon_mb", "private MB"), ("peak_rss_mb", "peak RSS MB")):
+            values = [run[key] for run in runs if key in run]
+            if values:
+                parts.append(f"{label} {min(values)} / {statistics.median(values)}")
+        print(f"{database:<12} {len(runs)} runs, min / median: " + ", ".join(parts))
 
 
 if __name__ == "__main__":

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field, fields
-from datetime import datetime
+from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
 
-from app.outcomes.importers import PODIUM_COLUMNS, ParseOptions, PodiumParser, RowProblem
+from app.outcomes.importers import PODIUM_COLUMNS, ParseOptions, PodiumParser, RowProblem, checked_record
 from app.outcomes.ingest import UpsertResult, customer_salt, upsert_cases
 from app.outcomes.models import Source
 from app.outcomes.records import CaseRecord
 
 MAX_CASES = 1000
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 FIELDS = tuple(name for name, _description in PODIUM_COLUMNS)
 REQUIRED = ("external_id", "status", "created_at")
 INTEGER_FIELDS = ("first_reply_minutes", "resolution_minutes", "replies", "reopens", "group_stations",
@@ -23,12 +25,6 @@ TIME_FIELDS = ("created_at", "first_reply_at", "assigned_at", "first_resolved_at
 BOOLEAN_FIELDS = ("escalated",)
 # Helpdesks number their cases and customers: whole numbers are taken as ids too.
 ID_FIELDS = ("external_id", "customer_id")
-# What the database's integer columns hold, and the span of times a customer case can plausibly have.
-INTEGER_MAX = 2**31 - 1
-EARLIEST = datetime(1990, 1, 1)
-LATEST = datetime(2100, 1, 1)
-RECORD_INTEGERS = tuple(f.name for f in fields(CaseRecord) if f.name in INTEGER_FIELDS)
-RECORD_TIMES = tuple(f.name for f in fields(CaseRecord) if f.name in TIME_FIELDS)
 
 
 @dataclass
@@ -76,12 +72,11 @@ class CaseReader:
         row = [_cell(name, item.get(name)) for name in FIELDS]
         try:
             record = self.parser.record(row)
-        except (OverflowError, ValueError) as exc:
+        except (ArithmeticError, ValueError) as exc:
             if isinstance(exc, RowProblem):
                 raise
-            raise RowProblem(_("A time is outside the range Podium accepts.")) from None
-        _check_ranges(record)
-        return record
+            raise RowProblem(_("A value is out of range (%(error)s).", error=str(exc)[:200])) from None
+        return checked_record(record)
 
 
 def _cell(name: str, value: object) -> str:
@@ -98,24 +93,17 @@ def _cell(name: str, value: object) -> str:
         if name not in INTEGER_FIELDS:
             raise RowProblem(_("%(field)s must be a string.", field=name))
         return repr(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise RowProblem(_("%(field)s is not a finite number.", field=name))
     if isinstance(value, str):
         if "\x00" in value:
             raise RowProblem(_("%(field)s contains a NUL character.", field=name))
+        if LONE_SURROGATE.search(value):
+            raise RowProblem(_("%(field)s contains an invalid character (a lone surrogate).", field=name))
         if len(value) > 1000:
             raise RowProblem(_("%(field)s is longer than %(limit)d characters.", field=name, limit=1000))
         return value
     raise RowProblem(_("%(field)s must be a string, a number or true/false.", field=name))
-
-
-def _check_ranges(record: CaseRecord) -> None:
-    for name in RECORD_INTEGERS:
-        value = getattr(record, name)
-        if value is not None and value > INTEGER_MAX:
-            raise RowProblem(_("%(field)s is too large.", field=name))
-    for name in RECORD_TIMES:
-        value = getattr(record, name)
-        if value is not None and not EARLIEST <= value < LATEST:
-            raise RowProblem(_("%(field)s must fall between the years 1990 and 2099.", field=name))
 
 
 def upsert_items(items: Sequence[object], timezone: str) -> BatchResult:

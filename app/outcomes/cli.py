@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from pathlib import Path
 
 import click
 from flask.cli import AppGroup
@@ -11,7 +12,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.org.services import get_organisation
-from app.outcomes import attribution, ingest
+from app.outcomes import attribution, import_jobs, ingest
 from app.outcomes.importers import FORMATS, FileRejected, ParseOptions
 from app.outcomes.models import ImportRowError, ImportStatus
 
@@ -28,10 +29,23 @@ ERRORS_PRINTED = 20
 @click.option("--stage-from", default=None, help="Column, or tag:PREFIX, holding the lifecycle stage.")
 @click.option("--request-type-from", default=None, help="Column, or tag:PREFIX, holding the request type.")
 @click.option("--quiet", is_flag=True, help="No progress lines.")
+@click.option("--queue", is_flag=True,
+              help="Store a copy of the file and queue the import for the worker (flask scheduler run); return at once.")
 def import_command(path: str, fmt: str, timezone: str | None, segment_from: str | None, stage_from: str | None,
-                   request_type_from: str | None, quiet: bool) -> None:
+                   request_type_from: str | None, quiet: bool, queue: bool) -> None:
     """Import a Zendesk, Freshdesk or Podium CSV export; cases are matched by their id (upsert)."""
     timezone = timezone or get_organisation().timezone
+    if queue:
+        job_options = import_jobs.JobOptions(segment_from=segment_from, stage_from=stage_from,
+                                             request_type_from=request_type_from)
+        try:
+            job = import_jobs.enqueue_copy(path, fmt=fmt, timezone=timezone, filename=Path(path).name,
+                                           options=job_options, actor=None)
+        except FileRejected as exc:
+            click.echo(f"Refused, nothing imported: {exc.message}", err=True)
+            sys.exit(2)
+        click.echo(f"Import {job.id} queued ({job.rows_total:,} rows); the worker (flask scheduler run) runs it.")
+        return
     options = ParseOptions(segment_from=segment_from, stage_from=stage_from, request_type_from=request_type_from)
     started = time.monotonic()
     last_report = [0.0]
@@ -64,6 +78,13 @@ def import_command(path: str, fmt: str, timezone: str | None, segment_from: str 
     if result.status != ImportStatus.DONE.value:
         click.echo(result.message, err=True)
         sys.exit(1)
+
+
+@outcomes_cli.command("run-imports")
+def run_imports_command() -> None:
+    """Run the queued imports now, in this process, then stop (the scheduler's worker does this by itself)."""
+    ran = import_jobs.run_pending_imports()
+    click.echo(f"{ran:,} queued imports run.")
 
 
 @outcomes_cli.command("reattribute")

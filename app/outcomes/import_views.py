@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import logging
 import threading
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -32,10 +31,11 @@ from app import permissions as P
 from app.csvexport import SafeWriter
 from app.extension_points import nav_item
 from app.extensions import csrf, db
+from app.forms import EmptyForm
 from app.htmx import is_htmx
 from app.org.models import LifecycleStage, Pod, Segment, User
 from app.org.services import get_organisation
-from app.outcomes import attribution, bp, import_demo, ingest  # noqa: F401  (import_demo registers its demo step)
+from app.outcomes import attribution, bp, import_demo, import_jobs  # noqa: F401  (import_demo registers its demo step)
 from app.outcomes.dashboard import REQUEST_TYPE_LABELS
 from app.outcomes.forms import ImportForm, MappingForm
 from app.outcomes.importers import (
@@ -43,10 +43,16 @@ from app.outcomes.importers import (
     FORMAT_NAMES,
     PODIUM_COLUMNS,
     FileRejected,
-    ParseOptions,
     check_file,
 )
-from app.outcomes.models import Import, ImportRowError, ImportStatus, MappingKind, ValueMapping
+from app.outcomes.models import (
+    ACTIVE_IMPORT_STATUSES,
+    Import,
+    ImportRowError,
+    ImportStatus,
+    MappingKind,
+    ValueMapping,
+)
 from app.timeutil import timezone_choices
 
 log = logging.getLogger(__name__)
@@ -74,7 +80,9 @@ STATUS_LABELS = {
     ImportStatus.RUNNING.value: _l("Running"),
     ImportStatus.DONE.value: _l("Done"),
     ImportStatus.FAILED.value: _l("Failed"),
+    ImportStatus.CANCELLED.value: _l("Cancelled"),
 }
+STOP_POLLING = 286
 
 
 def _require_imports() -> None:
@@ -99,10 +107,9 @@ def run_later(app: Flask, func: Callable[[], None]) -> None:
     threading.Thread(target=target, name="outcomes-import", daemon=True).start()
 
 
-def upload_dir() -> Path:
-    folder = Path(current_app.config.get("IMPORT_UPLOAD_DIR") or Path(current_app.instance_path) / "imports")
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+def imports_inline(app: Flask) -> bool:
+    """IMPORTS_INLINE (the default under tests): run a queued job in the request that queued it."""
+    return bool(app.config.get("IMPORTS_INLINE", app.testing))
 
 
 def _import_form() -> ImportForm:
@@ -139,41 +146,32 @@ def import_list():
 @bp.route("/imports", methods=["POST"])
 @login_required
 def import_upload():
-    """Check the file now (a refused file imports nothing), then import it in the background."""
+    """Check the file now (a refused file imports nothing), store it and queue its import; answer at once.
+
+    The worker (the scheduler process) runs the job; under tests (IMPORTS_INLINE) it runs before the answer.
+    """
     request.max_content_length = current_app.config["MAX_IMPORT_LENGTH"]
     _require_imports()
     form = _import_form()
     if not form.validate_on_submit():
         return _render_list(form, status=400)
-    path = upload_dir() / f"{uuid.uuid4().hex}.csv"
+    path = import_jobs.new_upload_path()
     form.file.data.save(path)
-    options = ParseOptions(timezone=form.timezone.data, salt=ingest.customer_salt(),
-                           segment_from=form.segment_from.data or None, stage_from=form.stage_from.data or None,
-                           request_type_from=form.request_type_from.data or None)
+    job_options = import_jobs.JobOptions(
+        segment_from=form.segment_from.data or None, stage_from=form.stage_from.data or None,
+        request_type_from=form.request_type_from.data or None, locale=str(get_locale() or "en"))
     fmt = form.format.data
     try:
-        total = check_file(path, fmt, options)
+        total = check_file(path, fmt, job_options.parse_options(form.timezone.data))
     except FileRejected as exc:
         path.unlink(missing_ok=True)
         return _render_list(form, error=exc.message, status=400)
-    filename = Path(form.file.data.filename or "upload.csv").name[:255]
-    import_ = Import(source=fmt, filename=filename, timezone=form.timezone.data, started_by_id=current_user.id,
-                     status=ImportStatus.QUEUED.value, rows_total=total)
-    db.session.add(import_)
-    db.session.commit()
-    import_id, locale = import_.id, str(get_locale() or "en")
-
-    def work() -> None:
-        try:
-            queued = db.session.get(Import, import_id)
-            ingest.import_file(path, fmt=fmt, timezone=queued.timezone, import_=queued, options=options,
-                               checked=True, locale=locale)
-        except FileRejected:
-            pass
-        finally:
-            path.unlink(missing_ok=True)
-
-    run_later(current_app._get_current_object(), work)
+    filename = Path(form.file.data.filename or "upload.csv").name
+    job = import_jobs.enqueue(path, fmt=fmt, timezone=form.timezone.data, filename=filename, options=job_options,
+                              actor=current_user, total=total)
+    import_id = job.id
+    if imports_inline(current_app):
+        import_jobs.run_pending_imports()
     return redirect(url_for("outcomes.import_detail", import_id=import_id), code=303)
 
 
@@ -198,13 +196,31 @@ def import_detail(import_id: int):
         .order_by(ImportRowError.line, ImportRowError.id).limit(ERRORS_SHOWN)
     ))
     started_by = db.session.get(User, import_.started_by_id) if import_.started_by_id else None
+    running = import_.status in ACTIVE_IMPORT_STATUSES
     context = {"import_": import_, "errors": errors, "status_labels": STATUS_LABELS, "started_by": started_by,
-               "format_names": FORMAT_NAMES, "errors_shown": ERRORS_SHOWN,
-               "running": import_.status in (ImportStatus.QUEUED.value, ImportStatus.RUNNING.value)}
+               "format_names": FORMAT_NAMES, "errors_shown": ERRORS_SHOWN, "running": running,
+               "cancel_form": EmptyForm()}
     template = "outcomes/_import_status.html" if is_htmx() else "outcomes/import.html"
-    response = make_response(render_template(template, **context))
+    # htmx stops polling on 286: an ended import's fragment is the last one the page asks for.
+    status = 200 if running or not is_htmx() else STOP_POLLING
+    response = make_response(render_template(template, **context), status)
     response.headers["Vary"] = "HX-Request"
     return response
+
+
+@bp.route("/imports/<int:import_id>/cancel", methods=["POST"])
+@login_required
+def import_cancel(import_id: int):
+    """Cancel a queued or running import; the batches already imported stay (the message says up to which row)."""
+    _get_import(import_id)
+    form = EmptyForm()
+    if not form.validate_on_submit():
+        abort(400)
+    if import_jobs.cancel(import_id, current_user):
+        flash(_("Import cancelled."), "success")
+    else:
+        flash(_("The import had already ended; nothing was cancelled."), "info")
+    return redirect(url_for("outcomes.import_detail", import_id=import_id), code=303)
 
 
 @bp.route("/imports/<int:import_id>/errors.csv")

@@ -17,7 +17,7 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
 from app.outcomes.models import CHANNELS, PRIORITIES, STATUSES
-from app.outcomes.records import CaseRecord
+from app.outcomes.records import FIRST_YEAR, INTEGER_MAX, LAST_YEAR, CaseRecord, RangeProblem, check_record
 
 FORMATS = ("zendesk", "freshdesk", "podium")
 FORMAT_NAMES = {"zendesk": "Zendesk", "freshdesk": "Freshdesk", "podium": "Podium CSV"}
@@ -58,6 +58,25 @@ ParsedRow = tuple[int, CaseRecord | RowError]
 
 class RowProblem(ValueError):
     """Raised by a field reader; the row becomes a RowError with this message."""
+
+
+def range_message(problem: RangeProblem) -> str:
+    """The user's words for a value check_record refused."""
+    if problem.kind == "time":
+        return _("%(column)s falls outside the years %(first)d to %(last)d.", column=problem.field,
+                 first=FIRST_YEAR, last=LAST_YEAR)
+    if problem.kind == "integer":
+        return _("%(column)s is not a whole number from 0 to %(max)d.", column=problem.field, max=INTEGER_MAX)
+    return _("%(column)s contains a NUL character or an invalid character.", column=problem.field)
+
+
+def checked_record(record: CaseRecord) -> CaseRecord:
+    """The record if every value can be stored alike on SQLite and PostgreSQL, else RowProblem."""
+    try:
+        check_record(record)
+    except RangeProblem as exc:
+        raise RowProblem(range_message(exc)) from None
+    return record
 
 
 @dataclass(frozen=True)
@@ -151,10 +170,11 @@ def check_file(path: str | Path, fmt: str, options: ParseOptions | None = None) 
 # --- reading rows ---------------------------------------------------------------------------------
 
 
-def parse(stream: TextIO, fmt: str, options: ParseOptions) -> Iterator[ParsedRow]:
+def parse(stream: TextIO, fmt: str, options: ParseOptions, skip: int = 0) -> Iterator[ParsedRow]:
     """Read the header now (FileRejected when it is not `fmt`) and return an iterator over the rows.
 
-    Each row comes with the line it starts on: (line, CaseRecord) or (line, RowError).
+    Each row comes with the line it starts on: (line, CaseRecord) or (line, RowError). `skip` rows
+    (as counted by this iterator: blank lines are not rows) are passed over unread, to resume a job.
     """
     if fmt not in PARSERS:
         raise FileRejected(_("Unknown format %(format)s.", format=fmt))
@@ -176,11 +196,24 @@ def parse(stream: TextIO, fmt: str, options: ParseOptions) -> Iterator[ParsedRow
     absent = [spec for spec in explicit.values() if spec in parser.unresolved]
     if absent:
         raise FileRejected(_("The file has no column %(columns)s.", columns=", ".join(f"“{a}”" for a in absent)))
-    return _rows(reader, parser, len(header))
+    return _rows(reader, parser, len(header), skip)
 
 
-def _rows(reader, parser: _Parser, width: int) -> Iterator[ParsedRow]:
+def _rows(reader, parser: _Parser, width: int, skip: int = 0) -> Iterator[ParsedRow]:
     last = reader.line_num
+    while skip > 0:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error:
+            skip -= 1
+            last = reader.line_num
+            continue
+        last = reader.line_num
+        if len(row) != width and (not row or (len(row) == 1 and not row[0].strip())):
+            continue
+        skip -= 1
     while True:
         try:
             row = next(reader)
@@ -198,9 +231,12 @@ def _rows(reader, parser: _Parser, width: int) -> Iterator[ParsedRow]:
                                    found=len(row)), parser.external_id(row))
             continue
         try:
-            yield line, parser.record(row)
+            yield line, checked_record(parser.record(row))
         except RowProblem as exc:
             yield line, RowError(str(exc)[:500], parser.external_id(row))
+        except (ArithmeticError, ValueError) as exc:  # a value no reader foresaw: the row's error, not the file's
+            yield line, RowError(_("A value in this row is out of range (%(error)s).", error=str(exc)[:200]),
+                                 parser.external_id(row))
 
 
 def _echo(value: str) -> str:
@@ -231,6 +267,9 @@ def _count(column: str, value: str, default: int | None) -> int | None:
         number = int(as_float)
     if number < 0:
         raise RowProblem(_("%(column)s: “%(value)s” is negative.", column=column, value=_echo(value)))
+    if number > INTEGER_MAX:
+        raise RowProblem(_("%(column)s: “%(value)s” is too large (at most %(max)d).", column=column,
+                           value=_echo(value), max=INTEGER_MAX))
     return number
 
 
@@ -241,7 +280,13 @@ def _minutes_between(start: datetime | None, end: datetime | None) -> int | None
 
 
 def _after(start: datetime, minutes: int | None) -> datetime | None:
-    return None if minutes is None else start + timedelta(minutes=minutes)
+    if minutes is None:
+        return None
+    try:
+        return start + timedelta(minutes=minutes)
+    except OverflowError:
+        raise RowProblem(_("%(minutes)d minutes after the creation falls outside the years %(first)d to %(last)d.",
+                           minutes=minutes, first=FIRST_YEAR, last=LAST_YEAR)) from None
 
 
 class TimeReader:
@@ -266,6 +311,9 @@ class TimeReader:
         except ValueError:
             raise RowProblem(_("%(column)s: “%(value)s” is not a date and time (expected e.g. 2026-09-17 14:05).",
                                column=column, value=_echo(value))) from None
+        if not FIRST_YEAR <= moment.year <= LAST_YEAR:
+            raise RowProblem(_("%(column)s: “%(value)s” falls outside the years %(first)d to %(last)d.",
+                               column=column, value=_echo(value), first=FIRST_YEAR, last=LAST_YEAR))
         if moment.tzinfo is not None:
             return moment.astimezone(UTC).replace(tzinfo=None)
         if day_end and ":" not in value:
@@ -574,14 +622,19 @@ def _hours(column: str, value: str) -> int | None:
                 raise ValueError
             while len(parts) < 3:
                 parts.append(0.0)
-            return round(parts[0] * 60 + parts[1] + parts[2] / 60)
-        hours = float(value)
-        if hours < 0:
-            raise ValueError
-        return round(hours * 60)
-    except ValueError:
+            minutes = round(parts[0] * 60 + parts[1] + parts[2] / 60)
+        else:
+            hours = float(value)
+            if hours < 0:
+                raise ValueError
+            minutes = round(hours * 60)
+    except (ValueError, OverflowError):
         raise RowProblem(_("%(column)s: “%(value)s” is not a duration (expected hours, or HH:MM:SS).",
                            column=column, value=_echo(value))) from None
+    if minutes > INTEGER_MAX:
+        raise RowProblem(_("%(column)s: “%(value)s” is too large (at most %(max)d).", column=column,
+                           value=_echo(value), max=INTEGER_MAX))
+    return minutes
 
 
 class FreshdeskParser(_Parser):

@@ -104,10 +104,18 @@ class ImportStatus(str, enum.Enum):
     RUNNING = "running"
     DONE = "done"
     FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+ACTIVE_IMPORT_STATUSES = (ImportStatus.QUEUED.value, ImportStatus.RUNNING.value)
 
 
 class Import(db.Model):
-    """One file import: its progress while it runs and its result afterwards."""
+    """One file import, a durable job: queued with its stored file, run by one worker, then its result.
+
+    A worker claims a job by a conditional UPDATE (status queued, or running with a stale heartbeat) and
+    renews `heartbeat_at` with every commit of a batch; `rows_processed` is where a resumed job goes on.
+    """
 
     __tablename__ = "imports"
 
@@ -126,6 +134,13 @@ class Import(db.Model):
     started_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    # The job: where its file waits (deleted when the job ends), how to read it, who runs it and since when.
+    file_path: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    options: Mapped[str] = mapped_column(String(2000), default="")
+    worker: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class ImportRowError(db.Model):

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
+from operator import attrgetter
 
 
 @dataclass(slots=True)
@@ -38,3 +40,55 @@ class CaseRecord:
     nps_score: int | None = None
     ces_score: int | None = None
     escalated: bool = False
+
+
+# --- the one validation of ranges, for file rows and API items alike ---------------------------------
+
+# What both databases' INTEGER columns hold (PostgreSQL's is 32-bit), and the span of times a customer
+# case can plausibly have. A value outside them is the row's error, never the import's.
+INTEGER_MAX = 2**31 - 1
+EARLIEST = datetime(1970, 1, 1)
+LATEST = datetime(2101, 1, 1)  # exclusive: the year 2100 is the last one accepted
+FIRST_YEAR, LAST_YEAR = 1970, 2100
+TIME_FIELDS = ("created_at", "first_reply_at", "assigned_at", "first_resolved_at", "solved_at", "closed_at",
+               "due_at", "updated_at")
+INTEGER_FIELDS = ("first_reply_minutes", "resolution_minutes", "replies", "reopens", "group_stations",
+                  "assignee_stations", "csat_score", "nps_score", "ces_score")
+TEXT_FIELDS = ("external_id", "status", "customer_ref", "raw_segment", "raw_stage", "raw_request_type", "raw_group",
+               "raw_assignee", "channel", "priority")
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+_times = attrgetter(*TIME_FIELDS)
+_integers = attrgetter(*INTEGER_FIELDS)
+_texts = attrgetter(*TEXT_FIELDS)
+
+
+class RangeProblem(ValueError):
+    """A record's value that no database column can hold: (field, kind) for the message shown to the user."""
+
+    def __init__(self, field: str, kind: str) -> None:
+        super().__init__(f"{field}: {kind}")
+        self.field = field
+        self.kind = kind  # "time", "integer", "text"
+
+
+def check_record(record: CaseRecord) -> None:
+    """Raise RangeProblem when a value would not be stored the same way on SQLite and PostgreSQL.
+
+    Times fall in the years 1970..2100, whole numbers in 0..2^31-1, text has no NUL character and no
+    lone surrogate. Runs on every row of a big file, so the common case is a few C-level min/max calls.
+    """
+    times = [value for value in _times(record) if value is not None]
+    if min(times) < EARLIEST or max(times) >= LATEST:  # created_at is never None
+        for name, value in zip(TIME_FIELDS, _times(record), strict=True):
+            if value is not None and not EARLIEST <= value < LATEST:
+                raise RangeProblem(name, "time")
+    numbers = [value for value in _integers(record) if value is not None]
+    if min(numbers) < 0 or max(numbers) > INTEGER_MAX:  # replies and the like are never None
+        for name, value in zip(INTEGER_FIELDS, _integers(record), strict=True):
+            if value is not None and not 0 <= value <= INTEGER_MAX:
+                raise RangeProblem(name, "integer")
+    texts = _texts(record)
+    if _UNSTORABLE.search("".join([value for value in texts if value])):
+        for name, value in zip(TEXT_FIELDS, texts, strict=True):
+            if value and _UNSTORABLE.search(value):
+                raise RangeProblem(name, "text")

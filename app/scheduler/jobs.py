@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -15,6 +16,8 @@ from flask import Flask
 from app.scheduler import services
 
 JobFunc = Callable[[Flask, datetime], object]
+# A queue worker runs what is waiting (e.g. import jobs) until none is left or the event is set; returns how many.
+QueueWorker = Callable[[Flask, threading.Event], int]
 
 DEFAULT_MISFIRE_GRACE_SECONDS = 300
 INTERVAL_ANCHOR = datetime(2000, 1, 1, tzinfo=UTC)
@@ -31,6 +34,7 @@ class Job:
 
 
 JOBS: dict[str, Job] = {}
+WORKERS: dict[str, QueueWorker] = {}
 
 
 def build_trigger(job: Job, timezone: str) -> BaseTrigger:
@@ -57,6 +61,18 @@ def register(name: str, trigger: str = "cron", *, misfire_grace_time: int = DEFA
                   misfire_grace_time=misfire_grace_time)
         build_trigger(job, "UTC")
         JOBS[name] = job
+        return func
+
+    return decorator
+
+
+def register_worker(name: str) -> Callable[[QueueWorker], QueueWorker]:
+    """Declare a queue worker, polled by the scheduler process's worker thread: `@register_worker("imports")`."""
+
+    def decorator(func: QueueWorker) -> QueueWorker:
+        if name in WORKERS:
+            raise ValueError(f"queue worker {name!r} is registered already")
+        WORKERS[name] = func
         return func
 
     return decorator

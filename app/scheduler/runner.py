@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 from app.extensions import db
-from app.scheduler.jobs import JOBS, build_trigger
+from app.scheduler.jobs import JOBS, WORKERS, build_trigger
 from app.scheduler.models import JobRun
 from app.timeutil import utcnow
 
@@ -34,6 +34,7 @@ RunStatus = Literal["finished", "failed", "skipped"]
 ADVISORY_LOCK_KEY = int.from_bytes(b"podium", "big")
 STANDBY_RETRY_SECONDS = 5.0
 LOCK_CHECK_SECONDS = 10.0
+WORKER_POLL_SECONDS = 2.0
 MAX_DETAIL_CHARS = 8000
 
 
@@ -263,17 +264,45 @@ def serve(app: Flask, stop: threading.Event, lock: SchedulerLock | None = None, 
             lock.release()
 
 
+def work_queues(app: Flask, stop: threading.Event, poll_seconds: float = WORKER_POLL_SECONDS) -> None:
+    """The worker thread: run every registered queue worker (import jobs …) until `stop`, polling when idle.
+
+    Queued work runs here, in the scheduler process, never in web workers. A worker's failure is logged
+    and the loop goes on; `stop` is handed to the workers so a running job stops at its next batch.
+    """
+    while not stop.is_set():
+        ran = 0
+        for name, func in list(WORKERS.items()):
+            if stop.is_set():
+                break
+            with app.app_context():
+                try:
+                    ran += func(app, stop) or 0
+                except Exception:
+                    log.exception("queue worker %s failed", name)
+                finally:
+                    db.session.remove()
+        if not ran:
+            stop.wait(poll_seconds)
+
+
 def _run_scheduler(app: Flask, stop: threading.Event, lock: SchedulerLock, check_seconds: float) -> None:
     scheduler = build_scheduler(app)
     scheduler.start()
-    log.info("scheduler lock taken; running jobs: %s", ", ".join(JOBS) or "none")
+    worker_stop = threading.Event()
+    worker = threading.Thread(target=work_queues, args=(app, worker_stop), name="podium-worker", daemon=True)
+    worker.start()
+    log.info("scheduler lock taken; running jobs: %s; queue workers: %s", ", ".join(JOBS) or "none",
+             ", ".join(WORKERS) or "none")
     try:
         while not stop.wait(check_seconds):
             if not lock.held():
                 log.warning("lost the scheduler lock; back to standby")
                 return
     finally:
+        worker_stop.set()
         scheduler.shutdown(wait=True)
+        worker.join(60)
         log.info("scheduler stopped")
 
 

@@ -170,3 +170,30 @@ def test_wrong_method_and_unknown_path_answer_json(leader_api):
     assert wrong.headers["Allow"] == "POST"
     missing = leader_api.get("/nothing-here")
     assert missing.status_code == 404 and missing.json["error"] == "not_found"
+
+
+def test_out_of_range_values_are_item_errors_and_the_rest_of_the_batch_is_stored(leader_api):
+    bad = [
+        case("float-huge", replies=1e30),
+        case("int-huge", replies=2**63),
+        case("just-over", reopens=2**31),
+        case("due-far", due_at="9999-12-31"),
+        case("created-far", created_at="9999-01-01T10:00:00Z"),
+        case("year-one", created_at="0001-01-01T00:00:00"),
+        case("surrogate", assignee="Ana \ud800"),
+        case("surrogate-id", customer_id="C-\udfff"),
+        case("nul-group", group="Soporte\x00"),
+    ]
+    items = [case("ok-1", replies=2**31 - 1)] + bad + [case("ok-2")]
+    body = json.dumps({"cases": items})
+    assert "1e+30" in body  # a JSON number, read as a float
+    response = leader_api.post("/cases", data=body, content_type="application/json")
+    assert response.status_code == 200, response.get_data(as_text=True)
+    result = response.json
+    assert (result["created"], result["failed"]) == (2, len(bad))
+    failed = {error["external_id"]: error["message"] for error in result["errors"]}
+    assert set(failed) == {item["external_id"] for item in bad}
+    assert all(failed.values())
+    assert "1970" in failed["due-far"] and "1970" in failed["year-one"]
+    stored = _cases()
+    assert set(stored) == {"ok-1", "ok-2"} and stored["ok-1"].replies == 2**31 - 1

@@ -180,29 +180,3 @@ def test_import_pages_have_bounded_query_counts(client, auth, people, tmp_path, 
         counts.append(counter.count)
     assert counts[1] == counts[2] and max(counts) <= 12
     assert db.session.scalar(select(func.count()).select_from(ImportRowError)) == 79
-
-
-def test_upload_runs_in_a_background_thread_outside_tests(client, auth, people, app):
-    import time
-
-    app.config["IMPORTS_INLINE"] = False
-    try:
-        auth.login(people["leader"])
-        response = upload(client, zendesk_bytes([zendesk_row(Id=str(n)) for n in range(1, 30)]))
-        assert response.status_code == 303
-        import_id = db.session.scalar(select(Import.id))
-        deadline = time.monotonic() + 20
-        status = None
-        while time.monotonic() < deadline:
-            db.session.expire_all()
-            status = db.session.scalar(select(Import.status).where(Import.id == import_id))
-            if status in (ImportStatus.DONE.value, ImportStatus.FAILED.value):
-                break
-            db.session.rollback()
-            time.sleep(0.05)
-        assert status == ImportStatus.DONE.value
-        body = client.get(f"/imports/{import_id}", headers={"HX-Request": "true"}).get_data(as_text=True)
-        assert "hx-trigger" not in body
-        assert db.session.scalar(select(func.count()).select_from(Case)) == 29
-    finally:
-        app.config.pop("IMPORTS_INLINE")
