@@ -46,16 +46,6 @@ def make_action(pod, owner, *, status="done", metric="fcr", baseline=0.4, result
     return action
 
 
-@pytest.fixture
-def team(make_user, make_pod):
-    coach = make_user("coach", name="Lucía Fernández")
-    ana, ben, cris = (make_user("agent", name=n) for n in ("Ana Ruiz", "Ben Rossi", "Cris Vidal"))
-    other = make_user("agent", name="Olga Other")
-    pod = make_pod("Residential Care", coaches=[coach], members=[ana, ben, cris])
-    other_pod = make_pod("Business Care", members=[other])
-    return type("Team", (), dict(coach=coach, ana=ana, ben=ben, cris=cris, other=other, pod=pod, other_pod=other_pod))
-
-
 def draft(team, **kw):
     base = dict(pod_id=team.pod.id, receiver_ids=[team.ben.id], message="Thanks for the save!",
                 principle="customer_centric", evidence=EvidenceInput("case", case_ref="1001"))
