@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -32,6 +34,20 @@ from app.timeutil import to_local, utcnow
 SECTION_LABELS = {"wins": _l("Wins"), "misses": _l("Misses"), "learnings": _l("Learnings"), "risks": _l("Risks"),
                   "asks": _l("Asks")}
 STATUS_LABELS = {"draft": _l("Draft"), "in_review": _l("In review"), "signed_off": _l("Signed off")}
+
+
+_QUARTER = re.compile(r"[0-9]{4}-[Qq][1-4]")
+
+
+def _quarter(raw: str | None) -> tuple[int, int]:
+    """(year, quarter) from "2026-Q4"; ASCII digits only (targets.parse_quarter trusts isdigit(), which "²" passes)."""
+    text = (raw or "").strip()
+    try:
+        if not _QUARTER.fullmatch(text):
+            raise T.TargetError("quarter")
+        return T.parse_quarter(text)
+    except T.TargetError:
+        raise svc.ReviewError(_("Choose a quarter like 2026-Q4.")) from None
 
 
 def _submitted(form: FlaskForm) -> FlaskForm:
@@ -83,10 +99,7 @@ def open_review():
     pod = db.session.get(Pod, form.pod_id.data)
     if pod is None:
         raise svc.ReviewError(_("Choose a pod from the list."))
-    try:
-        year, quarter = T.parse_quarter(form.quarter.data)
-    except T.TargetError:
-        raise svc.ReviewError(_("Choose a quarter like 2026-Q4.")) from None
+    year, quarter = _quarter(form.quarter.data)
     review = svc.open_review(current_user, pod, year, quarter)
     db.session.commit()
     return redirect(url_for("reviews.show", review_id=review.id))
@@ -208,10 +221,7 @@ def _matrix_args():
     require("reviews.view_all")
     today = to_local(utcnow(), current_user.timezone or "UTC").date()
     raw = request.args.get("quarter")
-    try:
-        year, quarter = T.parse_quarter(raw) if raw else T.quarter_of(today)
-    except T.TargetError:
-        abort(400, _("Choose a quarter like 2026-Q4."))
+    year, quarter = _quarter(raw) if raw else T.quarter_of(today)
     sort = request.args.get("sort") or "pod"
     if sort != "pod" and sort not in metrics.METRICS:
         abort(400, _("Unknown sort column."))
