@@ -39,13 +39,13 @@ def pods_related_to(user: User, on: date) -> set[int]:
     return member | set(db.session.scalars(select(pod_coaches.c.pod_id).where(pod_coaches.c.user_id == user.id)))
 
 
-def may_give_in(user: User, pod_id: int, on: date) -> bool:
+def can_give_on(user: User, pod_id: int, on: date) -> bool:
     return user.has_role(Role.LEADER) or pod_id in pods_related_to(user, on)
 
 
 @policy("recognition.give")
 def can_give(user: User, pod: Pod) -> bool:
-    return may_give_in(user, pod.id, today_for(user, pod.timezone))
+    return can_give_on(user, pod.id, today_for(user, pod.timezone))
 
 
 @policy("recognition.suggest")

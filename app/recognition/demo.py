@@ -12,7 +12,7 @@ from app.extension_points import demo_step
 from app.extensions import db
 from app.org.models import Pod, Role, User, pod_coaches
 from app.outcomes.models import Case
-from app.recognition import evidence, services
+from app.recognition import access, evidence, services
 from app.recognition.models import REACTIONS, RecognitionReaction
 
 CASE_MESSAGES = {
@@ -54,7 +54,7 @@ def _admin():
 
 def _pod_history(pod: Pod, now: datetime, rng: random.Random) -> None:
     today = now.date()
-    members = sorted(services.current_member_ids(pod.id, today))
+    members = sorted(access.current_member_ids(pod.id, today))
     if len(members) < 3:
         return
     people = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(members)))}

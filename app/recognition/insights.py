@@ -13,12 +13,9 @@ from app.org.models import Pod, User
 from app.outcomes import metrics
 from app.outcomes.models import Case
 from app.recognition import evidence
+from app.recognition.access import current_member_ids
 from app.recognition.models import EvidenceKind, Principle, Recognition, RecognitionReceiver
-from app.recognition.services import (
-    current_member_ids,
-    improved,
-    metric_windows,
-)
+from app.recognition.services import improved, metric_windows
 from app.timeutil import local_day_bounds, to_local, utcnow
 
 CASE_LOOKBACK_DAYS = 14

@@ -20,14 +20,7 @@ from app.org.models import Pod, User
 from app.outcomes import metrics
 from app.outcomes.models import Case
 from app.recognition import evidence
-from app.recognition.access import (  # noqa: F401  (re-exported: insights and demo read them from here)
-    coach_ids,
-    current_member_ids,
-    may_give_in,
-    pods_related_to,
-    visible_clause,
-    visible_to,
-)
+from app.recognition.access import can_give_on, current_member_ids, visible_clause
 from app.recognition.models import (
     REACTIONS,
     EvidenceKind,
@@ -236,7 +229,7 @@ def give(giver: User, draft: Draft, *, now: datetime | None = None) -> Recogniti
     if pod is None or not pod.active:
         raise RecognitionError(_("Choose a pod."))
     today = to_local(now, pod.timezone).date()
-    if not may_give_in(giver, pod.id, today):
+    if not can_give_on(giver, pod.id, today):
         raise RecognitionError(_("You can recognise people of the pods you belong to or coach."), 403)
     message = (draft.message or "").strip()
     if not message:
@@ -297,10 +290,6 @@ def give(giver: User, draft: Draft, *, now: datetime | None = None) -> Recogniti
 
 
 # --- visibility and the wall -------------------------------------------------------------------------------
-
-def may_see(user: User, recognition: Recognition, on: date) -> bool:
-    return visible_to(user, recognition, on)
-
 
 @dataclass
 class WallItem:

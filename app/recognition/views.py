@@ -17,7 +17,7 @@ from app.org.models import Pod, User
 from app.outcomes import metrics
 from app.permissions import authorize, can, require
 from app.recognition import bp, evidence, insights, services
-from app.recognition.access import today_for
+from app.recognition.access import current_member_ids, pods_related_to, today_for
 from app.recognition.forms import ReactionForm, RecognitionForm, SettingsForm
 from app.recognition.models import EvidenceKind, Recognition
 from app.timeutil import utcnow
@@ -45,7 +45,7 @@ def _wall_context(pod: Pod | None):
                          evidence_kind=evidence_kind, page=page)
     my_pods = []
     if pod is None:
-        related = services.pods_related_to(current_user, _today())
+        related = pods_related_to(current_user, _today())
         my_pods = db.session.scalars(select(Pod).where(Pod.id.in_(related or {-1})).order_by(Pod.name)).all()
     return {
         "wall": data, "pod": pod, "principle": principle, "evidence": evidence_kind,
@@ -92,7 +92,7 @@ def _pod_from_args() -> Pod:
 
 def _form_choices(form: RecognitionForm, pod: Pod) -> None:
     """Only what the person may cite: the pod's current members (not themselves), its done retro actions."""
-    members = services.current_member_ids(pod.id, _today(pod.timezone)) - {current_user.id}
+    members = current_member_ids(pod.id, _today(pod.timezone)) - {current_user.id}
     people = db.session.scalars(select(User).where(User.id.in_(members or {-1}), User.active)
                                 .order_by(User.display_name)).all()
     form.receivers.choices = [(p.id, p.display_name) for p in people]

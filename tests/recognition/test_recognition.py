@@ -10,7 +10,7 @@ from app.extensions import db
 from app.notifications.models import Notification
 from app.outcomes.models import Case
 from app.permissions import can
-from app.recognition import insights, services
+from app.recognition import access, insights, services
 from app.recognition.models import PointsLedger, Recognition
 from app.recognition.services import Draft, EvidenceInput, RecognitionError
 from app.retros.models import Retro, RetroAction
@@ -169,7 +169,7 @@ def test_pod_visibility_hides_a_recognition_from_other_pods(team, make_user):
     assert seen_by_other == {public.id}
     assert {i.recognition.id for i in services.wall(team.cris, on=today).items} == {private.id, public.id}
     assert {i.recognition.id for i in services.wall(leader, on=today).items} == {private.id, public.id}
-    assert not services.may_see(team.other, private, today)
+    assert not access.visible_to(team.other, private, today)
     assert not can(team.other, "recognition.view", private) and can(team.cris, "recognition.view", private)
 
 
