@@ -16,6 +16,12 @@ def _one_newline(value):
     return value.replace("\r\n", "\n") if isinstance(value, str) else value
 
 
+def _required_line(label, missing, limit: int, too_long) -> StringField:
+    """A required one-line text, clean and no longer than its column."""
+    return StringField(label, validators=[InputRequired(missing), CleanText(), Length(max=limit, message=too_long)],
+                       filters=[strip_filter])
+
+
 class OpenReviewForm(FlaskForm):
     pod_id = IntField(_l("Pod"), minimum=1, validators=[InputRequired(_l("Choose a pod from the list."))])
     quarter = StringField(_l("Quarter"), validators=[InputRequired(_l("Choose a quarter like 2026-Q4.")),
@@ -32,11 +38,8 @@ class NarrativeForm(FlaskForm):
 
 
 class ObjectiveForm(FlaskForm):
-    title = StringField(_l("New objective"),
-                        validators=[InputRequired(_l("Give the objective a title.")), CleanText(),
-                                    Length(max=TITLE_MAX, message=_l("Keep the title under %(n)s characters.",
-                                                                     n=TITLE_MAX))],
-                        filters=[strip_filter])
+    title = _required_line(_l("New objective"), _l("Give the objective a title."), TITLE_MAX,
+                           _l("Keep the title under %(n)s characters.", n=TITLE_MAX))
 
 
 class KeyResultForm(FlaskForm):
@@ -53,8 +56,5 @@ class ConfidenceForm(FlaskForm):
 
 
 class ReopenForm(FlaskForm):
-    reason = StringField(_l("Reason for reopening"),
-                         validators=[InputRequired(_l("Say why the review is reopened.")), CleanText(),
-                                     Length(max=REASON_MAX, message=_l("Keep the reason under %(n)s characters.",
-                                                                       n=REASON_MAX))],
-                         filters=[strip_filter])
+    reason = _required_line(_l("Reason for reopening"), _l("Say why the review is reopened."), REASON_MAX,
+                            _l("Keep the reason under %(n)s characters.", n=REASON_MAX))
