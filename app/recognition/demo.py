@@ -10,11 +10,10 @@ from sqlalchemy import select
 from app.context import background_context
 from app.extension_points import demo_step
 from app.extensions import db
-from app.org.models import Pod, pod_coaches
+from app.org.models import Pod, Role, User, pod_coaches
 from app.outcomes.models import Case
-from app.recognition import services
+from app.recognition import access, evidence, services
 from app.recognition.models import REACTIONS, RecognitionReaction
-from app.retros.models import ActionStatus, RetroAction
 
 CASE_MESSAGES = {
     "es": ["Gracias por resolverlo a la primera: el cliente lo dijo todo con su valoración.",
@@ -50,16 +49,12 @@ def load_recognition_demo(now: datetime) -> None:
 
 
 def _admin():
-    from app.org.models import Role, User
-
     return db.session.scalar(select(User).where(User.role == Role.ADMIN.value).order_by(User.id).limit(1))
 
 
 def _pod_history(pod: Pod, now: datetime, rng: random.Random) -> None:
-    from app.org.models import User
-
     today = now.date()
-    members = sorted(services.current_member_ids(pod.id, today))
+    members = sorted(access.current_member_ids(pod.id, today))
     if len(members) < 3:
         return
     people = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(members)))}
@@ -105,10 +100,7 @@ def _pod_history(pod: Pod, now: datetime, rng: random.Random) -> None:
             continue
         break
     # A retro action that worked, recognised by the coach.
-    action = db.session.scalar(
-        select(RetroAction).where(RetroAction.pod_id == pod.id, RetroAction.status == ActionStatus.DONE.value,
-                                  RetroAction.owner_id.in_(members))
-        .order_by(RetroAction.id).limit(1))
+    action = next(iter(evidence.done_actions(pod.id, owner_ids=members, newest_first=False, limit=1)), None)
     if action is not None and coach is not None and action.worked:
         try:
             created.append(services.give(coach, services.Draft(

@@ -6,20 +6,16 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, exists, or_, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import exists, or_, select
 
 from app.extensions import db
 from app.org.models import Pod, User
 from app.outcomes import metrics
 from app.outcomes.models import Case
+from app.recognition import evidence
+from app.recognition.access import current_member_ids
 from app.recognition.models import EvidenceKind, Principle, Recognition, RecognitionReceiver
-from app.recognition.services import (
-    current_member_ids,
-    improved,
-    metric_windows,
-)
-from app.retros.models import ActionStatus, RetroAction
+from app.recognition.services import improved, metric_windows
 from app.timeutil import local_day_bounds, to_local, utcnow
 
 CASE_LOOKBACK_DAYS = 14
@@ -37,7 +33,7 @@ class Suggestion:
     principle: str
     receiver: User | None  # None: the whole pod
     case: Case | None = None
-    action: RetroAction | None = None
+    action: evidence.RetroAction | None = None
     metric_code: str | None = None
     before: float | None = None
     after: float | None = None
@@ -63,13 +59,13 @@ def _gain(code: str, before: float | None, after: float | None) -> float:
     """How much better `after` is than `before`, comparable across metrics; negative when worse."""
     if before is None or after is None:
         return 0.0
-    direction = metrics.METRICS[code].direction
-    sign = 1 if direction == "higher" else -1
     if metrics.METRICS[code].unit == "rate":
-        return (after - before) * 100 * sign
-    if before == 0:
+        size = abs(after - before) * 100
+    elif before == 0:
         return 0.0
-    return (after - before) / before * 100 * sign
+    else:
+        size = abs(after - before) / abs(before) * 100
+    return size if metrics.better(code, after, before) else -size
 
 
 def suggestions(pod: Pod, *, now: datetime | None = None, limit_cases: int = 3) -> list[Suggestion]:
@@ -121,17 +117,7 @@ def suggestions(pod: Pod, *, now: datetime | None = None, limit_cases: int = 3) 
                                     people[user_id], metric_code=code,
                                     before=before[user_id][code].value, after=after[user_id][code].value, gain=gain))
 
-    cited_action = exists().where(Recognition.action_id == RetroAction.id)
-    confirmed = or_(
-        and_(RetroAction.direction == "up", RetroAction.result_value > RetroAction.baseline_value),
-        and_(RetroAction.direction == "down", RetroAction.result_value < RetroAction.baseline_value),
-    )
-    actions = db.session.scalars(
-        select(RetroAction).options(joinedload(RetroAction.owner))
-        .where(RetroAction.pod_id == pod.id, RetroAction.status == ActionStatus.DONE.value,
-               RetroAction.metric_code.isnot(None), confirmed, ~cited_action)
-        .order_by(RetroAction.closed_at.desc().nullslast(), RetroAction.id.desc()).limit(3)
-    ).all()
+    actions = evidence.confirmed_uncited(pod.id, limit=3)
     for action in actions:
         owner = action.owner if action.owner_id in members else None
         found.append(Suggestion(f"action:{action.id}", EvidenceKind.ACTION.value,
@@ -158,7 +144,7 @@ class Alignment:
         return self.good / self.total if self.total else None
 
 
-def good_outcome(recognition: Recognition, case_facts: dict | None, action: RetroAction | None) -> bool:
+def good_outcome(recognition: Recognition, case_facts: dict | None, action: evidence.RetroAction | None) -> bool:
     """Evidence with a good customer outcome: a case rated 4-5 (or unrated and solved at first contact), a metric
     that improved, an action whose measured effect went the expected way."""
     if recognition.evidence_kind == EvidenceKind.CASE.value:
@@ -183,9 +169,7 @@ def alignment(pod: Pod, start: date, end: date) -> Alignment:
     ).all()
     case_ids = [r.case_id for r in recognitions if r.case_id]
     facts = metrics.case_outcomes(case_ids) if case_ids else {}
-    action_ids = [r.action_id for r in recognitions if r.action_id]
-    actions = ({a.id: a for a in db.session.scalars(select(RetroAction).where(RetroAction.id.in_(action_ids)))}
-               if action_ids else {})
+    actions = evidence.actions_by_id(r.action_id for r in recognitions if r.action_id)
     result.total = len(recognitions)
     result.good = sum(good_outcome(r, facts.get(r.case_id), actions.get(r.action_id)) for r in recognitions)
     result.by_principle = dict(Counter(r.principle for r in recognitions))

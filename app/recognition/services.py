@@ -6,16 +6,21 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from flask import url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
+from app.errors import ServiceError
 from app.extensions import db
 from app.notifications.services import notify, register_kind
-from app.org.models import Membership, Pod, Role, User, pod_coaches
+from app.org.models import Pod, User
 from app.outcomes import metrics
 from app.outcomes.models import Case
+from app.recognition import evidence
+from app.recognition.access import can_give_on, current_member_ids, visible_clause
 from app.recognition.models import (
     REACTIONS,
     EvidenceKind,
@@ -27,7 +32,6 @@ from app.recognition.models import (
     RecognitionSettings,
     Visibility,
 )
-from app.retros.models import ActionStatus, RetroAction
 from app.timeutil import to_local, utcnow
 
 MESSAGE_MAX = 2000
@@ -51,8 +55,8 @@ register_kind("recognition_received", _l("%(giver)s recognised you: %(principle)
 register_kind("recognition_pod", _l("%(giver)s recognised your pod %(pod)s: %(principle)s"))
 
 
-class RecognitionError(ValueError):
-    """A recognition the rules refuse; the message is shown to the person giving it."""
+class RecognitionError(ServiceError):
+    """A recognition the rules refuse; the message is shown to the person giving it (422 unless told)."""
 
 
 @dataclass
@@ -139,34 +143,6 @@ def _spend_points(user: User, points: int, now: datetime) -> None:
         raise RecognitionError(_("You have %(left)d points left this month.", left=left))
 
 
-# --- pods and people ---------------------------------------------------------------------------------------
-
-def current_member_ids(pod_id: int, on: date) -> set[int]:
-    return set(db.session.scalars(
-        select(Membership.user_id).where(
-            Membership.pod_id == pod_id, Membership.current(on))
-    ))
-
-
-def coach_ids(pod_id: int) -> set[int]:
-    return set(db.session.scalars(select(pod_coaches.c.user_id).where(pod_coaches.c.pod_id == pod_id)))
-
-
-def pods_related_to(user: User, on: date) -> set[int]:
-    member = set(db.session.scalars(
-        select(Membership.pod_id).where(
-            Membership.user_id == user.id, Membership.current(on))
-    ))
-    return member | set(db.session.scalars(select(pod_coaches.c.pod_id).where(pod_coaches.c.user_id == user.id)))
-
-
-def may_coach(user: User, pod_id: int) -> bool:
-    """Coaches of the pod and leaders: suggestions for the whole pod, alignment, fairness signals."""
-    if user.has_role(Role.LEADER):
-        return True
-    return user.has_role(Role.COACH) and user.id in coach_ids(pod_id)
-
-
 # --- evidence ----------------------------------------------------------------------------------------------
 
 def metric_windows(today: date) -> tuple[tuple[date, date], tuple[date, date]]:
@@ -179,10 +155,7 @@ def metric_windows(today: date) -> tuple[tuple[date, date], tuple[date, date]]:
 
 
 def improved(code: str, before: float | None, after: float | None) -> bool:
-    direction = metrics.METRICS[code].direction
-    if before is None or after is None or direction is None or before == after:
-        return False
-    return (after > before) == (direction == "higher")
+    return bool(metrics.better(code, after, before))
 
 
 def evidence_metric_codes() -> list[str]:
@@ -206,11 +179,12 @@ def _find_case(ref: str, receiver_ids: set[int], pod_id: int, whole_pod: bool) -
                              ref=ref))
 
 
-def _find_action(action_id: int | None, receiver_ids: set[int], pod_id: int, whole_pod: bool) -> RetroAction:
-    action = db.session.get(RetroAction, action_id) if action_id else None
+def _find_action(action_id: int | None, receiver_ids: set[int], pod_id: int,
+                 whole_pod: bool) -> evidence.RetroAction:
+    action = evidence.action(action_id)
     if action is None:
         raise RecognitionError(_("Choose a retro action."))
-    if action.status != ActionStatus.DONE.value:
+    if not evidence.is_done(action):
         raise RecognitionError(_("Only a done retro action can be cited."))
     theirs = action.pod_id == pod_id if whole_pod else action.owner_id in receiver_ids
     if not theirs:
@@ -255,6 +229,8 @@ def give(giver: User, draft: Draft, *, now: datetime | None = None) -> Recogniti
     if pod is None or not pod.active:
         raise RecognitionError(_("Choose a pod."))
     today = to_local(now, pod.timezone).date()
+    if not can_give_on(giver, pod.id, today):
+        raise RecognitionError(_("You can recognise people of the pods you belong to or coach."), 403)
     message = (draft.message or "").strip()
     if not message:
         raise RecognitionError(_("Say what they did: the message is required."))
@@ -302,8 +278,6 @@ def give(giver: User, draft: Draft, *, now: datetime | None = None) -> Recogniti
     db.session.add_all(RecognitionReceiver(recognition_id=recognition.id, user_id=uid) for uid in sorted(receiver_ids))
     db.session.flush()
 
-    from flask import url_for
-
     url = url_for("recognition.detail", recognition_id=recognition.id)
     params = {"giver": giver.display_name, "principle": draft.principle, "pod": pod.name}
     if draft.whole_pod:
@@ -317,26 +291,6 @@ def give(giver: User, draft: Draft, *, now: datetime | None = None) -> Recogniti
 
 # --- visibility and the wall -------------------------------------------------------------------------------
 
-def visible_clause(user: User, on: date):
-    """SQL condition: the recognitions this person may see."""
-    if user.has_role(Role.LEADER):
-        return Recognition.id.isnot(None)
-    own = select(RecognitionReceiver.recognition_id).where(RecognitionReceiver.user_id == user.id)
-    return or_(
-        Recognition.visibility == Visibility.ORG.value,
-        Recognition.pod_id.in_(pods_related_to(user, on) or {-1}),
-        Recognition.giver_id == user.id,
-        Recognition.id.in_(own),
-    )
-
-
-def may_see(user: User, recognition: Recognition, on: date) -> bool:
-    return db.session.scalar(
-        select(func.count()).select_from(Recognition)
-        .where(Recognition.id == recognition.id, visible_clause(user, on))
-    ) == 1
-
-
 @dataclass
 class WallItem:
     recognition: Recognition
@@ -345,7 +299,7 @@ class WallItem:
     mine: set[str]
     case: Case | None = None
     case_facts: dict | None = None
-    action: RetroAction | None = None
+    action: evidence.RetroAction | None = None
 
 
 @dataclass
@@ -367,8 +321,6 @@ def wall(user: User, *, on: date, pod_id: int | None = None, principle: str | No
         query = query.where(Recognition.evidence_kind == evidence_kind)
     if ids is not None:
         query = query.where(Recognition.id.in_(ids or [-1]))
-    from sqlalchemy.orm import joinedload
-
     rows = list(db.session.scalars(
         query.options(joinedload(Recognition.giver), joinedload(Recognition.pod), joinedload(Recognition.metric_user))
         .order_by(Recognition.created_at.desc(), Recognition.id.desc())
@@ -381,7 +333,7 @@ def wall(user: User, *, on: date, pod_id: int | None = None, principle: str | No
     reactions: dict[int, dict[str, int]] = defaultdict(dict)
     mine: dict[int, set[str]] = defaultdict(set)
     cases: dict[int, Case] = {}
-    actions: dict[int, RetroAction] = {}
+    actions: dict[int, evidence.RetroAction] = {}
     facts: dict[int, dict] = {}
     if rec_ids:
         for rec_id, person in db.session.execute(
@@ -402,9 +354,7 @@ def wall(user: User, *, on: date, pod_id: int | None = None, principle: str | No
         if case_ids:
             cases = {c.id: c for c in db.session.scalars(select(Case).where(Case.id.in_(case_ids)))}
             facts = metrics.case_outcomes(case_ids)
-        action_ids = [r.action_id for r in rows if r.action_id]
-        if action_ids:
-            actions = {a.id: a for a in db.session.scalars(select(RetroAction).where(RetroAction.id.in_(action_ids)))}
+        actions = evidence.actions_by_id(r.action_id for r in rows if r.action_id)
     items = [
         WallItem(r, receivers[r.id], reactions[r.id], mine[r.id],
                  case=cases.get(r.case_id) if r.case_id else None,

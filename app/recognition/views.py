@@ -11,45 +11,47 @@ from sqlalchemy import select
 
 from app import permissions
 from app.extensions import db
+from app.forms import arg_date, arg_int, parse_int
 from app.htmx import is_htmx
 from app.org.models import Pod, User
 from app.outcomes import metrics
-from app.recognition import bp, insights, services
-from app.recognition.forms import RecognitionForm, SettingsForm
-from app.recognition.models import REACTIONS, EvidenceKind, Recognition
-from app.retros.models import ActionStatus, RetroAction
-from app.timeutil import to_local, utcnow
+from app.permissions import authorize, can, require
+from app.recognition import bp, evidence, insights, services
+from app.recognition.access import current_member_ids, pods_related_to, today_for
+from app.recognition.forms import ReactionForm, RecognitionForm, SettingsForm
+from app.recognition.models import EvidenceKind, Recognition
+from app.timeutil import utcnow
+
+MAX_PAGE = 10_000
 
 
 def _today(tz: str | None = None) -> date:
-    return to_local(utcnow(), tz or current_user.timezone or "UTC").date()
+    return today_for(current_user, tz)
 
 
 def _filters() -> tuple[str | None, str | None, int]:
     principle = request.args.get("principle") or None
-    evidence = request.args.get("evidence") or None
+    evidence_kind = request.args.get("evidence") or None
     if principle is not None and principle not in services.PRINCIPLE_LABELS:
         abort(400, _("Unknown principle."))
-    if evidence is not None and evidence not in services.EVIDENCE_LABELS:
+    if evidence_kind is not None and evidence_kind not in services.EVIDENCE_LABELS:
         abort(400, _("Unknown kind of evidence."))
-    page = request.args.get("page", "1")
-    if not page.isdigit() or not 1 <= int(page) <= 10_000:
-        abort(400, _("Unknown page."))
-    return principle, evidence, int(page)
+    return principle, evidence_kind, arg_int("page", 1, minimum=1, maximum=MAX_PAGE)
 
 
 def _wall_context(pod: Pod | None):
-    principle, evidence, page = _filters()
+    principle, evidence_kind, page = _filters()
     data = services.wall(current_user, on=_today(), pod_id=pod.id if pod else None, principle=principle,
-                         evidence_kind=evidence, page=page)
+                         evidence_kind=evidence_kind, page=page)
+    my_pods = []
+    if pod is None:
+        related = pods_related_to(current_user, _today())
+        my_pods = db.session.scalars(select(Pod).where(Pod.id.in_(related or {-1})).order_by(Pod.name)).all()
     return {
-        "wall": data, "pod": pod, "principle": principle, "evidence": evidence,
+        "wall": data, "pod": pod, "principle": principle, "evidence": evidence_kind,
         "principles": services.PRINCIPLE_LABELS, "evidence_kinds": services.EVIDENCE_LABELS,
         "reaction_labels": services.REACTION_LABELS, "metrics": metrics.METRICS,
-        "points_left": services.points_left(current_user, utcnow()),
-        "my_pods": (db.session.scalars(select(Pod).where(Pod.id.in_(services.pods_related_to(current_user, _today())
-                                                                    or {-1})).order_by(Pod.name)).all()
-                    if pod is None else []),
+        "points_left": services.points_left(current_user, utcnow()), "my_pods": my_pods,
     }
 
 
@@ -61,23 +63,17 @@ def org_wall():
 
 @bp.route("/pods/<int:pod_id>")
 @login_required
-def pod_wall(pod_id: int):
-    pod = db.get_or_404(Pod, pod_id)
-    permissions.require(permissions.VIEW_POD, pod)
+@authorize(Pod, permissions.VIEW_POD)
+def pod_wall(pod: Pod):
     context = _wall_context(pod)
-    related = pod.id in services.pods_related_to(current_user, _today(pod.timezone))
-    context["suggestions"] = (insights.suggestions(pod) if related or current_user.has_role(permissions.Role.LEADER)
-                              else [])
-    context["may_coach"] = services.may_coach(current_user, pod.id)
+    context["suggestions"] = insights.suggestions(pod) if can(current_user, "recognition.suggest", pod) else []
     return render_template("recognition/wall.html", **context)
 
 
 @bp.route("/<int:recognition_id>")
 @login_required
-def detail(recognition_id: int):
-    recognition = db.get_or_404(Recognition, recognition_id)
-    if not services.may_see(current_user, recognition, _today()):
-        abort(403)
+@authorize(Recognition, "recognition.view")
+def detail(recognition: Recognition):
     data = services.wall(current_user, on=_today(), ids=[recognition.id])
     return render_template("recognition/detail.html", item=data.items[0],
                            principles=services.PRINCIPLE_LABELS, evidence_kinds=services.EVIDENCE_LABELS,
@@ -85,55 +81,56 @@ def detail(recognition_id: int):
 
 
 def _pod_from_args() -> Pod:
-    raw = request.values.get("pod", "")
-    if not raw.isdigit():
+    """The pod named by ``?pod=``: one the person may recognise people of (member, coach, leader)."""
+    pod_id = arg_int("pod", minimum=1)
+    pod = db.session.get(Pod, pod_id) if pod_id is not None else None
+    if pod is None or not pod.active:
         abort(404)
-    pod = db.get_or_404(Pod, int(raw))
-    if not pod.active:
-        abort(404)
-    permissions.require(permissions.VIEW_POD, pod)
+    require("recognition.give", pod)
     return pod
 
 
 def _form_choices(form: RecognitionForm, pod: Pod) -> None:
-    today = _today(pod.timezone)
-    members = services.current_member_ids(pod.id, today) - {current_user.id}
+    """Only what the person may cite: the pod's current members (not themselves), its done retro actions."""
+    members = current_member_ids(pod.id, _today(pod.timezone)) - {current_user.id}
     people = db.session.scalars(select(User).where(User.id.in_(members or {-1}), User.active)
                                 .order_by(User.display_name)).all()
     form.receivers.choices = [(p.id, p.display_name) for p in people]
     form.metric.choices = [("", "—")] + [(code, str(metrics.METRICS[code].label))
                                          for code in services.evidence_metric_codes()]
-    actions = db.session.execute(
-        select(RetroAction.id, RetroAction.title, User.display_name)
-        .outerjoin(User, User.id == RetroAction.owner_id)
-        .where(RetroAction.pod_id == pod.id, RetroAction.status == ActionStatus.DONE.value)
-        .order_by(RetroAction.id.desc()).limit(50)
-    ).all()
-    form.action.choices = [("", "—")] + [(str(a.id), f"{a.title} ({a.display_name or _('no owner')})")
-                                         for a in actions]
+    form.action.choices = [("", "—")] + [
+        (str(a.id), f"{a.title} ({a.owner.display_name if a.owner else _('no owner')})")
+        for a in evidence.done_actions(pod.id)]
 
 
 def _prefill(form: RecognitionForm, pod: Pod) -> None:
-    """A suggestion (or a link) opens the form with receivers and evidence filled in."""
+    """A suggestion (or a link) opens the form with receivers and evidence filled in: only people the person
+    may recognise, only evidence offered by the form, and a suggested message only when the data supports it."""
     args = request.args
-    if args.get("to", "").isdigit():
-        form.receivers.data = [int(args["to"])]
+    receivers = {value for value, _label in form.receivers.choices}
+    receiver = parse_int(args.get("to"), minimum=1)
+    if receiver in receivers:
+        form.receivers.data = [receiver]
     form.whole_pod.data = args.get("whole_pod") == "1"
     if args.get("principle") in services.PRINCIPLE_LABELS:
         form.principle.data = args["principle"]
     if args.get("evidence") in services.EVIDENCE_LABELS:
         form.evidence.data = args["evidence"]
     form.case_ref.data = args.get("case", "")[:64]
-    form.metric.data = args.get("metric", "")
+    if args.get("metric") in services.evidence_metric_codes():
+        form.metric.data = args["metric"]
     if args.get("subject") in ("agent", "pod"):
         form.subject.data = args["subject"]
-    form.action.data = int(args["action"]) if args.get("action", "").isdigit() else None
-    form.suggestion.data = args.get("suggestion", "")[:80]
-    key = form.suggestion.data
-    if key and not form.message.data:
-        suggestion = insights.suggestion_by_key(pod, key)
-        if suggestion is not None:
-            form.message.data = _suggested_message(suggestion)
+    action_id = parse_int(args.get("action"), minimum=1)
+    form.action.data = action_id if str(action_id) in {value for value, _label in form.action.choices} else None
+    key = args.get("suggestion", "")[:80]
+    suggestion = insights.suggestion_by_key(pod, key) if key else None
+    if suggestion is None:
+        return
+    if suggestion.receiver is not None and suggestion.receiver.id not in receivers:
+        return  # about someone this person may not recognise (themselves, or nobody of theirs)
+    form.suggestion.data = key
+    form.message.data = _suggested_message(suggestion)
 
 
 def _suggested_message(suggestion: insights.Suggestion) -> str:
@@ -148,6 +145,18 @@ def _suggested_message(suggestion: insights.Suggestion) -> str:
              name=name, action=suggestion.action.title)
 
 
+def _draft(form: RecognitionForm, pod: Pod) -> services.Draft:
+    return services.Draft(
+        pod_id=pod.id, receiver_ids=list(form.receivers.data or []), whole_pod=form.whole_pod.data,
+        message=form.message.data, principle=form.principle.data,
+        evidence=services.EvidenceInput(kind=form.evidence.data, case_ref=form.case_ref.data or "",
+                                        metric_code=form.metric.data or "", metric_subject=form.subject.data,
+                                        action_id=form.action.data),
+        points=form.points.data or 0, visibility=form.visibility.data,
+        suggestion_key=form.suggestion.data or None,
+    )
+
+
 @bp.route("/new", methods=["GET", "POST"])
 @login_required
 def new():
@@ -157,18 +166,10 @@ def new():
     if request.method == "GET":
         _prefill(form, pod)
     elif form.validate_on_submit():
-        draft = services.Draft(
-            pod_id=pod.id, receiver_ids=list(form.receivers.data or []), whole_pod=form.whole_pod.data,
-            message=form.message.data, principle=form.principle.data,
-            evidence=services.EvidenceInput(kind=form.evidence.data, case_ref=form.case_ref.data or "",
-                                            metric_code=form.metric.data or "", metric_subject=form.subject.data,
-                                            action_id=form.action.data),
-            points=form.points.data or 0, visibility=form.visibility.data,
-            suggestion_key=form.suggestion.data or None,
-        )
         try:
-            recognition = services.give(current_user, draft)
+            recognition = services.give(current_user, _draft(form, pod))
         except services.RecognitionError as error:
+            # Not a translation of the error: the form is shown again with what the person typed.
             db.session.rollback()
             flash(str(error), "error")
         else:
@@ -182,14 +183,12 @@ def new():
 
 @bp.route("/<int:recognition_id>/react", methods=["POST"])
 @login_required
-def react(recognition_id: int):
-    recognition = db.get_or_404(Recognition, recognition_id)
-    if not services.may_see(current_user, recognition, _today()):
-        abort(403)
-    kind = request.form.get("kind", "")
-    if kind not in REACTIONS:
+@authorize(Recognition, "recognition.view")
+def react(recognition: Recognition):
+    form = ReactionForm()
+    if not form.validate_on_submit():
         abort(400, _("Unknown reaction."))
-    services.toggle_reaction(current_user, recognition, kind)
+    services.toggle_reaction(current_user, recognition, form.kind.data)
     db.session.commit()
     if is_htmx():
         item = services.wall(current_user, on=_today(), ids=[recognition.id]).items[0]
@@ -200,12 +199,8 @@ def react(recognition_id: int):
 
 def _period() -> tuple[date, date]:
     today = _today()
-    default_start, default_end = today - timedelta(days=90), today - timedelta(days=1)
-    try:
-        start = date.fromisoformat(request.args["from"]) if request.args.get("from") else default_start
-        end = date.fromisoformat(request.args["to"]) if request.args.get("to") else default_end
-    except ValueError:
-        abort(400, _("Dates must be written as YYYY-MM-DD."))
+    start = arg_date("from", today - timedelta(days=90))
+    end = arg_date("to", today - timedelta(days=1))
     if start > end:
         abort(400, _("The period must start before it ends."))
     if (end - start).days > 366:
@@ -215,10 +210,8 @@ def _period() -> tuple[date, date]:
 
 @bp.route("/pods/<int:pod_id>/alignment")
 @login_required
-def alignment(pod_id: int):
-    pod = db.get_or_404(Pod, pod_id)
-    if not services.may_coach(current_user, pod.id):
-        abort(403)
+@authorize(Pod, "recognition.coach")
+def alignment(pod: Pod):
     start, end = _period()
     return render_template("recognition/alignment.html", pod=pod, data=insights.alignment(pod, start, end),
                            principles=services.PRINCIPLE_LABELS, evidence_kinds=services.EVIDENCE_LABELS)
@@ -227,7 +220,7 @@ def alignment(pod_id: int):
 @bp.route("/settings", methods=["GET", "POST"])
 @login_required
 def settings():
-    permissions.require(permissions.MANAGE_ORG)
+    require(permissions.MANAGE_ORG)
     row = services.settings()
     form = SettingsForm(obj=row)
     if form.validate_on_submit():

@@ -1,39 +1,44 @@
-"""Who may open, read, edit, sign off and reopen a review: agents read their pod's signed reviews only,
-the pod's coaches edit its drafts, only leaders sign off and reopen."""
+"""Who may open, read, edit, sign off and reopen a review, registered as policies in app.permissions (ask
+``can(user, "reviews.<verb>", obj)``): agents read their pod's signed reviews only, the pod's coaches open and
+edit its drafts and update confidence, only leaders sign off, reopen and see every pod side by side."""
 
 from __future__ import annotations
 
 from app import permissions as P
 from app.org.models import Pod, Role, User
+from app.permissions import policy
 from app.reviews.models import Review, ReviewStatus
 
 
-def _is_leader(user: User) -> bool:
-    return user.has_role(Role.LEADER)
-
-
-def may_open(user: User, pod: Pod | int) -> bool:
+@policy("reviews.open")
+def can_open(user: User, pod: Pod | int) -> bool:
+    """Open the pod's review of a quarter, edit its drafts' content, update key result confidence."""
     return P.can(user, P.COACH_POD, pod)
 
 
-def may_view(user: User, review: Review) -> bool:
-    if P.can(user, P.COACH_POD, review.pod_id):
+@policy("reviews.view")
+def can_view(user: User, review: Review) -> bool:
+    if can_open(user, review.pod_id):
         return True
-    relations = P.pod_relations(user)
-    return review.status == ReviewStatus.SIGNED_OFF.value and review.pod_id in relations.member_of
+    return review.status == ReviewStatus.SIGNED_OFF.value and review.pod_id in P.pod_relations(user).member_of
 
 
-def may_edit(user: User, review: Review) -> bool:
-    return review.status != ReviewStatus.SIGNED_OFF.value and may_open(user, review.pod_id)
+@policy("reviews.edit")
+def can_edit(user: User, review: Review) -> bool:
+    return review.status != ReviewStatus.SIGNED_OFF.value and can_open(user, review.pod_id)
 
 
-def may_sign_off(user: User, review: Review) -> bool:
-    return _is_leader(user) and review.status == ReviewStatus.IN_REVIEW.value
+@policy("reviews.sign_off")
+def can_sign_off(user: User, review: Review | None = None) -> bool:
+    """Leaders sign off; with a review, only one that waits for sign-off."""
+    return user.has_role(Role.LEADER) and (review is None or review.status == ReviewStatus.IN_REVIEW.value)
 
 
-def may_reopen(user: User, review: Review) -> bool:
-    return _is_leader(user) and review.status == ReviewStatus.SIGNED_OFF.value
+@policy("reviews.reopen")
+def can_reopen(user: User, review: Review | None = None) -> bool:
+    return user.has_role(Role.LEADER) and (review is None or review.status == ReviewStatus.SIGNED_OFF.value)
 
 
-def may_view_all(user: User) -> bool:
-    return _is_leader(user)
+@policy("reviews.view_all")
+def can_view_all(user: User, _obj=None) -> bool:
+    return user.has_role(Role.LEADER)

@@ -15,12 +15,15 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from app.errors import ServiceError
 from app.extension_points import quarter_activities_for
 from app.extensions import db
+from app.forms import parse_decimal, parse_int
 from app.org.models import Pod, Role, User
 from app.outcomes import metrics
 from app.outcomes import targets as T
-from app.reviews.access import _is_leader, may_open
+from app.permissions import can, pod_relations
+from app.reviews import access  # noqa: F401  (registers the reviews.* policies the rules below ask)
 from app.reviews.models import SECTIONS, KeyResult, NarrativeEdit, Objective, Review, ReviewStatus
 from app.timeutil import to_local, utcnow
 
@@ -32,13 +35,10 @@ SCORE_CODES = tuple(metrics.METRICS)
 DRAFT_WINDOW_DAYS = 14
 
 
-class ReviewError(ValueError):
-    """A change that cannot be made; `status` is the HTTP status the view answers with."""
+class ReviewError(ServiceError):
+    """A change that cannot be made; `status` is the HTTP status the view answers with (400 unless told)."""
 
-    def __init__(self, message, status: int = 400):
-        super().__init__(str(message))
-        self.message = message
-        self.status = status
+    status = 400
 
 
 # --- quarters -------------------------------------------------------------------------------------------------
@@ -54,7 +54,7 @@ def quarter_label(year: int, quarter: int) -> str:
 
 # --- OKR scoring (METRICS.md) ---------------------------------------------------------------------------------
 
-def score_key_result(direction: str | None, baseline: float | None, target: float | None,
+def score_key_result(code: str, baseline: float | None, target: float | None,
                      actual: float | None) -> float | None:
     """(actual − baseline) ÷ (target − baseline), clamped to 0–1; None without an actual or a baseline.
 
@@ -63,9 +63,8 @@ def score_key_result(direction: str | None, baseline: float | None, target: floa
     if actual is None or baseline is None or target is None:
         return None
     if math.isclose(target, baseline, abs_tol=1e-12):
-        if direction == "lower":
-            return 1.0 if actual <= target + 1e-12 else 0.0
-        return 1.0 if actual >= target - 1e-12 else 0.0
+        held = math.isclose(actual, target, abs_tol=1e-12) or metrics.better(code, actual, target)
+        return 1.0 if held else 0.0
     score = (actual - baseline) / (target - baseline)
     return max(0.0, min(1.0, score))
 
@@ -87,20 +86,20 @@ def score_band(score: float | None) -> str | None:
     return "red"
 
 
-def target_status(direction: str | None, value: float | None, target: float | None) -> str | None:
-    from app.outcomes.dashboard import target_status as engine_status
+TARGET_STATUS = {metrics.STATUS_GOOD: "met", metrics.STATUS_BAD: "missed"}
 
-    return engine_status(direction, value, target)
+
+def target_status(code: str, value: float | None, target: float | None) -> str | None:
+    """"met" / "missed" against the target by the metric's direction (metrics.status), None without one."""
+    return TARGET_STATUS.get(metrics.status(code, value, target))
 
 
 def visible_reviews(user: User) -> list[Review]:
     """The reviews a user may read, newest quarter first, pods loaded (two queries)."""
-    from app import permissions as P
-
     stmt = select(Review).options(selectinload(Review.pod)).order_by(
         Review.year.desc(), Review.quarter.desc(), Review.pod_id)
-    if not _is_leader(user):
-        relations = P.pod_relations(user)
+    if not can(user, "reviews.view_all"):
+        relations = pod_relations(user)
         coached = relations.coached if user.has_role(Role.COACH) else set()
         member = relations.member_of - coached
         stmt = stmt.where(
@@ -111,7 +110,7 @@ def visible_reviews(user: User) -> list[Review]:
 
 def openable_pods(user: User) -> list[Pod]:
     pods = db.session.scalars(select(Pod).where(Pod.active).order_by(Pod.name))
-    return [pod for pod in pods if may_open(user, pod.id)]
+    return [pod for pod in pods if can(user, "reviews.open", pod.id)]
 
 
 # --- open -----------------------------------------------------------------------------------------------------
@@ -124,7 +123,7 @@ def get_review(pod_id: int, year: int, quarter: int) -> Review | None:
 def open_review(actor: User | None, pod: Pod, year: int, quarter: int, now: datetime | None = None) -> Review:
     """The pod's review of the quarter, created as a draft when missing (safe when two people open it at once).
     `actor` None is the scheduler."""
-    if actor is not None and not may_open(actor, pod):
+    if actor is not None and not can(actor, "reviews.open", pod):
         raise ReviewError(_l("Only the pod's coach or a leader can open its review."), 403)
     if not (T.FIRST_YEAR <= year <= T.LAST_YEAR and 1 <= quarter <= 4):
         raise ReviewError(_l("Choose a quarter like 2026-Q4."))
@@ -179,7 +178,7 @@ def scorecard(pod: Pod, year: int, quarter: int, quarters=None) -> list[dict]:
             "target": target,
             "previous": previous[code].value,
             "last_year": last_year[code].value,
-            "status": target_status(definition.direction, figure.value, target),
+            "status": target_status(code, figure.value, target),
         })
     return rows
 
@@ -205,9 +204,8 @@ def scored_objectives(objectives: list[Objective], actuals: dict[str, float | No
     for objective in objectives:
         krs = []
         for kr in objective.key_results:
-            direction = metrics.METRICS[kr.metric].direction if kr.metric in metrics.METRICS else None
             actual = actuals.get(kr.metric)
-            score = score_key_result(direction, kr.baseline, kr.target, actual)
+            score = score_key_result(kr.metric, kr.baseline, kr.target, actual)
             krs.append({"id": kr.id, "metric": kr.metric, "scope": kr.scope, "baseline": kr.baseline,
                         "target": kr.target, "confidence": kr.confidence, "actual": actual, "score": score,
                         "band": score_band(score)})
@@ -253,7 +251,7 @@ def content(review: Review) -> dict:
 # --- narrative ------------------------------------------------------------------------------------------------
 
 def _require_edit(actor: User, review: Review) -> None:
-    if not may_open(actor, review.pod_id):
+    if not can(actor, "reviews.open", review.pod_id):
         raise ReviewError(_l("Only the pod's coach or a leader can edit its review."), 403)
     if review.status == ReviewStatus.SIGNED_OFF.value:
         raise ReviewError(_l("This review is signed off; a leader must reopen it first."), 409)
@@ -320,12 +318,10 @@ def parse_target(metric: str, raw: str | None) -> float:
     definition = metrics.METRICS.get(metric)
     if definition is None or not definition.direction:
         raise ReviewError(_l("Choose a metric from the list."))
-    try:
-        value = float((raw or "").strip().replace(",", "."))
-    except ValueError:
-        raise ReviewError(_l("Enter the target as a number.")) from None
-    if math.isnan(value) or math.isinf(value):
+    number = parse_decimal(raw, places=6)
+    if number is None:
         raise ReviewError(_l("Enter the target as a number."))
+    value = float(number)
     if definition.unit == "rate":
         value = value / 100
     if not 0 <= value <= T.UPPER_BOUND[definition.unit]:
@@ -334,11 +330,8 @@ def parse_target(metric: str, raw: str | None) -> float:
 
 
 def parse_confidence(raw) -> int:
-    try:
-        value = int(str(raw).strip())
-    except (TypeError, ValueError):
-        raise ReviewError(_l("Confidence is a whole number from 0 to 10.")) from None
-    if not 0 <= value <= 10:
+    value = parse_int(raw, minimum=0, maximum=10)
+    if value is None:
         raise ReviewError(_l("Confidence is a whole number from 0 to 10."))
     return value
 
@@ -377,7 +370,7 @@ def add_key_result(actor: User, objective: Objective, metric: str, target: float
 
 def set_confidence(actor: User, kr: KeyResult, confidence, now: datetime | None = None) -> None:
     """Confidence is updated during the quarter, also after the review is signed off."""
-    if not may_open(actor, kr.objective.review.pod_id):
+    if not can(actor, "reviews.open", kr.objective.review.pod_id):
         raise ReviewError(_l("Only the pod's coach or a leader can update confidence."), 403)
     kr.confidence = parse_confidence(confidence)
     kr.updated_at = now or utcnow()
@@ -406,7 +399,7 @@ def submit(actor: User, review: Review) -> None:
 
 def sign_off(actor: User, review: Review, now: datetime | None = None) -> None:
     """A leader signs off: the figures are frozen as they are now."""
-    if not _is_leader(actor):
+    if not can(actor, "reviews.sign_off"):
         raise ReviewError(_l("Only a leader can sign off a review."), 403)
     if review.status != ReviewStatus.IN_REVIEW.value:
         raise ReviewError(_l("Send the review for sign-off first."), 409)
@@ -417,7 +410,7 @@ def sign_off(actor: User, review: Review, now: datetime | None = None) -> None:
 
 
 def reopen(actor: User, review: Review, reason: str, now: datetime | None = None) -> None:
-    if not _is_leader(actor):
+    if not can(actor, "reviews.reopen"):
         raise ReviewError(_l("Only a leader can reopen a review."), 403)
     reason = (reason or "").strip()
     if not reason:
@@ -446,13 +439,12 @@ def leader_matrix(year: int, quarter: int, quarters: int = 4) -> dict:
     for pod in pods:
         cells = {}
         for code in SCORE_CODES:
-            definition = metrics.METRICS[code]
             history_values = [by_quarter[yq].get(pod.id, {}).get(code) for yq in keys]
             values = [figure.value if figure is not None else None for figure in history_values]
             value = values[-1]
             target = goals[pod.id].get(code)
             cells[code] = {"value": value, "target": target, "trend": values,
-                           "status": target_status(definition.direction, value, target)}
+                           "status": target_status(code, value, target)}
         rows.append({"pod": pod, "cells": cells, "review": statuses.get(pod.id)})
     return {"rows": rows, "quarters": [quarter_label(*yq) for yq in keys]}
 

@@ -2,19 +2,32 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from app.extensions import db
-from app.org.models import Pod
+from app.org.models import LifecycleStage, Pod, Segment
+from app.outcomes import dashboard as D
 from app.outcomes import metrics
 from app.outcomes import targets as T
-from app.reviews import access, bp, exports
+from app.permissions import authorize, require
+from app.reviews import bp, exports
 from app.reviews import services as svc
+from app.reviews.forms import (
+    ConfidenceForm,
+    KeyResultForm,
+    NarrativeForm,
+    ObjectiveForm,
+    OpenReviewForm,
+    ReopenForm,
+)
 from app.reviews.models import SECTIONS, KeyResult, Objective, Review
 from app.timeutil import to_local, utcnow
 
@@ -23,30 +36,26 @@ SECTION_LABELS = {"wins": _l("Wins"), "misses": _l("Misses"), "learnings": _l("L
 STATUS_LABELS = {"draft": _l("Draft"), "in_review": _l("In review"), "signed_off": _l("Signed off")}
 
 
-MAX_ID = 2**31 - 1
+_QUARTER = re.compile(r"[0-9]{4}-[Qq][1-4]")
 
 
-def _get(model, object_id: int):
-    """The row with that id, or None (ids beyond the database's integer range included)."""
-    return db.session.get(model, object_id) if 0 < object_id <= MAX_ID else None
+def _quarter(raw: str | None) -> tuple[int, int]:
+    """(year, quarter) from "2026-Q4"; ASCII digits only (targets.parse_quarter trusts isdigit(), which "²" passes)."""
+    text = (raw or "").strip()
+    try:
+        if not _QUARTER.fullmatch(text):
+            raise T.TargetError("quarter")
+        return T.parse_quarter(text)
+    except T.TargetError:
+        raise svc.ReviewError(_("Choose a quarter like 2026-Q4.")) from None
 
 
-def _review(review_id: int) -> Review:
-    review = _get(Review, review_id)
-    if review is None:
-        abort(404)
-    if not access.may_view(current_user, review):
-        abort(403)
-    return review
-
-
-def _fail(error: svc.ReviewError, review: Review | None = None):
-    if error.status == 403:
-        abort(403)
-    if review is None:
-        flash(str(error.message), "error")
-        return redirect(url_for("reviews.index")), error.status
-    return render_template("reviews/review.html", **_context(review, [str(error.message)])), error.status
+def _submitted(form: FlaskForm) -> FlaskForm:
+    """The posted form, valid; otherwise the first problem is refused as a ReviewError (400) by the one handler."""
+    if not form.validate_on_submit():
+        messages = [error for errors in form.errors.values() for error in errors]
+        raise svc.ReviewError(messages[0] if messages else _("Some of what you entered is not valid."))
+    return form
 
 
 def _done(review: Review, message: str):
@@ -61,20 +70,16 @@ def _objectives(review: Review) -> list[Objective]:
         .options(selectinload(Objective.key_results)).order_by(Objective.id)))
 
 
-def _context(review: Review, errors: list[str] | None = None) -> dict:
+def _context(review: Review) -> dict:
     data = svc.content(review)
     objectives = _objectives(review)
     next_year, next_q = svc.next_quarter(review)
     return {
-        "review": review, "data": data, "errors": errors or [],
+        "review": review, "data": data,
         "narrative": svc.narrative(review), "history": svc.history(review),
         "objectives": objectives, "next_quarter": svc.quarter_label(next_year, next_q),
         "sections": SECTIONS, "section_labels": SECTION_LABELS, "status_labels": STATUS_LABELS,
         "metrics": metrics.METRICS, "targetable": T.targetable_metrics(),
-        "may_edit": access.may_edit(current_user, review),
-        "may_sign_off": access.may_sign_off(current_user, review),
-        "may_reopen": access.may_reopen(current_user, review),
-        "may_confidence": access.may_open(current_user, review.pod_id),
     }
 
 
@@ -84,73 +89,58 @@ def index():
     pods = svc.openable_pods(current_user)
     today = to_local(utcnow(), current_user.timezone or "UTC").date()
     return render_template("reviews/index.html", reviews=svc.visible_reviews(current_user), pods=pods,
-                           status_labels=STATUS_LABELS, default_quarter=svc.quarter_label(*T.quarter_of(today)),
-                           may_view_all=access.may_view_all(current_user))
+                           status_labels=STATUS_LABELS, default_quarter=svc.quarter_label(*T.quarter_of(today)))
 
 
 @bp.route("/open", methods=["POST"])
 @login_required
 def open_review():
-    raw_pod = (request.form.get("pod_id") or "").strip()
-    pod = _get(Pod, int(raw_pod)) if raw_pod.isdigit() and len(raw_pod) < 12 else None
+    form = _submitted(OpenReviewForm())
+    pod = db.session.get(Pod, form.pod_id.data)
     if pod is None:
-        flash(_("Choose a pod from the list."), "error")
-        return redirect(url_for("reviews.index")), 400
-    try:
-        year, quarter = T.parse_quarter(request.form.get("quarter"))
-    except T.TargetError:
-        flash(_("Choose a quarter like 2026-Q4."), "error")
-        return redirect(url_for("reviews.index")), 400
-    try:
-        review = svc.open_review(current_user, pod, year, quarter)
-    except svc.ReviewError as error:
-        return _fail(error)
+        raise svc.ReviewError(_("Choose a pod from the list."))
+    year, quarter = _quarter(form.quarter.data)
+    review = svc.open_review(current_user, pod, year, quarter)
     db.session.commit()
     return redirect(url_for("reviews.show", review_id=review.id))
 
 
 @bp.route("/<int:review_id>")
 @login_required
-def show(review_id: int):
-    return render_template("reviews/review.html", **_context(_review(review_id)))
+@authorize(Review, "reviews.view")
+def show(review: Review):
+    return render_template("reviews/review.html", **_context(review))
 
 
 @bp.route("/<int:review_id>/narrative", methods=["POST"])
 @login_required
-def save_narrative(review_id: int):
-    review = _review(review_id)
-    try:
-        svc.save_narrative(current_user, review, request.form.get("section", ""), request.form.get("text", ""))
-    except svc.ReviewError as error:
-        return _fail(error, review)
+@authorize(Review, "reviews.view")
+def save_narrative(review: Review):
+    form = _submitted(NarrativeForm())
+    svc.save_narrative(current_user, review, form.section.data, form.text.data or "")
     return _done(review, _("Saved."))
 
 
 @bp.route("/<int:review_id>/objectives", methods=["POST"])
 @login_required
-def add_objective(review_id: int):
-    review = _review(review_id)
-    try:
-        svc.add_objective(current_user, review, request.form.get("title", ""))
-    except svc.ReviewError as error:
-        return _fail(error, review)
+@authorize(Review, "reviews.view")
+def add_objective(review: Review):
+    form = _submitted(ObjectiveForm())
+    svc.add_objective(current_user, review, form.title.data)
     return _done(review, _("Objective added."))
 
 
 @bp.route("/<int:review_id>/objectives/<int:objective_id>/key-results", methods=["POST"])
 @login_required
-def add_key_result(review_id: int, objective_id: int):
-    review = _review(review_id)
-    objective = _get(Objective, objective_id)
+@authorize(Review, "reviews.view")
+def add_key_result(review: Review, objective_id: int):
+    objective = db.session.get(Objective, objective_id)
     if objective is None or objective.review_id != review.id:
         abort(404)
-    metric = request.form.get("metric", "")
-    try:
-        target = svc.parse_target(metric, request.form.get("target"))
-        svc.add_key_result(current_user, objective, metric, target, request.form.get("confidence", "5"))
-    except svc.ReviewError as error:
-        db.session.rollback()
-        return _fail(error, db.session.get(Review, review_id))
+    form = _submitted(KeyResultForm())
+    confidence = 5 if form.confidence.data is None else form.confidence.data
+    target = svc.parse_target(form.metric.data, form.target.data)
+    svc.add_key_result(current_user, objective, form.metric.data, target, confidence)
     return _done(review, _("Key result added; it is now the pod's target for %(quarter)s.",
                            quarter=svc.quarter_label(*svc.next_quarter(review))))
 
@@ -158,54 +148,44 @@ def add_key_result(review_id: int, objective_id: int):
 @bp.route("/key-results/<int:kr_id>/confidence", methods=["POST"])
 @login_required
 def set_confidence(kr_id: int):
-    kr = _get(KeyResult, kr_id)
-    if kr is None:
-        abort(404)
-    review = _review(kr.objective.review_id)
-    try:
-        svc.set_confidence(current_user, kr, request.form.get("confidence"))
-    except svc.ReviewError as error:
-        return _fail(error, review)
+    kr = db.get_or_404(KeyResult, kr_id)
+    review = kr.objective.review
+    require("reviews.view", review)
+    form = _submitted(ConfidenceForm())
+    svc.set_confidence(current_user, kr, form.confidence.data)
     return _done(review, _("Confidence updated."))
 
 
 @bp.route("/<int:review_id>/submit", methods=["POST"])
 @login_required
-def submit(review_id: int):
-    review = _review(review_id)
-    try:
-        svc.submit(current_user, review)
-    except svc.ReviewError as error:
-        return _fail(error, review)
+@authorize(Review, "reviews.view")
+def submit(review: Review):
+    svc.submit(current_user, review)
     return _done(review, _("Sent to a leader for sign-off."))
 
 
 @bp.route("/<int:review_id>/sign-off", methods=["POST"])
 @login_required
-def sign_off(review_id: int):
-    review = _review(review_id)
-    try:
-        svc.sign_off(current_user, review)
-    except svc.ReviewError as error:
-        return _fail(error, review)
+@authorize(Review, "reviews.view")
+def sign_off(review: Review):
+    svc.sign_off(current_user, review)
     return _done(review, _("Signed off; the figures are frozen."))
 
 
 @bp.route("/<int:review_id>/reopen", methods=["POST"])
 @login_required
-def reopen(review_id: int):
-    review = _review(review_id)
-    try:
-        svc.reopen(current_user, review, request.form.get("reason", ""))
-    except svc.ReviewError as error:
-        return _fail(error, review)
+@authorize(Review, "reviews.view")
+def reopen(review: Review):
+    form = _submitted(ReopenForm())
+    svc.reopen(current_user, review, form.reason.data)
     return _done(review, _("Reopened."))
 
 
 @bp.route("/<int:review_id>/print")
 @login_required
-def print_review(review_id: int):
-    return render_template("reviews/print.html", **_context(_review(review_id)))
+@authorize(Review, "reviews.view")
+def print_review(review: Review):
+    return render_template("reviews/print.html", **_context(review))
 
 
 def _filename(review: Review, extension: str) -> str:
@@ -215,16 +195,16 @@ def _filename(review: Review, extension: str) -> str:
 
 @bp.route("/<int:review_id>/review.csv")
 @login_required
-def review_csv(review_id: int):
-    review = _review(review_id)
+@authorize(Review, "reviews.view")
+def review_csv(review: Review):
     return Response(exports.review_csv(svc.content(review)), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{_filename(review, "csv")}"'})
 
 
 @bp.route("/<int:review_id>/review.pdf")
 @login_required
-def review_pdf(review_id: int):
-    review = _review(review_id)
+@authorize(Review, "reviews.view")
+def review_pdf(review: Review):
     context = _context(review)
     actuals = {row["code"]: None for row in context["data"]["scorecard"]}
     objectives = svc.scored_objectives(context["objectives"], actuals)
@@ -238,14 +218,10 @@ def review_pdf(review_id: int):
 # --- leader view ----------------------------------------------------------------------------------------------
 
 def _matrix_args():
-    if not access.may_view_all(current_user):
-        abort(403)
+    require("reviews.view_all")
     today = to_local(utcnow(), current_user.timezone or "UTC").date()
     raw = request.args.get("quarter")
-    try:
-        year, quarter = T.parse_quarter(raw) if raw else T.quarter_of(today)
-    except T.TargetError:
-        abort(400, _("Choose a quarter like 2026-Q4."))
+    year, quarter = _quarter(raw) if raw else T.quarter_of(today)
     sort = request.args.get("sort") or "pod"
     if sort != "pod" and sort not in metrics.METRICS:
         abort(400, _("Unknown sort column."))
@@ -257,9 +233,6 @@ def _matrix_args():
 
 def _coverage_heat(year: int, quarter: int):
     """The organisation's segment × stage matrix for the quarter, coloured by outcome (the outcomes heat map)."""
-    from app.org.models import LifecycleStage, Segment
-    from app.outcomes import dashboard as D
-
     cells = metrics.compute_by("cell", *T.quarter_bounds(year, quarter), codes=[D.HEAT_CODE])
     segments = list(db.session.scalars(select(Segment).order_by(Segment.position, Segment.name)))
     stages = list(db.session.scalars(select(LifecycleStage).order_by(LifecycleStage.position, LifecycleStage.name)))

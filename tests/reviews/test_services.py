@@ -84,7 +84,8 @@ def test_quarter_boundaries_are_read_in_the_pods_time_zone(team, make_case):
     ("higher", 0.6, 0.8, None, None),          # no actual
 ])
 def test_key_result_score(direction, baseline, target, actual, expected):
-    score = svc.score_key_result(direction, baseline, target, actual)
+    code = {"higher": "fcr", "lower": "reopen_rate"}[direction]  # a metric where higher / lower is better
+    score = svc.score_key_result(code, baseline, target, actual)
     assert score == (pytest.approx(expected) if expected is not None else None)
 
 
