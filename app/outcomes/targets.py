@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 
@@ -45,7 +46,7 @@ def parse_quarter(text: str | None) -> tuple[int, int]:
     """Read "2026-Q4"; raise TargetError("quarter") for anything else."""
     text = (text or "").strip().upper()
     year_text, _sep, quarter_text = text.partition("-Q")
-    if not (year_text.isdigit() and len(year_text) == 4 and quarter_text in ("1", "2", "3", "4")):
+    if not (re.fullmatch(r"[0-9]{4}", year_text) and quarter_text in ("1", "2", "3", "4")):  # ASCII digits only
         raise TargetError("quarter")
     year = int(year_text)
     if not FIRST_YEAR <= year <= LAST_YEAR:
