@@ -371,7 +371,7 @@ def action_type_list():
 @login_required
 def save_action_type(item_id: int | None = None):
     require("autonomy.manage_catalog")
-    item = db.get_or_404(ActionType, item_id) if item_id else None
+    item = db.get_or_404(ActionType, item_id) if item_id is not None else None
     form = ActionTypeForm()
     try:  # a refused edit shows the catalog again with what was typed
         checked(form)

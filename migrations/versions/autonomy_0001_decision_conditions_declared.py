@@ -8,8 +8,8 @@ When Podium knows the case, the case decides which conditioned limit applies; fo
 agent's choice stands but the ledger and approvers see it was declared. Existing rows were recorded before the
 distinction and are left as not declared.
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision = "autonomy_0001"
 down_revision = "ae279cd5ee97"
