@@ -161,7 +161,28 @@ def _load(now: datetime) -> None:
     db.session.execute(delete(Notification).where(Notification.kind.like("autonomy_%"),
                                                   Notification.created_at < now - timedelta(days=2)))
     svc.scan_fitness(now)
+    _coach_proposals(now, types, coach, pods.get(DEMO_POD))
     db.session.flush()
+
+
+def _coach_proposals(now: datetime, types: dict[str, ActionType], coach: User | None, pod: Pod | None) -> None:
+    """The demo coach's own limit proposals: one a leader accepted last month, one still waiting."""
+    if coach is None or pod is None or pod.id not in svc.coached_pod_ids(coach):
+        return
+    leader = _user(LEADER_EMAIL)
+    accepted = svc.propose_change(
+        coach, types["payment_extension"], level="pod", pod_id=pod.id, values=_values((21, "month", 90, None,
+                                                                                      "coach")),
+        reason="Customers waiting for a refund ask for three weeks; two weeks keeps coming back to me.",
+        now=now - timedelta(days=30))
+    if leader is not None:
+        svc.accept_proposal(leader, accepted, comment="Agreed; review after the quarter.",
+                            now=now - timedelta(days=29))
+    svc.propose_change(
+        coach, types["fee_waiver"], level="pod", pod_id=pod.id, values=_values((4000, "month", 30000, None,
+                                                                               "coach")),
+        reason="Late-payment fees on disputed invoices: the pod waives them after checking, almost always.",
+        now=now - timedelta(days=2))
 
 
 def _resolve(rng: random.Random, decision: Decision, leader: User, when: datetime, favour: bool) -> None:

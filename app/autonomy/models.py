@@ -20,12 +20,21 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
 from app.org.models import User
 from app.timeutil import utcnow
+
+# Longest free texts a person may type (the Text columns have no bound of their own).
+RATIONALE_MAX = 2000
+REASON_MAX = 2000
+COMMENT_MAX = 2000
+DESCRIPTION_MAX = 2000
+CASE_REF_MAX = 64  # Decision.case_ref is String(64)
+CUSTOMER_MAX = 254  # only a hash is kept; an e-mail address is the longest thing an agent types here
 
 
 class Unit(enum.StrEnum):
@@ -172,6 +181,9 @@ class Decision(db.Model):
     stage_id: Mapped[int | None] = mapped_column(ForeignKey("lifecycle_stages.id", ondelete="SET NULL"),
                                                  nullable=True)
     request_type: Mapped[str | None] = mapped_column(String(24), nullable=True)
+    # True when Podium did not know the case, so the segment, stage or request type the limit was chosen by are
+    # the agent's word, not the case's: the ledger and approvers see it. A known case always decides them.
+    conditions_declared: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     action_type_id: Mapped[int] = mapped_column(ForeignKey("autonomy_action_types.id", ondelete="RESTRICT"))
     amount: Mapped[int] = mapped_column(Integer)

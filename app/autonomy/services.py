@@ -23,7 +23,14 @@ from flask import url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, case, func, or_, select, text, update
 
+from app.autonomy.errors import AutonomyError
 from app.autonomy.models import (
+    CASE_REF_MAX,
+    COMMENT_MAX,
+    CUSTOMER_MAX,
+    DESCRIPTION_MAX,
+    RATIONALE_MAX,
+    REASON_MAX,
     ActionType,
     AutonomySettings,
     Decision,
@@ -37,9 +44,10 @@ from app.autonomy.models import (
 )
 from app.extensions import db
 from app.notifications.services import notify, register_kind
-from app.org.models import Membership, Pod, Role, User, pod_coaches
+from app.org.models import LifecycleStage, Membership, Pod, Role, Segment, User, pod_coaches
 from app.outcomes.models import REQUEST_TYPES, Case, Source
 from app.timeutil import local_to_utc, to_local, utcnow
+from app.validators import forbidden_characters
 
 MAX_AMOUNT = 100_000_000  # 1,000,000.00 in minor units, 100 million days or items: anything above is a typo
 FITNESS_DAYS = 90
@@ -72,13 +80,6 @@ register_kind("autonomy_approved", _l("%(approver)s approved your %(action)s of 
 register_kind("autonomy_rejected", _l("%(approver)s rejected your %(action)s of %(amount)s (case %(case)s)."))
 register_kind("autonomy_proposal", _l("%(coach)s proposes a limit change: %(action)s for %(scope)s."))
 register_kind("autonomy_suggestion", _l("Limit fitness: %(count)s new suggestion(s) to review."))
-
-
-class AutonomyError(Exception):
-    def __init__(self, message, status: int = 400):
-        super().__init__(str(message))
-        self.message = message
-        self.status = status
 
 
 def currencies() -> list[str]:
@@ -119,6 +120,20 @@ def get_settings() -> AutonomySettings:
     return settings
 
 
+def clean_text(value, limit: int, label, *, missing=None) -> str:
+    """A person's free text, trimmed: no NUL or other control characters (PostgreSQL cannot store NUL, and
+    services are called from jobs, the demo and the API too, not only from checked forms), and within `limit`."""
+    text_value = value.strip() if isinstance(value, str) else ("" if value is None else str(value).strip())
+    if forbidden_characters(text_value):
+        raise AutonomyError(_l("%(field)s contains characters that are not allowed (such as NUL).", field=label))
+    if missing is not None and not text_value:
+        raise AutonomyError(missing)
+    if len(text_value) > limit:
+        raise AutonomyError(_l("%(field)s is too long: keep it within %(max)s characters.", field=label,
+                               max=limit))
+    return text_value
+
+
 def _require_role(actor: User | None, role: Role, message) -> None:
     if actor is not None and not actor.has_role(role):
         raise AutonomyError(message, 403)
@@ -150,8 +165,9 @@ def save_action_type(actor: User | None, item: ActionType | None, *, code: str, 
                      currency: str | None, description: str = "", position: int = 0,
                      active: bool = True) -> ActionType:
     _require_role(actor, Role.ADMIN, _l("Only an admin edits the action type catalog."))
-    code = (code or "").strip().lower()
-    name = (name or "").strip()
+    code = clean_text(code, 32, _l("Code")).lower()
+    name = clean_text(name, 80, _l("Name"))
+    description = clean_text(description, DESCRIPTION_MAX, _l("Description"))
     if not code or not name or len(code) > 32 or len(name) > 80:
         raise AutonomyError(_l("Give the action type a code (up to 32 characters) and a name (up to 80)."))
     if unit not in {u.value for u in Unit}:
@@ -174,7 +190,7 @@ def save_action_type(actor: User | None, item: ActionType | None, *, code: str, 
         item = ActionType()
         db.session.add(item)
     item.code, item.name, item.unit, item.currency = code, name, unit, currency
-    item.description, item.position, item.active = description or "", position, active
+    item.description, item.position, item.active = description, position, active
     db.session.flush()
     return item
 
@@ -295,9 +311,8 @@ def set_limit(actor: User | None, action_type: ActionType, *, level: str, role: 
     _validate_limit(values)
     if request_type is not None and request_type not in REQUEST_TYPES:
         raise AutonomyError(_l("Unknown request type."))
-    reason = (reason or "").strip()
-    if not reason:
-        raise AutonomyError(_l("Say why the limit changes; the history keeps it."))
+    reason = clean_text(reason, REASON_MAX, _l("Reason"),
+                        missing=_l("Say why the limit changes; the history keeps it."))
     limit = db.session.scalar(select(Limit).where(
         Limit.action_type_id == action_type.id, Limit.level == level,
         Limit.role.is_(None) if role is None else Limit.role == role,
@@ -374,9 +389,7 @@ def propose_change(actor: User, action_type: ActionType, *, level: str, pod_id: 
     allowed = pod_id in coached if level == "pod" else agent_id in members_of(coached, now.date())
     if not allowed and not actor.has_role(Role.LEADER):
         raise AutonomyError(_l("You can only propose limits for the pods you coach and their members."), 403)
-    reason = (reason or "").strip()
-    if not reason:
-        raise AutonomyError(_l("Say why the limit should change."))
+    reason = clean_text(reason, REASON_MAX, _l("Reason"), missing=_l("Say why the limit should change."))
     scope_user = db.session.get(User, agent_id) if agent_id else None
     base = None
     if scope_user is not None:
@@ -405,8 +418,11 @@ def accept_proposal(actor: User, proposal: Proposal, *, per_case_max: int | None
                         proposal.period_cap, proposal.customer_cap, proposal.approver_role)
     if values.period_cap is not None and values.period_cap < values.per_case_max:
         values.period_cap = values.per_case_max
+    comment = clean_text(comment, COMMENT_MAX, _l("Comment"))
     base_limit = proposal.base_version.limit if proposal.base_version else None
-    reason = " — ".join(part for part in (proposal.reason, comment.strip()) if part)
+    reason = " — ".join(part for part in (proposal.reason, comment) if part)
+    if len(reason) > REASON_MAX:  # the full comment stays on the proposal; the version's reason is a summary
+        reason = reason[:REASON_MAX - 1].rstrip() + "…"
     if not reason:
         reason = str(_l("Limit fitness: %(hits)s of %(total)s", hits=proposal.evidence_hits,
                         total=proposal.evidence_total))
@@ -420,7 +436,7 @@ def accept_proposal(actor: User, proposal: Proposal, *, per_case_max: int | None
     )
     done = db.session.execute(
         update(Proposal).where(Proposal.id == proposal.id, Proposal.status == "open")
-        .values(status="accepted", decided_by_id=actor.id, decided_at=now, comment=comment.strip(),
+        .values(status="accepted", decided_by_id=actor.id, decided_at=now, comment=comment,
                 result_version_id=version.id).execution_options(synchronize_session=False))
     if done.rowcount != 1:
         raise AutonomyError(_l("This proposal was already decided."), 409)
@@ -432,9 +448,10 @@ def dismiss_proposal(actor: User, proposal: Proposal, *, comment: str = "", now:
     """A leader turns a proposal or suggestion down; the limit stays as it is."""
     now = now or utcnow()
     _require_role(actor, Role.LEADER, _l("Only leaders dismiss limit changes."))
+    comment = clean_text(comment, COMMENT_MAX, _l("Comment"))
     done = db.session.execute(
         update(Proposal).where(Proposal.id == proposal.id, Proposal.status == "open")
-        .values(status="dismissed", decided_by_id=actor.id, decided_at=now, comment=(comment or "").strip())
+        .values(status="dismissed", decided_by_id=actor.id, decided_at=now, comment=comment)
         .execution_options(synchronize_session=False))
     if done.rowcount != 1:
         raise AutonomyError(_l("This proposal was already decided."), 409)
@@ -491,7 +508,8 @@ def _lock(agent_id: int, action_type_id: int) -> None:
 
 
 def _parse_amount(raw, unit: str) -> int:
-    """Whole minor units (money typed as 12.50), days or items; positive and not absurd."""
+    """Whole minor units (money typed as 12.50), days or items; positive and not absurd. ASCII digits only:
+    `\\d` and `int()` also read "١" or "²" as digits."""
     if isinstance(raw, bool):
         raise AutonomyError(_l("Enter the amount as a number."))
     if isinstance(raw, int):
@@ -500,11 +518,11 @@ def _parse_amount(raw, unit: str) -> int:
         text_value = str(raw or "").strip().replace(",", ".")
         if not text_value:
             raise AutonomyError(_l("Enter the amount."))
-        if re.fullmatch(r"-\s*\d+(\.\d*)?", text_value):
+        if re.fullmatch(r"-\s*[0-9]+(\.[0-9]*)?", text_value):
             raise AutonomyError(_l("The amount must be more than zero."))
-        if unit == Unit.MONEY.value and re.fullmatch(r"\d+\.\d{3,}", text_value):
+        if unit == Unit.MONEY.value and re.fullmatch(r"[0-9]+\.[0-9]{3,}", text_value):
             raise AutonomyError(_l("Money has at most two decimals."))
-        pattern = r"\d{1,12}(\.\d{1,2})?" if unit == Unit.MONEY.value else r"\d{1,12}"
+        pattern = r"[0-9]{1,12}(\.[0-9]{1,2})?" if unit == Unit.MONEY.value else r"[0-9]{1,12}"
         if not re.fullmatch(pattern, text_value):
             raise AutonomyError(_l("Enter the amount as a number.")
                                 if unit == Unit.MONEY.value else _l("Enter a whole number."))
@@ -563,6 +581,25 @@ def _params(decision: Decision, **extra) -> dict:
             "case": decision.case_ref or "—", **extra}
 
 
+def _pod_of(pods: list[Pod], pod_id: int | None) -> Pod | None:
+    """The pod a decision counts for: the one named (it must be one of the agent's), else their first."""
+    if pod_id is None:
+        return pods[0] if pods else None
+    pod = next((p for p in pods if p.id == pod_id), None)
+    if pod is None:
+        raise AutonomyError(_l("You can only log decisions for a pod you belong to."), 403)
+    return pod
+
+
+def _validate_conditions(segment_id: int | None, stage_id: int | None, request_type: str | None) -> None:
+    if segment_id is not None and db.session.get(Segment, segment_id) is None:
+        raise AutonomyError(_l("Unknown segment."))
+    if stage_id is not None and db.session.get(LifecycleStage, stage_id) is None:
+        raise AutonomyError(_l("Unknown lifecycle stage."))
+    if request_type is not None and request_type not in REQUEST_TYPES:
+        raise AutonomyError(_l("Unknown request type."))
+
+
 def log_decision(actor: User, action_type: ActionType, *, amount, currency: str | None = None, case_ref: str = "",
                  customer: str = "", rationale: str = "", pod_id: int | None = None, segment_id: int | None = None,
                  stage_id: int | None = None, request_type: str | None = None,
@@ -581,29 +618,31 @@ def log_decision(actor: User, action_type: ActionType, *, amount, currency: str 
                                    currency=action_type.currency))
     elif currency is not None:
         raise AutonomyError(_l("Only money amounts have a currency."))
-    case_ref = (case_ref or "").strip()
-    rationale = (rationale or "").strip()
-    if not case_ref or len(case_ref) > 64:
-        raise AutonomyError(_l("Give the case reference (up to 64 characters)."))
-    if not rationale:
-        raise AutonomyError(_l("Say briefly why; your coach and the ledger rely on it."))
-    if request_type is not None and request_type not in REQUEST_TYPES:
-        raise AutonomyError(_l("Unknown request type."))
+    case_ref = clean_text(case_ref, CASE_REF_MAX, _l("Case reference"),
+                          missing=_l("Give the case reference (up to 64 characters)."))
+    rationale = clean_text(rationale, RATIONALE_MAX, _l("Why"),
+                           missing=_l("Say briefly why; your coach and the ledger rely on it."))
+    customer = clean_text(customer, CUSTOMER_MAX, _l("Customer"))
     pods = current_pods(actor, to_local(now, actor.timezone).date())
-    if pod_id is None:
-        pod = pods[0] if pods else None
-    else:
-        pod = next((p for p in pods if p.id == pod_id), None)
-        if pod is None:
-            raise AutonomyError(_l("You can only log decisions for a pod you belong to."), 403)
-    # The case, when Podium knows it, tells the segment, stage and request type the conditions look at.
+    # When Podium knows the case, the case alone decides its pod, segment, stage and request type (what the
+    # form said is ignored): otherwise an agent could pick the conditioned limit that suits them.
     known = db.session.execute(
-        select(Case.segment_id, Case.stage_id, Case.request_type).where(_case_is(case_ref))
+        select(Case.pod_id, Case.segment_id, Case.stage_id, Case.request_type).where(_case_is(case_ref))
         .order_by(Case.id).limit(1)).first()
     if known is not None:
-        segment_id = segment_id or known.segment_id
-        stage_id = stage_id or known.stage_id
-        request_type = request_type or known.request_type
+        if known.pod_id is None:
+            pod = _pod_of(pods, pod_id)
+        else:
+            pod = next((p for p in pods if p.id == known.pod_id), None)
+            if pod is None:
+                raise AutonomyError(_l("Case %(case)s belongs to a pod you are not a member of; only its pod can "
+                                       "log decisions on it.", case=case_ref), 403)
+        segment_id, stage_id, request_type = known.segment_id, known.stage_id, known.request_type
+        declared = False
+    else:
+        pod = _pod_of(pods, pod_id)
+        _validate_conditions(segment_id, stage_id, request_type)
+        declared = any(c is not None for c in (segment_id, stage_id, request_type))
     customer_ref = pseudonymise(customer)
 
     _lock(actor.id, action_type.id)
@@ -624,8 +663,8 @@ def log_decision(actor: User, action_type: ActionType, *, amount, currency: str 
         decided_at=now, requested_at=now, within_limit=exceeded is None,
         status=DecisionStatus.DONE.value if exceeded is None else DecisionStatus.PENDING.value,
         agent_id=actor.id, pod_id=pod.id if pod else None, segment_id=segment_id, stage_id=stage_id,
-        request_type=request_type, action_type_id=action_type.id, amount=value, currency=currency,
-        case_ref=case_ref, customer_ref=customer_ref, rationale=rationale,
+        request_type=request_type, conditions_declared=declared, action_type_id=action_type.id, amount=value,
+        currency=currency, case_ref=case_ref, customer_ref=customer_ref, rationale=rationale,
         limit_version_id=version.id if version else None, exceeded=exceeded,
     )
     db.session.add(decision)
@@ -655,17 +694,14 @@ def resolve_decision(actor: User, decision: Decision, *, approve: bool, comment:
                      now: datetime | None = None) -> Decision:
     """Approve or reject a pending request (a rejection needs a comment) and tell the agent; first one wins."""
     now = now or utcnow()
-    comment = (comment or "").strip()
     if decision.status != DecisionStatus.PENDING.value:
         raise AutonomyError(_l("This request was already decided."), 409)
     if not can_approve(actor, decision):
         if actor.id == decision.agent_id:
             raise AutonomyError(_l("You cannot decide on your own request."), 403)
         raise AutonomyError(_l("This request is above what you may approve, or not for your pod."), 403)
-    if not approve and not comment:
-        raise AutonomyError(_l("Say why you reject it; the agent sees your comment."))
-    if len(comment) > 2000:
-        raise AutonomyError(_l("Keep the comment under 2000 characters."))
+    comment = clean_text(comment, COMMENT_MAX, _l("Comment"),
+                         missing=None if approve else _l("Say why you reject it; the agent sees your comment."))
     status = DecisionStatus.APPROVED.value if approve else DecisionStatus.REJECTED.value
     done = db.session.execute(
         update(Decision).where(Decision.id == decision.id, Decision.status == DecisionStatus.PENDING.value)

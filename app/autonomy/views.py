@@ -11,42 +11,33 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
-from app.autonomy import access, bp
+from app.autonomy import bp
 from app.autonomy import services as svc
-from app.autonomy.models import ActionType, Decision, Limit, LimitVersion, Period, Proposal, ScopeLevel, Unit
+from app.autonomy.forms import (
+    ActionTypeForm,
+    DecisionForm,
+    LimitForm,
+    ProposalVerdictForm,
+    ReasonForm,
+    SettingsForm,
+    VerdictForm,
+    checked,
+)
+from app.autonomy.models import ActionType, Decision, Limit, LimitVersion, Period, Proposal, Unit
 from app.extensions import db
+from app.forms import arg_int, parse_int
 from app.htmx import is_htmx
 from app.org.models import LifecycleStage, Membership, Pod, Role, Segment, User
 from app.outcomes.models import REQUEST_TYPES
+from app.permissions import authorize, can, require
 from app.timeutil import to_local, utcnow
 
 LEDGER_ROWS = 100
 WINDOW_CHOICES = (30, 90, 180)
 
 
-def _form_int(name: str, *, required: bool = False) -> int | None:
-    raw = (request.form.get(name) or "").strip()
-    if not raw:
-        if required:
-            raise svc.AutonomyError(_l("A required choice is missing."))
-        return None
-    try:
-        return int(raw)
-    except ValueError:
-        raise svc.AutonomyError(_l("A choice was not valid; pick it from the list.")) from None
-
-
-def _form_choice(name: str, allowed) -> str | None:
-    raw = (request.form.get(name) or "").strip()
-    if not raw:
-        return None
-    if raw not in allowed:
-        raise svc.AutonomyError(_l("A choice was not valid; pick it from the list."))
-    return raw
-
-
-def _amount_field(name: str, unit: str, *, required: bool) -> int | None:
-    raw = (request.form.get(name) or "").strip()
+def _amount(raw: str | None, unit: str, *, required: bool) -> int | None:
+    raw = (raw or "").strip()
     if not raw:
         if required:
             raise svc.AutonomyError(_l("Enter the maximum per case."))
@@ -92,17 +83,18 @@ def index():
 @bp.route("/decisions", methods=["POST"])
 @login_required
 def log_decision():
-    try:
-        action_type = db.session.get(ActionType, _form_int("action_type_id", required=True) or 0)
+    form = DecisionForm()
+    try:  # a refused decision shows the page again with what was typed
+        checked(form)
+        action_type = db.session.get(ActionType, form.action_type_id.data or 0)
         if action_type is None or not action_type.active:
             raise svc.AutonomyError(_l("Choose an action from the list."))
         decision = svc.log_decision(
-            current_user, action_type, amount=request.form.get("amount", ""),
-            currency=request.form.get("currency") if action_type.unit == Unit.MONEY.value else None,
-            case_ref=request.form.get("case_ref", ""), customer=request.form.get("customer", ""),
-            rationale=request.form.get("rationale", ""), pod_id=_form_int("pod_id"),
-            segment_id=_form_int("segment_id"), stage_id=_form_int("stage_id"),
-            request_type=_form_choice("request_type", REQUEST_TYPES),
+            current_user, action_type, amount=form.amount.data,
+            currency=form.currency.data if action_type.unit == Unit.MONEY.value else None,
+            case_ref=form.case_ref.data, customer=form.customer.data, rationale=form.rationale.data,
+            pod_id=form.pod_id.data, segment_id=form.segment_id.data, stage_id=form.stage_id.data,
+            request_type=form.request_type.data or None,
         )
     except svc.AutonomyError as exc:
         db.session.rollback()
@@ -112,35 +104,25 @@ def log_decision():
         flash(_("Logged: within your limit, done."), "success")
     else:
         flash(_("Above your limit: sent for approval. You will be notified."), "info")
+    if decision.conditions_declared:
+        flash(_("Podium does not know case %(case)s: the segment, stage or request type you chose are marked as "
+                "declared by you.", case=decision.case_ref), "info")
     return redirect(url_for("autonomy.index", _anchor=f"decision-{decision.id}"))
-
-
-def _decision_or_404(decision_id: int) -> Decision:
-    decision = db.session.get(Decision, decision_id)
-    if decision is None:
-        abort(404)
-    if not access.can_view_decision(current_user, decision):
-        abort(403)
-    return decision
 
 
 @bp.route("/decisions/<int:decision_id>")
 @login_required
-def decision_detail(decision_id: int):
-    decision = _decision_or_404(decision_id)
+@authorize(Decision, "autonomy.view_decision")
+def decision_detail(decision: Decision):
     return render_template("autonomy/decision.html", d=decision, pod=db.session.get(Pod, decision.pod_id or 0),
-                           may_decide=svc.can_approve(current_user, decision), now=utcnow())
+                           may_decide=can(current_user, "autonomy.approve", decision), now=utcnow())
 
 
 @bp.route("/decisions/<int:decision_id>/cancel", methods=["POST"])
 @login_required
-def cancel_decision(decision_id: int):
-    decision = _decision_or_404(decision_id)
-    try:
-        svc.cancel_decision(current_user, decision)
-    except svc.AutonomyError as exc:
-        db.session.rollback()
-        abort(exc.status, str(exc.message))
+@authorize(Decision, "autonomy.view_decision")
+def cancel_decision(decision: Decision):
+    svc.cancel_decision(current_user, decision)
     db.session.commit()
     flash(_("Request withdrawn."), "success")
     return redirect(url_for("autonomy.index"))
@@ -148,20 +130,16 @@ def cancel_decision(decision_id: int):
 
 @bp.route("/decisions/<int:decision_id>/<any(approve, reject):verdict>", methods=["POST"])
 @login_required
-def resolve(decision_id: int, verdict: str):
-    decision = _decision_or_404(decision_id)
-    try:
-        svc.resolve_decision(current_user, decision, approve=verdict == "approve",
-                             comment=request.form.get("comment", ""))
-    except svc.AutonomyError as exc:
-        db.session.rollback()
-        abort(exc.status, str(exc.message))
+@authorize(Decision, "autonomy.view_decision")
+def resolve(decision: Decision, verdict: str):
+    form = checked(VerdictForm())
+    svc.resolve_decision(current_user, decision, approve=verdict == "approve", comment=form.comment.data)
     db.session.commit()
     message = _("Approved.") if verdict == "approve" else _("Rejected.")
     if is_htmx():
         return render_template("autonomy/_queue_done.html", d=decision, message=message)
     flash(message, "success")
-    return redirect(request.form.get("next") == "detail"
+    return redirect(form.next.data == "detail"
                     and url_for("autonomy.decision_detail", decision_id=decision.id)
                     or url_for("autonomy.queue"))
 
@@ -169,8 +147,7 @@ def resolve(decision_id: int, verdict: str):
 @bp.route("/queue")
 @login_required
 def queue():
-    if not access.can_use_queue(current_user):
-        abort(403)
+    require("autonomy.use_queue")
     now = utcnow()
     rows = svc.pending_for(current_user)
     pods = {p.id: p for p in db.session.scalars(select(Pod).where(Pod.id.in_({r.pod_id for r in rows if r.pod_id})))}
@@ -185,7 +162,7 @@ def _limits_context(errors: list[str] | None = None) -> dict:
     pods = list(db.session.scalars(select(Pod).where(Pod.active).order_by(Pod.name)))
     people = list(db.session.scalars(select(User).where(User.active).order_by(User.display_name)))
     coached = svc.coached_pod_ids(current_user)
-    if not access.can_set_limits(current_user):
+    if not can(current_user, "autonomy.set_limits"):
         today = utcnow().date()
         allowed = svc.members_of(coached, today)
         pods = [p for p in pods if p.id in coached]
@@ -198,7 +175,7 @@ def _limits_context(errors: list[str] | None = None) -> dict:
         "segment_names": {s.id: s.name for s in db.session.scalars(select(Segment))},
         "stage_names": {s.id: s.name for s in db.session.scalars(select(LifecycleStage))},
         "errors": errors or [], "values": request.form if request.method == "POST" else {},
-        "may_set": access.can_set_limits(current_user), "periods": [p.value for p in Period],
+        "may_set": can(current_user, "autonomy.set_limits"), "periods": [p.value for p in Period],
         "roles": [r.value for r in Role], **_choices(),
     }
 
@@ -206,45 +183,45 @@ def _limits_context(errors: list[str] | None = None) -> dict:
 @bp.route("/limits")
 @login_required
 def limits():
-    if not current_user.has_role(Role.COACH):
-        abort(403)
+    require("autonomy.view_limits")
     return render_template("autonomy/limits.html", **_limits_context())
 
 
-def _limit_values(unit: str) -> svc.LimitInput:
+def _limit_values(form: LimitForm, unit: str) -> svc.LimitInput:
     return svc.LimitInput(
-        per_case_max=_amount_field("per_case_max", unit, required=True),
-        period=_form_choice("period", [p.value for p in Period]),
-        period_cap=_amount_field("period_cap", unit, required=False),
-        customer_cap=_amount_field("customer_cap", unit, required=False),
-        approver_role=_form_choice("approver_role", ("coach", "leader")) or "coach",
+        per_case_max=_amount(form.per_case_max.data, unit, required=True),
+        period=form.period.data or None,
+        period_cap=_amount(form.period_cap.data, unit, required=False),
+        customer_cap=_amount(form.customer_cap.data, unit, required=False),
+        approver_role=form.approver_role.data or "coach",
     )
 
 
 @bp.route("/limits", methods=["POST"])
 @login_required
 def save_limit():
-    if not current_user.has_role(Role.COACH):
-        abort(403)
-    try:
-        action_type = db.session.get(ActionType, _form_int("action_type_id", required=True) or 0)
+    require("autonomy.propose")
+    form = LimitForm()
+    try:  # a refused limit shows the page again with what was typed
+        checked(form)
+        action_type = db.session.get(ActionType, form.action_type_id.data or 0)
         if action_type is None:
             raise svc.AutonomyError(_l("Choose an action from the list."))
-        level = _form_choice("level", [s.value for s in ScopeLevel]) or ""
-        values = _limit_values(action_type.unit)
+        level = form.level.data or ""
+        values = _limit_values(form, action_type.unit)
         scope = {
-            "role": _form_choice("role", [r.value for r in Role]) if level == "role" else None,
-            "pod_id": _form_int("pod_id") if level == "pod" else None,
-            "agent_id": _form_int("agent_id") if level == "agent" else None,
+            "role": (form.role.data or None) if level == "role" else None,
+            "pod_id": form.pod_id.data if level == "pod" else None,
+            "agent_id": form.agent_id.data if level == "agent" else None,
         }
-        if access.can_set_limits(current_user):
-            svc.set_limit(current_user, action_type, level=level, **scope, segment_id=_form_int("segment_id"),
-                          stage_id=_form_int("stage_id"), request_type=_form_choice("request_type", REQUEST_TYPES),
-                          values=values, reason=request.form.get("reason", ""))
+        if can(current_user, "autonomy.set_limits"):
+            svc.set_limit(current_user, action_type, level=level, **scope, segment_id=form.segment_id.data,
+                          stage_id=form.stage_id.data, request_type=form.request_type.data or None,
+                          values=values, reason=form.reason.data)
             message = _("Limit saved as a new version.")
         else:
             svc.propose_change(current_user, action_type, level=level, pod_id=scope["pod_id"],
-                               agent_id=scope["agent_id"], values=values, reason=request.form.get("reason", ""))
+                               agent_id=scope["agent_id"], values=values, reason=form.reason.data)
             message = _("Proposal sent to the leaders.")
     except svc.AutonomyError as exc:
         db.session.rollback()
@@ -256,10 +233,8 @@ def save_limit():
 
 @bp.route("/limits/<int:limit_id>")
 @login_required
-def limit_history(limit_id: int):
-    if not current_user.has_role(Role.COACH):
-        abort(403)
-    limit = db.get_or_404(Limit, limit_id)
+@authorize(Limit, "autonomy.view_limits")
+def limit_history(limit: Limit):
     versions = list(db.session.scalars(select(LimitVersion).where(LimitVersion.limit_id == limit.id)
                                        .options(joinedload(LimitVersion.created_by))
                                        .order_by(LimitVersion.number.desc())))
@@ -274,15 +249,9 @@ def limit_history(limit_id: int):
 
 @bp.route("/limits/<int:limit_id>/retire", methods=["POST"])
 @login_required
-def retire_limit(limit_id: int):
-    if not access.can_set_limits(current_user):
-        abort(403)
-    limit = db.get_or_404(Limit, limit_id)
-    try:
-        svc.retire_limit(current_user, limit, request.form.get("reason", ""))
-    except svc.AutonomyError as exc:
-        db.session.rollback()
-        abort(exc.status, str(exc.message))
+@authorize(Limit, "autonomy.set_limits")
+def retire_limit(limit: Limit):
+    svc.retire_limit(current_user, limit, checked(ReasonForm()).reason.data)
     db.session.commit()
     flash(_("Limit removed; its history stays."), "success")
     return redirect(url_for("autonomy.limit_history", limit_id=limit.id))
@@ -291,37 +260,32 @@ def retire_limit(limit_id: int):
 @bp.route("/proposals")
 @login_required
 def proposals():
-    if not current_user.has_role(Role.COACH):
-        abort(403)
+    require("autonomy.propose")
+    may_decide = can(current_user, "autonomy.set_limits")
     items = svc.open_proposals()
-    if not access.can_set_limits(current_user):
+    if not may_decide:
         items = [p for p in items if p.proposed_by_id == current_user.id]
     recent = list(db.session.scalars(
         select(Proposal).where(Proposal.status != "open").options(joinedload(Proposal.action_type),
                                                                   joinedload(Proposal.agent))
         .order_by(Proposal.decided_at.desc()).limit(20)))
-    if not access.can_set_limits(current_user):
+    if not may_decide:
         recent = [p for p in recent if p.proposed_by_id == current_user.id]
     pods = {p.id: p.name for p in db.session.scalars(select(Pod))}
     return render_template("autonomy/proposals.html", items=items, recent=recent, pods=pods,
-                           may_decide=access.can_set_limits(current_user))
+                           may_decide=may_decide)
 
 
 @bp.route("/proposals/<int:proposal_id>/<any(accept, dismiss):verdict>", methods=["POST"])
 @login_required
-def decide_proposal(proposal_id: int, verdict: str):
-    if not access.can_set_limits(current_user):
-        abort(403)
-    proposal = db.get_or_404(Proposal, proposal_id)
-    try:
-        if verdict == "accept":
-            value = _amount_field("per_case_max", proposal.action_type.unit, required=False)
-            svc.accept_proposal(current_user, proposal, per_case_max=value, comment=request.form.get("comment", ""))
-        else:
-            svc.dismiss_proposal(current_user, proposal, comment=request.form.get("comment", ""))
-    except svc.AutonomyError as exc:
-        db.session.rollback()
-        abort(exc.status, str(exc.message))
+@authorize(Proposal, "autonomy.set_limits")
+def decide_proposal(proposal: Proposal, verdict: str):
+    form = checked(ProposalVerdictForm())
+    if verdict == "accept":
+        value = _amount(form.per_case_max.data, proposal.action_type.unit, required=False)
+        svc.accept_proposal(current_user, proposal, per_case_max=value, comment=form.comment.data)
+    else:
+        svc.dismiss_proposal(current_user, proposal, comment=form.comment.data)
     db.session.commit()
     flash(_("Accepted: the limit has a new version.") if verdict == "accept" else _("Dismissed."), "success")
     return redirect(url_for("autonomy.proposals"))
@@ -336,25 +300,25 @@ def accountability():
     from app.outcomes import metrics
 
     now = utcnow()
-    try:
-        days = int(request.args.get("days", 90))
-    except ValueError:
-        days = 90
+    days = parse_int(request.args.get("days"))  # a window is a choice: anything else shows the default
     if days not in WINDOW_CHOICES:
         days = 90
-    pod_id = request.args.get("pod_id", type=int)
-    agent_id = request.args.get("agent_id", type=int)
+    pod_id = arg_int("pod_id")
+    agent_id = arg_int("agent_id")
     coached = svc.coached_pod_ids(current_user)
     if pod_id is None and agent_id is None:
         if current_user.has_role(Role.LEADER) or coached:
             pod_id = min(coached) if coached and not current_user.has_role(Role.LEADER) else None
         if pod_id is None and not current_user.has_role(Role.LEADER):
             agent_id = current_user.id
-    if pod_id is not None and (db.session.get(Pod, pod_id) is None or not access.can_view_pod(current_user, pod_id)):
-        abort(403 if db.session.get(Pod, pod_id) else 404)
-    if agent_id is not None and (db.session.get(User, agent_id) is None
-                                 or not access.can_view_agent(current_user, agent_id)):
-        abort(403 if db.session.get(User, agent_id) else 404)
+    if pod_id is not None:
+        if db.session.get(Pod, pod_id) is None:
+            abort(404)
+        require("autonomy.view_pod", pod_id)
+    if agent_id is not None:
+        if db.session.get(User, agent_id) is None:
+            abort(404)
+        require("autonomy.view_agent", agent_id)
     start = now - timedelta(days=days)
     first, last = start.date(), now.date()
     codes = ["autonomy_rate", "csat", "reopen_rate"]
@@ -389,37 +353,36 @@ def accountability():
 # --- admin: the action type catalog and settings -------------------------------------------------------------
 
 
-def _require_admin() -> None:
-    if not current_user.has_role(Role.ADMIN):
-        abort(403)
+def _catalog_page(errors: list[str] | None = None, values=None, editing: int | None = None):
+    return render_template("autonomy/action_types.html", items=svc.action_types(active_only=False),
+                           settings=svc.get_settings(), currencies=svc.currencies(), errors=errors or [],
+                           values=values or {}, editing=editing)
 
 
 @bp.route("/action-types")
 @login_required
 def action_type_list():
-    _require_admin()
-    return render_template("autonomy/action_types.html", items=svc.action_types(active_only=False),
-                           settings=svc.get_settings(), currencies=svc.currencies(), errors=[], values={})
+    require("autonomy.manage_catalog")
+    return _catalog_page()
 
 
 @bp.route("/action-types", methods=["POST"])
 @bp.route("/action-types/<int:item_id>", methods=["POST"])
 @login_required
 def save_action_type(item_id: int | None = None):
-    _require_admin()
-    item = db.get_or_404(ActionType, item_id) if item_id else None
-    try:
+    require("autonomy.manage_catalog")
+    item = db.get_or_404(ActionType, item_id) if item_id is not None else None
+    form = ActionTypeForm()
+    try:  # a refused edit shows the catalog again with what was typed
+        checked(form)
         svc.save_action_type(
-            current_user, item, code=request.form.get("code", ""), name=request.form.get("name", ""),
-            unit=request.form.get("unit", ""), currency=request.form.get("currency"),
-            description=request.form.get("description", ""), position=_form_int("position") or 0,
-            active=request.form.get("active") == "y",
+            current_user, item, code=form.code.data, name=form.name.data, unit=form.unit.data or "",
+            currency=form.currency.data, description=form.description.data, position=form.position.data or 0,
+            active=form.active.data,
         )
     except svc.AutonomyError as exc:
         db.session.rollback()
-        return render_template("autonomy/action_types.html", items=svc.action_types(active_only=False),
-                               settings=svc.get_settings(), currencies=svc.currencies(),
-                               errors=[str(exc.message)], values=request.form, editing=item_id), exc.status
+        return _catalog_page([str(exc.message)], request.form, item_id), exc.status
     db.session.commit()
     flash(_("Action type saved."), "success")
     return redirect(url_for("autonomy.action_type_list"))
@@ -428,19 +391,17 @@ def save_action_type(item_id: int | None = None):
 @bp.route("/settings", methods=["POST"])
 @login_required
 def save_settings():
-    _require_admin()
-    settings = svc.get_settings()
-    try:
-        hours = _form_int("escalation_hours", required=True)
-        start = _form_int("workday_start_hour", required=True)
-        end = _form_int("workday_end_hour", required=True)
-        if not (1 <= hours <= 80) or not (0 <= start < end <= 24):
+    require("autonomy.manage_catalog")
+    form = SettingsForm()
+    try:  # a refused setting shows the catalog page again
+        checked(form)
+        hours, start, end = form.escalation_hours.data, form.workday_start_hour.data, form.workday_end_hour.data
+        if hours is None or start is None or end is None or not start < end:
             raise svc.AutonomyError(_l("Escalate after 1 to 80 working hours; the working day starts before it ends."))
     except svc.AutonomyError as exc:
         db.session.rollback()
-        return render_template("autonomy/action_types.html", items=svc.action_types(active_only=False),
-                               settings=svc.get_settings(), currencies=svc.currencies(),
-                               errors=[str(exc.message)], values={}), exc.status
+        return _catalog_page([str(exc.message)]), exc.status
+    settings = svc.get_settings()
     settings.escalation_hours, settings.workday_start_hour, settings.workday_end_hour = hours, start, end
     db.session.commit()
     flash(_("Autonomy settings saved."), "success")

@@ -85,3 +85,30 @@ def test_accountability_query_count_does_not_grow(client, auth, team, ledger, lo
         log(amount="15.00", case_ref=f"X-{n}", now=utcnow() - timedelta(hours=n + 1))
         log(user=team.mate, amount="90.00", case_ref=f"Y-{n}", now=utcnow() - timedelta(hours=n + 1))
     assert list(measure()) == before
+
+
+def test_pod_view_lists_who_was_a_member_during_the_period(client, auth, team, make_user, ledger):
+    """Members during the period shown (Membership.overlapping): someone who left within the window stays listed
+    so their decisions are attributable; someone who left before it, or joins later, is not."""
+    from app.org.models import Membership
+
+    today = utcnow().date()
+    left_recently = make_user("agent", name="Lina Leaver")
+    left_long_ago = make_user("agent", name="Otto Oldtimer")
+    joins_later = make_user("agent", name="Nora Newcomer")
+    db.session.add_all([
+        Membership(pod_id=team.pod.id, user_id=left_recently.id, start_date=today - timedelta(days=200),
+                   end_date=today - timedelta(days=10)),
+        Membership(pod_id=team.pod.id, user_id=left_long_ago.id, start_date=today - timedelta(days=400),
+                   end_date=today - timedelta(days=120)),
+        Membership(pod_id=team.pod.id, user_id=joins_later.id, start_date=today + timedelta(days=5)),
+    ])
+    db.session.commit()
+    page = _get(client, auth, team.coach, f"?pod_id={team.pod.id}&days=90").get_data(as_text=True)
+    chips = page[page.index('class="chips"'):]
+    chips = chips[:chips.index("</p>")]
+    assert "Ana Agent" in chips and "Ben Agent" in chips and "Lina Leaver" in chips
+    assert "Otto Oldtimer" not in chips and "Nora Newcomer" not in chips
+    wide = _get(client, auth, team.coach, f"?pod_id={team.pod.id}&days=180").get_data(as_text=True)
+    wide = wide[wide.index('class="chips"'):]
+    assert "Otto Oldtimer" in wide[:wide.index("</p>")], "a longer window reaches back to who left earlier"

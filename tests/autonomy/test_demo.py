@@ -32,6 +32,9 @@ def test_demo_shows_autonomy(client, auth):
         Proposal.kind == "raise", Proposal.status == "open")) >= 1
     auth.login(COACH_EMAIL, "podium-demo")
     assert client.get("/autonomy/queue").status_code == 200
+    own = client.get("/autonomy/proposals").get_data(as_text=True)
+    assert "Nada que decidir" not in own and "Nothing to decide" not in own, "the coach sees their own proposals"
+    assert "Late-payment fees" in own
     auth.logout()
     auth.login(LEADER_EMAIL, "podium-demo")
     page = client.get("/autonomy/proposals").get_data(as_text=True)
