@@ -1,7 +1,7 @@
 """Decisions remember whether their segment, stage and request type were declared by the agent
 
 Revision ID: autonomy_0001
-Revises: ae279cd5ee97
+Revises: imports_0001
 Create Date: 2026-12-03 10:00:00
 
 When Podium knows the case, the case decides which conditioned limit applies; for a case it does not know, the
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "autonomy_0001"
-down_revision = "ae279cd5ee97"
+down_revision = "imports_0001"
 branch_labels = None
 depends_on = None
 
