@@ -13,7 +13,7 @@ from werkzeug.exceptions import HTTPException
 
 from app import permissions as P
 from app.api import bp
-from app.api.auth import forbidden, hash_secret, json_error, token_required
+from app.api.auth import forbidden, json_error, request_token, token_required
 from app.api.cases import MAX_CASES, upsert_items
 from app.api.openapi import document
 from app.extensions import client_address, db, limiter
@@ -43,10 +43,11 @@ def _rate_limit() -> str:
 
 
 def _rate_key() -> str:
-    """Each token gets its own allowance; requests without one share their address's."""
-    scheme, _sep, secret = request.headers.get("Authorization", "").strip().partition(" ")
-    if scheme.lower() == "bearer" and secret.strip():
-        return "api-token:" + hash_secret(secret.strip())[:32]
+    """A valid token gets its own allowance; requests without one, or with an unknown, revoked or made-up one,
+    share their client address's (so inventing tokens does not escape the limit)."""
+    token = request_token()
+    if token is not None:
+        return f"api-token:{token.id}"
     return "api-address:" + client_address()
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from app.errors import ServiceError
+from app.extension_points import user_deactivated
 from app.extensions import db
 from app.forms import LATEST_DATE
 from app.org.models import (
@@ -135,7 +136,7 @@ def update_user(actor: User, user: User, *, email: str, display_name: str, role:
     user.timezone = timezone
     user.active = active
     if was_active and not active:
-        user.session_version += 1
+        _deactivated(actor, user)
     db.session.flush()
     return user
 
@@ -146,8 +147,14 @@ def deactivate_user(actor: User, user: User) -> None:
         raise OrgError("cannot_demote_self")
     if user.active:
         user.active = False
-        user.session_version += 1
+        _deactivated(actor, user)
         db.session.flush()
+
+
+def _deactivated(actor: User | None, user: User) -> None:
+    """End the person's sessions and whatever features granted them (API tokens): reactivation restores none."""
+    user.session_version += 1
+    user_deactivated(actor, user, utcnow())
 
 
 def reactivate_user(actor: User, user: User) -> None:
