@@ -18,7 +18,7 @@ from wtforms.validators import DataRequired, Email, Length, NumberRange, Optiona
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.auth.forms import LANGUAGE_CHOICES, validate_timezone_field
-from app.forms import IntField, parse_int
+from app.forms import EARLIEST_DATE, LATEST_DATE, IntField, parse_int
 from app.validators import CleanText, strip_filter
 
 
@@ -83,6 +83,12 @@ class PodForm(FlaskForm):
             raise ValidationError(_l("Choose at least one working day."))
 
 
+def supported_date(form, field):
+    if field.data is not None and not EARLIEST_DATE <= field.data <= LATEST_DATE:
+        raise ValidationError(_l("Give a date between %(first)s and %(last)s.", first=EARLIEST_DATE.isoformat(),
+                                 last=LATEST_DATE.isoformat()))
+
+
 def ascii_id(value) -> int:
     """SelectField coercion for ids: ASCII digits within the id range ("١" is not 1), else a form error."""
     number = parse_int(value, minimum=1)
@@ -94,7 +100,7 @@ def ascii_id(value) -> int:
 class MemberForm(FlaskForm):
     # Not limited to the listed choices: the service refuses who the acting user may not add, with the reason.
     user_id = SelectField(_l("Person"), coerce=ascii_id, validators=[DataRequired()], validate_choice=False)
-    start_date = DateField(_l("Member from"), validators=[DataRequired()])
+    start_date = DateField(_l("Member from"), validators=[DataRequired(), supported_date])
     profile = SelectField(_l("Profile"), choices=profile_choices)
     skills = StringField(_l("Skills"), validators=[Optional(), Length(max=500), CleanText()], filters=[strip_filter],
                          description=_l("Free text, e.g. billing, porting, Italian"))
@@ -108,7 +114,7 @@ class MembershipEditForm(FlaskForm):
 
 
 class EndMembershipForm(FlaskForm):
-    end_date = DateField(_l("Member until"), validators=[DataRequired()])
+    end_date = DateField(_l("Member until"), validators=[DataRequired(), supported_date])
     submit = SubmitField(_l("End membership"))
 
 
