@@ -176,18 +176,26 @@ def save_stage(actor: User, stage: LifecycleStage | None, *, name: str, descript
                          active=active)
 
 
-def _save_ordered(model, obj, *, name, description, position, active):
-    name = name.strip()
+def _refuse_name_clash(model, obj, name: str) -> None:
+    """Names of segments, stages and pods are unique whatever their case."""
     clash = db.session.scalar(select(model.id).where(func.lower(model.name) == name.lower()))
     if clash is not None and (obj is None or clash != obj.id):
         raise OrgError("name_taken")
+
+
+def _save_ordered(model, obj, *, name, description, position, active):
+    name = name.strip()
+    _refuse_name_clash(model, obj, name)
+    return _store(model, obj, name=name, description=description.strip(), position=position, active=active)
+
+
+def _store(model, obj, **values):
+    """Create (``obj`` None) or update a row with ``values``; flushes."""
     if obj is None:
         obj = model()
         db.session.add(obj)
-    obj.name = name
-    obj.description = description.strip()
-    obj.position = position
-    obj.active = active
+    for key, value in values.items():
+        setattr(obj, key, value)
     db.session.flush()
     return obj
 
@@ -211,22 +219,12 @@ def move_ordered(actor: User, obj, direction: int) -> None:
 def save_pod(actor: User, pod: Pod | None, *, name: str, mission: str, timezone: str, standup_time: time,
              working_days: list[int] | str) -> Pod:
     name = name.strip()
-    clash = db.session.scalar(select(Pod.id).where(func.lower(Pod.name) == name.lower()))
-    if clash is not None and (pod is None or clash != pod.id):
-        raise OrgError("name_taken")
+    _refuse_name_clash(Pod, pod, name)
     days = "".join(str(d) for d in sorted({int(d) for d in working_days}))
     if not days or any(ch not in "1234567" for ch in days):
         raise OrgError("working_days")
-    if pod is None:
-        pod = Pod()
-        db.session.add(pod)
-    pod.name = name
-    pod.mission = mission.strip()
-    pod.timezone = timezone
-    pod.standup_time = standup_time
-    pod.working_days = days
-    db.session.flush()
-    return pod
+    return _store(Pod, pod, name=name, mission=mission.strip(), timezone=timezone, standup_time=standup_time,
+                  working_days=days)
 
 
 def set_pod_coaches(actor: User, pod: Pod, coaches: list[User]) -> None:
@@ -414,14 +412,18 @@ def coverage_cell(segment: Segment, stage: LifecycleStage) -> CoverageCell:
     return CoverageCell(segment, stage, pods)
 
 
+def _open_coverage(pod: Pod, segment: Segment, stage: LifecycleStage) -> Coverage | None:
+    return db.session.scalar(
+        select(Coverage).where(Coverage.pod_id == pod.id, Coverage.segment_id == segment.id,
+                               Coverage.stage_id == stage.id, Coverage.valid_to.is_(None))
+    )
+
+
 def assign_coverage(actor: User, pod: Pod, segment: Segment, stage: LifecycleStage,
                     now: datetime | None = None) -> bool:
     """Make the pod an owner of the cell from now on; True when it was not already."""
     now = now or utcnow()
-    existing = db.session.scalar(
-        select(Coverage).where(Coverage.pod_id == pod.id, Coverage.segment_id == segment.id,
-                               Coverage.stage_id == stage.id, Coverage.valid_to.is_(None))
-    )
+    existing = _open_coverage(pod, segment, stage)
     if existing is not None:
         return False
     try:
@@ -437,10 +439,7 @@ def unassign_coverage(actor: User, pod: Pod, segment: Segment, stage: LifecycleS
                       now: datetime | None = None) -> bool:
     """End the pod's ownership of the cell; the history keeps when it owned it."""
     now = now or utcnow()
-    existing = db.session.scalar(
-        select(Coverage).where(Coverage.pod_id == pod.id, Coverage.segment_id == segment.id,
-                               Coverage.stage_id == stage.id, Coverage.valid_to.is_(None))
-    )
+    existing = _open_coverage(pod, segment, stage)
     if existing is None:
         return False
     existing.valid_to = now
@@ -451,53 +450,45 @@ def unassign_coverage(actor: User, pod: Pod, segment: Segment, stage: LifecycleS
 # --- reading helpers used by pages ----------------------------------------------------------------
 
 
+def _by_pod(pairs) -> dict[int, list]:
+    """(pod id, item) pairs grouped by pod id, order kept; an absent pod gives an empty list."""
+    result: dict[int, list] = defaultdict(list)
+    for pod_id, item in pairs:
+        result[pod_id].append(item)
+    return result
+
+
 def current_members_by_pod(pod_ids: list[int], on: date) -> dict[int, list[Membership]]:
     """Current memberships of several pods with their users, in one query."""
-    result: dict[int, list[Membership]] = defaultdict(list)
     if not pod_ids:
-        return result
+        return _by_pod(())
     rows = db.session.scalars(
-        select(Membership)
-        .options(joinedload(Membership.user))
-        .join(User, User.id == Membership.user_id)
-        .where(Membership.pod_id.in_(pod_ids), Membership.current(on))
-        .order_by(User.display_name)
+        select(Membership).options(joinedload(Membership.user)).join(User, User.id == Membership.user_id)
+        .where(Membership.pod_id.in_(pod_ids), Membership.current(on)).order_by(User.display_name)
     )
-    for membership in rows:
-        result[membership.pod_id].append(membership)
-    return result
+    return _by_pod((membership.pod_id, membership) for membership in rows)
 
 
 def coaches_by_pod(pod_ids: list[int]) -> dict[int, list[User]]:
-    result: dict[int, list[User]] = defaultdict(list)
     if not pod_ids:
-        return result
-    rows = db.session.execute(
-        select(pod_coaches.c.pod_id, User)
-        .join(User, User.id == pod_coaches.c.user_id)
-        .where(pod_coaches.c.pod_id.in_(pod_ids))
-        .order_by(User.display_name)
-    )
-    for pod_id, user in rows:
-        result[pod_id].append(user)
-    return result
+        return _by_pod(())
+    return _by_pod(db.session.execute(
+        select(pod_coaches.c.pod_id, User).join(User, User.id == pod_coaches.c.user_id)
+        .where(pod_coaches.c.pod_id.in_(pod_ids)).order_by(User.display_name)
+    ))
 
 
 def coverage_by_pod(pod_ids: list[int]) -> dict[int, list[Coverage]]:
-    result: dict[int, list[Coverage]] = defaultdict(list)
     if not pod_ids:
-        return result
+        return _by_pod(())
     rows = db.session.scalars(
-        select(Coverage)
-        .options(joinedload(Coverage.segment), joinedload(Coverage.stage))
+        select(Coverage).options(joinedload(Coverage.segment), joinedload(Coverage.stage))
         .join(Segment, Segment.id == Coverage.segment_id)
         .join(LifecycleStage, LifecycleStage.id == Coverage.stage_id)
         .where(Coverage.pod_id.in_(pod_ids), Coverage.valid_to.is_(None))
         .order_by(Segment.position, LifecycleStage.position)
     )
-    for coverage in rows:
-        result[coverage.pod_id].append(coverage)
-    return result
+    return _by_pod((coverage.pod_id, coverage) for coverage in rows)
 
 
 def pods_of_user(user: User, on: date) -> list[Pod]:

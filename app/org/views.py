@@ -12,6 +12,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload
 
 from app import permissions as P
+from app.auth.services import change_password
 from app.extensions import db
 from app.forms import EmptyForm, form_int
 from app.htmx import is_htmx
@@ -29,6 +30,27 @@ from app.org.forms import (
 )
 from app.org.models import LifecycleStage, Membership, Pod, Role, Segment, User
 from app.timeutil import timezone_choices, utcnow
+
+
+def _save_and_redirect(form, save, field, message, target: str):
+    """The create/edit pages: when the form validates, save, commit, say ``message(saved)`` and go to ``target``;
+    a refused name or e-mail goes back onto the form's ``field`` instead (None: show the form again)."""
+    if not form.validate_on_submit():
+        return None
+    try:
+        saved = save()
+    except org.OrgError as exc:  # shown on the form field rather than as an error page
+        db.session.rollback()
+        field.errors.append(str(exc))
+        return None
+    db.session.commit()
+    flash(message(saved), "success")
+    return redirect(target if isinstance(target, str) else target(saved))
+
+
+def _form_status() -> int:
+    return 400 if request.method == "POST" else 200
+
 
 # --- pods -----------------------------------------------------------------------------------------
 
@@ -83,19 +105,20 @@ def _save_pod_from(form: PodForm, pod: Pod | None) -> Pod:
 @login_required
 def new_pod():
     P.require(P.CREATE_POD)
-    form = _pod_form(None)
-    if form.validate_on_submit():
-        try:
-            pod = _save_pod_from(form, None)
-        except org.OrgError as exc:
-            db.session.rollback()
-            form.name.errors.append(str(exc))
-        else:
-            db.session.commit()
-            flash(_("Pod %(name)s created.", name=pod.name), "success")
-            return redirect(url_for("org.pod_detail", pod_id=pod.id))
-    status = 400 if request.method == "POST" else 200
-    return render_template("org/pod_form.html", form=form, pod=None, timezones=timezone_choices()), status
+    return _pod_form_page(None)
+
+
+def _pod_form_page(pod: Pod | None):
+    """Create (``pod`` None) or edit a pod; a refused name shows on the form again with a 400."""
+    form = _pod_form(pod)
+    done = _save_and_redirect(
+        form, lambda: _save_pod_from(form, pod), form.name,
+        lambda saved: _("Pod %(name)s created.", name=saved.name) if pod is None
+        else _("Pod %(name)s saved.", name=saved.name),
+        lambda saved: url_for("org.pod_detail", pod_id=saved.id))
+    if done is not None:
+        return done
+    return render_template("org/pod_form.html", form=form, pod=pod, timezones=timezone_choices()), _form_status()
 
 
 @bp.route("/pods/<int:pod_id>")
@@ -160,19 +183,7 @@ def _refused_form(pod: Pod, form, member_form: MemberForm | None = None):
 def edit_pod(pod_id: int):
     pod = db.get_or_404(Pod, pod_id)
     P.require(P.EDIT_POD, pod)
-    form = _pod_form(pod)
-    if form.validate_on_submit():
-        try:
-            _save_pod_from(form, pod)
-        except org.OrgError as exc:
-            db.session.rollback()
-            form.name.errors.append(str(exc))
-        else:
-            db.session.commit()
-            flash(_("Pod %(name)s saved.", name=pod.name), "success")
-            return redirect(url_for("org.pod_detail", pod_id=pod.id))
-    status = 400 if request.method == "POST" else 200
-    return render_template("org/pod_form.html", form=form, pod=pod, timezones=timezone_choices()), status
+    return _pod_form_page(pod)
 
 
 @bp.route("/pods/<int:pod_id>/members", methods=["POST"])
@@ -306,51 +317,40 @@ def user_list():
 @login_required
 def new_user():
     P.require(P.MANAGE_USERS)
-    form = UserForm()
-    if form.validate_on_submit():
-        try:
-            user = org.create_user(
-                current_user, email=form.email.data, display_name=form.display_name.data, role=form.role.data,
-                locale=form.locale.data, timezone=form.timezone.data, password=form.password.data or None,
-            )
-            if not form.active.data:
-                user.active = False
-        except org.OrgError as exc:
-            db.session.rollback()
-            form.email.errors.append(str(exc))
-        else:
-            db.session.commit()
-            flash(_("Account for %(name)s created.", name=user.display_name), "success")
-            return redirect(url_for("org.user_list"))
-    status = 400 if request.method == "POST" else 200
-    return render_template("org/user_form.html", form=form, user=None, timezones=timezone_choices()), status
+    return _user_form_page(None)
 
 
 @bp.route("/admin/users/<int:user_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit_user(user_id: int):
     P.require(P.MANAGE_USERS)
-    user = db.get_or_404(User, user_id)
-    form = UserForm(obj=user)
-    if form.validate_on_submit():
-        try:
-            org.update_user(
-                current_user, user, email=form.email.data, display_name=form.display_name.data, role=form.role.data,
-                locale=form.locale.data, timezone=form.timezone.data, active=form.active.data,
-            )
-            if form.password.data:
-                from app.auth.services import change_password
+    return _user_form_page(db.get_or_404(User, user_id))
 
-                change_password(current_user, user, form.password.data)
-        except org.OrgError as exc:
-            db.session.rollback()
-            form.email.errors.append(str(exc))
-        else:
-            db.session.commit()
-            flash(_("Account of %(name)s saved.", name=user.display_name), "success")
-            return redirect(url_for("org.user_list"))
-    status = 400 if request.method == "POST" else 200
-    return render_template("org/user_form.html", form=form, user=user, timezones=timezone_choices()), status
+
+def _user_form_page(user: User | None):
+    """Create (``user`` None) or edit an account; a refused e-mail shows on the form again with a 400."""
+    form = UserForm(obj=user)
+    done = _save_and_redirect(
+        form, lambda: _save_user_from(form, user), form.email,
+        lambda saved: _("Account for %(name)s created.", name=saved.display_name) if user is None
+        else _("Account of %(name)s saved.", name=saved.display_name),
+        url_for("org.user_list"))
+    if done is not None:
+        return done
+    return render_template("org/user_form.html", form=form, user=user, timezones=timezone_choices()), _form_status()
+
+
+def _save_user_from(form: UserForm, user: User | None) -> User:
+    fields = {"email": form.email.data, "display_name": form.display_name.data, "role": form.role.data,
+              "locale": form.locale.data, "timezone": form.timezone.data}
+    if user is None:
+        user = org.create_user(current_user, **fields, password=form.password.data or None)
+        user.active = bool(form.active.data)
+        return user
+    org.update_user(current_user, user, **fields, active=form.active.data)
+    if form.password.data:
+        change_password(current_user, user, form.password.data)
+    return user
 
 
 @bp.route("/admin/users/<int:user_id>/deactivate", methods=["POST"])
@@ -410,20 +410,14 @@ def ordered_form(kind: str, item_id: int | None = None):
     form = OrderedItemForm(obj=item)
     if item is None and request.method == "GET":
         form.position.data = (db.session.scalar(select(func.max(model.position))) or 0) + 1
-    if form.validate_on_submit():
-        try:
-            saved = save(current_user, item, name=form.name.data, description=form.description.data or "",
-                         position=form.position.data or 0, active=form.active.data)
-        except org.OrgError as exc:
-            db.session.rollback()
-            form.name.errors.append(str(exc))
-        else:
-            db.session.commit()
-            flash(_("%(name)s saved.", name=saved.name), "success")
-            return redirect(url_for("org.ordered_list", kind=kind))
-    status = 400 if request.method == "POST" else 200
+    done = _save_and_redirect(
+        form, lambda: save(current_user, item, name=form.name.data, description=form.description.data or "",
+                           position=form.position.data or 0, active=form.active.data),
+        form.name, lambda saved: _("%(name)s saved.", name=saved.name), url_for("org.ordered_list", kind=kind))
+    if done is not None:
+        return done
     return render_template("org/ordered_form.html", form=form, kind=kind, item=item, title=title,
-                           singular=singular), status
+                           singular=singular), _form_status()
 
 
 @bp.route("/admin/<any(segments, stages):kind>/<int:item_id>/move", methods=["POST"])
@@ -454,6 +448,5 @@ def settings():
         db.session.commit()
         flash(_("Settings saved."), "success")
         return redirect(url_for("org.settings"))
-    status = 400 if request.method == "POST" else 200
-    return render_template("org/settings.html", form=form, timezones=timezone_choices()), status
+    return render_template("org/settings.html", form=form, timezones=timezone_choices()), _form_status()
 
