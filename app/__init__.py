@@ -114,6 +114,7 @@ def _ensure_instance_dir(app: Flask) -> None:
 
 def _register_models() -> None:
     import app.api.models  # noqa: F401
+    import app.auth.models  # noqa: F401
     import app.autonomy.models  # noqa: F401
     import app.notifications.models  # noqa: F401
     import app.org.models  # noqa: F401

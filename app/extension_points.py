@@ -5,6 +5,8 @@
 - ``demo_step``: a function ``(now)`` run by ``flask demo load`` after the organisation and cases exist.
 - ``quarter_activity``: what a feature reports about a pod's quarter (for quarterly reviews): a function
   ``(pod, start, end) -> dict`` registered under a key; reviews gather every registered key.
+- ``on_user_deactivated``: a function ``(actor, user, now)`` run when an account is deactivated, so a feature
+  above the organisation model ends what it granted the person (the API revokes their tokens).
 - ``metric_provider``: extra figures the metric engine computes from a feature's own data (e.g. autonomy's
   "decisions within autonomy"), so the engine never imports a feature above it.
 """
@@ -52,6 +54,7 @@ NAV_ITEMS: list[NavItem] = []
 QUARTER_ACTIVITIES: list[QuarterActivity] = []
 HOME_SECTIONS: list[HomeSection] = []
 DEMO_STEPS: list[DemoStep] = []
+USER_DEACTIVATED: dict[str, Callable[[Any, Any, datetime], None]] = {}
 
 
 def nav_item(order: int, endpoint: str, label: Any, visible: Callable[[Any], bool] = lambda user: True,
@@ -109,3 +112,18 @@ def home_sections_for(user: Any, today: date) -> list[tuple[str, dict]]:
         if context is not None:
             sections.append((section.template, context))
     return sections
+
+
+def on_user_deactivated(name: str):
+    """Register ``func(actor, user, now)``, run (in the same transaction) when ``user`` is deactivated."""
+
+    def decorator(func: Callable[[Any, Any, datetime], None]):
+        USER_DEACTIVATED.setdefault(name, func)
+        return func
+
+    return decorator
+
+
+def user_deactivated(actor: Any, user: Any, now: datetime) -> None:
+    for func in USER_DEACTIVATED.values():
+        func(actor, user, now)

@@ -20,7 +20,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from app.extensions import db
-from app.org.models import Pod, Role, User, pod_coaches
+from app.org.models import Membership, Pod, Role, User, pod_coaches
 from app.timeutil import utcnow
 
 Policy = Callable[[User, Any], bool]
@@ -54,6 +54,9 @@ COACH_POD = "coach_pod"  # run ceremonies, set targets
 # the pods they coach (a coach owns their pod's journeys). Without a pod: may the user assign any cell at all.
 ASSIGN_COVERAGE = "assign_coverage"
 VIEW_POD_OUTCOMES = "view_pod_outcomes"
+# Action on a person (a User or a user id): see their individual outcomes. Themselves, leaders everyone, a coach
+# the current members of the pods they coach.
+VIEW_AGENT_OUTCOMES = "view_agent_outcomes"
 
 GLOBAL_MINIMUM = {
     MANAGE_USERS: Role.ADMIN,
@@ -105,6 +108,8 @@ def can(user: User | None, action: str, obj: Any = None) -> bool:
         return bool(POLICIES[action](user, obj))
     if action in GLOBAL_MINIMUM:
         return user.has_role(GLOBAL_MINIMUM[action])
+    if action == VIEW_AGENT_OUTCOMES:
+        return _can_view_agent(user, obj if isinstance(obj, int) else obj.id)
     pod_id = _pod_id(obj)
     if user.has_role(Role.LEADER):
         return True
@@ -122,6 +127,19 @@ def can(user: User | None, action: str, obj: Any = None) -> bool:
     if action == VIEW_POD_OUTCOMES:
         return coaches_it or member
     return False
+
+
+def _can_view_agent(user: User, agent_id: int) -> bool:
+    if user.id == agent_id or user.has_role(GLOBAL_MINIMUM[VIEW_ALL_PODS]):
+        return True
+    coached = pod_relations(user).coached
+    if not coached or not user.has_role(Role.COACH):
+        return False
+    found = db.session.scalar(
+        select(Membership.id).where(Membership.user_id == agent_id, Membership.pod_id.in_(coached),
+                                    Membership.current(utcnow().date())).limit(1)
+    )
+    return found is not None
 
 
 def require(action: str, obj: Any = None) -> None:

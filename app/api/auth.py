@@ -129,6 +129,17 @@ def _touch(token: ApiToken, now: datetime) -> None:
     db.session.commit()
 
 
+_REQUEST_TOKEN = "podium.api_token"
+
+
+def request_token() -> ApiToken | None:
+    """The live token of this request, authenticated once per request (the rate-limit key and the view share it)."""
+    environ = request.environ
+    if _REQUEST_TOKEN not in environ:
+        environ[_REQUEST_TOKEN] = authenticate()
+    return environ[_REQUEST_TOKEN]
+
+
 def token_required(view: Callable) -> Callable:
     """Run the view as the token's user (`g.api_user`), or answer 401 with a Bearer challenge."""
 
@@ -141,7 +152,7 @@ def token_required(view: Callable) -> Callable:
             return _unauthorized(_("Send an API token: Authorization: Bearer <token>."), invalid=False)
         if problem == "malformed":
             return _unauthorized(_("The Authorization header must be “Bearer <token>”."), invalid=True)
-        token = authenticate()
+        token = request_token()
         if token is None:
             return _unauthorized(_("The API token is not valid: it is unknown, revoked, or its user is "
                                    "deactivated."), invalid=True)

@@ -75,7 +75,8 @@ def _parameter(name: str, description: str, schema: dict, required: bool = False
 def document() -> dict:
     """The whole document; the paths are exactly the routes of app/api/views.py."""
     unauthorized = _error("No token, or one that is unknown, revoked or whose user is deactivated.")
-    too_many = _error("Rate limit reached; see the Retry-After header.")
+    too_many = _error("Rate limit reached (per valid token; per client address without one); see the Retry-After "
+                      "header.")
     return {
         "openapi": "3.1.0",
         "info": {
@@ -115,6 +116,7 @@ def document() -> dict:
                         "403": _error("The token's user is neither a leader nor an admin."),
                         "409": _error("Another request wrote the same cases at the same moment; send again."),
                         "413": _error(f"More than {MAX_CASES} cases, or a body larger than the server accepts."),
+                        "415": _error("The body is not sent as `Content-Type: application/json`."),
                         "429": too_many,
                     },
                 },

@@ -13,15 +13,16 @@ from werkzeug.exceptions import HTTPException
 
 from app import permissions as P
 from app.api import bp
-from app.api.auth import forbidden, hash_secret, json_error, token_required
+from app.api.auth import forbidden, json_error, request_token, token_required
 from app.api.cases import MAX_CASES, upsert_items
 from app.api.openapi import document
+from app.errors import ServiceError
 from app.extensions import client_address, db, limiter
+from app.forms import parse_date, parse_int
 from app.org import services as org
 from app.org.models import LifecycleStage, Pod, Segment, User
 from app.outcomes import metrics
 from app.outcomes.models import CHANNELS, REQUEST_TYPES
-from app.outcomes.views import may_view_agent
 
 DEFAULT_RATE_LIMIT = "300 per minute"
 EARLIEST = date(2000, 1, 1)
@@ -32,10 +33,11 @@ CHOICE_PARAMETERS = {"channel": CHANNELS, "request_type": REQUEST_TYPES}
 METRIC_PARAMETERS = ("from", "to", *ID_PARAMETERS, *CHOICE_PARAMETERS)
 
 
-class BadRequest(ValueError):
+class BadRequest(ServiceError):
+    """A request the API refuses: status, a machine-readable error code and a message (the API's JSON shape)."""
+
     def __init__(self, status: int, error: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.error, self.message = status, error, message
+        super().__init__(message, status, code=error)
 
 
 def _rate_limit() -> str:
@@ -43,14 +45,22 @@ def _rate_limit() -> str:
 
 
 def _rate_key() -> str:
-    """Each token gets its own allowance; requests without one share their address's."""
-    scheme, _sep, secret = request.headers.get("Authorization", "").strip().partition(" ")
-    if scheme.lower() == "bearer" and secret.strip():
-        return "api-token:" + hash_secret(secret.strip())[:32]
+    """A valid token gets its own allowance; requests without one, or with an unknown, revoked or made-up one,
+    share their client address's (so inventing tokens does not escape the limit)."""
+    token = request_token()
+    if token is not None:
+        return f"api-token:{token.id}"
     return "api-address:" + client_address()
 
 
 limited = limiter.limit(_rate_limit, key_func=_rate_key)
+
+
+@bp.errorhandler(ServiceError)
+def service_error(error: ServiceError):
+    """Every refused rule under /api/v1 in the API's error shape; nothing from the request is kept."""
+    db.session.rollback()
+    return json_error(error.status, error.code, str(error.message))
 
 
 @bp.errorhandler(HTTPException)
@@ -138,10 +148,10 @@ def _case_items() -> list:
 def upsert_cases():
     if not P.can(g.api_user, P.MANAGE_IMPORTS):
         return forbidden(_("Only leaders and admins can write cases."))
-    try:
-        items = _case_items()
-    except BadRequest as exc:
-        return json_error(exc.status, exc.error, exc.message)
+    if not request.is_json:
+        raise BadRequest(415, "unsupported_media_type",
+                         _("Send the cases as JSON, with the header Content-Type: application/json."))
+    items = _case_items()
     try:
         result = upsert_items(items, org.get_organisation().timezone)
         db.session.commit()
@@ -159,11 +169,8 @@ def _day(name: str) -> date:
     text = (request.args.get(name) or "").strip()
     if not text:
         raise BadRequest(400, "missing_parameter", _("The parameter “%(name)s” is required (YYYY-MM-DD).", name=name))
-    try:
-        day = date.fromisoformat(text)
-    except ValueError:
-        day = None
-    if day is None or len(text) != 10:
+    day = parse_date(text, earliest=date.min, latest=date.max)
+    if day is None:
         raise BadRequest(400, "invalid_date", _("“%(name)s” must be a date written as YYYY-MM-DD.", name=name))
     if not EARLIEST <= day <= LATEST:
         raise BadRequest(400, "invalid_date", _("“%(name)s” must fall between 2000-01-01 and 2099-12-31.", name=name))
@@ -185,11 +192,11 @@ def _ids() -> dict[str, int]:
         text = request.args.get(name)
         if text is None:
             continue
-        text = text.strip()
-        if not text.isdigit() or len(text) > 9 or int(text) < 1:
+        number = parse_int(text, minimum=1)
+        if number is None:
             raise BadRequest(400, "invalid_parameter", _("“%(name)s” must be a positive whole number (an id).",
                                                          name=name))
-        ids[name] = int(text)
+        ids[name] = number
     return ids
 
 
@@ -223,7 +230,7 @@ def _allowed(user: User, ids: dict[str, int]) -> bool:
         return False
     if "pod" in ids and not P.can(user, P.VIEW_POD_OUTCOMES, ids["pod"]):
         return False
-    return "agent" not in ids or may_view_agent(user, ids["agent"])
+    return "agent" not in ids or P.can(user, P.VIEW_AGENT_OUTCOMES, ids["agent"])
 
 
 def _number(value):
@@ -236,17 +243,14 @@ def _number(value):
 @limited
 @token_required
 def get_metrics():
-    try:
-        unknown = sorted(set(request.args) - set(METRIC_PARAMETERS))
-        if unknown:
-            raise BadRequest(400, "invalid_parameter", _("Unknown parameters: %(names)s.",
-                                                         names=", ".join(n[:40] for n in unknown[:5])))
-        start, end = _period()
-        ids = _ids()
-        choices = _choices()
-        _check_exist(ids)
-    except BadRequest as exc:
-        return json_error(exc.status, exc.error, exc.message)
+    unknown = sorted(set(request.args) - set(METRIC_PARAMETERS))
+    if unknown:
+        raise BadRequest(400, "invalid_parameter", _("Unknown parameters: %(names)s.",
+                                                     names=", ".join(n[:40] for n in unknown[:5])))
+    start, end = _period()
+    ids = _ids()
+    choices = _choices()
+    _check_exist(ids)
     if not _allowed(g.api_user, ids):
         return forbidden(_("This token's user may not see these figures: ask for a pod you belong to or coach, "
                            "or an agent you coach."))

@@ -19,7 +19,9 @@ class LoginForm(FlaskForm):
 
 
 def validate_timezone_field(form, field):
-    if not is_valid_timezone(field.data or ""):
+    # Length first: a 10,000-character name is a file name too long for the zoneinfo lookup (OSError).
+    value = field.data or ""
+    if len(value) > 64 or not is_valid_timezone(value):
         raise ValidationError(_l("Choose a time zone from the list."))
 
 

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import re
+import secrets
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from flask_login import login_user
+from sqlalchemy import exists, select
 
+from app.auth.models import EndedSession
 from app.extensions import db
 from app.org.models import User
+from app.timeutil import utcnow
+
+SESSION_KEY = re.compile(r"[A-Za-z0-9_-]{22,64}")
 
 # A hash to compare against when the email is unknown, so timing does not reveal accounts.
 _DUMMY = User()
@@ -40,6 +47,38 @@ def end_sessions(user: User) -> None:
     """Invalidate every session and remember cookie the user has."""
     user.session_version += 1
     db.session.flush()
+
+
+def start_session(user: User, *, remember: bool = False) -> None:
+    """Sign ``user`` in with a new session key (carried by the session and remember cookies alike)."""
+    user.session_key = secrets.token_urlsafe(24)
+    login_user(user, remember=remember)
+
+
+def load_session_user(login_id: str) -> User | None:
+    """The active user a login id ("<user id>:<session version>:<session key>") names, in one query that also
+    checks the session was not signed out; None for anything else (including ids from before session keys)."""
+    user_id, version, key = ((login_id or "").split(":") + ["", "", ""])[:3]
+    if not (user_id.isascii() and user_id.isdigit() and len(user_id) <= 10 and version.isascii()
+            and version.isdigit() and len(version) <= 10 and SESSION_KEY.fullmatch(key)):
+        return None
+    ended = exists().where(EndedSession.key == key)
+    row = db.session.execute(
+        select(User, ended).where(User.id == int(user_id), User.active, User.session_version == int(version))
+    ).first()
+    if row is None or row[1]:
+        return None
+    user = row[0]
+    user.session_key = key
+    return user
+
+
+def end_session(user: User, now=None) -> None:
+    """End the session ``user`` was loaded for; other sessions of theirs go on. Flushes; the caller commits."""
+    key = getattr(user, "session_key", None)
+    if key and SESSION_KEY.fullmatch(key) and db.session.get(EndedSession, key) is None:
+        db.session.add(EndedSession(key=key, user_id=user.id, ended_at=now or utcnow()))
+        db.session.flush()
 
 
 def is_safe_next(target: str | None) -> bool:

@@ -2,11 +2,18 @@
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required, logout_user
 
 from app.auth import bp
 from app.auth.forms import LoginForm, PasswordForm, ProfileForm
-from app.auth.services import authenticate, change_password, is_safe_next
+from app.auth.services import (
+    authenticate,
+    change_password,
+    end_session,
+    is_safe_next,
+    load_session_user,
+    start_session,
+)
 from app.extensions import client_address, db, limiter, login_manager
 from app.org.models import User
 from app.timeutil import timezone_choices
@@ -42,13 +49,7 @@ def _unauthorized():
 
 @login_manager.user_loader
 def load_user(login_id: str) -> User | None:
-    user_id, _sep, version = (login_id or "").partition(":")
-    if not user_id.isdigit() or not version.isdigit():
-        return None
-    user = db.session.get(User, int(user_id))
-    if user is None or not user.active or user.session_version != int(version):
-        return None
-    return user
+    return load_session_user(login_id)
 
 
 def _account_key() -> str:
@@ -76,7 +77,7 @@ def login():
     if form.validate_on_submit():
         user = authenticate(form.email.data, form.password.data)
         if user is not None:
-            login_user(user, remember=form.remember.data)
+            start_session(user, remember=bool(form.remember.data))
             return redirect(next_url if is_safe_next(next_url) else url_for("main.home"))
         flash(_("Email or password is not right."), "error")
         return render_template("auth/login.html", form=form, next_url=next_url if is_safe_next(next_url) else None), 401
@@ -86,6 +87,9 @@ def login():
 
 @bp.route("/logout", methods=["POST"])
 def logout():
+    if current_user.is_authenticated:
+        end_session(current_user._get_current_object())
+        db.session.commit()
     logout_user()
     flash(_("You are signed out."), "info")
     return redirect(url_for("auth.login"))
@@ -123,7 +127,7 @@ def password():
             user = current_user._get_current_object()
             change_password(user, user, password_form.new_password.data)
             db.session.commit()
-            login_user(user, remember=bool(request.cookies.get("remember_token")))
+            start_session(user, remember=bool(request.cookies.get("remember_token")))
             flash(_("Your password is changed. Your other sessions are signed out."), "success")
             return redirect(url_for("auth.profile"))
     return render_template(

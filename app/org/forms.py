@@ -6,7 +6,6 @@ from wtforms import (
     BooleanField,
     DateField,
     EmailField,
-    IntegerField,
     PasswordField,
     SelectField,
     SelectMultipleField,
@@ -19,6 +18,7 @@ from wtforms.validators import DataRequired, Email, Length, NumberRange, Optiona
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.auth.forms import LANGUAGE_CHOICES, validate_timezone_field
+from app.forms import EARLIEST_DATE, LATEST_DATE, IntField, parse_int
 from app.validators import CleanText, strip_filter
 
 
@@ -61,7 +61,7 @@ class OrderedItemForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=80), CleanText()], filters=[strip_filter])
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=2000), CleanText()],
                                 filters=[strip_filter])
-    position = IntegerField(_l("Position"), default=0, validators=[Optional(), NumberRange(min=0, max=10000)])
+    position = IntField(_l("Position"), default=0, validators=[Optional(), NumberRange(min=0, max=10000)])
     active = BooleanField(_l("Active"), default=True)
     submit = SubmitField(_l("Save"))
 
@@ -75,7 +75,7 @@ class PodForm(FlaskForm):
     standup_time = TimeField(_l("Stand-up time"), validators=[DataRequired()])
     working_days = MultiCheckboxField(_l("Working days"), choices=weekday_choices,
                                       default=["1", "2", "3", "4", "5"])
-    coaches = MultiCheckboxField(_l("Coaches"), choices=[], coerce=int)
+    coaches = MultiCheckboxField(_l("Coaches"), choices=[], coerce=lambda value: ascii_id(value))
     submit = SubmitField(_l("Save pod"))
 
     def validate_working_days(self, field):
@@ -83,9 +83,24 @@ class PodForm(FlaskForm):
             raise ValidationError(_l("Choose at least one working day."))
 
 
+def supported_date(form, field):
+    if field.data is not None and not EARLIEST_DATE <= field.data <= LATEST_DATE:
+        raise ValidationError(_l("Give a date between %(first)s and %(last)s.", first=EARLIEST_DATE.isoformat(),
+                                 last=LATEST_DATE.isoformat()))
+
+
+def ascii_id(value) -> int:
+    """SelectField coercion for ids: ASCII digits within the id range ("١" is not 1), else a form error."""
+    number = parse_int(value, minimum=1)
+    if number is None:
+        raise ValueError(_l("Choose a person from the list."))
+    return number
+
+
 class MemberForm(FlaskForm):
-    user_id = SelectField(_l("Person"), coerce=int, validators=[DataRequired()])
-    start_date = DateField(_l("Member from"), validators=[DataRequired()])
+    # Not limited to the listed choices: the service refuses who the acting user may not add, with the reason.
+    user_id = SelectField(_l("Person"), coerce=ascii_id, validators=[DataRequired()], validate_choice=False)
+    start_date = DateField(_l("Member from"), validators=[DataRequired(), supported_date])
     profile = SelectField(_l("Profile"), choices=profile_choices)
     skills = StringField(_l("Skills"), validators=[Optional(), Length(max=500), CleanText()], filters=[strip_filter],
                          description=_l("Free text, e.g. billing, porting, Italian"))
@@ -99,7 +114,7 @@ class MembershipEditForm(FlaskForm):
 
 
 class EndMembershipForm(FlaskForm):
-    end_date = DateField(_l("Member until"), validators=[DataRequired()])
+    end_date = DateField(_l("Member until"), validators=[DataRequired(), supported_date])
     submit = SubmitField(_l("End membership"))
 
 
@@ -108,7 +123,7 @@ class OrganisationForm(FlaskForm):
                        filters=[strip_filter])
     timezone = StringField(_l("Organisation time zone"),
                            validators=[DataRequired(), Length(max=64), validate_timezone_field], filters=[strip_filter])
-    fiscal_year_start_month = IntegerField(_l("Fiscal year starts in month"), default=1,
+    fiscal_year_start_month = IntField(_l("Fiscal year starts in month"), default=1,
                                            validators=[DataRequired(), NumberRange(min=1, max=12)])
     submit = SubmitField(_l("Save settings"))
 

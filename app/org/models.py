@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime, time
 
+from flask_babel import gettext as _
 from flask_login import UserMixin
 from sqlalchemy import (
     Boolean,
@@ -82,8 +83,12 @@ class User(UserMixin, db.Model):
     def check_password(self, password: str) -> bool:
         return bool(self.password_hash) and check_password_hash(self.password_hash, password)
 
+    # The random key of the sign-in session this object was loaded for (set at sign-in and by the user loader);
+    # part of the login id so that sign-out can end that one session (app/auth). Not a column.
+    session_key = None
+
     def get_id(self) -> str:
-        return f"{self.id}:{self.session_version}"
+        return f"{self.id}:{self.session_version}:{self.session_key or ''}"
 
     @property
     def is_active(self) -> bool:
@@ -259,6 +264,44 @@ class Membership(db.Model):
     def open(cls) -> ColumnElement[bool]:
         """SQL condition: the membership has not been ended (it may start in the future)."""
         return cls.end_date.is_(None)
+
+
+class MembershipAction(str, enum.Enum):
+    ADDED = "added"
+    ENDED = "ended"
+    EDITED = "edited"
+
+    @property
+    def label(self) -> str:
+        return {"added": _("Added"), "ended": _("Ended"), "edited": _("Profile or skills changed")}[self.value]
+
+
+class MembershipChange(db.Model):
+    """The audit trail of memberships: who started, ended or changed whose membership, when, with which dates."""
+
+    __tablename__ = "org_membership_changes"
+    __table_args__ = (
+        CheckConstraint("action IN ('added', 'ended', 'edited')", name="action_valid"),
+        Index("ix_org_membership_changes_pod_at", "pod_id", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pod_id: Mapped[int] = mapped_column(ForeignKey("pods.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    membership_id: Mapped[int | None] = mapped_column(ForeignKey("memberships.id", ondelete="SET NULL"),
+                                                      nullable=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    action: Mapped[str] = mapped_column(String(16))
+    start_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    member: Mapped[User] = relationship(foreign_keys=[member_id])
+    actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])
+
+    @property
+    def action_label(self) -> str:
+        return MembershipAction(self.action).label
 
 
 class Coverage(db.Model):

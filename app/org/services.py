@@ -4,17 +4,24 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
+from app.errors import ServiceError
+from app.extension_points import user_deactivated
 from app.extensions import db
+from app.forms import LATEST_DATE
 from app.org.models import (
     DEFAULT_STAGES,
     Coverage,
     LifecycleStage,
     Membership,
+    MembershipAction,
+    MembershipChange,
     Organisation,
     Pod,
     Role,
@@ -25,8 +32,34 @@ from app.org.models import (
 from app.timeutil import utcnow
 
 
-class OrgError(ValueError):
-    """A rule of the organisation model was broken; the message is shown to the user."""
+def _messages() -> dict[str, tuple[object, int]]:
+    return {
+        "email_taken": (_l("Another account already uses this email."), 409),
+        "cannot_demote_self": (_l("You cannot deactivate yourself or remove your own admin role."), 422),
+        "name_taken": (_l("This name is already used."), 409),
+        "working_days": (_l("Choose at least one working day."), 422),
+        "coach_role": (_l("Only people with the coach role or above can coach a pod."), 422),
+        "already_member": (_l("This person is already a member of the pod."), 409),
+        "already_ended": (_l("This membership has already ended."), 409),
+        "end_before_start": (_l("A membership cannot end before it starts."), 422),
+        "leader_for_role": (_l("Only a leader can add a leader or an admin to a pod."), 403),
+        "leader_for_move": (_l("This person is a member of another pod; ask a leader to move them."), 403),
+        "leader_for_past": (_l("Dates more than %(days)s days in the past need a leader.", days=GRACE_DAYS), 403),
+        "inactive_user": (_l("This account is deactivated."), 422),
+    }
+
+
+class OrgError(ServiceError):
+    """A rule of the organisation model was broken: ``code`` names it, the message and status follow from it."""
+
+    def __init__(self, code: str, status: int | None = None) -> None:
+        message, default_status = _messages().get(code, (_l("This change is not possible."), 422))
+        super().__init__(message, status or default_status, code=code)
+
+
+# A coach may date a membership change back this many days (a late entry for last week); further back, or
+# moving someone out of another pod, or enrolling a leader or an admin, needs a leader.
+GRACE_DAYS = 7
 
 
 # --- organisation ---------------------------------------------------------------------------------
@@ -103,7 +136,7 @@ def update_user(actor: User, user: User, *, email: str, display_name: str, role:
     user.timezone = timezone
     user.active = active
     if was_active and not active:
-        user.session_version += 1
+        _deactivated(actor, user)
     db.session.flush()
     return user
 
@@ -114,8 +147,14 @@ def deactivate_user(actor: User, user: User) -> None:
         raise OrgError("cannot_demote_self")
     if user.active:
         user.active = False
-        user.session_version += 1
+        _deactivated(actor, user)
         db.session.flush()
+
+
+def _deactivated(actor: User | None, user: User) -> None:
+    """End the person's sessions and whatever features granted them (API tokens): reactivation restores none."""
+    user.session_version += 1
+    user_deactivated(actor, user, utcnow())
 
 
 def reactivate_user(actor: User, user: User) -> None:
@@ -137,18 +176,26 @@ def save_stage(actor: User, stage: LifecycleStage | None, *, name: str, descript
                          active=active)
 
 
-def _save_ordered(model, obj, *, name, description, position, active):
-    name = name.strip()
+def _refuse_name_clash(model, obj, name: str) -> None:
+    """Names of segments, stages and pods are unique whatever their case."""
     clash = db.session.scalar(select(model.id).where(func.lower(model.name) == name.lower()))
     if clash is not None and (obj is None or clash != obj.id):
         raise OrgError("name_taken")
+
+
+def _save_ordered(model, obj, *, name, description, position, active):
+    name = name.strip()
+    _refuse_name_clash(model, obj, name)
+    return _store(model, obj, name=name, description=description.strip(), position=position, active=active)
+
+
+def _store(model, obj, **values):
+    """Create (``obj`` None) or update a row with ``values``; flushes."""
     if obj is None:
         obj = model()
         db.session.add(obj)
-    obj.name = name
-    obj.description = description.strip()
-    obj.position = position
-    obj.active = active
+    for key, value in values.items():
+        setattr(obj, key, value)
     db.session.flush()
     return obj
 
@@ -172,22 +219,12 @@ def move_ordered(actor: User, obj, direction: int) -> None:
 def save_pod(actor: User, pod: Pod | None, *, name: str, mission: str, timezone: str, standup_time: time,
              working_days: list[int] | str) -> Pod:
     name = name.strip()
-    clash = db.session.scalar(select(Pod.id).where(func.lower(Pod.name) == name.lower()))
-    if clash is not None and (pod is None or clash != pod.id):
-        raise OrgError("name_taken")
+    _refuse_name_clash(Pod, pod, name)
     days = "".join(str(d) for d in sorted({int(d) for d in working_days}))
     if not days or any(ch not in "1234567" for ch in days):
         raise OrgError("working_days")
-    if pod is None:
-        pod = Pod()
-        db.session.add(pod)
-    pod.name = name
-    pod.mission = mission.strip()
-    pod.timezone = timezone
-    pod.standup_time = standup_time
-    pod.working_days = days
-    db.session.flush()
-    return pod
+    return _store(Pod, pod, name=name, mission=mission.strip(), timezone=timezone, standup_time=standup_time,
+                  working_days=days)
 
 
 def set_pod_coaches(actor: User, pod: Pod, coaches: list[User]) -> None:
@@ -198,9 +235,46 @@ def set_pod_coaches(actor: User, pod: Pod, coaches: list[User]) -> None:
     db.session.flush()
 
 
-def add_member(actor: User, pod: Pod, user: User, *, start: date, profile: str = "generalist",
-               skills: str = "") -> Membership:
-    """Start a membership; a person already in the pod keeps their open membership."""
+def _restricted(actor: User | None) -> bool:
+    """A coach (not a leader) acting in the app; None is the system (CLI, demo, imports)."""
+    return actor is not None and not actor.has_role(Role.LEADER)
+
+
+def _earliest_for(actor: User | None, today: date) -> date | None:
+    return today - timedelta(days=GRACE_DAYS) if _restricted(actor) else None
+
+
+def member_elsewhere(user: User, pod: Pod, today: date) -> bool:
+    """Is ``user`` a member of another pod today or from a later day on?"""
+    return db.session.scalar(
+        select(Membership.id).where(Membership.user_id == user.id, Membership.pod_id != pod.id,
+                                    Membership.overlapping(today, LATEST_DATE)).limit(1)
+    ) is not None
+
+
+def _audit(actor: User | None, membership: Membership, action: MembershipAction) -> None:
+    db.session.add(MembershipChange(
+        pod_id=membership.pod_id, member_id=membership.user_id, membership_id=membership.id,
+        actor_id=actor.id if actor is not None else None, action=action.value,
+        start_date=membership.start_date, end_date=membership.end_date, at=utcnow(),
+    ))
+    db.session.flush()
+
+
+def add_member(actor: User | None, pod: Pod, user: User, *, start: date, profile: str = "generalist",
+               skills: str = "", today: date | None = None) -> Membership:
+    """Start a membership; a person already in the pod keeps their open membership. A coach adds only people
+    who are in no other pod, are not leaders or admins, from at most GRACE_DAYS ago."""
+    today = today or utcnow().date()
+    if actor is not None and not user.active:
+        raise OrgError("inactive_user")
+    if _restricted(actor):
+        if user.has_role(Role.LEADER):
+            raise OrgError("leader_for_role")
+        if start < _earliest_for(actor, today):
+            raise OrgError("leader_for_past")
+        if member_elsewhere(user, pod, today):
+            raise OrgError("leader_for_move")
     open_one = db.session.scalar(
         select(Membership).where(Membership.pod_id == pod.id, Membership.user_id == user.id,
                                  Membership.open())
@@ -213,23 +287,51 @@ def add_member(actor: User, pod: Pod, user: User, *, start: date, profile: str =
         db.session.flush()
     except IntegrityError as exc:
         raise OrgError("already_member") from exc
+    _audit(actor, membership, MembershipAction.ADDED)
     return membership
 
 
-def update_membership(actor: User, membership: Membership, *, profile: str, skills: str) -> None:
+def update_membership(actor: User | None, membership: Membership, *, profile: str, skills: str) -> None:
     membership.profile = profile
     membership.skills = skills.strip()
     db.session.flush()
+    _audit(actor, membership, MembershipAction.EDITED)
 
 
-def end_membership(actor: User, membership: Membership, *, end: date) -> None:
-    """Close a membership; the history of who was in the pod and when is kept."""
+def end_membership(actor: User | None, membership: Membership, *, end: date, today: date | None = None) -> None:
+    """Close a membership; the history of who was in the pod and when is kept. A coach dates it at most
+    GRACE_DAYS back."""
+    today = today or utcnow().date()
     if membership.end_date is not None:
         raise OrgError("already_ended")
     if end < membership.start_date:
         raise OrgError("end_before_start")
+    earliest = _earliest_for(actor, today)
+    if earliest is not None and end < earliest:
+        raise OrgError("leader_for_past")
     membership.end_date = end
     db.session.flush()
+    _audit(actor, membership, MembershipAction.ENDED)
+
+
+def membership_changes(pod: Pod, limit: int = 100) -> list[MembershipChange]:
+    """The latest membership changes of a pod with who made them, newest first, in one query."""
+    return list(db.session.scalars(
+        select(MembershipChange).where(MembershipChange.pod_id == pod.id)
+        .options(joinedload(MembershipChange.member), joinedload(MembershipChange.actor))
+        .order_by(MembershipChange.at.desc(), MembershipChange.id.desc()).limit(limit)
+    ))
+
+
+def enrollable_people(actor: User, pod: Pod, today: date) -> list[User]:
+    """Active people ``actor`` may add to ``pod`` now (everyone for leaders), not already in it."""
+    in_pod = select(Membership.user_id).where(Membership.pod_id == pod.id, Membership.open())
+    stmt = select(User).where(User.active, User.id.not_in(in_pod)).order_by(User.display_name)
+    if _restricted(actor):
+        elsewhere = select(Membership.user_id).where(Membership.pod_id != pod.id,
+                                                     Membership.overlapping(today, LATEST_DATE))
+        stmt = stmt.where(User.role.in_([Role.AGENT.value, Role.COACH.value]), User.id.not_in(elsewhere))
+    return list(db.session.scalars(stmt))
 
 
 # --- coverage -------------------------------------------------------------------------------------
@@ -310,14 +412,18 @@ def coverage_cell(segment: Segment, stage: LifecycleStage) -> CoverageCell:
     return CoverageCell(segment, stage, pods)
 
 
+def _open_coverage(pod: Pod, segment: Segment, stage: LifecycleStage) -> Coverage | None:
+    return db.session.scalar(
+        select(Coverage).where(Coverage.pod_id == pod.id, Coverage.segment_id == segment.id,
+                               Coverage.stage_id == stage.id, Coverage.valid_to.is_(None))
+    )
+
+
 def assign_coverage(actor: User, pod: Pod, segment: Segment, stage: LifecycleStage,
                     now: datetime | None = None) -> bool:
     """Make the pod an owner of the cell from now on; True when it was not already."""
     now = now or utcnow()
-    existing = db.session.scalar(
-        select(Coverage).where(Coverage.pod_id == pod.id, Coverage.segment_id == segment.id,
-                               Coverage.stage_id == stage.id, Coverage.valid_to.is_(None))
-    )
+    existing = _open_coverage(pod, segment, stage)
     if existing is not None:
         return False
     try:
@@ -333,10 +439,7 @@ def unassign_coverage(actor: User, pod: Pod, segment: Segment, stage: LifecycleS
                       now: datetime | None = None) -> bool:
     """End the pod's ownership of the cell; the history keeps when it owned it."""
     now = now or utcnow()
-    existing = db.session.scalar(
-        select(Coverage).where(Coverage.pod_id == pod.id, Coverage.segment_id == segment.id,
-                               Coverage.stage_id == stage.id, Coverage.valid_to.is_(None))
-    )
+    existing = _open_coverage(pod, segment, stage)
     if existing is None:
         return False
     existing.valid_to = now
@@ -347,57 +450,45 @@ def unassign_coverage(actor: User, pod: Pod, segment: Segment, stage: LifecycleS
 # --- reading helpers used by pages ----------------------------------------------------------------
 
 
+def _by_pod(pairs) -> dict[int, list]:
+    """(pod id, item) pairs grouped by pod id, order kept; an absent pod gives an empty list."""
+    result: dict[int, list] = defaultdict(list)
+    for pod_id, item in pairs:
+        result[pod_id].append(item)
+    return result
+
+
 def current_members_by_pod(pod_ids: list[int], on: date) -> dict[int, list[Membership]]:
     """Current memberships of several pods with their users, in one query."""
-    from sqlalchemy.orm import joinedload
-
-    result: dict[int, list[Membership]] = defaultdict(list)
     if not pod_ids:
-        return result
+        return _by_pod(())
     rows = db.session.scalars(
-        select(Membership)
-        .options(joinedload(Membership.user))
-        .join(User, User.id == Membership.user_id)
-        .where(Membership.pod_id.in_(pod_ids), Membership.current(on))
-        .order_by(User.display_name)
+        select(Membership).options(joinedload(Membership.user)).join(User, User.id == Membership.user_id)
+        .where(Membership.pod_id.in_(pod_ids), Membership.current(on)).order_by(User.display_name)
     )
-    for membership in rows:
-        result[membership.pod_id].append(membership)
-    return result
+    return _by_pod((membership.pod_id, membership) for membership in rows)
 
 
 def coaches_by_pod(pod_ids: list[int]) -> dict[int, list[User]]:
-    result: dict[int, list[User]] = defaultdict(list)
     if not pod_ids:
-        return result
-    rows = db.session.execute(
-        select(pod_coaches.c.pod_id, User)
-        .join(User, User.id == pod_coaches.c.user_id)
-        .where(pod_coaches.c.pod_id.in_(pod_ids))
-        .order_by(User.display_name)
-    )
-    for pod_id, user in rows:
-        result[pod_id].append(user)
-    return result
+        return _by_pod(())
+    return _by_pod(db.session.execute(
+        select(pod_coaches.c.pod_id, User).join(User, User.id == pod_coaches.c.user_id)
+        .where(pod_coaches.c.pod_id.in_(pod_ids)).order_by(User.display_name)
+    ))
 
 
 def coverage_by_pod(pod_ids: list[int]) -> dict[int, list[Coverage]]:
-    from sqlalchemy.orm import joinedload
-
-    result: dict[int, list[Coverage]] = defaultdict(list)
     if not pod_ids:
-        return result
+        return _by_pod(())
     rows = db.session.scalars(
-        select(Coverage)
-        .options(joinedload(Coverage.segment), joinedload(Coverage.stage))
+        select(Coverage).options(joinedload(Coverage.segment), joinedload(Coverage.stage))
         .join(Segment, Segment.id == Coverage.segment_id)
         .join(LifecycleStage, LifecycleStage.id == Coverage.stage_id)
         .where(Coverage.pod_id.in_(pod_ids), Coverage.valid_to.is_(None))
         .order_by(Segment.position, LifecycleStage.position)
     )
-    for coverage in rows:
-        result[coverage.pod_id].append(coverage)
-    return result
+    return _by_pod((coverage.pod_id, coverage) for coverage in rows)
 
 
 def pods_of_user(user: User, on: date) -> list[Pod]:

@@ -12,7 +12,9 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload
 
 from app import permissions as P
+from app.auth.services import change_password
 from app.extensions import db
+from app.forms import EmptyForm, form_int
 from app.htmx import is_htmx
 from app.org import bp
 from app.org import services as org
@@ -29,20 +31,25 @@ from app.org.forms import (
 from app.org.models import LifecycleStage, Membership, Pod, Role, Segment, User
 from app.timeutil import timezone_choices, utcnow
 
-ERRORS = {
-    "email_taken": _l("Another account already uses this email."),
-    "cannot_demote_self": _l("You cannot deactivate yourself or remove your own admin role."),
-    "name_taken": _l("This name is already used."),
-    "working_days": _l("Choose at least one working day."),
-    "coach_role": _l("Only people with the coach role or above can coach a pod."),
-    "already_member": _l("This person is already a member of the pod."),
-    "already_ended": _l("This membership has already ended."),
-    "end_before_start": _l("A membership cannot end before it starts."),
-}
+
+def _save_and_redirect(form, save, field, message, target: str):
+    """The create/edit pages: when the form validates, save, commit, say ``message(saved)`` and go to ``target``;
+    a refused name or e-mail goes back onto the form's ``field`` instead (None: show the form again)."""
+    if not form.validate_on_submit():
+        return None
+    try:
+        saved = save()
+    except org.OrgError as exc:  # shown on the form field rather than as an error page
+        db.session.rollback()
+        field.errors.append(str(exc))
+        return None
+    db.session.commit()
+    flash(message(saved), "success")
+    return redirect(target if isinstance(target, str) else target(saved))
 
 
-def _error(exc: org.OrgError) -> str:
-    return str(ERRORS.get(str(exc), _l("This change is not possible.")))
+def _form_status() -> int:
+    return 400 if request.method == "POST" else 200
 
 
 # --- pods -----------------------------------------------------------------------------------------
@@ -98,19 +105,20 @@ def _save_pod_from(form: PodForm, pod: Pod | None) -> Pod:
 @login_required
 def new_pod():
     P.require(P.CREATE_POD)
-    form = _pod_form(None)
-    if form.validate_on_submit():
-        try:
-            pod = _save_pod_from(form, None)
-        except org.OrgError as exc:
-            db.session.rollback()
-            form.name.errors.append(_error(exc))
-        else:
-            db.session.commit()
-            flash(_("Pod %(name)s created.", name=pod.name), "success")
-            return redirect(url_for("org.pod_detail", pod_id=pod.id))
-    status = 400 if request.method == "POST" else 200
-    return render_template("org/pod_form.html", form=form, pod=None, timezones=timezone_choices()), status
+    return _pod_form_page(None)
+
+
+def _pod_form_page(pod: Pod | None):
+    """Create (``pod`` None) or edit a pod; a refused name shows on the form again with a 400."""
+    form = _pod_form(pod)
+    done = _save_and_redirect(
+        form, lambda: _save_pod_from(form, pod), form.name,
+        lambda saved: _("Pod %(name)s created.", name=saved.name) if pod is None
+        else _("Pod %(name)s saved.", name=saved.name),
+        lambda saved: url_for("org.pod_detail", pod_id=saved.id))
+    if done is not None:
+        return done
+    return render_template("org/pod_form.html", form=form, pod=pod, timezones=timezone_choices()), _form_status()
 
 
 @bp.route("/pods/<int:pod_id>")
@@ -118,6 +126,11 @@ def new_pod():
 def pod_detail(pod_id: int):
     pod = db.get_or_404(Pod, pod_id)
     P.require(P.VIEW_POD, pod)
+    return _pod_page(pod)
+
+
+def _pod_page(pod: Pod, posted_member_form: MemberForm | None = None, status: int = 200):
+    """The pod page; after a refused membership form it shows again with the errors and a 422."""
     today = utcnow().date()
     history = list(
         db.session.scalars(
@@ -128,9 +141,10 @@ def pod_detail(pod_id: int):
     )
     current = [m for m in history if m.is_current(today)]
     past = [m for m in history if not m.is_current(today)]
-    member_form = None
+    member_form, changes = None, []
     if P.can(current_user, P.MANAGE_MEMBERS, pod):
-        member_form = _member_form(pod, current)
+        member_form = _member_form(pod, today, posted_member_form)
+        changes = org.membership_changes(pod)
     return render_template(
         "org/pod.html",
         pod=pod,
@@ -140,18 +154,28 @@ def pod_detail(pod_id: int):
         coverage=org.coverage_by_pod([pod.id])[pod.id],
         member_form=member_form,
         end_form=EndMembershipForm(formdata=None, end_date=today),
+        edit_form=MembershipEditForm(formdata=None),
+        changes=changes,
         today=today,
-    )
+    ), status
 
 
-def _member_form(pod: Pod, current: list[Membership]) -> MemberForm:
-    form = MemberForm()
-    taken = {m.user_id for m in current}
-    people = db.session.scalars(select(User).where(User.active).order_by(User.display_name))
-    form.user_id.choices = [(u.id, f"{u.display_name} <{u.email}>") for u in people if u.id not in taken]
-    if request.method == "GET" or form.start_date.data is None:
-        form.start_date.data = form.start_date.data or utcnow().date()
+def _member_form(pod: Pod, today, posted: MemberForm | None = None) -> MemberForm:
+    form = posted or MemberForm(formdata=None)
+    people = org.enrollable_people(current_user, pod, today)
+    form.user_id.choices = [(u.id, f"{u.display_name} <{u.email}>") for u in people]
+    if form.start_date.data is None and not form.start_date.errors:
+        form.start_date.data = today
     return form
+
+
+def _refused_form(pod: Pod, form, member_form: MemberForm | None = None):
+    """A membership form that did not validate: its errors as messages on the pod page, answered 422."""
+    if member_form is None:
+        for errors in form.errors.values():
+            for message in errors:
+                flash(message, "error")
+    return _pod_page(pod, member_form, 422)
 
 
 @bp.route("/pods/<int:pod_id>/edit", methods=["GET", "POST"])
@@ -159,19 +183,7 @@ def _member_form(pod: Pod, current: list[Membership]) -> MemberForm:
 def edit_pod(pod_id: int):
     pod = db.get_or_404(Pod, pod_id)
     P.require(P.EDIT_POD, pod)
-    form = _pod_form(pod)
-    if form.validate_on_submit():
-        try:
-            _save_pod_from(form, pod)
-        except org.OrgError as exc:
-            db.session.rollback()
-            form.name.errors.append(_error(exc))
-        else:
-            db.session.commit()
-            flash(_("Pod %(name)s saved.", name=pod.name), "success")
-            return redirect(url_for("org.pod_detail", pod_id=pod.id))
-    status = 400 if request.method == "POST" else 200
-    return render_template("org/pod_form.html", form=form, pod=pod, timezones=timezone_choices()), status
+    return _pod_form_page(pod)
 
 
 @bp.route("/pods/<int:pod_id>/members", methods=["POST"])
@@ -179,27 +191,15 @@ def edit_pod(pod_id: int):
 def add_member(pod_id: int):
     pod = db.get_or_404(Pod, pod_id)
     P.require(P.MANAGE_MEMBERS, pod)
-    today = utcnow().date()
-    current = org.current_members_by_pod([pod.id], today)[pod.id]
-    form = _member_form(pod, current)
+    form = MemberForm()  # who may be added is the service's rule (per role), not the list's
     if form.validate_on_submit():
-        user = db.session.get(User, form.user_id.data)
-        if user is None:
-            abort(404)
-        try:
-            org.add_member(current_user, pod, user, start=form.start_date.data, profile=form.profile.data,
-                           skills=form.skills.data or "")
-        except org.OrgError as exc:
-            db.session.rollback()
-            flash(_error(exc), "error")
-            return redirect(url_for("org.pod_detail", pod_id=pod.id)), 409
+        user = db.get_or_404(User, form.user_id.data)
+        org.add_member(current_user, pod, user, start=form.start_date.data, profile=form.profile.data,
+                       skills=form.skills.data or "")
         db.session.commit()
         flash(_("%(name)s joined %(pod)s.", name=user.display_name, pod=pod.name), "success")
         return redirect(url_for("org.pod_detail", pod_id=pod.id))
-    for errors in form.errors.values():
-        for message in errors:
-            flash(message, "error")
-    return redirect(url_for("org.pod_detail", pod_id=pod.id), 303)
+    return _refused_form(pod, form, form)
 
 
 def _membership(pod_id: int, membership_id: int) -> tuple[Pod, Membership]:
@@ -221,10 +221,7 @@ def edit_membership(pod_id: int, membership_id: int):
         db.session.commit()
         flash(_("Membership of %(name)s saved.", name=membership.user.display_name), "success")
         return redirect(url_for("org.pod_detail", pod_id=pod.id))
-    for errors in form.errors.values():
-        for message in errors:
-            flash(message, "error")
-    return redirect(url_for("org.pod_detail", pod_id=pod.id), 303)
+    return _refused_form(pod, form)
 
 
 @bp.route("/pods/<int:pod_id>/members/<int:membership_id>/end", methods=["POST"])
@@ -233,19 +230,11 @@ def end_membership(pod_id: int, membership_id: int):
     pod, membership = _membership(pod_id, membership_id)
     form = EndMembershipForm()
     if form.validate_on_submit():
-        try:
-            org.end_membership(current_user, membership, end=form.end_date.data)
-        except org.OrgError as exc:
-            db.session.rollback()
-            flash(_error(exc), "error")
-            return redirect(url_for("org.pod_detail", pod_id=pod.id), 303)
+        org.end_membership(current_user, membership, end=form.end_date.data)
         db.session.commit()
         flash(_("%(name)s left %(pod)s.", name=membership.user.display_name, pod=pod.name), "success")
         return redirect(url_for("org.pod_detail", pod_id=pod.id))
-    for errors in form.errors.values():
-        for message in errors:
-            flash(message, "error")
-    return redirect(url_for("org.pod_detail", pod_id=pod.id), 303)
+    return _refused_form(pod, form)
 
 
 # --- coverage -------------------------------------------------------------------------------------
@@ -278,11 +267,11 @@ def assign_cell(segment_id: int, stage_id: int):
     P.require(P.ASSIGN_COVERAGE)
     segment = db.get_or_404(Segment, segment_id)
     stage = db.get_or_404(LifecycleStage, stage_id)
-    pod_id = request.form.get("pod_id", "")
+    pod_id = form_int("pod_id", minimum=1, status=400)
     operation = request.form.get("op", "assign")
-    if not pod_id.isdigit() or len(pod_id) > 18 or operation not in ("assign", "unassign"):
+    if operation not in ("assign", "unassign"):
         abort(400)
-    pod = db.get_or_404(Pod, int(pod_id))
+    pod = db.get_or_404(Pod, pod_id)
     P.require(P.ASSIGN_COVERAGE, pod)
     if not (segment.active and stage.active and pod.active):
         abort(404)
@@ -328,51 +317,40 @@ def user_list():
 @login_required
 def new_user():
     P.require(P.MANAGE_USERS)
-    form = UserForm()
-    if form.validate_on_submit():
-        try:
-            user = org.create_user(
-                current_user, email=form.email.data, display_name=form.display_name.data, role=form.role.data,
-                locale=form.locale.data, timezone=form.timezone.data, password=form.password.data or None,
-            )
-            if not form.active.data:
-                user.active = False
-        except org.OrgError as exc:
-            db.session.rollback()
-            form.email.errors.append(_error(exc))
-        else:
-            db.session.commit()
-            flash(_("Account for %(name)s created.", name=user.display_name), "success")
-            return redirect(url_for("org.user_list"))
-    status = 400 if request.method == "POST" else 200
-    return render_template("org/user_form.html", form=form, user=None, timezones=timezone_choices()), status
+    return _user_form_page(None)
 
 
 @bp.route("/admin/users/<int:user_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit_user(user_id: int):
     P.require(P.MANAGE_USERS)
-    user = db.get_or_404(User, user_id)
-    form = UserForm(obj=user)
-    if form.validate_on_submit():
-        try:
-            org.update_user(
-                current_user, user, email=form.email.data, display_name=form.display_name.data, role=form.role.data,
-                locale=form.locale.data, timezone=form.timezone.data, active=form.active.data,
-            )
-            if form.password.data:
-                from app.auth.services import change_password
+    return _user_form_page(db.get_or_404(User, user_id))
 
-                change_password(current_user, user, form.password.data)
-        except org.OrgError as exc:
-            db.session.rollback()
-            form.email.errors.append(_error(exc))
-        else:
-            db.session.commit()
-            flash(_("Account of %(name)s saved.", name=user.display_name), "success")
-            return redirect(url_for("org.user_list"))
-    status = 400 if request.method == "POST" else 200
-    return render_template("org/user_form.html", form=form, user=user, timezones=timezone_choices()), status
+
+def _user_form_page(user: User | None):
+    """Create (``user`` None) or edit an account; a refused e-mail shows on the form again with a 400."""
+    form = UserForm(obj=user)
+    done = _save_and_redirect(
+        form, lambda: _save_user_from(form, user), form.email,
+        lambda saved: _("Account for %(name)s created.", name=saved.display_name) if user is None
+        else _("Account of %(name)s saved.", name=saved.display_name),
+        url_for("org.user_list"))
+    if done is not None:
+        return done
+    return render_template("org/user_form.html", form=form, user=user, timezones=timezone_choices()), _form_status()
+
+
+def _save_user_from(form: UserForm, user: User | None) -> User:
+    fields = {"email": form.email.data, "display_name": form.display_name.data, "role": form.role.data,
+              "locale": form.locale.data, "timezone": form.timezone.data}
+    if user is None:
+        user = org.create_user(current_user, **fields, password=form.password.data or None)
+        user.active = bool(form.active.data)
+        return user
+    org.update_user(current_user, user, **fields, active=form.active.data)
+    if form.password.data:
+        change_password(current_user, user, form.password.data)
+    return user
 
 
 @bp.route("/admin/users/<int:user_id>/deactivate", methods=["POST"])
@@ -380,13 +358,9 @@ def edit_user(user_id: int):
 def deactivate_user(user_id: int):
     P.require(P.MANAGE_USERS)
     user = db.get_or_404(User, user_id)
-    CoverageForm().validate_on_submit()
-    try:
-        org.deactivate_user(current_user, user)
-    except org.OrgError as exc:
-        db.session.rollback()
-        flash(_error(exc), "error")
-        return redirect(url_for("org.user_list"), 303)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    org.deactivate_user(current_user, user)
     db.session.commit()
     flash(_("%(name)s can no longer sign in; their sessions are ended.", name=user.display_name), "success")
     return redirect(url_for("org.user_list"))
@@ -436,20 +410,14 @@ def ordered_form(kind: str, item_id: int | None = None):
     form = OrderedItemForm(obj=item)
     if item is None and request.method == "GET":
         form.position.data = (db.session.scalar(select(func.max(model.position))) or 0) + 1
-    if form.validate_on_submit():
-        try:
-            saved = save(current_user, item, name=form.name.data, description=form.description.data or "",
-                         position=form.position.data or 0, active=form.active.data)
-        except org.OrgError as exc:
-            db.session.rollback()
-            form.name.errors.append(_error(exc))
-        else:
-            db.session.commit()
-            flash(_("%(name)s saved.", name=saved.name), "success")
-            return redirect(url_for("org.ordered_list", kind=kind))
-    status = 400 if request.method == "POST" else 200
+    done = _save_and_redirect(
+        form, lambda: save(current_user, item, name=form.name.data, description=form.description.data or "",
+                           position=form.position.data or 0, active=form.active.data),
+        form.name, lambda saved: _("%(name)s saved.", name=saved.name), url_for("org.ordered_list", kind=kind))
+    if done is not None:
+        return done
     return render_template("org/ordered_form.html", form=form, kind=kind, item=item, title=title,
-                           singular=singular), status
+                           singular=singular), _form_status()
 
 
 @bp.route("/admin/<any(segments, stages):kind>/<int:item_id>/move", methods=["POST"])
@@ -480,6 +448,5 @@ def settings():
         db.session.commit()
         flash(_("Settings saved."), "success")
         return redirect(url_for("org.settings"))
-    status = 400 if request.method == "POST" else 200
-    return render_template("org/settings.html", form=form, timezones=timezone_choices()), status
+    return render_template("org/settings.html", form=form, timezones=timezone_choices()), _form_status()
 

@@ -15,7 +15,7 @@ from app import permissions as P
 from app.extension_points import home_section, nav_item
 from app.extensions import db
 from app.org import services as org
-from app.org.models import Coverage, LifecycleStage, Membership, Pod, Role, Segment, User
+from app.org.models import Coverage, LifecycleStage, Pod, Segment, User
 from app.outcomes import bp, demo_targets, metrics  # noqa: F401  (demo_targets registers its demo step)
 from app.outcomes import dashboard as D
 from app.outcomes import targets as T
@@ -142,19 +142,8 @@ def pod_dashboard(pod_id: int):
 
 
 def may_view_agent(user: User, agent_id: int) -> bool:
-    """Anyone their own figures; a coach those of the people in the pods they coach; leaders everyone's."""
-    if user.id == agent_id or P.can(user, P.VIEW_ALL_PODS):
-        return True
-    coached = P.pod_relations(user).coached
-    if not coached or not user.has_role(Role.COACH):
-        return False
-    today = utcnow().date()
-    found = db.session.scalar(
-        select(Membership.id).where(
-            Membership.user_id == agent_id, Membership.pod_id.in_(coached), Membership.current(today),
-        ).limit(1)
-    )
-    return found is not None
+    """Kept for callers in this module; the rule lives in app/permissions.py (VIEW_AGENT_OUTCOMES)."""
+    return P.can(user, P.VIEW_AGENT_OUTCOMES, agent_id)
 
 
 @bp.route("/outcomes/agents/<int:user_id>")

@@ -17,6 +17,12 @@
     });
   });
 
+  // Select a read-only value (a new API token) when it gets focus, ready to copy: <input data-select-on-focus>.
+  document.addEventListener("focusin", function (event) {
+    var target = event.target;
+    if (target instanceof HTMLInputElement && target.hasAttribute("data-select-on-focus")) { target.select(); }
+  });
+
   // When htmx gets an error with no fragment to show, say so in the flash area.
   document.addEventListener("htmx:sendError", function () {
     var area = document.getElementById("flash-area");

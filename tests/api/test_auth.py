@@ -65,6 +65,30 @@ def test_token_of_deactivated_user_is_401(api, make_user, make_token):
     assert client.get("/metrics", **PERIOD).status_code == 401
 
 
+@pytest.mark.parametrize("how", ["deactivate", "edit"])
+def test_deactivation_revokes_tokens_for_good(app, api, make_user, make_token, how):
+    from tests.conftest import PASSWORD
+
+    admin, leader = make_user("admin"), make_user("leader")
+    client = api(secret=make_token(leader))
+    assert client.get("/metrics", **PERIOD).status_code == 200
+    browser = app.test_client()
+    browser.post("/login", data={"email": admin.email, "password": PASSWORD})
+    if how == "deactivate":
+        assert browser.post(f"/admin/users/{leader.id}/deactivate").status_code == 302
+    else:
+        assert browser.post(f"/admin/users/{leader.id}/edit", data={
+            "email": "lea.leader@example.com", "display_name": leader.display_name, "role": "leader",
+            "locale": "en", "timezone": "Europe/Madrid"}).status_code == 302
+    token = db.session.scalar(select(ApiToken))
+    db.session.refresh(token)
+    assert token.revoked_at is not None and token.revoked_by_id == admin.id
+    assert browser.post(f"/admin/users/{leader.id}/reactivate").status_code == 302
+    db.session.refresh(leader)
+    assert leader.active
+    assert client.get("/metrics", **PERIOD).status_code == 401, "reactivation does not bring tokens back"
+
+
 def test_only_the_hash_is_stored(make_user, make_token):
     secret = make_token(make_user("leader"))
     token = db.session.scalar(select(ApiToken))

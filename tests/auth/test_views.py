@@ -44,6 +44,59 @@ def test_sign_out_ends_the_session(client, auth, make_user):
     assert client.get("/").status_code == 302
 
 
+def _copy_cookies(source, target, *names):
+    for name in names:
+        cookie = source.get_cookie(name)
+        assert cookie is not None, name
+        target.set_cookie(name, cookie.value)
+
+
+def test_sign_out_ends_that_session_on_the_server_so_a_copied_cookie_is_refused(app, make_user):
+    user = make_user("agent")
+    laptop, thief, phone = app.test_client(), app.test_client(), app.test_client()
+    for browser in (laptop, phone):
+        browser.post("/login", data={"email": user.email, "password": PASSWORD})
+        assert browser.get("/").status_code == 200
+    _copy_cookies(laptop, thief, "session")
+    assert thief.get("/").status_code == 200
+    assert laptop.post("/logout").status_code == 302
+    response = thief.get("/")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login")
+    assert "Sign in" in thief.get(response.headers["Location"]).get_data(as_text=True)
+    assert phone.get("/").status_code == 200, "another device stays signed in"
+
+
+def test_sign_out_also_ends_a_copied_remember_cookie(app, make_user):
+    user = make_user("agent")
+    laptop, thief = app.test_client(), app.test_client()
+    laptop.post("/login", data={"email": user.email, "password": PASSWORD, "remember": "y"})
+    _copy_cookies(laptop, thief, "remember_token")
+    assert thief.get("/").status_code == 200, "a remember cookie alone signs in"
+    thief.delete_cookie("session")
+    laptop.post("/logout")
+    assert thief.get("/").status_code == 302
+
+
+def test_a_login_id_from_before_session_keys_is_refused(app, make_user):
+    from app.auth.services import load_session_user
+
+    user = make_user("agent")
+    assert load_session_user(f"{user.id}:{user.session_version}") is None
+    assert load_session_user(f"{user.id}:{user.session_version}:short") is None
+    assert load_session_user("²:1:" + "a" * 32) is None
+
+
+def test_loading_the_signed_in_user_is_one_query(app, client, auth, make_user, count_queries):
+    from app.auth.services import load_session_user
+
+    user = make_user("agent")
+    login_id, user_id = f"{user.id}:{user.session_version}:" + "k" * 32, user.id
+    with count_queries() as queries:
+        loaded = load_session_user(login_id)
+    assert loaded is not None and loaded.id == user_id
+    assert queries.count == 1
+
+
 def test_remember_me_sets_an_httponly_lax_cookie(client, auth, make_user):
     response = auth.login(make_user("agent"), remember="y")
     cookies = response.headers.getlist("Set-Cookie")
