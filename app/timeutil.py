@@ -27,9 +27,11 @@ def local_day_bounds(first: date, last: date, tz: str) -> tuple[datetime, dateti
 
 
 def is_valid_timezone(name: str) -> bool:
+    if not isinstance(name, str) or not name or len(name) > 64:
+        return False  # a 10,000-character name made ZoneInfo raise OSError (file name too long)
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, TypeError):
+    except (ZoneInfoNotFoundError, ValueError, TypeError, OSError):
         return False
     return "/" in name or name == "UTC"
 
