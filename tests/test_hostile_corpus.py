@@ -29,7 +29,7 @@ SURROGATE = "%ED%A0%80"  # UTF-8 bytes of a lone surrogate (U+D800): invalid UTF
 PATH_VALUES = ("0", "-1", str(2**31), str(2**63), str(10**30), quote("²"), quote("١"), "%00", SURROGATE,
                "9" * 10_000)
 QUERY_VALUES = ("-1", str(2**31), str(2**63), "1e30", "²", "١", "9999-12-31", "0001-01-01", "x" * 10_000)
-FIELD_VALUES = ("²", "١", str(2**63), "1e30", "-1", "9999-12-31", "x" * 10_000, "\ud800")
+FIELD_VALUES = ("²", "١", str(2**63), "1e30", "-1", "9999-12-31", "x" * 10_000)  # lone surrogates: JSON only
 QUERY_NAMES = ("page", "pod", "pod_id", "agent", "agent_id", "user_id", "segment_id", "stage_id", "days", "from",
                "to", "start", "end", "year", "quarter", "metric", "grain", "period", "sort", "q", "scope",
                "board_id", "since", "seen", "version", "suggestion", "action", "status", "channel",
