@@ -158,9 +158,9 @@ def test_leader_view_side_by_side_with_status_colours_and_sorting(client, auth, 
     page = client.get("/reviews/all?quarter=2026-Q3&sort=csat&dir=desc").data.decode()
     assert page.index("Other pod") < page.index("Home pod")
     other_row = page[page.index(f'id="matrix-pod-{team.other_pod.id}"'):]
-    assert "target-met" in other_row.split("</tr>")[0]
+    assert "status-good" in other_row.split("</tr>")[0]
     home_row = page[page.index(f'id="matrix-pod-{team.pod.id}"'):]
-    assert "target-missed" in home_row.split("</tr>")[0]
+    assert "status-bad" in home_row.split("</tr>")[0]
     assert 'id="outcomes-heat-map"' in page
     assert client.get("/reviews/all?quarter=2026-Q9").status_code == 400
     assert client.get("/reviews/all?sort=bogus").status_code == 400
