@@ -119,7 +119,7 @@ def send_pending_emails(now: datetime | None = None, batch: int = 200) -> int:
     with smtp:
         for notification in pending:
             user = notification.user
-            with force_locale(user.locale):
+            with force_locale(user.locale or "en"):
                 message = EmailMessage()
                 message["From"] = config["MAIL_FROM"]
                 message["To"] = user.email
