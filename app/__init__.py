@@ -51,8 +51,8 @@ class BoundedIntConverter(IntegerConverter):
 def select_locale() -> str | None:
     if not has_request_context():
         return None  # jobs and the CLI: the caller forces a locale where it matters
-    if current_user and current_user.is_authenticated:
-        return current_user.locale
+    if current_user and current_user.is_authenticated and current_user.locale:
+        return current_user.locale  # chosen in the profile; without a choice, the browser's language
     from flask import current_app
 
     return request.accept_languages.best_match(current_app.config["LANGUAGES"]) or "en"

@@ -14,7 +14,8 @@ users_cli = AppGroup("users", help="Manage accounts.")
 @click.argument("email")
 @click.option("--name", required=True, help="Display name.")
 @click.option("--role", type=click.Choice([r.value for r in Role]), default=Role.AGENT.value, show_default=True)
-@click.option("--locale", type=click.Choice(["en", "es", "it"]), default="en", show_default=True)
+@click.option("--locale", type=click.Choice(["en", "es", "it"]), default=None,
+              help="Interface language (default: the browser's, until the user chooses one)")
 @click.option("--timezone", default="Europe/Madrid", show_default=True)
 @click.option("--password", help="Asked for when not given.")
 def create_user_command(email, name, role, locale, timezone, password):

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
+from flask_babel import refresh
 
 ROOT = Path(__file__).resolve().parents[1]
 KEYWORDS = {"_": None, "gettext": None, "_l": None, "lazy_gettext": None, "ngettext": (1, 2),
@@ -59,3 +60,26 @@ def test_signed_in_user_language_beats_the_browser(client, auth, make_user):
     auth.login(user)
     page = client.get("/", headers={"Accept-Language": "es"}).get_data(as_text=True)
     assert 'lang="it"' in page and "La mia giornata" in page
+
+
+def test_a_new_user_follows_the_browser_until_they_choose_a_language(client, auth, make_user):
+    user = make_user("agent")
+    assert user.locale is None
+    auth.login(user)
+
+    def get(url, **headers):
+        refresh()  # the test's app context outlives requests; forget the locale Flask-Babel cached in it
+        return client.get(url, headers=headers).get_data(as_text=True)
+
+    assert 'lang="es"' in get("/", **{"Accept-Language": "es"})
+    assert 'lang="it"' in get("/", **{"Accept-Language": "it,en;q=0.5"})
+    profile = get("/profile", **{"Accept-Language": "es"})
+    assert '<option selected value="">' in profile or '<option value="" selected>' in profile
+    form = {"display_name": user.display_name, "locale": "it", "timezone": user.timezone}
+    assert client.post("/profile", data=form, headers={"Accept-Language": "es"}).status_code == 302
+    assert user.locale == "it"
+    assert 'lang="it"' in get("/", **{"Accept-Language": "es"})
+    form["locale"] = ""  # back to following the browser
+    assert client.post("/profile", data=form).status_code == 302
+    assert user.locale is None
+    assert 'lang="es"' in get("/", **{"Accept-Language": "es"})

@@ -8,7 +8,12 @@ from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 from app.timeutil import is_valid_timezone
 from app.validators import CleanText, strip_filter
 
-LANGUAGE_CHOICES = [("en", "English"), ("es", "Español"), ("it", "Italiano")]
+# "" keeps no stored language: the person follows their browser's language until they choose one.
+LANGUAGE_CHOICES = [("", _l("The browser's language")), ("en", "English"), ("es", "Español"), ("it", "Italiano")]
+
+
+def language_or_none(value: str | None) -> str | None:
+    return value or None
 
 
 class LoginForm(FlaskForm):
@@ -29,7 +34,7 @@ class ProfileForm(FlaskForm):
     display_name = StringField(
         _l("Display name"), validators=[DataRequired(), Length(max=120), CleanText()], filters=[strip_filter]
     )
-    locale = SelectField(_l("Language"), choices=LANGUAGE_CHOICES)
+    locale = SelectField(_l("Language"), choices=LANGUAGE_CHOICES, coerce=language_or_none)
     timezone = StringField(
         _l("Time zone"), validators=[DataRequired(), Length(max=64), validate_timezone_field], filters=[strip_filter]
     )

@@ -104,7 +104,7 @@ def mark_all_read(actor: User, now: datetime | None = None) -> int:
 def _email(notification: Notification, sender: str) -> EmailMessage:
     """The e-mail for one notification, in its reader's language; the subject is always one line."""
     user = notification.user
-    with force_locale(user.locale):
+    with force_locale(user.locale or "en"):
         text = render_message(notification)
         message = EmailMessage()
         message["From"] = sender

@@ -17,7 +17,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from app.auth.forms import LANGUAGE_CHOICES, validate_timezone_field
+from app.auth.forms import LANGUAGE_CHOICES, language_or_none, validate_timezone_field
 from app.forms import EARLIEST_DATE, LATEST_DATE, IntField, parse_int
 from app.validators import CleanText, strip_filter
 
@@ -48,7 +48,7 @@ class UserForm(FlaskForm):
     display_name = StringField(_l("Display name"), validators=[DataRequired(), Length(max=120), CleanText()],
                                filters=[strip_filter])
     role = SelectField(_l("Role"), choices=role_choices)
-    locale = SelectField(_l("Language"), choices=LANGUAGE_CHOICES)
+    locale = SelectField(_l("Language"), choices=LANGUAGE_CHOICES, coerce=language_or_none)
     timezone = StringField(_l("Time zone"), default="Europe/Madrid",
                            validators=[DataRequired(), Length(max=64), validate_timezone_field], filters=[strip_filter])
     active = BooleanField(_l("Active (may sign in)"), default=True)

@@ -61,7 +61,8 @@ class User(UserMixin, db.Model):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     display_name: Mapped[str] = mapped_column(String(120))
     role: Mapped[str] = mapped_column(String(16), default=Role.AGENT.value)
-    locale: Mapped[str] = mapped_column(String(5), default="en")
+    # None until the person chooses a language in their profile: until then pages follow their browser.
+    locale: Mapped[str | None] = mapped_column(String(5), default=None)
     timezone: Mapped[str] = mapped_column(String(64), default="Europe/Madrid")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     password_hash: Mapped[str] = mapped_column(String(255), default="")

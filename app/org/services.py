@@ -92,7 +92,7 @@ def create_user(
     email: str,
     display_name: str,
     role: str = Role.AGENT.value,
-    locale: str = "en",
+    locale: str | None = None,
     timezone: str = "Europe/Madrid",
     password: str | None = None,
 ) -> User:
@@ -119,7 +119,7 @@ def create_user(
     return user
 
 
-def update_user(actor: User, user: User, *, email: str, display_name: str, role: str, locale: str,
+def update_user(actor: User, user: User, *, email: str, display_name: str, role: str, locale: str | None,
                 timezone: str, active: bool) -> User:
     """Edit an account; deactivating it ends its sessions at once."""
     email = User.normalize_email(email)

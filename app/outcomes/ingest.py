@@ -345,7 +345,7 @@ def import_file(path: str | Path, *, fmt: str, timezone: str, actor: User | None
     is a driver, like a job runner: unlike services it commits.
     """
     options = replace(options or ParseOptions(), timezone=timezone, salt=customer_salt())
-    locale = locale or (actor.locale if actor is not None else "en")
+    locale = locale or (actor.locale if actor is not None else None) or "en"  # no chosen language: English
     with force_locale(locale):
         if not checked or import_ is None:
             try:

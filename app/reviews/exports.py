@@ -1,6 +1,13 @@
-"""Exports of a review and of the cross-pod view: CSV of the figures and a PDF (fpdf2, core fonts)."""
+"""Exports of a review and of the cross-pod view: CSV of the figures and a PDF (fpdf2).
+
+PDFs embed DejaVu Sans (app/reviews/fonts, taken from the matplotlib wheel, which ships it; Bitstream Vera
+and DejaVu licences in LICENSE-DejaVu.txt), so any narrative prints: "€", "ő", "ł", Greek, Cyrillic. A
+character the font lacks (most emoji) prints as an empty box instead of failing the export.
+"""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from flask_babel import format_percent
 from flask_babel import gettext as _
@@ -9,8 +16,8 @@ from app.csvexport import csv_text
 from app.formatting import format_metric
 from app.outcomes import metrics
 
-_PDF_REPLACEMENTS = {"—": "-", "–": "-", "−": "-", "’": "'", "‘": "'", "“": '"', "”": '"', "…": "...",
-                     "\u00a0": " ", "\u202f": " ", "▲": "+", "▼": "-", "·": "-"}
+FONT_DIR = Path(__file__).resolve().parent / "fonts"
+FONT = "dejavu"
 
 
 def _csv(rows: list[list]) -> str:
@@ -35,38 +42,37 @@ def matrix_csv(quarter: str, rows: list[dict]) -> str:
     return _csv(out)
 
 
-def _latin(text) -> str:
-    text = str(text)
-    for char, plain in _PDF_REPLACEMENTS.items():
-        text = text.replace(char, plain)
-    return text.encode("latin-1", "replace").decode("latin-1")
+def _text(text) -> str:
+    return str(text)
 
 
-def _pdf():
+def _pdf(orientation: str = "P", margin: float = 15):
     from fpdf import FPDF
 
-    pdf = FPDF(orientation="P", unit="mm", format="A4")
-    pdf.set_compression(False)  # plain text streams: figures stay searchable by simple tools
-    pdf.set_auto_page_break(auto=True, margin=15)
+    pdf = FPDF(orientation=orientation, unit="mm", format="A4")
+    pdf.set_compression(False)  # plain content streams: simple tools can read them
+    pdf.set_auto_page_break(auto=True, margin=margin)
+    pdf.add_font(FONT, "", str(FONT_DIR / "DejaVuSans.ttf"))
+    pdf.add_font(FONT, "B", str(FONT_DIR / "DejaVuSans-Bold.ttf"))
     pdf.add_page()
     return pdf
 
 
 def _cells(pdf, widths: list[float], values: list, bold: bool = False) -> None:
-    pdf.set_font("helvetica", "B" if bold else "", 8)
+    pdf.set_font(FONT, "B" if bold else "", 8)
     for width, value in zip(widths, values, strict=True):
-        pdf.cell(width, 6, _latin(value), border=1)
+        pdf.cell(width, 6, _text(value), border=1)
     pdf.ln()
 
 
 def review_pdf(data: dict, narrative: dict[str, str], section_labels: dict[str, str], status_label: str,
                objectives: list[dict]) -> bytes:
     pdf = _pdf()
-    pdf.set_font("helvetica", "B", 16)
-    pdf.cell(0, 10, _latin(_("Quarterly review: %(pod)s, %(quarter)s", pod=data["pod"], quarter=data["quarter"])))
+    pdf.set_font(FONT, "B", 16)
+    pdf.cell(0, 10, _text(_("Quarterly review: %(pod)s, %(quarter)s", pod=data["pod"], quarter=data["quarter"])))
     pdf.ln()
-    pdf.set_font("helvetica", "", 9)
-    pdf.cell(0, 6, _latin(status_label))
+    pdf.set_font(FONT, "", 9)
+    pdf.cell(0, 6, _text(status_label))
     pdf.ln(8)
     widths = [62, 26, 26, 26, 26, 24]
     _cells(pdf, widths, [_("Metric"), _("Value"), _("Target"), _("Previous quarter"), _("Last year"),
@@ -79,31 +85,31 @@ def review_pdf(data: dict, narrative: dict[str, str], section_labels: dict[str, 
     activity = data.get("activity")
     if activity:
         pdf.ln(4)
-        pdf.set_font("helvetica", "B", 12)
-        pdf.cell(0, 8, _latin(_("The quarter in the pod")))
+        pdf.set_font(FONT, "B", 12)
+        pdf.cell(0, 8, _text(_("The quarter in the pod")))
         pdf.ln()
-        pdf.set_font("helvetica", "", 9)
+        pdf.set_font(FONT, "", 9)
         for line in _activity_lines(activity):
-            pdf.multi_cell(0, 5, _latin(line), new_x="LMARGIN", new_y="NEXT")
+            pdf.multi_cell(0, 5, _text(line), new_x="LMARGIN", new_y="NEXT")
     if data["okrs"]:
         pdf.ln(4)
-        pdf.set_font("helvetica", "B", 12)
-        pdf.cell(0, 8, _latin(_("Last quarter's objectives")))
+        pdf.set_font(FONT, "B", 12)
+        pdf.cell(0, 8, _text(_("Last quarter's objectives")))
         pdf.ln()
         _okr_table(pdf, data["okrs"])
     for section, text in narrative.items():
         if not text:
             continue
         pdf.ln(3)
-        pdf.set_font("helvetica", "B", 11)
-        pdf.cell(0, 7, _latin(section_labels[section]))
+        pdf.set_font(FONT, "B", 11)
+        pdf.cell(0, 7, _text(section_labels[section]))
         pdf.ln()
-        pdf.set_font("helvetica", "", 9)
-        pdf.multi_cell(0, 5, _latin(text), new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font(FONT, "", 9)
+        pdf.multi_cell(0, 5, _text(text), new_x="LMARGIN", new_y="NEXT")
     if objectives:
         pdf.ln(4)
-        pdf.set_font("helvetica", "B", 12)
-        pdf.cell(0, 8, _latin(_("Next quarter's objectives")))
+        pdf.set_font(FONT, "B", 12)
+        pdf.cell(0, 8, _text(_("Next quarter's objectives")))
         pdf.ln()
         _okr_table(pdf, objectives)
     return bytes(pdf.output())
@@ -140,8 +146,8 @@ def _okr_table(pdf, objectives: list[dict]) -> None:
     widths = [70, 24, 24, 24, 24, 24]
     for objective in objectives:
         score = objective.get("score")
-        pdf.set_font("helvetica", "B", 9)
-        pdf.cell(0, 6, _latin(objective["title"] + (f"  ({score:.2f})" if score is not None else "")))
+        pdf.set_font(FONT, "B", 9)
+        pdf.cell(0, 6, _text(objective["title"] + (f"  ({score:.2f})" if score is not None else "")))
         pdf.ln()
         _cells(pdf, widths, [_("Key result"), _("Baseline"), _("Target"), _("Actual"), _("Score"),
                              _("Confidence")], bold=True)
@@ -155,21 +161,16 @@ def _okr_table(pdf, objectives: list[dict]) -> None:
 
 
 def matrix_pdf(quarter: str, rows: list[dict], codes: list[str]) -> bytes:
-    from fpdf import FPDF
-
-    pdf = FPDF(orientation="L", unit="mm", format="A4")
-    pdf.set_compression(False)
-    pdf.set_auto_page_break(auto=True, margin=12)
-    pdf.add_page()
-    pdf.set_font("helvetica", "B", 14)
-    pdf.cell(0, 10, _latin(_("All pods, %(quarter)s", quarter=quarter)))
+    pdf = _pdf("L", margin=12)
+    pdf.set_font(FONT, "B", 14)
+    pdf.cell(0, 10, _text(_("All pods, %(quarter)s", quarter=quarter)))
     pdf.ln()
     first = 45
     width = (277 - first) / max(1, len(codes))
     widths = [first] + [width] * len(codes)
-    pdf.set_font("helvetica", "B", 6)
+    pdf.set_font(FONT, "B", 6)
     for w, label in zip(widths, [_("Pod")] + [str(metrics.METRICS[c].label) for c in codes], strict=True):
-        pdf.cell(w, 8, _latin(label[:22]), border=1)
+        pdf.cell(w, 8, _text(label[:22]), border=1)
     pdf.ln()
     for row in rows:
         values = [row["pod"].name] + [format_metric(c, row["cells"][c]["value"]) for c in codes]

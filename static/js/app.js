@@ -2,6 +2,9 @@
 (function () {
   "use strict";
 
+  // Loaded in <head> without defer, so narrow screens start with the menu closed rather than flashing open.
+  document.documentElement.classList.add("js");
+
   // Ask before destructive actions: <form data-confirm="...">.
   document.addEventListener("submit", function (event) {
     var form = event.target;
@@ -34,4 +37,113 @@
       area.replaceChildren(p);
     }
   });
+
+  // The menu button of narrow screens opens and closes the navigation's sections.
+  document.addEventListener("click", function (event) {
+    var button = event.target instanceof Element ? event.target.closest(".menu-toggle") : null;
+    if (!button) { return; }
+    var nav = button.closest(".site-nav");
+    var open = button.getAttribute("aria-expanded") !== "true";
+    button.setAttribute("aria-expanded", open ? "true" : "false");
+    nav.classList.toggle("menu-open", open);
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") { return; }
+    var button = document.querySelector(".menu-toggle[aria-expanded='true']");
+    if (button) {
+      button.setAttribute("aria-expanded", "false");
+      button.closest(".site-nav").classList.remove("menu-open");
+      button.focus();
+    }
+  });
+
+  // A table wider than its place scrolls inside its own region, which keyboard users can reach and
+  // screen readers can name: tabindex, role and a label from the table's caption or its section's heading.
+  var SCROLLERS = ".table-scroll, .coverage-matrix, .review-matrix-wrap";
+
+  function labelFor(region) {
+    var table = region.querySelector("table");
+    var caption = table && table.querySelector("caption");
+    if (caption && caption.textContent.trim()) { return caption.textContent.trim(); }
+    if (table && table.getAttribute("aria-label")) { return table.getAttribute("aria-label"); }
+    var node = region;
+    while (node && node !== document.body) {
+      var sibling = node.previousElementSibling;
+      while (sibling) {
+        if (/^H[1-6]$/.test(sibling.tagName)) { return sibling.textContent.trim(); }
+        var inner = sibling.querySelector && sibling.querySelector("h1, h2, h3, h4, h5, h6");
+        if (/^(HGROUP|HEADER)$/.test(sibling.tagName) && inner) { return inner.textContent.trim(); }
+        sibling = sibling.previousElementSibling;
+      }
+      node = node.parentElement;
+    }
+    return document.body.dataset.tableLabel || "Table";
+  }
+
+  function markScrollers(root) {
+    var scope = root && root.querySelectorAll ? root : document;
+    scope.querySelectorAll("main table").forEach(function (table) {
+      if (!table.closest(SCROLLERS) && table.parentElement && table.offsetWidth > table.parentElement.clientWidth + 1) {
+        var wrapper = document.createElement("div");
+        wrapper.className = "table-scroll";
+        table.parentNode.insertBefore(wrapper, table);
+        wrapper.appendChild(table);
+      }
+    });
+    document.querySelectorAll(SCROLLERS).forEach(function (region) {
+      var scrolls = region.scrollWidth > region.clientWidth + 1;
+      if (scrolls && !region.hasAttribute("tabindex")) {
+        region.setAttribute("tabindex", "0");
+        region.setAttribute("role", "region");
+        if (!region.hasAttribute("aria-label") && !region.hasAttribute("aria-labelledby")) {
+          region.setAttribute("aria-label", labelFor(region));
+        }
+        region.dataset.scrollRegion = "auto";
+      } else if (!scrolls && region.dataset.scrollRegion === "auto") {
+        region.removeAttribute("tabindex");
+        region.removeAttribute("role");
+        region.removeAttribute("aria-label");
+        delete region.dataset.scrollRegion;
+      }
+    });
+  }
+
+  var resizeTimer = null;
+  document.addEventListener("DOMContentLoaded", function () { markScrollers(document); });
+  window.addEventListener("load", function () { markScrollers(document); });
+  document.addEventListener("htmx:afterSettle", function (event) { markScrollers(event.target); });
+  window.addEventListener("resize", function () {
+    window.clearTimeout(resizeTimer);
+    resizeTimer = window.setTimeout(function () { markScrollers(document); }, 150);
+  });
+
+  // What htmx swaps in is announced politely through one live region that stays on the page (a region
+  // replaced by the swap would not be announced): elements with data-announce-key are compared with their
+  // previous text; a changed or new one says its data-announce text (else its own text). Three at most.
+  var lastSeen = new Map();
+
+  function announce(messages) {
+    var region = document.getElementById("live-announcer");
+    if (!region || !messages.length) { return; }
+    region.textContent = "";
+    window.setTimeout(function () { region.textContent = messages.slice(0, 3).join(". "); }, 100);
+  }
+  window.podiumAnnounce = function (text) { announce([text]); };
+
+  function remember(root, speak) {
+    var messages = [];
+    var scope = root && root.querySelectorAll ? root : document;
+    scope.querySelectorAll("[data-announce-key]").forEach(function (el) {
+      var key = el.dataset.announceKey;
+      var text = el.textContent.trim();
+      if (speak && lastSeen.get(key) !== text && text) {
+        messages.push(el.dataset.announce || text);
+      }
+      lastSeen.set(key, text);
+    });
+    if (speak) { announce(messages); }
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { remember(document, false); });
+  document.addEventListener("htmx:afterSettle", function (event) { remember(event.target, true); });
 })();

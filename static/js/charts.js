@@ -2,7 +2,16 @@
 (function () {
   "use strict";
 
-  var PALETTE = ["#1e6f5c", "#2b6cb0", "#b7791f", "#c0392b", "#6b46c1", "#4a5568", "#d53f8c"];
+  // Series colours come from the design tokens (--podium-chart-1 … 7 in static/css/app.css).
+  var PALETTE = (function () {
+    var style = getComputedStyle(document.documentElement);
+    var colours = [];
+    for (var i = 1; i <= 7; i += 1) {
+      var value = style.getPropertyValue("--podium-chart-" + i).trim();
+      if (value) { colours.push(value); }
+    }
+    return colours.length ? colours : ["black"];
+  }());
 
   function readSpec(canvas) {
     var source = document.getElementById(canvas.dataset.chart);

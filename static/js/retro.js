@@ -31,6 +31,8 @@
     }
   });
 
+  var overSaid = {};
+
   function pad(n) { return n < 10 ? "0" + n : String(n); }
 
   function tick() {
@@ -38,6 +40,10 @@
       var left = Math.round((Date.parse(timer.dataset.endsAt) - Date.now()) / 1000);
       if (isNaN(left)) { return; }
       if (left <= 0) {
+        if (timer.dataset.over && window.podiumAnnounce && !overSaid[timer.dataset.endsAt] && left > -5) {
+          overSaid[timer.dataset.endsAt] = true; // said once when it happens, not on every later poll
+          window.podiumAnnounce(timer.dataset.over);
+        }
         timer.textContent = timer.dataset.over || "0:00";
         timer.classList.add("retro-timer-over");
         return;

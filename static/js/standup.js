@@ -4,6 +4,7 @@
   "use strict";
 
   var offset = 0; // server time minus this browser's time, in ms
+  var overSaid = {}; // speaker start times whose "time is up" was announced
 
   function syncClock() {
     var live = document.getElementById("board-live");
@@ -29,6 +30,10 @@
       if (box) {
         var left = parseInt(box, 10) - elapsed;
         el.textContent = format(left);
+        if (left < 0 && el.dataset.over && window.podiumAnnounce && !overSaid[el.getAttribute("data-since")]) {
+          overSaid[el.getAttribute("data-since")] = true; // once per speaker, not after every poll
+          window.podiumAnnounce(el.dataset.over);
+        }
         el.classList.toggle("over", left < 0);
       } else {
         el.textContent = format(elapsed);

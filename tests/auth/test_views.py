@@ -188,7 +188,7 @@ def test_profile_bad_input_is_a_clear_400_and_saves_nothing(client, auth, make_u
     page = response.get_data(as_text=True)
     assert "field-error" in page or "not allowed" in page  # NUL: refused before any view runs
     db.session.refresh(user)
-    assert user.display_name == "Original Name" and user.locale == "en"
+    assert user.display_name == "Original Name" and user.locale is None  # a new user has no stored language
 
 
 def test_failed_sign_ins_are_rate_limited_per_account(app, client, make_user):

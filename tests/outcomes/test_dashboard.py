@@ -191,7 +191,8 @@ def test_change_is_coloured_by_the_metrics_direction(client, auth, world):
     for code, definition in metrics.METRICS.items():
         now, before = figures[code].figure.value, figures[code].previous.value
         delta = now - before if now is not None and before is not None else None
-        assert f"change-{D.judge(definition.direction, delta)}" in _row(page, code), code
+        verdict = D.judge(definition.direction, delta)
+        assert f"status-{verdict if verdict in ('good', 'bad') else 'neutral'}" in _row(page, code), code
     assert D.judge("higher", 0.1) == "good" and D.judge("lower", 0.1) == "bad"
     assert D.judge("lower", -3) == "good" and D.judge(None, 5) == "neutral" and D.judge("higher", 0.0) == "flat"
 
@@ -360,7 +361,7 @@ def test_home_shows_the_pods_last_seven_days(client, auth, world, make_case):
     volume = re.search(r'<li data-metric="volume">(.*?)</li>', section, re.S).group(1)
     assert f"<strong>{int(current['volume'].value)}</strong>" in volume
     assert current["volume"].value == 3
-    assert "change-good" in re.search(r'<li data-metric="csat">(.*?)</li>', section, re.S).group(1)
+    assert "status-good" in re.search(r'<li data-metric="csat">(.*?)</li>', section, re.S).group(1)
     for code in D.HOME_CODES:
         assert f'data-metric="{code}"' in section
 

@@ -11,6 +11,7 @@ import pytest
 from app.extensions import db
 from app.reviews import services as svc
 from app.reviews.models import KeyResult, Review
+from tests.pdf_text import pdf_text
 
 Q3 = (2026, 3)
 
@@ -120,6 +121,16 @@ def test_bad_key_result_input_is_a_4xx(client, auth, team, review):
     assert db.session.query(KeyResult).count() == 0
 
 
+def test_pdf_prints_a_narrative_beyond_latin_1(client, auth, team, review):
+    svc.save_narrative(team.coach, review, "wins", "Ahorro de 1.200 € · Győr · Łódź 🎉")
+    db.session.commit()
+    auth.login(team.coach)
+    pdf = client.get(f"/reviews/{review.id}/review.pdf")
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    assert b"DejaVuSans" in pdf.data  # the Unicode font is embedded, not a built-in Latin-1 one
+    assert "Ahorro de 1.200 € · Győr · Łódź" in pdf_text(pdf.data)
+
+
 def test_csv_pdf_and_print_carry_the_pods_figures(client, auth, team, review):
     _sign(team, review)
     auth.login(team.leader)
@@ -130,7 +141,7 @@ def test_csv_pdf_and_print_carry_the_pods_figures(client, auth, team, review):
     assert (csat["numerator"], csat["denominator"], float(csat["value"])) == ("1", "2", 0.5)
     pdf = client.get(f"/reviews/{review.id}/review.pdf")
     assert pdf.mimetype == "application/pdf" and pdf.data.startswith(b"%PDF")
-    assert b"Home pod" in pdf.data and b"50.0%" in pdf.data
+    assert "Home pod" in pdf_text(pdf.data) and "50.0%" in pdf_text(pdf.data)
     page = client.get(f"/reviews/{review.id}/print")
     assert page.status_code == 200 and b"50.0%" in page.data and b"Home pod" in page.data
 
@@ -147,9 +158,9 @@ def test_leader_view_side_by_side_with_status_colours_and_sorting(client, auth, 
     page = client.get("/reviews/all?quarter=2026-Q3&sort=csat&dir=desc").data.decode()
     assert page.index("Other pod") < page.index("Home pod")
     other_row = page[page.index(f'id="matrix-pod-{team.other_pod.id}"'):]
-    assert "target-met" in other_row.split("</tr>")[0]
+    assert "status-good" in other_row.split("</tr>")[0]
     home_row = page[page.index(f'id="matrix-pod-{team.pod.id}"'):]
-    assert "target-missed" in home_row.split("</tr>")[0]
+    assert "status-bad" in home_row.split("</tr>")[0]
     assert 'id="outcomes-heat-map"' in page
     assert client.get("/reviews/all?quarter=2026-Q9").status_code == 400
     assert client.get("/reviews/all?sort=bogus").status_code == 400
@@ -157,7 +168,7 @@ def test_leader_view_side_by_side_with_status_colours_and_sorting(client, auth, 
     assert {"quarter": "2026-Q3", "pod": "Other pod", "metric": "csat", "value": "1.0", "target": "0.9",
             "target_status": "met"} in rows
     pdf = client.get("/reviews/all.pdf?quarter=2026-Q3")
-    assert pdf.data.startswith(b"%PDF") and b"Other pod" in pdf.data
+    assert pdf.data.startswith(b"%PDF") and "Other pod" in pdf_text(pdf.data)
     auth.logout()
     auth.login(team.coach)
     assert client.get("/reviews/all").status_code == 403
