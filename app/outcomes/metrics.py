@@ -9,25 +9,46 @@ Periods are inclusive local days, read in `tz` (default: the pod's zone when sco
 organisation's). Percentiles are continuous (interpolated, so the median of an even sample is the mean of the
 two middle values): PostgreSQL's percentile_cont, and on SQLite the same definition from ROW_NUMBER/COUNT
 windows, so no case row is ever loaded into Python.
+
+Metric meaning has one home, here: `METRICS` (a `MetricDef` per code) owns each metric's label, direction
+("higher" / "lower" / None) and unit ("count" / "rate" / "minutes"), and every feature asks these helpers
+instead of comparing directions or units itself:
+
+- `better(code, a, b)`: True when value `a` is strictly better than `b` for the metric (False when worse,
+  equal, either is None, or the metric has no direction).
+- `status(code, value, target)`: "good" (meets the target), "bad" (misses it) or "neutral" (no value, no
+  target, or a metric without direction). `STATUSES` lists the names; templates use them as CSS classes
+  (`status-good`, `status-bad`, `status-neutral`, `status-flat`).
+- `change_status(code, before, after)`: "good" / "bad" for a change by the metric's direction, "flat" for no
+  change, "neutral" when there is nothing to judge.
+- `format_value(code, value)`: the value as people read it (rates as percent, times as hours and minutes).
+- `drilldown_url(code, scope, start, end, part=...)`: the case list behind a figure (see app.outcomes.cases).
+
+Other features contribute metrics by registration (a lower floor never imports a higher one):
+`register_rate_source(definition, source)` adds a MetricDef and a `RateSource` (flagged rows ÷ all rows of
+another feature's table in the period); autonomy registers "autonomy_rate" this way.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from flask_babel import format_decimal, format_percent
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, case, func, literal, or_, select, text, true
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.extensions import db
+from app.formatting import format_minutes
 from app.outcomes.models import Case, PodTarget
 from app.timeutil import local_day_bounds
 
-__all__ = ["METRICS", "MetricDef", "Scope", "Figure", "Comparison", "DIMENSIONS", "GRAINS", "compute",
-           "compute_by", "series", "compare", "first_contact_resolved", "case_outcomes"]
+__all__ = ["METRICS", "MetricDef", "Scope", "Figure", "Comparison", "DIMENSIONS", "GRAINS", "STATUSES", "compute",
+           "compute_by", "series", "compare", "first_contact_resolved", "case_outcomes", "better", "status",
+           "change_status", "format_value", "register_rate_source", "RateSource"]
 
 
 @dataclass(frozen=True)
@@ -53,8 +74,76 @@ METRICS: dict[str, MetricDef] = {m.code: m for m in (
     MetricDef("resolution_p90", _l("Time to resolution (90th percentile)"), "lower", "minutes"),
     MetricDef("sla_attainment", _l("SLA attainment"), "higher", "rate"),
     MetricDef("escalation_rate", _l("Escalation rate"), "lower", "rate"),
-    MetricDef("autonomy_rate", _l("Decisions within autonomy"), "higher", "rate"),
 )}
+
+STATUSES = ("good", "bad", "neutral", "flat")
+
+
+def _direction(code: str) -> str | None:
+    definition = METRICS.get(code)
+    return definition.direction if definition is not None else None
+
+
+def better(code: str, a: float | None, b: float | None) -> bool:
+    """Is `a` strictly better than `b` for this metric? False when equal, unknown or without direction."""
+    direction = _direction(code)
+    if a is None or b is None or direction is None or abs(a - b) < 1e-9:
+        return False
+    return a > b if direction == "higher" else a < b
+
+
+def status(code: str, value: float | None, target: float | None) -> str:
+    """"good" when the value meets the target by the metric's direction, "bad" when it misses, else "neutral"."""
+    direction = _direction(code)
+    if value is None or target is None or direction is None:
+        return "neutral"
+    if abs(value - target) < 1e-9:
+        return "good"
+    return "good" if better(code, value, target) else "bad"
+
+
+def change_status(code: str, before: float | None, after: float | None) -> str:
+    """"good" / "bad" for a change from `before` to `after`, "flat" for none, "neutral" when nothing to judge."""
+    if before is None or after is None or _direction(code) is None:
+        return "neutral"
+    if abs(after - before) < 1e-9:
+        return "flat"
+    return "good" if better(code, after, before) else "bad"
+
+
+def format_value(code: str | None, value: float | None) -> str:
+    """A metric's value by its unit: rates 0-1 as percent, times in minutes, counts as numbers."""
+    if value is None or code is None:
+        return "—"
+    definition = METRICS.get(code)
+    unit = definition.unit if definition else "count"
+    if unit == "rate":
+        return format_percent(value, "#,##0.0%")
+    if unit == "minutes":
+        return format_minutes(value)
+    return format_decimal(round(value, 2))
+
+
+@dataclass(frozen=True)
+class RateSource:
+    """A metric another feature contributes: rows where `flag` holds ÷ all rows, by the period column `at`.
+    `columns` maps a dimension (and Scope attribute names via `scope_columns`) to the model's columns."""
+
+    model: type
+    at: object
+    flag: Callable[[], ColumnElement[bool]]
+    pod: object
+    columns: dict[str, tuple]
+    scope_columns: dict[str, object]
+
+
+RATE_SOURCES: dict[str, RateSource] = {}
+
+
+def register_rate_source(definition: MetricDef, source: RateSource) -> None:
+    """Add a metric counted from another feature's table (idempotent: re-registering replaces it)."""
+    METRICS[definition.code] = definition
+    RATE_SOURCES[definition.code] = source
 
 DIMENSIONS = ("pod", "agent", "segment", "stage", "cell", "channel", "request_type")
 GRAINS = ("day", "week", "month", "quarter")
@@ -130,23 +219,6 @@ def _case_columns(dimension: str) -> tuple:
     }[dimension]
 
 
-def _decision_model():
-    try:
-        from app.autonomy.models import Decision
-    except ImportError:  # pragma: no cover - the autonomy ledger is part of the app
-        return None
-    return Decision
-
-
-def _decision_columns(model, dimension: str) -> tuple | None:
-    mapping = {
-        "pod": ("pod_id",), "agent": ("agent_id",), "segment": ("segment_id",), "stage": ("stage_id",),
-        "cell": ("segment_id", "stage_id"), "request_type": ("request_type",),
-    }
-    names = mapping.get(dimension)
-    return None if names is None else tuple(getattr(model, n) for n in names)
-
-
 def _case_filters(scope: Scope) -> list:
     filters = []
     if scope.pod_id is not None:
@@ -161,19 +233,6 @@ def _case_filters(scope: Scope) -> list:
         filters.append(Case.channel == scope.channel)
     if scope.request_type is not None:
         filters.append(Case.request_type == scope.request_type)
-    return filters
-
-
-def _decision_filters(model, scope: Scope) -> list | None:
-    """None when the scope cannot apply to decisions (they have no channel)."""
-    if scope.channel is not None:
-        return None
-    filters = []
-    for attr, column in (("pod_id", "pod_id"), ("agent_id", "agent_id"), ("segment_id", "segment_id"),
-                         ("stage_id", "stage_id"), ("request_type", "request_type")):
-        wanted = getattr(scope, attr)
-        if wanted is not None:
-            filters.append(getattr(model, column) == wanted)
     return filters
 
 
@@ -397,28 +456,31 @@ def _percentiles(window: _Window, filters: list, groups: tuple, value_column, pe
             out[_key(row, width)][code] = Figure(code, float(value), None, n)
 
 
-def _autonomy(window: _Window, scope: Scope, dimension: str | None, out: dict, bucket=None) -> None:
-    model = _decision_model()
-    if model is None:
-        return
-    filters = _decision_filters(model, scope)
-    if filters is None:
-        return
-    if dimension is None:
-        groups: tuple = ()
-    else:
-        groups = _decision_columns(model, dimension)
+def _rate_source(code: str, source: RateSource, window: _Window, scope: Scope, dimension: str | None, out: dict,
+                 bucket=None) -> None:
+    filters = []
+    for attr in ("pod_id", "agent_id", "segment_id", "stage_id", "channel", "request_type"):
+        wanted = getattr(scope, attr)
+        if wanted is None:
+            continue
+        column = source.scope_columns.get(attr)
+        if column is None:  # the scope cannot apply to this source (e.g. decisions have no channel)
+            return
+        filters.append(column == wanted)
+    groups: tuple = ()
+    if dimension is not None:
+        groups = source.columns.get(dimension)
         if groups is None:
             return
-    groups = _with_bucket(groups, bucket, model.decided_at)
-    stmt = _select(groups, func.count(), func.sum(case((model.within_limit == true(), 1), else_=0)))
-    stmt = window.join(stmt.select_from(model), model.pod_id)
-    stmt = stmt.where(window.within(model.decided_at), *filters, *_group_filters(groups))
+    groups = _with_bucket(groups, bucket, source.at)
+    stmt = _select(groups, func.count(), func.sum(case((source.flag(), 1), else_=0)))
+    stmt = window.join(stmt.select_from(source.model), source.pod)
+    stmt = stmt.where(window.within(source.at), *filters, *_group_filters(groups))
     if groups:
         stmt = stmt.group_by(*groups)
     for row in db.session.execute(stmt):
-        total, within = _int(row[len(groups)]), _int(row[len(groups) + 1])
-        out[_key(row, len(groups))]["autonomy_rate"] = Figure("autonomy_rate", _ratio(within, total), within, total)
+        total, flagged = _int(row[len(groups)]), _int(row[len(groups) + 1])
+        out[_key(row, len(groups))][code] = Figure(code, _ratio(flagged, total), flagged, total)
 
 
 def _codes(codes: Iterable[str] | None) -> list[str]:
@@ -466,8 +528,8 @@ def _run(window: _Window, scope: Scope, wanted: list[str], dimension: str | None
     if codes & set(_RESOLUTION):
         _percentiles(window, filters, groups, Case.resolution_minutes, Case.first_resolved_at, _RESOLUTION, out,
                      bucket)
-    if "autonomy_rate" in codes:
-        _autonomy(window, scope, dimension, out, bucket)
+    for code in codes & set(RATE_SOURCES):
+        _rate_source(code, RATE_SOURCES[code], window, scope, dimension, out, bucket)
     return out
 
 
