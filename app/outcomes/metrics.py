@@ -31,6 +31,8 @@ another feature's table in the period); autonomy registers "autonomy_rate" this 
 
 from __future__ import annotations
 
+from array import array
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -43,6 +45,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from app.extensions import db
 from app.formatting import format_minutes
+from app.outcomes import rollups
 from app.outcomes.models import Case, PodTarget
 from app.timeutil import local_day_bounds
 
@@ -575,6 +578,141 @@ def _complete(found: dict[str, Figure], wanted: list[str]) -> dict[str, Figure]:
     return {code: found.get(code) or _empty(code) for code in wanted}
 
 
+# ------------------------------------------------------------------------------------------ the rollup path
+# The organisation's and pods' figures (no other scope, no other dimension) come from per-day rollups
+# (app.outcomes.rollups) when the zones asked for are built: the same figures as the queries above, exact
+# percentiles included, read from a few thousand rows instead of a quarter of a million cases.
+
+_ROLLUP_CODES = frozenset(_CREATED + _RESOLVED + _TIMES + ("backlog",))
+
+
+class _Sums:
+    __slots__ = ("counts", "replies", "resolutions")
+
+    def __init__(self) -> None:
+        self.counts = [0] * len(rollups.COUNTS)
+        self.replies = array("i")
+        self.resolutions = array("i")
+
+    def add(self, counts: Sequence[int], replies: bytes | None, resolutions: bytes | None, wanted: set) -> None:
+        for i, value in enumerate(counts):
+            self.counts[i] += value or 0
+        if wanted & set(_FIRST_REPLY):
+            rollups.unpack_into(self.replies, replies)
+        if wanted & set(_RESOLUTION):
+            rollups.unpack_into(self.resolutions, resolutions)
+
+
+def _continuous(values: list[int], p: int) -> float:
+    index, rest = divmod(p * (len(values) - 1), 100)
+    below = values[index]
+    if not rest:
+        return float(below)
+    return float(below + (rest / 100) * (values[index + 1] - below))
+
+
+def _figures_of(sums: _Sums, wanted: set, out: dict) -> None:
+    (created, escalated, resolved, fcr, handed, handoffs, reopened, good, rated, in_time, due,
+     _done) = sums.counts
+    if wanted & set(_CREATED):
+        out["volume"] = Figure("volume", created, created, None)
+        out["escalation_rate"] = Figure("escalation_rate", _ratio(escalated, created), escalated, created)
+    if wanted & set(_RESOLVED):
+        out["resolved"] = Figure("resolved", resolved, resolved, None)
+        out["fcr"] = Figure("fcr", _ratio(fcr, resolved), fcr, resolved)
+        out["handoff_rate"] = Figure("handoff_rate", _ratio(handed, resolved), handed, resolved)
+        out["handoffs_per_case"] = Figure("handoffs_per_case", _ratio(handoffs, resolved), handoffs, resolved)
+        out["reopen_rate"] = Figure("reopen_rate", _ratio(reopened, resolved), reopened, resolved)
+        out["csat"] = Figure("csat", _ratio(good, rated), good, rated)
+        out["sla_attainment"] = Figure("sla_attainment", _ratio(in_time, due), in_time, due)
+    for codes, values in ((_FIRST_REPLY, sums.replies), (_RESOLUTION, sums.resolutions)):
+        if not wanted & set(codes):
+            continue
+        ordered = sorted(values)
+        for code, p in zip(codes, _PERCENTS, strict=True):
+            out[code] = Figure(code, _continuous(ordered, p) if ordered else None, None, len(ordered))
+
+
+def _rollup_stmt(columns, zone: str, pod_id: int | None, pods_only: bool):
+    R = rollups.CaseDayRollup
+    stmt = select(*columns).where(R.zone == zone)
+    if pod_id is not None:
+        stmt = stmt.where(R.pod_id == pod_id)
+    elif pods_only:
+        stmt = stmt.where(R.pod_id.is_not(None))
+    return stmt
+
+
+def _from_rollups(zones: dict[str, set | None], start: date, end: date, wanted: list[str], by_pod: bool,
+                  pod_id: int | None, edges: Sequence[date] | None = None) -> dict:
+    """Figures from rollups. `zones` maps each zone to read to the pods read in it (None: every pod).
+    Keyed by pod id (by_pod), by period index (edges: the first day of each period), else None."""
+    R = rollups.CaseDayRollup
+    codes = set(wanted)
+    out: dict = defaultdict(dict)
+    sums: dict = defaultdict(_Sums)
+    counts_columns = [getattr(R, name) for name in rollups.COUNTS]
+    for zone, pods in zones.items():
+        stmt = _rollup_stmt([R.day, R.pod_id, *counts_columns, R.first_reply_minutes, R.resolution_minutes],
+                            zone, pod_id, by_pod).where(R.day >= start, R.day <= end)
+        for row in db.session.execute(stmt):
+            day, pod = row[0], row[1]
+            if pods is not None and pod not in pods:
+                continue
+            key = pod if by_pod else (bisect_right(edges, day) - 1 if edges is not None else None)
+            sums[key].add(row[2:2 + len(counts_columns)], row[-2], row[-1], codes)
+    for key, found in sums.items():
+        _figures_of(found, codes, out[key])
+    if "backlog" in codes:
+        _rollup_backlog(zones, end, by_pod, pod_id, edges, out)
+    return out
+
+
+def _rollup_backlog(zones: dict[str, set | None], end: date, by_pod: bool, pod_id: int | None,
+                    edges: Sequence[date] | None, out: dict) -> None:
+    """Open at the end of a day = created up to that day - done up to that day."""
+    R = rollups.CaseDayRollup
+    for zone, pods in zones.items():
+        net = func.sum(R.created) - func.sum(R.done)
+        if edges is None:
+            group = R.pod_id if by_pod else None
+            columns = [group, net] if group is not None else [literal(None), net]
+            stmt = _rollup_stmt(columns, zone, pod_id, by_pod).where(R.day <= end)
+            if group is not None:
+                stmt = stmt.group_by(R.pod_id)
+            for key, count in db.session.execute(stmt):
+                if by_pod and pods is not None and key not in pods:
+                    continue
+                out[key if by_pod else None]["backlog"] = Figure("backlog", _int(count), _int(count), None)
+            continue
+        stmt = _rollup_stmt([R.day, net], zone, pod_id, False).where(R.day <= end).group_by(R.day).order_by(R.day)
+        running, index = 0, 0
+        ends = [following - timedelta(days=1) for following in edges[1:]] + [end]
+        for day, count in db.session.execute(stmt):
+            while index < len(ends) and day > ends[index]:
+                out[index]["backlog"] = Figure("backlog", running, running, None)
+                index += 1
+            running += _int(count)
+        while index < len(ends):
+            out[index]["backlog"] = Figure("backlog", running, running, None)
+            index += 1
+
+
+def _rollup_ready(scope: Scope, zones: Iterable[str], dimension: str | None) -> bool:
+    if dimension not in (None, "pod"):
+        return False
+    if any(getattr(scope, name) is not None for name in ("agent_id", "segment_id", "stage_id", "channel",
+                                                         "request_type")):
+        return False
+    return rollups.ready(db.session, zones)
+
+
+def _merge(into: dict, extra: dict) -> dict:
+    for key, figures in extra.items():
+        into.setdefault(key, {}).update(figures)
+    return into
+
+
 # ------------------------------------------------------------------------------------------------- public API
 
 def compute(start: date, end: date, scope: Scope | None = None, codes: Iterable[str] | None = None,
@@ -582,8 +720,16 @@ def compute(start: date, end: date, scope: Scope | None = None, codes: Iterable[
     """Every requested figure for the local days start..end (inclusive) in `scope`."""
     scope = scope or Scope()
     wanted = _codes(codes)
-    window = _window(start, end, _resolve_tz(scope, tz))
-    found = _run(window, scope, wanted, None)
+    zone = _resolve_tz(scope, tz)
+    window = _window(start, end, zone)
+    fast = [c for c in wanted if c in _ROLLUP_CODES]
+    if fast and _rollup_ready(scope, [zone], None):
+        found = _from_rollups({zone: None}, start, end, fast, False, scope.pod_id)
+        rest = [c for c in wanted if c not in _ROLLUP_CODES]
+        if rest:
+            _merge(found, _run(window, scope, rest, None))
+    else:
+        found = _run(window, scope, wanted, None)
     return _complete(found.get(None, {}), wanted)
 
 
@@ -601,8 +747,28 @@ def compute_by(dimension: str, start: date, end: date, scope: Scope | None = Non
         window = _pod_window(start, end)
     if window is None:
         window = _window(start, end, _resolve_tz(scope, tz))
-    found = _run(window, scope, wanted, dimension)
+        zones: dict[str, set | None] = {_resolve_tz(scope, tz): None}
+    else:
+        zones = _pods_by_zone()
+    fast = [c for c in wanted if c in _ROLLUP_CODES]
+    if fast and _rollup_ready(scope, zones, dimension):
+        found = _from_rollups(zones, start, end, fast, True, scope.pod_id)
+        rest = [c for c in wanted if c not in _ROLLUP_CODES]
+        if rest:
+            _merge(found, _run(window, scope, rest, dimension))
+    else:
+        found = _run(window, scope, wanted, dimension)
     return {key: _complete(figures, wanted) for key, figures in found.items()}
+
+
+def _pods_by_zone() -> dict[str, set | None]:
+    from app.org.models import Pod
+
+    zones: dict[str, set | None] = {}
+    for pod_id, zone in db.session.execute(select(Pod.id, Pod.timezone)):
+        if zone:
+            zones.setdefault(zone, set()).add(pod_id)
+    return zones
 
 
 def _periods(start: date, end: date, grain: str) -> list[tuple[date, date, date]]:
@@ -642,7 +808,15 @@ def series(start: date, end: date, grain: str, scope: Scope | None = None, codes
     periods = _periods(start, end, grain)
     edges = [local_day_bounds(first, first, zone)[0] for _label, first, _last in periods]
     edges.append(local_day_bounds(end, end, zone)[1])
-    found = _run(_Window(edges[0], edges[-1]), scope, wanted, None, edges)
+    fast = [c for c in wanted if c in _ROLLUP_CODES]
+    if fast and _rollup_ready(scope, [zone], None):
+        found = _from_rollups({zone: None}, start, end, fast, False, scope.pod_id,
+                              [first for _label, first, _last in periods])
+        rest = [c for c in wanted if c not in _ROLLUP_CODES]
+        if rest:
+            _merge(found, _run(_Window(edges[0], edges[-1]), scope, rest, None, edges))
+    else:
+        found = _run(_Window(edges[0], edges[-1]), scope, wanted, None, edges)
     return [(label, _complete(found.get(index, {}), wanted)) for index, (label, _f, _l) in enumerate(periods)]
 
 
