@@ -586,29 +586,61 @@ def _complete(found: dict[str, Figure], wanted: list[str]) -> dict[str, Figure]:
 _ROLLUP_CODES = frozenset(_CREATED + _RESOLVED + _TIMES + ("backlog",))
 
 
+class _Minutes:
+    """The minutes of many days, each day a sorted array: order statistics by binary search over the value
+    (integers), counting with bisect in every day, so nothing is merged or sorted."""
+
+    __slots__ = ("days", "n")
+
+    def __init__(self) -> None:
+        self.days: list[array] = []
+        self.n = 0
+
+    def add(self, blob: bytes | None) -> None:
+        if blob:
+            values = array("i")
+            rollups.unpack_into(values, blob)
+            self.days.append(values)
+            self.n += len(values)
+
+    def kth(self, k: int) -> int:
+        """The k-th smallest value (0-based)."""
+        lo = min(values[0] for values in self.days)
+        hi = max(values[-1] for values in self.days)
+        while lo < hi:
+            middle = (lo + hi) // 2
+            if sum(bisect_right(values, middle) for values in self.days) > k:
+                hi = middle
+            else:
+                lo = middle + 1
+        return lo
+
+    def percentile(self, p: int) -> float | None:
+        """Continuous percentile: position p(n-1)/100, interpolated between its two neighbours."""
+        if not self.n:
+            return None
+        index, rest = divmod(p * (self.n - 1), 100)
+        below = self.kth(index)
+        if not rest:
+            return float(below)
+        return float(below + (rest / 100) * (self.kth(index + 1) - below))
+
+
 class _Sums:
     __slots__ = ("counts", "replies", "resolutions")
 
     def __init__(self) -> None:
         self.counts = [0] * len(rollups.COUNTS)
-        self.replies = array("i")
-        self.resolutions = array("i")
+        self.replies = _Minutes()
+        self.resolutions = _Minutes()
 
     def add(self, counts: Sequence[int], replies: bytes | None, resolutions: bytes | None, wanted: set) -> None:
         for i, value in enumerate(counts):
             self.counts[i] += value or 0
         if wanted & set(_FIRST_REPLY):
-            rollups.unpack_into(self.replies, replies)
+            self.replies.add(replies)
         if wanted & set(_RESOLUTION):
-            rollups.unpack_into(self.resolutions, resolutions)
-
-
-def _continuous(values: list[int], p: int) -> float:
-    index, rest = divmod(p * (len(values) - 1), 100)
-    below = values[index]
-    if not rest:
-        return float(below)
-    return float(below + (rest / 100) * (values[index + 1] - below))
+            self.resolutions.add(resolutions)
 
 
 def _figures_of(sums: _Sums, wanted: set, out: dict) -> None:
@@ -628,9 +660,8 @@ def _figures_of(sums: _Sums, wanted: set, out: dict) -> None:
     for codes, values in ((_FIRST_REPLY, sums.replies), (_RESOLUTION, sums.resolutions)):
         if not wanted & set(codes):
             continue
-        ordered = sorted(values)
         for code, p in zip(codes, _PERCENTS, strict=True):
-            out[code] = Figure(code, _continuous(ordered, p) if ordered else None, None, len(ordered))
+            out[code] = Figure(code, values.percentile(p), None, values.n)
 
 
 def _rollup_stmt(columns, zone: str, pod_id: int | None, pods_only: bool):
