@@ -150,69 +150,97 @@ def _ranges(days: Iterable[date]) -> list[tuple[date, date]]:
     return ranges
 
 
-def _done_at(resolved: datetime | None, closed: datetime | None, created: datetime) -> datetime | None:
-    """When a case stopped being open (metrics._done_at): first resolution or closing, not before creation."""
-    if resolved is None and closed is None:
-        return None
-    done = resolved if closed is None else closed if resolved is None else min(resolved, closed)
-    return max(done, created)
+def _earliest(resolved: datetime | None, closed: datetime | None) -> datetime | None:
+    if resolved is None:
+        return closed
+    return resolved if closed is None or resolved < closed else closed
 
 
 # --- computing days -------------------------------------------------------------------------------
 
-def _compute(session: Session, zone: str, first: date, last: date) -> list[dict]:
-    """Rollup rows of the local days first..last in `zone`, from the cases."""
-    lo, hi = local_day_bounds(first, last, zone)
-    day_of = _DayOf(zone)
+_COLUMNS = (Case.pod_id, Case.created_at, Case.escalated, Case.first_reply_minutes, Case.first_resolved_at,
+            Case.closed_at, Case.replies, Case.reopens, Case.assignee_stations, Case.group_stations, Case.csat_score,
+            Case.due_at, Case.resolution_minutes)
+
+
+def _compute(session: Session, zones: list[str], first: date, last: date, full: bool = False) -> list[dict]:
+    """Rollup rows of the local days first..last in each zone, from the cases: one table scan when `full`,
+    else three index ranges (by creation, first resolution and closing)."""
+    bounds = [(zone, *local_day_bounds(first, last, zone), _DayOf(zone)) for zone in zones]
+    lo = min(b[1] for b in bounds)
+    hi = max(b[2] for b in bounds)
     sums: dict[tuple, list[int]] = defaultdict(lambda: [0] * len(COUNTS))
     replies: dict[tuple, list[int]] = defaultdict(list)
     resolutions: dict[tuple, list[int]] = defaultdict(list)
+
+    # Done (for the backlog) = the earlier of first resolution and closing, but not before creation: each case
+    # counts as done on the day of exactly one of its timestamps.
+    def on_created(row) -> None:
+        pod_id, created_at, escalated, minutes, resolved_at, closed_at = row[:6]
+        earliest = _earliest(resolved_at, closed_at)
+        for zone, z_lo, z_hi, day_of in bounds:
+            if z_lo <= created_at < z_hi:
+                key = (zone, day_of(created_at), pod_id)
+                counts = sums[key]
+                counts[0] += 1
+                counts[1] += 1 if escalated else 0
+                if minutes is not None:
+                    replies[key].append(minutes)
+                if earliest is not None and earliest < created_at:
+                    counts[11] += 1
+
+    def on_resolved(row) -> None:
+        (pod_id, created_at, _esc, _fr, resolved_at, closed_at, replies_n, reopens, assignee_st, group_st, csat,
+         due_at, minutes) = row
+        for zone, z_lo, z_hi, day_of in bounds:
+            if not z_lo <= resolved_at < z_hi:
+                continue
+            key = (zone, day_of(resolved_at), pod_id)
+            counts = sums[key]
+            counts[2] += 1
+            if replies_n is not None and reopens is not None and assignee_st is not None and \
+                    replies_n <= 1 and reopens == 0 and assignee_st <= 1:
+                counts[3] += 1
+            if (assignee_st is not None and assignee_st > 1) or (group_st is not None and group_st > 1):
+                counts[4] += 1
+            if group_st is not None and group_st > 1:
+                counts[5] += group_st - 1
+            if reopens is not None and reopens > 0:
+                counts[6] += 1
+            if csat is not None:
+                counts[8] += 1
+                counts[7] += 1 if csat >= 4 else 0
+            if due_at is not None:
+                counts[10] += 1
+                counts[9] += 1 if resolved_at <= due_at else 0
+            if minutes is not None:
+                resolutions[key].append(minutes)
+            if resolved_at >= created_at and (closed_at is None or resolved_at <= closed_at):
+                counts[11] += 1
+
+    def on_closed(row) -> None:
+        pod_id, created_at, resolved_at, closed_at = row[0], row[1], row[4], row[5]
+        if closed_at >= created_at and (resolved_at is None or closed_at < resolved_at):
+            for zone, z_lo, z_hi, day_of in bounds:
+                if z_lo <= closed_at < z_hi:
+                    sums[(zone, day_of(closed_at), pod_id)][11] += 1
+
     conn = session.connection()
-    for pod_id, created_at, escalated, minutes in conn.execute(
-            select(Case.pod_id, Case.created_at, Case.escalated, Case.first_reply_minutes)
-            .where(Case.created_at >= lo, Case.created_at < hi)):
-        key = (day_of(created_at), pod_id)
-        row = sums[key]
-        row[0] += 1
-        row[1] += 1 if escalated else 0
-        if minutes is not None:
-            replies[key].append(minutes)
-    for (pod_id, resolved_at, replies_n, reopens, assignee_st, group_st, csat, due_at,
-         minutes) in conn.execute(
-            select(Case.pod_id, Case.first_resolved_at, Case.replies, Case.reopens, Case.assignee_stations,
-                   Case.group_stations, Case.csat_score, Case.due_at, Case.resolution_minutes)
-            .where(Case.first_resolved_at >= lo, Case.first_resolved_at < hi)):
-        key = (day_of(resolved_at), pod_id)
-        row = sums[key]
-        row[2] += 1
-        if replies_n is not None and reopens is not None and assignee_st is not None and \
-                replies_n <= 1 and reopens == 0 and assignee_st <= 1:
-            row[3] += 1
-        if (assignee_st is not None and assignee_st > 1) or (group_st is not None and group_st > 1):
-            row[4] += 1
-        if group_st is not None and group_st > 1:
-            row[5] += group_st - 1
-        if reopens is not None and reopens > 0:
-            row[6] += 1
-        if csat is not None:
-            row[8] += 1
-            row[7] += 1 if csat >= 4 else 0
-        if due_at is not None:
-            row[10] += 1
-            row[9] += 1 if resolved_at <= due_at else 0
-        if minutes is not None:
-            resolutions[key].append(minutes)
-    # Done (for the backlog): the earlier of first resolution and closing, clipped to creation.
-    done_filter = ((Case.first_resolved_at >= lo) & (Case.first_resolved_at < hi)) | \
-        ((Case.closed_at >= lo) & (Case.closed_at < hi)) | ((Case.created_at >= lo) & (Case.created_at < hi))
-    for pod_id, created_at, resolved_at, closed_at in conn.execute(
-            select(Case.pod_id, Case.created_at, Case.first_resolved_at, Case.closed_at).where(done_filter)):
-        done = _done_at(resolved_at, closed_at, created_at)
-        if done is not None and lo <= done < hi:
-            sums[(day_of(done), pod_id)][11] += 1
+    if full:
+        for row in conn.execute(select(*_COLUMNS)):
+            on_created(row)
+            if row[4] is not None:
+                on_resolved(row)
+            if row[5] is not None:
+                on_closed(row)
+    else:
+        for column, handle in ((Case.created_at, on_created), (Case.first_resolved_at, on_resolved),
+                               (Case.closed_at, on_closed)):
+            for row in conn.execute(select(*_COLUMNS).where(column >= lo, column < hi)):
+                handle(row)
     rows = []
     for key in sums.keys() | replies.keys() | resolutions.keys():
-        day, pod_id = key
+        zone, day, pod_id = key
         counts = sums.get(key) or [0] * len(COUNTS)
         rows.append({"zone": zone, "day": day, "pod_id": pod_id, **dict(zip(COUNTS, counts, strict=True)),
                      "first_reply_minutes": pack(replies.get(key, [])),
@@ -226,11 +254,11 @@ def _lock(session: Session) -> None:
         session.connection().execute(text("SELECT pg_advisory_xact_lock(7140001)"))
 
 
-def _write(session: Session, zone: str, first: date, last: date) -> None:
+def _write(session: Session, zones: list[str], first: date, last: date, full: bool = False) -> None:
     conn = session.connection()
     conn.execute(delete(CaseDayRollup.__table__).where(
-        CaseDayRollup.zone == zone, CaseDayRollup.day >= first, CaseDayRollup.day <= last))
-    rows = _compute(session, zone, first, last)
+        CaseDayRollup.zone.in_(zones), CaseDayRollup.day >= first, CaseDayRollup.day <= last))
+    rows = _compute(session, zones, first, last, full)
     for start in range(0, len(rows), 5000):
         conn.execute(insert(CaseDayRollup.__table__), rows[start:start + 5000])
 
@@ -249,16 +277,19 @@ def built_zones(session: Session) -> set[str]:
     return set(session.connection().execute(select(RollupZone.zone)).scalars())
 
 
-def _build_zone(session: Session, zone: str) -> None:
+def _build_zones(session: Session, zones: list[str]) -> None:
+    """Every day of these zones from scratch, in one scan of the cases."""
+    if not zones:
+        return
     conn = session.connection()
     lo, hi = conn.execute(select(func.min(Case.created_at), func.max(Case.created_at))).one()
     last_resolved, last_closed = conn.execute(select(func.max(Case.first_resolved_at), func.max(Case.closed_at))).one()
-    conn.execute(delete(CaseDayRollup.__table__).where(CaseDayRollup.zone == zone))
+    conn.execute(delete(CaseDayRollup.__table__).where(CaseDayRollup.zone.in_(zones)))
     if lo is not None:
         latest = max(m for m in (hi, last_resolved, last_closed) if m is not None)
-        _write(session, zone, lo.date() - timedelta(days=1), latest.date() + timedelta(days=1))
-    conn.execute(delete(RollupZone.__table__).where(RollupZone.zone == zone))
-    conn.execute(insert(RollupZone.__table__), [{"zone": zone, "built_at": utcnow()}])
+        _write(session, zones, lo.date() - timedelta(days=1), latest.date() + timedelta(days=1), full=True)
+    conn.execute(delete(RollupZone.__table__).where(RollupZone.zone.in_(zones)))
+    conn.execute(insert(RollupZone.__table__), [{"zone": zone, "built_at": utcnow()} for zone in zones])
 
 
 def ensure_zones(session: Session | None = None) -> None:
@@ -272,8 +303,7 @@ def ensure_zones(session: Session | None = None) -> None:
     for zone in built - wanted:
         conn.execute(delete(CaseDayRollup.__table__).where(CaseDayRollup.zone == zone))
         conn.execute(delete(RollupZone.__table__).where(RollupZone.zone == zone))
-    for zone in sorted(wanted - built):
-        _build_zone(session, zone)
+    _build_zones(session, sorted(wanted - built))
 
 
 def refresh(days: Iterable[date | datetime], session: Session | None = None) -> None:
@@ -288,9 +318,14 @@ def refresh(days: Iterable[date | datetime], session: Session | None = None) -> 
         return
     _lock(session)
     local = {d + timedelta(days=shift) for d in utc_days for shift in (-1, 0, 1)}
-    for zone in sorted(built_zones(session)):
-        for first, last in _ranges(local):
-            _write(session, zone, first, last)
+    zones = sorted(built_zones(session))
+    ranges = _ranges(local)
+    if zones and len(local) > 60:  # most of the history: one scan beats many index ranges
+        _write(session, zones, ranges[0][0], ranges[-1][1], full=True)
+        return
+    for first, last in ranges:
+        if zones:
+            _write(session, zones, first, last)
 
 
 def rebuild(session: Session | None = None) -> None:
@@ -300,8 +335,7 @@ def rebuild(session: Session | None = None) -> None:
     conn = session.connection()
     conn.execute(delete(RollupZone.__table__))
     conn.execute(delete(CaseDayRollup.__table__))
-    for zone in wanted_zones(session):
-        _build_zone(session, zone)
+    _build_zones(session, wanted_zones(session))
 
 
 # --- keeping in step ------------------------------------------------------------------------------
