@@ -211,10 +211,11 @@ class ScoreRow:
     verdict: str
     arrow: str = ""
     url: str | None = None
+    hit_url: str | None = None
 
 
-def scorecard(comparisons: Mapping[str, Any], definitions: Mapping[str, Any],
-              urls: Mapping[str, str] | None = None) -> list[ScoreRow]:
+def scorecard(comparisons: Mapping[str, Any], definitions: Mapping[str, Any], link=None) -> list[ScoreRow]:
+    """One row per metric; `link(code, part)` gives the case list behind a figure (None: no links)."""
     rows = []
     for code, definition in definitions.items():
         comparison = comparisons.get(code)
@@ -228,7 +229,8 @@ def scorecard(comparisons: Mapping[str, Any], definitions: Mapping[str, Any],
             target=format_value(code, comparison.target), previous=format_value(code, previous),
             target_status=status(code, current, comparison.target) if comparison.target is not None else None,
             change=format_change(definition.unit, delta), verdict=change_status(code, previous, current),
-            arrow=arrow(delta), url=(urls or {}).get(code),
+            arrow=arrow(delta), url=link(code, "all") if link else None,
+            hit_url=link(code, "hit") if link else None,
         ))
     return rows
 
@@ -321,6 +323,8 @@ class HeatCell:
     band: str
     few: bool
     covered: bool = False
+    url: str | None = None
+    sample_url: str | None = None
 
 
 @dataclass
@@ -340,7 +344,7 @@ def heat_band(value: float | None) -> str:
 
 
 def heat_map(cells: Mapping[tuple, Mapping[str, Any]], segments: list, stages: list,
-             covered: Iterable[tuple[int, int]] = ()) -> HeatMap:
+             covered: Iterable[tuple[int, int]] = (), link=None) -> HeatMap:
     """Segments by lifecycle stages with the handoff rate per cell; cells without resolved cases are marked.
 
     Rows and columns are the active segments and stages plus any that still hold cases, and a "not
@@ -363,9 +367,12 @@ def heat_map(cells: Mapping[tuple, Mapping[str, Any]], segments: list, stages: l
             figure = cells.get((seg_id, stage_id), {}).get(HEAT_CODE)
             value = figure.value if figure is not None else None
             sample = int(figure.denominator or 0) if figure is not None else 0
+            linked = link is not None and value is not None and seg_id is not None and stage_id is not None
             row.append(HeatCell(value=format_value(HEAT_CODE, value), sample=sample, band=heat_band(value),
                                 few=value is not None and sample < FEW_CASES,
-                                covered=(seg_id, stage_id) in covered))
+                                covered=(seg_id, stage_id) in covered,
+                                url=link(seg_id, stage_id, "hit") if linked else None,
+                                sample_url=link(seg_id, stage_id, "all") if linked else None))
         result.rows.append((seg_name, row))
     return result
 
@@ -377,11 +384,12 @@ class TableRow:
     cells: list[str]
     url: str | None = None
     volume: float = 0
+    cell_urls: list[str | None] = field(default_factory=list)
 
 
 def figure_table(by_key: Mapping[Any, Mapping[str, Any]], labels: Mapping[Any, Any], codes: Iterable[str],
                  keys: Iterable[Any] = (), unknown: Any = None, urls: Mapping[Any, str] | None = None,
-                 sort_by: str | None = None) -> list[TableRow]:
+                 sort_by: str | None = None, link=None) -> list[TableRow]:
     """One row per key (those given, then any others with figures), one formatted cell per metric code."""
     codes = list(codes)
     ordered = list(dict.fromkeys([*keys, *by_key.keys()]))
@@ -391,8 +399,10 @@ def figure_table(by_key: Mapping[Any, Mapping[str, Any]], labels: Mapping[Any, A
         label = labels.get(key) if key is not None else (unknown or _l("Not set"))
         cells = [format_value(code, figures[code].value if code in figures else None) for code in codes]
         weight = figures[sort_by].value if sort_by and sort_by in figures and figures[sort_by].value else 0
+        cell_urls = [link(key, code) if link is not None and key is not None and code in figures else None
+                     for code in codes]
         rows.append(TableRow(key, label if label is not None else str(key), cells,
-                             (urls or {}).get(key), weight))
+                             (urls or {}).get(key), weight, cell_urls))
     if sort_by:
         rows.sort(key=lambda row: (-row.volume, str(row.label)))
     return rows

@@ -51,7 +51,8 @@ from app.timeutil import local_day_bounds
 
 __all__ = ["METRICS", "MetricDef", "Scope", "Figure", "Comparison", "DIMENSIONS", "GRAINS", "STATUSES", "compute",
            "compute_by", "series", "compare", "first_contact_resolved", "case_outcomes", "better", "status",
-           "change_status", "format_value", "register_rate_source", "RateSource"]
+           "change_status", "format_value", "register_rate_source", "RateSource", "drilldown_url", "case_filter",
+           "drillable", "PARTS"]
 
 
 @dataclass(frozen=True)
@@ -576,6 +577,77 @@ def _backlog_at_each_end(edges: Sequence[datetime], filters: list, out: dict) ->
 
 def _complete(found: dict[str, Figure], wanted: list[str]) -> dict[str, Figure]:
     return {code: found.get(code) or _empty(code) for code in wanted}
+
+
+# ------------------------------------------------------------------------------------------------ drill-down
+# The cases behind a figure: the same predicates the queries above count with. "all" is the figure's
+# denominator (its sample for times, the count itself for counts), "hit" its numerator, "miss" the rest.
+
+PARTS = ("all", "hit", "miss")
+
+
+def _rated() -> ColumnElement[bool]:
+    return Case.csat_score.is_not(None)
+
+
+def _with_due() -> ColumnElement[bool]:
+    return Case.due_at.is_not(None)
+
+
+# code -> (period column, the denominator's extra condition or None, the numerator's condition or None)
+_DRILL: dict[str, tuple] = {
+    "volume": (lambda: Case.created_at, None, None),
+    "escalation_rate": (lambda: Case.created_at, None, lambda: Case.escalated == true()),
+    "resolved": (lambda: Case.first_resolved_at, None, None),
+    "fcr": (lambda: Case.first_resolved_at, None, first_contact_resolved),
+    "handoff_rate": (lambda: Case.first_resolved_at, None, _handed_off),
+    "handoffs_per_case": (lambda: Case.first_resolved_at, None, lambda: Case.group_stations > 1),
+    "reopen_rate": (lambda: Case.first_resolved_at, None, lambda: Case.reopens > 0),
+    "csat": (lambda: Case.first_resolved_at, _rated, lambda: Case.csat_score >= 4),
+    "sla_attainment": (lambda: Case.first_resolved_at, _with_due, lambda: Case.first_resolved_at <= Case.due_at),
+    "first_reply_p50": (lambda: Case.created_at, lambda: Case.first_reply_minutes.is_not(None), None),
+    "first_reply_p90": (lambda: Case.created_at, lambda: Case.first_reply_minutes.is_not(None), None),
+    "resolution_p50": (lambda: Case.first_resolved_at, lambda: Case.resolution_minutes.is_not(None), None),
+    "resolution_p90": (lambda: Case.first_resolved_at, lambda: Case.resolution_minutes.is_not(None), None),
+    "backlog": (None, None, None),
+}
+
+
+def drillable(code: str, part: str = "all") -> bool:
+    """Does this figure (and part of it) have a case list? Counts and times have only "all"."""
+    found = _DRILL.get(code)
+    return found is not None and part in PARTS and (part == "all" or found[2] is not None)
+
+
+def case_filter(code: str, scope: Scope | None, start: date, end: date, part: str = "all",
+                tz: str | None = None) -> list[ColumnElement[bool]]:
+    """WHERE clauses selecting exactly the cases the engine counts for (code, scope, period, part);
+    ValueError for a figure without a case list."""
+    if not drillable(code, part):
+        raise ValueError(f"no case list for {code} / {part}")
+    scope = scope or Scope()
+    window = _window(start, end, _resolve_tz(scope, tz))
+    period, denominator, numerator = _DRILL[code]
+    clauses = [*_case_filters(scope)]
+    clauses.append(window.open_at_end() if period is None else window.within(period()))
+    if denominator is not None:
+        clauses.append(denominator())
+    if part != "all":
+        clauses.append(numerator() if part == "hit" else ~numerator())
+    return clauses
+
+
+def drilldown_url(code: str, scope: Scope | None, start: date, end: date, part: str = "all") -> str | None:
+    """The case list behind a figure (None when the figure has none), for any page to link to."""
+    from flask import url_for
+
+    if not drillable(code, part):
+        return None
+    scope = scope or Scope()
+    args = {name: value for name in ("pod_id", "agent_id", "segment_id", "stage_id", "channel", "request_type")
+            if (value := getattr(scope, name)) is not None}
+    return url_for("outcomes.case_list", metric=code, part=part, start=start.isoformat(), end=end.isoformat(),
+                   **args)
 
 
 # ------------------------------------------------------------------------------------------ the rollup path
