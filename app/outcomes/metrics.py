@@ -78,6 +78,9 @@ METRICS: dict[str, MetricDef] = {m.code: m for m in (
     MetricDef("resolution_p90", _l("Time to resolution (90th percentile)"), "lower", "minutes"),
     MetricDef("sla_attainment", _l("SLA attainment"), "higher", "rate"),
     MetricDef("escalation_rate", _l("Escalation rate"), "lower", "rate"),
+    # Counted by autonomy's registered RateSource (app/autonomy/registration.py); defined here so every feature
+    # sees the whole list however the packages are imported. Without a source its figure is empty.
+    MetricDef("autonomy_rate", _l("Decisions within autonomy"), "higher", "rate"),
 )}
 
 STATUSES = ("good", "bad", "neutral", "flat")
@@ -146,7 +149,7 @@ RATE_SOURCES: dict[str, RateSource] = {}
 
 def register_rate_source(definition: MetricDef, source: RateSource) -> None:
     """Add a metric counted from another feature's table (idempotent: re-registering replaces it)."""
-    METRICS[definition.code] = definition
+    METRICS[definition.code] = definition  # keeps its place when already listed
     RATE_SOURCES[definition.code] = source
 
 DIMENSIONS = ("pod", "agent", "segment", "stage", "cell", "channel", "request_type")
@@ -736,9 +739,9 @@ def _figures_of(sums: _Sums, wanted: set, out: dict) -> None:
             out[code] = Figure(code, values.percentile(p), None, values.n)
 
 
-def _rollup_stmt(columns, zone: str, pod_id: int | None, pods_only: bool):
+def _rollup_stmt(columns, zone: str | list[str], pod_id: int | None, pods_only: bool):
     R = rollups.CaseDayRollup
-    stmt = select(*columns).where(R.zone == zone)
+    stmt = select(*columns).where(R.zone.in_(zone) if isinstance(zone, list) else R.zone == zone)
     if pod_id is not None:
         stmt = stmt.where(R.pod_id == pod_id)
     elif pods_only:
@@ -755,15 +758,15 @@ def _from_rollups(zones: dict[str, set | None], start: date, end: date, wanted: 
     out: dict = defaultdict(dict)
     sums: dict = defaultdict(_Sums)
     counts_columns = [getattr(R, name) for name in rollups.COUNTS]
-    for zone, pods in zones.items():
-        stmt = _rollup_stmt([R.day, R.pod_id, *counts_columns, R.first_reply_minutes, R.resolution_minutes],
-                            zone, pod_id, by_pod).where(R.day >= start, R.day <= end)
-        for row in db.session.execute(stmt):
-            day, pod = row[0], row[1]
-            if pods is not None and pod not in pods:
-                continue
-            key = pod if by_pod else (bisect_right(edges, day) - 1 if edges is not None else None)
-            sums[key].add(row[2:2 + len(counts_columns)], row[-2], row[-1], codes)
+    stmt = _rollup_stmt([R.zone, R.day, R.pod_id, *counts_columns, R.first_reply_minutes, R.resolution_minutes],
+                        list(zones), pod_id, by_pod).where(R.day >= start, R.day <= end)
+    for zone_row in db.session.execute(stmt):
+        pods, row = zones[zone_row[0]], zone_row[1:]
+        day, pod = row[0], row[1]
+        if pods is not None and pod not in pods:
+            continue
+        key = pod if by_pod else (bisect_right(edges, day) - 1 if edges is not None else None)
+        sums[key].add(row[2:2 + len(counts_columns)], row[-2], row[-1], codes)
     for key, found in sums.items():
         _figures_of(found, codes, out[key])
     if "backlog" in codes:
@@ -775,19 +778,21 @@ def _rollup_backlog(zones: dict[str, set | None], end: date, by_pod: bool, pod_i
                     edges: Sequence[date] | None, out: dict) -> None:
     """Open at the end of a day = created up to that day - done up to that day."""
     R = rollups.CaseDayRollup
-    for zone, pods in zones.items():
-        net = func.sum(R.created) - func.sum(R.done)
-        if edges is None:
-            group = R.pod_id if by_pod else None
-            columns = [group, net] if group is not None else [literal(None), net]
-            stmt = _rollup_stmt(columns, zone, pod_id, by_pod).where(R.day <= end)
-            if group is not None:
-                stmt = stmt.group_by(R.pod_id)
-            for key, count in db.session.execute(stmt):
-                if by_pod and pods is not None and key not in pods:
-                    continue
-                out[key if by_pod else None]["backlog"] = Figure("backlog", _int(count), _int(count), None)
-            continue
+    net = func.sum(R.created) - func.sum(R.done)
+    if edges is None:
+        if by_pod:
+            stmt = _rollup_stmt([R.zone, R.pod_id, net], list(zones), pod_id, True).where(R.day <= end)
+            stmt = stmt.group_by(R.zone, R.pod_id)
+        else:
+            stmt = _rollup_stmt([R.zone, literal(None), net], list(zones), pod_id, False).where(R.day <= end)
+            stmt = stmt.group_by(R.zone)
+        for zone, key, count in db.session.execute(stmt):
+            pods = zones[zone]
+            if by_pod and pods is not None and key not in pods:
+                continue
+            out[key if by_pod else None]["backlog"] = Figure("backlog", _int(count), _int(count), None)
+        return
+    for zone in zones:
         stmt = _rollup_stmt([R.day, net], zone, pod_id, False).where(R.day <= end).group_by(R.day).order_by(R.day)
         running, index = 0, 0
         ends = [following - timedelta(days=1) for following in edges[1:]] + [end]
@@ -846,13 +851,17 @@ def compute_by(dimension: str, start: date, end: date, scope: Scope | None = Non
     scope = scope or Scope()
     wanted = _codes(codes)
     window = None
+    zones: dict[str, set | None] = {}
     if dimension == "pod" and tz is None and scope.pod_id is None:
-        window = _pod_window(start, end)
-    if window is None:
-        window = _window(start, end, _resolve_tz(scope, tz))
-        zones: dict[str, set | None] = {_resolve_tz(scope, tz): None}
-    else:
         zones = _pods_by_zone()
+        if len(zones) > 1:
+            names = sorted(zones)
+            window = _Window(*local_day_bounds(start, end, names[0]),
+                             tuple((z, *local_day_bounds(start, end, z)) for z in names))
+    if window is None:
+        zone = _resolve_tz(scope, tz)
+        window = _window(start, end, zone)
+        zones = {zone: None}
     fast = [c for c in wanted if c in _ROLLUP_CODES]
     if fast and _rollup_ready(scope, zones, dimension):
         found = _from_rollups(zones, start, end, fast, True, scope.pod_id)
