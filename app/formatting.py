@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask_babel import format_decimal, format_percent
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 
 
@@ -19,15 +19,7 @@ def format_minutes(minutes: float | None) -> str:
 
 
 def format_metric(code: str | None, value: float | None) -> str:
-    """A metric's value by its unit (METRICS.md): rates 0-1 as percent, times in minutes, counts as numbers."""
-    if value is None or code is None:
-        return "—"
-    from app.outcomes import metrics
+    """A metric's value by its unit; the metric registry owns the rule (app.outcomes.metrics.format_value)."""
+    from app.outcomes import metrics  # metrics imports format_minutes from here
 
-    definition = metrics.METRICS.get(code)
-    unit = definition.unit if definition else "count"
-    if unit == "rate":
-        return format_percent(value, "#,##0.0%")
-    if unit == "minutes":
-        return format_minutes(value)
-    return format_decimal(round(value, 2))
+    return metrics.format_value(code, value)

@@ -93,3 +93,14 @@ def reattribute_command() -> None:
     changed = attribution.reattribute_cases(None)
     db.session.commit()
     click.echo(f"{changed:,} cases re-attributed.")
+
+
+@outcomes_cli.command("rollups")
+def rebuild_rollups() -> None:
+    """Rebuild the per-day rollups the dashboards read (after restoring a database, or writing cases by hand)."""
+    from app.outcomes import rollups
+
+    started = time.perf_counter()
+    rollups.rebuild()
+    db.session.commit()
+    click.echo(f"Rollups rebuilt in {time.perf_counter() - started:.1f} s.")

@@ -11,7 +11,8 @@ from flask_babel import format_date, format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from app.formatting import format_metric, format_minutes
+from app.formatting import format_minutes
+from app.outcomes.metrics import change_status, format_value, status
 from app.outcomes.targets import quarter_bounds, quarter_of
 
 PERIOD_CHOICES = (
@@ -164,24 +165,15 @@ def format_change(unit: str, delta: float | None) -> str:
     return sign + format_decimal(round(abs(delta), 2))
 
 
-def judge(direction: str | None, delta: float | None) -> str:
-    """good / bad / flat for a change by the metric's direction; neutral when the metric has none."""
-    if delta is None or direction is None:
-        return "neutral"
-    if _is_zero(delta):
-        return "flat"
-    better = delta > 0 if direction == "higher" else delta < 0
-    return "good" if better else "bad"
-
-
 def arrow(delta: float | None) -> str:
-    """The change's sign as an arrow; the colour (judge) says whether it is good."""
+    """The change's sign as an arrow; the colour (metrics.change_status) says whether it is good."""
     if delta is None or _is_zero(delta):
         return ""
     return "▲" if delta > 0 else "▼"
 
 
 def target_status(direction: str | None, value: float | None, target: float | None) -> str | None:
+    """Kept for callers not yet on metrics.status (reviews): "met" / "missed", None when nothing to judge."""
     if value is None or target is None or direction is None:
         return None
     met = value >= target if direction == "higher" else value <= target
@@ -218,9 +210,12 @@ class ScoreRow:
     change: str
     verdict: str
     arrow: str = ""
+    url: str | None = None
+    hit_url: str | None = None
 
 
-def scorecard(comparisons: Mapping[str, Any], definitions: Mapping[str, Any]) -> list[ScoreRow]:
+def scorecard(comparisons: Mapping[str, Any], definitions: Mapping[str, Any], link=None) -> list[ScoreRow]:
+    """One row per metric; `link(code, part)` gives the case list behind a figure (None: no links)."""
     rows = []
     for code, definition in definitions.items():
         comparison = comparisons.get(code)
@@ -230,11 +225,12 @@ def scorecard(comparisons: Mapping[str, Any], definitions: Mapping[str, Any]) ->
         delta = current - previous if current is not None and previous is not None else None
         rows.append(ScoreRow(
             code=code, label=definition.label, unit=definition.unit, direction=definition.direction,
-            value=format_metric(code, current), basis=figure_basis(definition.unit, comparison.figure),
-            target=format_metric(code, comparison.target), previous=format_metric(code, previous),
-            target_status=target_status(definition.direction, current, comparison.target),
-            change=format_change(definition.unit, delta), verdict=judge(definition.direction, delta),
-            arrow=arrow(delta),
+            value=format_value(code, current), basis=figure_basis(definition.unit, comparison.figure),
+            target=format_value(code, comparison.target), previous=format_value(code, previous),
+            target_status=status(code, current, comparison.target) if comparison.target is not None else None,
+            change=format_change(definition.unit, delta), verdict=change_status(code, previous, current),
+            arrow=arrow(delta), url=link(code, "all") if link else None,
+            hit_url=link(code, "hit") if link else None,
         ))
     return rows
 
@@ -259,8 +255,8 @@ def headlines(current: Mapping[str, Any], previous: Mapping[str, Any], definitio
         value = now_figure.value if now_figure else None
         earlier = before.value if before else None
         delta = value - earlier if value is not None and earlier is not None else None
-        rows.append(Headline(code, definition.label, format_metric(code, value),
-                             format_change(definition.unit, delta), judge(definition.direction, delta),
+        rows.append(Headline(code, definition.label, format_value(code, value),
+                             format_change(definition.unit, delta), change_status(code, earlier, value),
                              arrow(delta)))
     return rows
 
@@ -327,6 +323,8 @@ class HeatCell:
     band: str
     few: bool
     covered: bool = False
+    url: str | None = None
+    sample_url: str | None = None
 
 
 @dataclass
@@ -346,7 +344,7 @@ def heat_band(value: float | None) -> str:
 
 
 def heat_map(cells: Mapping[tuple, Mapping[str, Any]], segments: list, stages: list,
-             covered: Iterable[tuple[int, int]] = ()) -> HeatMap:
+             covered: Iterable[tuple[int, int]] = (), link=None) -> HeatMap:
     """Segments by lifecycle stages with the handoff rate per cell; cells without resolved cases are marked.
 
     Rows and columns are the active segments and stages plus any that still hold cases, and a "not
@@ -369,9 +367,12 @@ def heat_map(cells: Mapping[tuple, Mapping[str, Any]], segments: list, stages: l
             figure = cells.get((seg_id, stage_id), {}).get(HEAT_CODE)
             value = figure.value if figure is not None else None
             sample = int(figure.denominator or 0) if figure is not None else 0
-            row.append(HeatCell(value=format_metric(HEAT_CODE, value), sample=sample, band=heat_band(value),
+            linked = link is not None and value is not None and seg_id is not None and stage_id is not None
+            row.append(HeatCell(value=format_value(HEAT_CODE, value), sample=sample, band=heat_band(value),
                                 few=value is not None and sample < FEW_CASES,
-                                covered=(seg_id, stage_id) in covered))
+                                covered=(seg_id, stage_id) in covered,
+                                url=link(seg_id, stage_id, "hit") if linked else None,
+                                sample_url=link(seg_id, stage_id, "all") if linked else None))
         result.rows.append((seg_name, row))
     return result
 
@@ -383,11 +384,12 @@ class TableRow:
     cells: list[str]
     url: str | None = None
     volume: float = 0
+    cell_urls: list[str | None] = field(default_factory=list)
 
 
 def figure_table(by_key: Mapping[Any, Mapping[str, Any]], labels: Mapping[Any, Any], codes: Iterable[str],
                  keys: Iterable[Any] = (), unknown: Any = None, urls: Mapping[Any, str] | None = None,
-                 sort_by: str | None = None) -> list[TableRow]:
+                 sort_by: str | None = None, link=None) -> list[TableRow]:
     """One row per key (those given, then any others with figures), one formatted cell per metric code."""
     codes = list(codes)
     ordered = list(dict.fromkeys([*keys, *by_key.keys()]))
@@ -395,10 +397,12 @@ def figure_table(by_key: Mapping[Any, Mapping[str, Any]], labels: Mapping[Any, A
     for key in ordered:
         figures = by_key.get(key, {})
         label = labels.get(key) if key is not None else (unknown or _l("Not set"))
-        cells = [format_metric(code, figures[code].value if code in figures else None) for code in codes]
+        cells = [format_value(code, figures[code].value if code in figures else None) for code in codes]
         weight = figures[sort_by].value if sort_by and sort_by in figures and figures[sort_by].value else 0
+        cell_urls = [link(key, code) if link is not None and key is not None and code in figures else None
+                     for code in codes]
         rows.append(TableRow(key, label if label is not None else str(key), cells,
-                             (urls or {}).get(key), weight))
+                             (urls or {}).get(key), weight, cell_urls))
     if sort_by:
         rows.sort(key=lambda row: (-row.volume, str(row.label)))
     return rows

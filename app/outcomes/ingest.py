@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.org.models import User
+from app.outcomes import rollups
 from app.outcomes.attribution import ATTRIBUTED, Attributor, CoverageIndex, MembershipIndex, attribute_pod
 from app.outcomes.importers import FileRejected, ParseOptions, RowError, _, check_file, open_text, parse
 from app.outcomes.models import Case, Import, ImportRowError, ImportStatus, Source
@@ -75,6 +76,7 @@ def batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
 
 DATETIME_POSITIONS = tuple(i for i, name in enumerate(COMPARED)
                            if isinstance(Case.__table__.c[name].type, DateTime))
+ROLLUP_POSITIONS = tuple(COMPARED.index(name) for name in rollups.TIMESTAMPS)
 STAMP_COLUMNS = ("source", "import_id", "imported_at")
 INSERT_COLUMNS = COMPARED + STAMP_COLUMNS
 
@@ -245,8 +247,10 @@ class CaseWriter:
                 inserts.append(row + stamp)
             elif found[1] != row:
                 updates.append(row + stamp + (found[0],))
+                rollups.touch(found[1][i] for i in ROLLUP_POSITIONS)  # the days it leaves
             else:
                 result.unchanged += 1
+        rollups.touch(row[i] for row in (*inserts, *updates) for i in ROLLUP_POSITIONS)  # the days it enters
         if inserts:
             self._insert(cursor, inserts)
             result.created += len(inserts)

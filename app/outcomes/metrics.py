@@ -9,25 +9,50 @@ Periods are inclusive local days, read in `tz` (default: the pod's zone when sco
 organisation's). Percentiles are continuous (interpolated, so the median of an even sample is the mean of the
 two middle values): PostgreSQL's percentile_cont, and on SQLite the same definition from ROW_NUMBER/COUNT
 windows, so no case row is ever loaded into Python.
+
+Metric meaning has one home, here: `METRICS` (a `MetricDef` per code) owns each metric's label, direction
+("higher" / "lower" / None) and unit ("count" / "rate" / "minutes"), and every feature asks these helpers
+instead of comparing directions or units itself:
+
+- `better(code, a, b)`: True when value `a` is strictly better than `b` for the metric (False when worse,
+  equal, either is None, or the metric has no direction).
+- `status(code, value, target)`: "good" (meets the target), "bad" (misses it) or "neutral" (no value, no
+  target, or a metric without direction). `STATUSES` lists the names; templates use them as CSS classes
+  (`status-good`, `status-bad`, `status-neutral`, `status-flat`).
+- `change_status(code, before, after)`: "good" / "bad" for a change by the metric's direction, "flat" for no
+  change, "neutral" when there is nothing to judge.
+- `format_value(code, value)`: the value as people read it (rates as percent, times as hours and minutes).
+- `drilldown_url(code, scope, start, end, part=...)`: the case list behind a figure (see app.outcomes.cases).
+
+Other features contribute metrics by registration (a lower floor never imports a higher one):
+`register_rate_source(definition, source)` adds a MetricDef and a `RateSource` (flagged rows ÷ all rows of
+another feature's table in the period); autonomy registers "autonomy_rate" this way.
 """
 
 from __future__ import annotations
 
+from array import array
+from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from flask_babel import format_decimal, format_percent
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, case, func, literal, or_, select, text, true
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.extensions import db
+from app.formatting import format_minutes
+from app.outcomes import rollups
 from app.outcomes.models import Case, PodTarget
 from app.timeutil import local_day_bounds
 
-__all__ = ["METRICS", "MetricDef", "better", "status", "Scope", "Figure", "Comparison", "DIMENSIONS", "GRAINS", "compute",
-           "compute_by", "series", "compare", "first_contact_resolved", "case_outcomes"]
+__all__ = ["METRICS", "MetricDef", "Scope", "Figure", "Comparison", "DIMENSIONS", "GRAINS", "STATUSES", "compute",
+           "compute_by", "series", "compare", "first_contact_resolved", "case_outcomes", "better", "status",
+           "change_status", "format_value", "register_rate_source", "RateSource", "drilldown_url", "case_filter",
+           "drillable", "PARTS"]
 
 
 @dataclass(frozen=True)
@@ -53,6 +78,8 @@ METRICS: dict[str, MetricDef] = {m.code: m for m in (
     MetricDef("resolution_p90", _l("Time to resolution (90th percentile)"), "lower", "minutes"),
     MetricDef("sla_attainment", _l("SLA attainment"), "higher", "rate"),
     MetricDef("escalation_rate", _l("Escalation rate"), "lower", "rate"),
+    # Counted by autonomy's registered RateSource (app/autonomy/registration.py); defined here so every feature
+    # sees the whole list however the packages are imported. Without a source its figure is empty.
     MetricDef("autonomy_rate", _l("Decisions within autonomy"), "higher", "rate"),
 )}
 
@@ -62,7 +89,7 @@ def better(code: str, a: float | None, b: float | None) -> bool | None:
     """Is ``a`` better than ``b`` for this metric? None when either is missing, they are equal, or the metric has
     no direction (volume). The one answer to "did it improve" for every feature."""
     definition = METRICS.get(code)
-    if definition is None or definition.direction is None or a is None or b is None or a == b:
+    if definition is None or definition.direction is None or a is None or b is None or abs(a - b) < 1e-9:
         return None
     return (a > b) if definition.direction == "higher" else (a < b)
 
@@ -75,8 +102,59 @@ def status(code: str, value: float | None, target: float | None) -> str:
     without one. Templates use the CSS classes ``status-good``, ``status-bad``, ``status-neutral``."""
     if value is None or target is None or code not in METRICS or METRICS[code].direction is None:
         return STATUS_NEUTRAL
-    return STATUS_GOOD if value == target or better(code, value, target) else STATUS_BAD
+    return STATUS_GOOD if abs(value - target) < 1e-9 or better(code, value, target) else STATUS_BAD
 
+
+STATUSES = (STATUS_GOOD, STATUS_BAD, STATUS_NEUTRAL, "flat")
+
+
+def _direction(code: str) -> str | None:
+    definition = METRICS.get(code)
+    return definition.direction if definition is not None else None
+
+
+def change_status(code: str, before: float | None, after: float | None) -> str:
+    """"good" / "bad" for a change from `before` to `after`, "flat" for none, "neutral" when nothing to judge."""
+    if before is None or after is None or _direction(code) is None:
+        return "neutral"
+    if abs(after - before) < 1e-9:
+        return "flat"
+    return "good" if better(code, after, before) else "bad"
+
+
+def format_value(code: str | None, value: float | None) -> str:
+    """A metric's value by its unit: rates 0-1 as percent, times in minutes, counts as numbers."""
+    if value is None or code is None:
+        return "—"
+    definition = METRICS.get(code)
+    unit = definition.unit if definition else "count"
+    if unit == "rate":
+        return format_percent(value, "#,##0.0%")
+    if unit == "minutes":
+        return format_minutes(value)
+    return format_decimal(round(value, 2))
+
+
+@dataclass(frozen=True)
+class RateSource:
+    """A metric another feature contributes: rows where `flag` holds ÷ all rows, by the period column `at`.
+    `columns` maps a dimension (and Scope attribute names via `scope_columns`) to the model's columns."""
+
+    model: type
+    at: object
+    flag: Callable[[], ColumnElement[bool]]
+    pod: object
+    columns: dict[str, tuple]
+    scope_columns: dict[str, object]
+
+
+RATE_SOURCES: dict[str, RateSource] = {}
+
+
+def register_rate_source(definition: MetricDef, source: RateSource) -> None:
+    """Add a metric counted from another feature's table (idempotent: re-registering replaces it)."""
+    METRICS[definition.code] = definition  # keeps its place when already listed
+    RATE_SOURCES[definition.code] = source
 
 DIMENSIONS = ("pod", "agent", "segment", "stage", "cell", "channel", "request_type")
 GRAINS = ("day", "week", "month", "quarter")
@@ -152,23 +230,6 @@ def _case_columns(dimension: str) -> tuple:
     }[dimension]
 
 
-def _decision_model():
-    try:
-        from app.autonomy.models import Decision
-    except ImportError:  # pragma: no cover - the autonomy ledger is part of the app
-        return None
-    return Decision
-
-
-def _decision_columns(model, dimension: str) -> tuple | None:
-    mapping = {
-        "pod": ("pod_id",), "agent": ("agent_id",), "segment": ("segment_id",), "stage": ("stage_id",),
-        "cell": ("segment_id", "stage_id"), "request_type": ("request_type",),
-    }
-    names = mapping.get(dimension)
-    return None if names is None else tuple(getattr(model, n) for n in names)
-
-
 def _case_filters(scope: Scope) -> list:
     filters = []
     if scope.pod_id is not None:
@@ -183,19 +244,6 @@ def _case_filters(scope: Scope) -> list:
         filters.append(Case.channel == scope.channel)
     if scope.request_type is not None:
         filters.append(Case.request_type == scope.request_type)
-    return filters
-
-
-def _decision_filters(model, scope: Scope) -> list | None:
-    """None when the scope cannot apply to decisions (they have no channel)."""
-    if scope.channel is not None:
-        return None
-    filters = []
-    for attr, column in (("pod_id", "pod_id"), ("agent_id", "agent_id"), ("segment_id", "segment_id"),
-                         ("stage_id", "stage_id"), ("request_type", "request_type")):
-        wanted = getattr(scope, attr)
-        if wanted is not None:
-            filters.append(getattr(model, column) == wanted)
     return filters
 
 
@@ -419,28 +467,31 @@ def _percentiles(window: _Window, filters: list, groups: tuple, value_column, pe
             out[_key(row, width)][code] = Figure(code, float(value), None, n)
 
 
-def _autonomy(window: _Window, scope: Scope, dimension: str | None, out: dict, bucket=None) -> None:
-    model = _decision_model()
-    if model is None:
-        return
-    filters = _decision_filters(model, scope)
-    if filters is None:
-        return
-    if dimension is None:
-        groups: tuple = ()
-    else:
-        groups = _decision_columns(model, dimension)
+def _rate_source(code: str, source: RateSource, window: _Window, scope: Scope, dimension: str | None, out: dict,
+                 bucket=None) -> None:
+    filters = []
+    for attr in ("pod_id", "agent_id", "segment_id", "stage_id", "channel", "request_type"):
+        wanted = getattr(scope, attr)
+        if wanted is None:
+            continue
+        column = source.scope_columns.get(attr)
+        if column is None:  # the scope cannot apply to this source (e.g. decisions have no channel)
+            return
+        filters.append(column == wanted)
+    groups: tuple = ()
+    if dimension is not None:
+        groups = source.columns.get(dimension)
         if groups is None:
             return
-    groups = _with_bucket(groups, bucket, model.decided_at)
-    stmt = _select(groups, func.count(), func.sum(case((model.within_limit == true(), 1), else_=0)))
-    stmt = window.join(stmt.select_from(model), model.pod_id)
-    stmt = stmt.where(window.within(model.decided_at), *filters, *_group_filters(groups))
+    groups = _with_bucket(groups, bucket, source.at)
+    stmt = _select(groups, func.count(), func.sum(case((source.flag(), 1), else_=0)))
+    stmt = window.join(stmt.select_from(source.model), source.pod)
+    stmt = stmt.where(window.within(source.at), *filters, *_group_filters(groups))
     if groups:
         stmt = stmt.group_by(*groups)
     for row in db.session.execute(stmt):
-        total, within = _int(row[len(groups)]), _int(row[len(groups) + 1])
-        out[_key(row, len(groups))]["autonomy_rate"] = Figure("autonomy_rate", _ratio(within, total), within, total)
+        total, flagged = _int(row[len(groups)]), _int(row[len(groups) + 1])
+        out[_key(row, len(groups))][code] = Figure(code, _ratio(flagged, total), flagged, total)
 
 
 def _codes(codes: Iterable[str] | None) -> list[str]:
@@ -488,8 +539,8 @@ def _run(window: _Window, scope: Scope, wanted: list[str], dimension: str | None
     if codes & set(_RESOLUTION):
         _percentiles(window, filters, groups, Case.resolution_minutes, Case.first_resolved_at, _RESOLUTION, out,
                      bucket)
-    if "autonomy_rate" in codes:
-        _autonomy(window, scope, dimension, out, bucket)
+    for code in codes & set(RATE_SOURCES):
+        _rate_source(code, RATE_SOURCES[code], window, scope, dimension, out, bucket)
     return out
 
 
@@ -535,6 +586,245 @@ def _complete(found: dict[str, Figure], wanted: list[str]) -> dict[str, Figure]:
     return {code: found.get(code) or _empty(code) for code in wanted}
 
 
+# ------------------------------------------------------------------------------------------------ drill-down
+# The cases behind a figure: the same predicates the queries above count with. "all" is the figure's
+# denominator (its sample for times, the count itself for counts), "hit" its numerator, "miss" the rest.
+
+PARTS = ("all", "hit", "miss")
+
+
+def _rated() -> ColumnElement[bool]:
+    return Case.csat_score.is_not(None)
+
+
+def _with_due() -> ColumnElement[bool]:
+    return Case.due_at.is_not(None)
+
+
+# code -> (period column, the denominator's extra condition or None, the numerator's condition or None)
+_DRILL: dict[str, tuple] = {
+    "volume": (lambda: Case.created_at, None, None),
+    "escalation_rate": (lambda: Case.created_at, None, lambda: Case.escalated == true()),
+    "resolved": (lambda: Case.first_resolved_at, None, None),
+    "fcr": (lambda: Case.first_resolved_at, None, first_contact_resolved),
+    "handoff_rate": (lambda: Case.first_resolved_at, None, _handed_off),
+    "handoffs_per_case": (lambda: Case.first_resolved_at, None, lambda: Case.group_stations > 1),
+    "reopen_rate": (lambda: Case.first_resolved_at, None, lambda: Case.reopens > 0),
+    "csat": (lambda: Case.first_resolved_at, _rated, lambda: Case.csat_score >= 4),
+    "sla_attainment": (lambda: Case.first_resolved_at, _with_due, lambda: Case.first_resolved_at <= Case.due_at),
+    "first_reply_p50": (lambda: Case.created_at, lambda: Case.first_reply_minutes.is_not(None), None),
+    "first_reply_p90": (lambda: Case.created_at, lambda: Case.first_reply_minutes.is_not(None), None),
+    "resolution_p50": (lambda: Case.first_resolved_at, lambda: Case.resolution_minutes.is_not(None), None),
+    "resolution_p90": (lambda: Case.first_resolved_at, lambda: Case.resolution_minutes.is_not(None), None),
+    "backlog": (None, None, None),
+}
+
+
+def drillable(code: str, part: str = "all") -> bool:
+    """Does this figure (and part of it) have a case list? Counts and times have only "all"."""
+    found = _DRILL.get(code)
+    return found is not None and part in PARTS and (part == "all" or found[2] is not None)
+
+
+def case_filter(code: str, scope: Scope | None, start: date, end: date, part: str = "all",
+                tz: str | None = None) -> list[ColumnElement[bool]]:
+    """WHERE clauses selecting exactly the cases the engine counts for (code, scope, period, part);
+    ValueError for a figure without a case list."""
+    if not drillable(code, part):
+        raise ValueError(f"no case list for {code} / {part}")
+    scope = scope or Scope()
+    window = _window(start, end, _resolve_tz(scope, tz))
+    period, denominator, numerator = _DRILL[code]
+    clauses = [*_case_filters(scope)]
+    clauses.append(window.open_at_end() if period is None else window.within(period()))
+    if denominator is not None:
+        clauses.append(denominator())
+    if part != "all":
+        clauses.append(numerator() if part == "hit" else ~numerator())
+    return clauses
+
+
+def drilldown_url(code: str, scope: Scope | None, start: date, end: date, part: str = "all") -> str | None:
+    """The case list behind a figure (None when the figure has none), for any page to link to."""
+    from flask import url_for
+
+    if not drillable(code, part):
+        return None
+    scope = scope or Scope()
+    args = {name: value for name in ("pod_id", "agent_id", "segment_id", "stage_id", "channel", "request_type")
+            if (value := getattr(scope, name)) is not None}
+    return url_for("outcomes.case_list", metric=code, part=part, start=start.isoformat(), end=end.isoformat(),
+                   **args)
+
+
+# ------------------------------------------------------------------------------------------ the rollup path
+# The organisation's and pods' figures (no other scope, no other dimension) come from per-day rollups
+# (app.outcomes.rollups) when the zones asked for are built: the same figures as the queries above, exact
+# percentiles included, read from a few thousand rows instead of a quarter of a million cases.
+
+_ROLLUP_CODES = frozenset(_CREATED + _RESOLVED + _TIMES + ("backlog",))
+
+
+class _Minutes:
+    """The minutes of many days, each day a sorted array: order statistics by binary search over the value
+    (integers), counting with bisect in every day, so nothing is merged or sorted."""
+
+    __slots__ = ("days", "n")
+
+    def __init__(self) -> None:
+        self.days: list[array] = []
+        self.n = 0
+
+    def add(self, blob: bytes | None) -> None:
+        if blob:
+            values = array("i")
+            rollups.unpack_into(values, blob)
+            self.days.append(values)
+            self.n += len(values)
+
+    def kth(self, k: int) -> int:
+        """The k-th smallest value (0-based)."""
+        lo = min(values[0] for values in self.days)
+        hi = max(values[-1] for values in self.days)
+        while lo < hi:
+            middle = (lo + hi) // 2
+            if sum(bisect_right(values, middle) for values in self.days) > k:
+                hi = middle
+            else:
+                lo = middle + 1
+        return lo
+
+    def percentile(self, p: int) -> float | None:
+        """Continuous percentile: position p(n-1)/100, interpolated between its two neighbours."""
+        if not self.n:
+            return None
+        index, rest = divmod(p * (self.n - 1), 100)
+        below = self.kth(index)
+        if not rest:
+            return float(below)
+        return float(below + (rest / 100) * (self.kth(index + 1) - below))
+
+
+class _Sums:
+    __slots__ = ("counts", "replies", "resolutions")
+
+    def __init__(self) -> None:
+        self.counts = [0] * len(rollups.COUNTS)
+        self.replies = _Minutes()
+        self.resolutions = _Minutes()
+
+    def add(self, counts: Sequence[int], replies: bytes | None, resolutions: bytes | None, wanted: set) -> None:
+        for i, value in enumerate(counts):
+            self.counts[i] += value or 0
+        if wanted & set(_FIRST_REPLY):
+            self.replies.add(replies)
+        if wanted & set(_RESOLUTION):
+            self.resolutions.add(resolutions)
+
+
+def _figures_of(sums: _Sums, wanted: set, out: dict) -> None:
+    (created, escalated, resolved, fcr, handed, handoffs, reopened, good, rated, in_time, due,
+     _done) = sums.counts
+    if wanted & set(_CREATED):
+        out["volume"] = Figure("volume", created, created, None)
+        out["escalation_rate"] = Figure("escalation_rate", _ratio(escalated, created), escalated, created)
+    if wanted & set(_RESOLVED):
+        out["resolved"] = Figure("resolved", resolved, resolved, None)
+        out["fcr"] = Figure("fcr", _ratio(fcr, resolved), fcr, resolved)
+        out["handoff_rate"] = Figure("handoff_rate", _ratio(handed, resolved), handed, resolved)
+        out["handoffs_per_case"] = Figure("handoffs_per_case", _ratio(handoffs, resolved), handoffs, resolved)
+        out["reopen_rate"] = Figure("reopen_rate", _ratio(reopened, resolved), reopened, resolved)
+        out["csat"] = Figure("csat", _ratio(good, rated), good, rated)
+        out["sla_attainment"] = Figure("sla_attainment", _ratio(in_time, due), in_time, due)
+    for codes, values in ((_FIRST_REPLY, sums.replies), (_RESOLUTION, sums.resolutions)):
+        if not wanted & set(codes):
+            continue
+        for code, p in zip(codes, _PERCENTS, strict=True):
+            out[code] = Figure(code, values.percentile(p), None, values.n)
+
+
+def _rollup_stmt(columns, zone: str | list[str], pod_id: int | None, pods_only: bool):
+    R = rollups.CaseDayRollup
+    stmt = select(*columns).where(R.zone.in_(zone) if isinstance(zone, list) else R.zone == zone)
+    if pod_id is not None:
+        stmt = stmt.where(R.pod_id == pod_id)
+    elif pods_only:
+        stmt = stmt.where(R.pod_id.is_not(None))
+    return stmt
+
+
+def _from_rollups(zones: dict[str, set | None], start: date, end: date, wanted: list[str], by_pod: bool,
+                  pod_id: int | None, edges: Sequence[date] | None = None) -> dict:
+    """Figures from rollups. `zones` maps each zone to read to the pods read in it (None: every pod).
+    Keyed by pod id (by_pod), by period index (edges: the first day of each period), else None."""
+    R = rollups.CaseDayRollup
+    codes = set(wanted)
+    out: dict = defaultdict(dict)
+    sums: dict = defaultdict(_Sums)
+    counts_columns = [getattr(R, name) for name in rollups.COUNTS]
+    stmt = _rollup_stmt([R.zone, R.day, R.pod_id, *counts_columns, R.first_reply_minutes, R.resolution_minutes],
+                        list(zones), pod_id, by_pod).where(R.day >= start, R.day <= end)
+    for zone_row in db.session.execute(stmt):
+        pods, row = zones[zone_row[0]], zone_row[1:]
+        day, pod = row[0], row[1]
+        if pods is not None and pod not in pods:
+            continue
+        key = pod if by_pod else (bisect_right(edges, day) - 1 if edges is not None else None)
+        sums[key].add(row[2:2 + len(counts_columns)], row[-2], row[-1], codes)
+    for key, found in sums.items():
+        _figures_of(found, codes, out[key])
+    if "backlog" in codes:
+        _rollup_backlog(zones, end, by_pod, pod_id, edges, out)
+    return out
+
+
+def _rollup_backlog(zones: dict[str, set | None], end: date, by_pod: bool, pod_id: int | None,
+                    edges: Sequence[date] | None, out: dict) -> None:
+    """Open at the end of a day = created up to that day - done up to that day."""
+    R = rollups.CaseDayRollup
+    net = func.sum(R.created) - func.sum(R.done)
+    if edges is None:
+        if by_pod:
+            stmt = _rollup_stmt([R.zone, R.pod_id, net], list(zones), pod_id, True).where(R.day <= end)
+            stmt = stmt.group_by(R.zone, R.pod_id)
+        else:
+            stmt = _rollup_stmt([R.zone, literal(None), net], list(zones), pod_id, False).where(R.day <= end)
+            stmt = stmt.group_by(R.zone)
+        for zone, key, count in db.session.execute(stmt):
+            pods = zones[zone]
+            if by_pod and pods is not None and key not in pods:
+                continue
+            out[key if by_pod else None]["backlog"] = Figure("backlog", _int(count), _int(count), None)
+        return
+    for zone in zones:
+        stmt = _rollup_stmt([R.day, net], zone, pod_id, False).where(R.day <= end).group_by(R.day).order_by(R.day)
+        running, index = 0, 0
+        ends = [following - timedelta(days=1) for following in edges[1:]] + [end]
+        for day, count in db.session.execute(stmt):
+            while index < len(ends) and day > ends[index]:
+                out[index]["backlog"] = Figure("backlog", running, running, None)
+                index += 1
+            running += _int(count)
+        while index < len(ends):
+            out[index]["backlog"] = Figure("backlog", running, running, None)
+            index += 1
+
+
+def _rollup_ready(scope: Scope, zones: Iterable[str], dimension: str | None) -> bool:
+    if dimension not in (None, "pod"):
+        return False
+    if any(getattr(scope, name) is not None for name in ("agent_id", "segment_id", "stage_id", "channel",
+                                                         "request_type")):
+        return False
+    return rollups.ready(db.session, zones)
+
+
+def _merge(into: dict, extra: dict) -> dict:
+    for key, figures in extra.items():
+        into.setdefault(key, {}).update(figures)
+    return into
+
+
 # ------------------------------------------------------------------------------------------------- public API
 
 def compute(start: date, end: date, scope: Scope | None = None, codes: Iterable[str] | None = None,
@@ -542,8 +832,16 @@ def compute(start: date, end: date, scope: Scope | None = None, codes: Iterable[
     """Every requested figure for the local days start..end (inclusive) in `scope`."""
     scope = scope or Scope()
     wanted = _codes(codes)
-    window = _window(start, end, _resolve_tz(scope, tz))
-    found = _run(window, scope, wanted, None)
+    zone = _resolve_tz(scope, tz)
+    window = _window(start, end, zone)
+    fast = [c for c in wanted if c in _ROLLUP_CODES]
+    if fast and _rollup_ready(scope, [zone], None):
+        found = _from_rollups({zone: None}, start, end, fast, False, scope.pod_id)
+        rest = [c for c in wanted if c not in _ROLLUP_CODES]
+        if rest:
+            _merge(found, _run(window, scope, rest, None))
+    else:
+        found = _run(window, scope, wanted, None)
     return _complete(found.get(None, {}), wanted)
 
 
@@ -557,12 +855,36 @@ def compute_by(dimension: str, start: date, end: date, scope: Scope | None = Non
     scope = scope or Scope()
     wanted = _codes(codes)
     window = None
+    zones: dict[str, set | None] = {}
     if dimension == "pod" and tz is None and scope.pod_id is None:
-        window = _pod_window(start, end)
+        zones = _pods_by_zone()
+        if len(zones) > 1:
+            names = sorted(zones)
+            window = _Window(*local_day_bounds(start, end, names[0]),
+                             tuple((z, *local_day_bounds(start, end, z)) for z in names))
     if window is None:
-        window = _window(start, end, _resolve_tz(scope, tz))
-    found = _run(window, scope, wanted, dimension)
+        zone = _resolve_tz(scope, tz)
+        window = _window(start, end, zone)
+        zones = {zone: None}
+    fast = [c for c in wanted if c in _ROLLUP_CODES]
+    if fast and _rollup_ready(scope, zones, dimension):
+        found = _from_rollups(zones, start, end, fast, True, scope.pod_id)
+        rest = [c for c in wanted if c not in _ROLLUP_CODES]
+        if rest:
+            _merge(found, _run(window, scope, rest, dimension))
+    else:
+        found = _run(window, scope, wanted, dimension)
     return {key: _complete(figures, wanted) for key, figures in found.items()}
+
+
+def _pods_by_zone() -> dict[str, set | None]:
+    from app.org.models import Pod
+
+    zones: dict[str, set | None] = {}
+    for pod_id, zone in db.session.execute(select(Pod.id, Pod.timezone)):
+        if zone:
+            zones.setdefault(zone, set()).add(pod_id)
+    return zones
 
 
 def _periods(start: date, end: date, grain: str) -> list[tuple[date, date, date]]:
@@ -602,7 +924,15 @@ def series(start: date, end: date, grain: str, scope: Scope | None = None, codes
     periods = _periods(start, end, grain)
     edges = [local_day_bounds(first, first, zone)[0] for _label, first, _last in periods]
     edges.append(local_day_bounds(end, end, zone)[1])
-    found = _run(_Window(edges[0], edges[-1]), scope, wanted, None, edges)
+    fast = [c for c in wanted if c in _ROLLUP_CODES]
+    if fast and _rollup_ready(scope, [zone], None):
+        found = _from_rollups({zone: None}, start, end, fast, False, scope.pod_id,
+                              [first for _label, first, _last in periods])
+        rest = [c for c in wanted if c not in _ROLLUP_CODES]
+        if rest:
+            _merge(found, _run(_Window(edges[0], edges[-1]), scope, rest, None, edges))
+    else:
+        found = _run(_Window(edges[0], edges[-1]), scope, wanted, None, edges)
     return [(label, _complete(found.get(index, {}), wanted)) for index, (label, _f, _l) in enumerate(periods)]
 
 

@@ -48,6 +48,7 @@ class Case(db.Model):
         Index("ix_cases_created", "created_at"),
         Index("ix_cases_resolved", "first_resolved_at"),
         Index("ix_cases_cell_created", "segment_id", "stage_id", "created_at"),
+        Index("ix_cases_closed", "closed_at"),  # the backlog's per-day rollups find cases closed on a day
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 
-from flask import abort, flash, make_response, redirect, render_template, request, url_for
+from flask import (
+    Response,
+    abort,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -17,6 +28,7 @@ from app.extensions import db
 from app.org import services as org
 from app.org.models import Coverage, LifecycleStage, Pod, Segment, User
 from app.outcomes import bp, demo_targets, metrics  # noqa: F401  (demo_targets registers its demo step)
+from app.outcomes import case_list as CL
 from app.outcomes import dashboard as D
 from app.outcomes import targets as T
 from app.outcomes.target_forms import targets_form
@@ -60,12 +72,22 @@ def _figures(period: D.Period, scope, covered=()) -> dict:
     cells = metrics.compute_by("cell", period.start, period.end, scope, codes=[D.HEAT_CODE])
     channels = metrics.compute_by("channel", period.start, period.end, scope, codes=D.BREAKDOWN_CODES)
     request_types = metrics.compute_by("request_type", period.start, period.end, scope, codes=D.BREAKDOWN_CODES)
+    base = scope or metrics.Scope()
+
+    def link(code: str, part: str = "all", **narrower) -> str | None:
+        return metrics.drilldown_url(code, replace(base, **narrower), period.start, period.end, part)
+
+    def cell_link(segment_id, stage_id, part):
+        return link(D.HEAT_CODE, part, segment_id=segment_id, stage_id=stage_id)
+
     return {
-        "scorecard": D.scorecard(comparisons, definitions),
+        "scorecard": D.scorecard(comparisons, definitions, link=link),
         "charts": D.chart_specs(points, period.grain, definitions, last_day=trend_end),
-        "heat": D.heat_map(cells, _ordered(Segment), _ordered(LifecycleStage), covered),
-        "channels": D.figure_table(channels, D.CHANNEL_LABELS, D.BREAKDOWN_CODES, sort_by="volume"),
-        "request_types": D.figure_table(request_types, D.REQUEST_TYPE_LABELS, D.BREAKDOWN_CODES, sort_by="volume"),
+        "heat": D.heat_map(cells, _ordered(Segment), _ordered(LifecycleStage), covered, link=cell_link),
+        "channels": D.figure_table(channels, D.CHANNEL_LABELS, D.BREAKDOWN_CODES, sort_by="volume",
+                                   link=lambda key, code: link(code, channel=key)),
+        "request_types": D.figure_table(request_types, D.REQUEST_TYPE_LABELS, D.BREAKDOWN_CODES, sort_by="volume",
+                                        link=lambda key, code: link(code, request_type=key)),
         "breakdown_codes": [(code, definitions[code]) for code in D.BREAKDOWN_CODES],
         "people_codes": [(code, definitions[code]) for code in D.PEOPLE_CODES],
         "trend_window": (trend_start, trend_end),
@@ -107,6 +129,7 @@ def org_dashboard():
     pod_rows = D.figure_table(
         by_pod, {p.id: p.name for p in pods}, D.PEOPLE_CODES, keys=[p.id for p in shown], unknown=_l("No pod"),
         urls={p.id: url_for("outcomes.pod_dashboard", pod_id=p.id, **period.query()) for p in shown},
+        link=lambda key, code: metrics.drilldown_url(code, metrics.Scope(pod_id=key), period.start, period.end),
     )
     return _render(period, error, kind="org", title=_("Organisation"), pod_rows=pod_rows, **figures)
 
@@ -121,7 +144,9 @@ def _people_rows(pod: Pod, period: D.Period, today: date) -> list[D.TableRow]:
                   db.session.execute(select(User.id, User.display_name).where(User.id.in_(others)))})
     urls = {user_id: url_for("outcomes.agent_dashboard", user_id=user_id, **period.query()) for user_id in names}
     return D.figure_table(by_agent, names, D.PEOPLE_CODES, keys=[m.user_id for m in members],
-                          unknown=_l("Unassigned"), urls=urls)
+                          unknown=_l("Unassigned"), urls=urls,
+                          link=lambda key, code: metrics.drilldown_url(
+                              code, metrics.Scope(pod_id=pod.id, agent_id=key), period.start, period.end))
 
 
 @bp.route("/outcomes/pods/<int:pod_id>")
@@ -235,3 +260,94 @@ def home_outcomes(user: User, today: date) -> dict | None:
     else:
         return None
     return {"rows": rows, "start": start, "end": end}
+
+
+# --- drill-down: the cases behind a figure ------------------------------------------------------
+
+LIST_ERRORS = {
+    "metric": _l("This figure has no case list."),
+    "period": _l("Give the period as start and end dates written YYYY-MM-DD, the start on or before the end."),
+    "scope": _l("Pods, people, segments and stages are given by their number."),
+    "sort": _l("Sort by creation, resolution or time to resolution."),
+    "cursor": _l("That page link is not valid any more; start from the first page."),
+}
+
+
+def _bad_list(reason: str):
+    abort(make_response(render_template("outcomes/case_list_error.html", message=LIST_ERRORS[reason]), 400))
+
+
+def _int_arg(name: str) -> int | None:
+    raw = (request.args.get(name) or "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or len(raw) > 12:
+        _bad_list("scope")
+    return int(raw)
+
+
+def _list_request() -> CL.Request:
+    code, part = request.args.get("metric", ""), request.args.get("part", "all")
+    if not metrics.drillable(code, part):
+        _bad_list("metric")
+    try:
+        start = date.fromisoformat(request.args.get("start", ""))
+        end = date.fromisoformat(request.args.get("end", ""))
+    except ValueError:
+        _bad_list("period")
+    if end < start or start < D.EARLIEST or (end - start).days > D.MAX_RANGE_DAYS:
+        _bad_list("period")
+    scope = metrics.Scope(
+        pod_id=_int_arg("pod_id"), agent_id=_int_arg("agent_id"), segment_id=_int_arg("segment_id"),
+        stage_id=_int_arg("stage_id"), channel=(request.args.get("channel") or None),
+        request_type=(request.args.get("request_type") or None),
+    )
+    sort = request.args.get("sort") or CL.DEFAULT_SORT
+    if sort not in CL.SORTS:
+        _bad_list("sort")
+    return CL.Request(code, part, scope, start, end, sort, request.args.get("dir", "desc") != "asc")
+
+
+def may_view_cases(user: User, scope: metrics.Scope) -> bool:
+    """The figure's own rule: a pod's cases to whoever may see the pod's outcomes, a person's to whoever may see
+    their figures, anything wider (the organisation, a segment, a channel) to leaders."""
+    if scope.pod_id is None and scope.agent_id is None:
+        return P.can(user, P.VIEW_ALL_PODS)
+    if scope.pod_id is not None and not P.can(user, P.VIEW_POD_OUTCOMES, scope.pod_id):
+        return False
+    return scope.agent_id is None or may_view_agent(user, scope.agent_id)
+
+
+@bp.route("/outcomes/cases")
+@login_required
+def case_list():
+    wanted = _list_request()
+    if wanted.scope.pod_id is not None:
+        db.get_or_404(Pod, wanted.scope.pod_id)
+    if not may_view_cases(current_user, wanted.scope):
+        abort(403)
+    if request.args.get("format") == "csv":
+        name = f"cases-{wanted.code}-{wanted.part}-{wanted.start.isoformat()}-{wanted.end.isoformat()}.csv"
+        return Response(stream_with_context(CL.export(wanted)), mimetype="text/csv",
+                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    try:
+        rows, following = CL.page(wanted, request.args.get("after") or None)
+    except CL.ListError as exc:
+        _bad_list(str(exc))
+    args = {k: v for k, v in request.args.items() if k not in ("after", "format")}
+    definition = metrics.METRICS[wanted.code]
+    return render_template(
+        "outcomes/case_list.html", wanted=wanted, rows=rows, total=CL.count(wanted), definition=definition,
+        next_url=url_for("outcomes.case_list", **args, after=following) if following else None,
+        first_url=url_for("outcomes.case_list", **args) if request.args.get("after") else None,
+        csv_url=url_for("outcomes.case_list", **args, format="csv"),
+        sort_urls={key: url_for("outcomes.case_list", **{**args, "sort": key,
+                                                        "dir": "asc" if wanted.sort == key and wanted.descending
+                                                        else "desc"}) for key in CL.SORTS},
+        part_label=PART_LABELS[wanted.part], channel_labels=D.CHANNEL_LABELS,
+        request_type_labels=D.REQUEST_TYPE_LABELS,
+    )
+
+
+PART_LABELS = {"all": _l("all the cases counted"), "hit": _l("the cases that count for it"),
+               "miss": _l("the cases that count against it")}

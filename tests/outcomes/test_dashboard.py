@@ -188,13 +188,25 @@ def test_change_is_coloured_by_the_metrics_direction(client, auth, world):
     auth.login(world["people"]["coach"])
     page = client.get(f"/outcomes/pods/{world['pod'].id}?{JULY_QUERY}").get_data(as_text=True)
     figures = metrics.compare(*JULY, metrics.Scope(pod_id=world["pod"].id))
-    for code, definition in metrics.METRICS.items():
+    for code in metrics.METRICS:
         now, before = figures[code].figure.value, figures[code].previous.value
-        delta = now - before if now is not None and before is not None else None
-        verdict = D.judge(definition.direction, delta)
+        verdict = metrics.change_status(code, before, now)
         assert f"status-{verdict if verdict in ('good', 'bad') else 'neutral'}" in _row(page, code), code
-    assert D.judge("higher", 0.1) == "good" and D.judge("lower", 0.1) == "bad"
-    assert D.judge("lower", -3) == "good" and D.judge(None, 5) == "neutral" and D.judge("higher", 0.0) == "flat"
+    assert metrics.change_status("fcr", 0.5, 0.6) == "good" and metrics.change_status("handoff_rate", 0.5, 0.6) == "bad"
+    assert metrics.change_status("first_reply_p50", 10, 7) == "good"
+    assert metrics.change_status("volume", 1, 6) == "neutral" and metrics.change_status("fcr", 0.4, 0.4) == "flat"
+
+
+def test_better_and_status_follow_the_registry():
+    assert metrics.better("fcr", 0.8, 0.7) and not metrics.better("fcr", 0.7, 0.8)
+    assert metrics.better("resolution_p50", 30, 40) and not metrics.better("resolution_p50", 40, 30)
+    assert not metrics.better("fcr", 0.7, 0.7) and not metrics.better("volume", 9, 3)
+    assert not metrics.better("fcr", None, 0.3)
+    assert metrics.status("fcr", 0.8, 0.75) == "good" and metrics.status("fcr", 0.7, 0.75) == "bad"
+    assert metrics.status("handoff_rate", 0.1, 0.1) == "good" and metrics.status("handoff_rate", 0.2, 0.1) == "bad"
+    assert metrics.status("volume", 10, 5) == "neutral" and metrics.status("fcr", None, 0.5) == "neutral"
+    assert metrics.status("fcr", 0.5, None) == "neutral"
+    assert set(metrics.STATUSES) >= {"good", "bad", "neutral"}
 
 
 def _heat_cells(page: str) -> list[tuple[str, str, str]]:
