@@ -170,8 +170,9 @@ def _register_template_helpers(app: Flask) -> None:
     )
 
     from app.extension_points import nav_items_for
-    from app.formatting import format_metric, format_minutes
+    from app.formatting import format_minutes
     from app.notifications.services import unread_count
+    from app.outcomes.metrics import format_value as format_metric
 
     app.jinja_env.globals.update(
         role_label=role_label,

@@ -16,10 +16,3 @@ def format_minutes(minutes: float | None) -> str:
     if hours < 48:
         return _("%(h)d h %(m)02d min", h=hours, m=rest)
     return _("%(d)s days", d=format_decimal(round(minutes / 1440, 1)))
-
-
-def format_metric(code: str | None, value: float | None) -> str:
-    """A metric's value by its unit; the metric registry owns the rule (app.outcomes.metrics.format_value)."""
-    from app.outcomes import metrics  # metrics imports format_minutes from here
-
-    return metrics.format_value(code, value)

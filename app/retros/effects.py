@@ -1,7 +1,7 @@
 """Metric figures for retros, always from the one metric engine (app.outcomes.metrics).
 
 Card chips, action baselines and results are all `metrics.compute` over a window; names and
-directions come from the engine's registry and values are formatted by app.formatting.format_metric.
+directions come from the engine's registry and values are formatted by app.outcomes.metrics.format_value.
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from app.formatting import format_metric
 from app.outcomes import metrics
+from app.outcomes.metrics import format_value as format_metric
 
 # Baseline and result windows: the 28 full days (four weeks) before the day the figure is taken.
 WINDOW_DAYS = 28

@@ -13,8 +13,8 @@ from flask_babel import format_percent
 from flask_babel import gettext as _
 
 from app.csvexport import csv_text
-from app.formatting import format_metric
 from app.outcomes import metrics
+from app.outcomes.metrics import format_value as format_metric
 
 FONT_DIR = Path(__file__).resolve().parent / "fonts"
 FONT = "dejavu"
