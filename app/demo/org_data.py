@@ -33,9 +33,9 @@ ENTERPRISE = "Enterprise"
 PRE_SALE, ONBOARDING, IN_LIFE, WARRANTY, CLOSURE = (name for name, _description in DEFAULT_STAGES)
 
 SEGMENTS: tuple[tuple[str, str], ...] = (
-    (RESIDENTIAL, "Households with fibre, mobile and TV at home."),
-    (SMALL_BUSINESS, "Shops, studios and companies with up to 50 lines."),
-    (ENTERPRISE, "Corporate accounts with a signed service-level agreement."),
+    (RESIDENTIAL, "Hogares con fibra, móvil y televisión en casa."),
+    (SMALL_BUSINESS, "Comercios, despachos y empresas de hasta 50 líneas."),
+    (ENTERPRISE, "Cuentas corporativas con un acuerdo de nivel de servicio firmado."),
 )
 
 
@@ -129,97 +129,98 @@ PEOPLE: tuple[Person, ...] = (
 PODS: tuple[PodPlan, ...] = (
     PodPlan(
         "Residential Onboarding",
-        "Turn a household's first question into a working line: quotes, contracts, number porting and "
-        "installation, with one team from the first call to the first bill.",
+        "Convertir la primera pregunta de un hogar en una línea que funciona: presupuestos, contratos, "
+        "portabilidad e instalación, con un mismo equipo desde la primera llamada hasta la primera factura.",
         MADRID, time(9, 15), "12345", ("Carmen Vidal",),
         ((RESIDENTIAL, PRE_SALE), (RESIDENTIAL, ONBOARDING)),
         (
-            Member("Pablo Navarro", 610, "generalist", "quotes, contracts"),
-            Member("Marta Gil", 480, "specialist", "billing, porting"),
-            Member("Sergio Romero", 420, "specialist", "fibre installs, technician visits"),
-            Member("Elena Castro", 390, "generalist", "mobile plans, SIM activation"),
-            Member("Raúl Herrera", 560, "generalist", "TV packages, bundles", left_days_ago=92),
-            Member("Nuria Pascual", 300, "generalist", "quotes, direct debit"),
-            Member("Iván Molina", 250, "specialist", "number porting, eSIM"),
+            Member("Pablo Navarro", 610, "generalist", "presupuestos, contratos"),
+            Member("Marta Gil", 480, "specialist", "facturación, portabilidad"),
+            Member("Sergio Romero", 420, "specialist", "instalaciones de fibra, visitas técnicas"),
+            Member("Elena Castro", 390, "generalist", "tarifas móviles, activación de SIM"),
+            Member("Raúl Herrera", 560, "generalist", "paquetes de TV, convergentes", left_days_ago=92),
+            Member("Nuria Pascual", 300, "generalist", "presupuestos, domiciliaciones"),
+            Member("Iván Molina", 250, "specialist", "portabilidad, eSIM"),
         ),
     ),
     PodPlan(
         "Residential Care",
-        "Keep households connected and fairly billed: faults, invoices, repairs and warranty, solved at the "
-        "first contact whenever we can.",
+        "Que cada hogar siga conectado y pague lo justo: averías, facturas, reparaciones y garantía, "
+        "resueltas en el primer contacto siempre que podamos.",
         MADRID, time(9, 30), "123456", ("Lucía Fernández",),
         ((RESIDENTIAL, IN_LIFE), (RESIDENTIAL, WARRANTY)),
         (
-            Member("Sofía Delgado", 420, "generalist", "billing, router troubleshooting"),
-            Member("Alberto Ruiz", 700, "specialist", "fibre faults, line tests"),
-            Member("Paula Jiménez", 520, "generalist", "invoices, refunds"),
-            Member("Miguel Sanz", 460, "specialist", "warranty returns, device swaps"),
-            Member("Laura Moreno", 380, "generalist", "mobile roaming, data bundles"),
-            Member("Andrés Vega", 340, "specialist", "TV decoders, streaming apps"),
-            Member("Cristina López", 290, "generalist", "complaints handling, goodwill credits"),
-            Member("Jorge Medina", 230, "generalist", "billing, payment extensions"),
-            Member("Raúl Herrera", 91, "generalist", "TV packages, bundles"),
-            Member("Irene Cano", 36, "generalist", "billing"),
+            Member("Sofía Delgado", 420, "generalist", "facturación, incidencias de router"),
+            Member("Alberto Ruiz", 700, "specialist", "averías de fibra, pruebas de línea"),
+            Member("Paula Jiménez", 520, "generalist", "facturas, reembolsos"),
+            Member("Miguel Sanz", 460, "specialist", "devoluciones en garantía, cambios de equipo"),
+            Member("Laura Moreno", 380, "generalist", "roaming, bonos de datos"),
+            Member("Andrés Vega", 340, "specialist", "descodificadores, apps de streaming"),
+            Member("Cristina López", 290, "generalist", "gestión de quejas, abonos de cortesía"),
+            Member("Jorge Medina", 230, "generalist", "facturación, aplazamientos de pago"),
+            Member("Raúl Herrera", 91, "generalist", "paquetes de TV, convergentes"),
+            Member("Irene Cano", 36, "generalist", "facturación"),
         ),
     ),
     PodPlan(
         "Residential Retention & Closure",
-        "Listen to households who want to leave, keep those we can with a fair offer, and make every "
-        "cancellation and port-out clean, quick and final.",
+        "Ascoltare le famiglie che vogliono andarsene, trattenere chi possiamo con un'offerta onesta e "
+        "rendere ogni disdetta e portabilità in uscita pulita, rapida e definitiva.",
         ROME, time(10, 0), "12345", ("Alessandro Ferri",),
         ((RESIDENTIAL, WARRANTY), (RESIDENTIAL, CLOSURE)),
         (
-            Member("Chiara Esposito", 650, "specialist", "retention offers, Italian, contracts"),
-            Member("Luca Marino", 500, "generalist", "cancellations, final invoices"),
-            Member("Federica Greco", 440, "specialist", "port-out, equipment returns"),
-            Member("Davide Conti", 360, "generalist", "warranty claims, device repairs"),
-            Member("Sara Gallo", 310, "generalist", "complaints handling, refunds"),
-            Member("Matteo Costa", 260, "generalist", "Spanish, retention offers"),
+            Member("Chiara Esposito", 650, "specialist", "offerte di retention, contratti"),
+            Member("Luca Marino", 500, "generalist", "disdette, fatture di chiusura"),
+            Member("Federica Greco", 440, "specialist", "portabilità in uscita, resi degli apparati"),
+            Member("Davide Conti", 360, "generalist", "reclami in garanzia, riparazioni"),
+            Member("Sara Gallo", 310, "generalist", "gestione reclami, rimborsi"),
+            Member("Matteo Costa", 260, "generalist", "spagnolo, offerte di retention"),
         ),
     ),
     PodPlan(
         "SMB Growth",
-        "Help small businesses choose, buy and start connectivity and cloud services in days, not weeks.",
+        "Aiutare le piccole imprese a scegliere, acquistare e attivare connettività e servizi cloud in pochi "
+        "giorni, non in settimane.",
         ROME, time(9, 30), "12345", ("Giulia Russo",),
         ((SMALL_BUSINESS, PRE_SALE), (SMALL_BUSINESS, ONBOARDING)),
         (
-            Member("Valentina Ricci", 590, "specialist", "cloud PBX, Microsoft 365"),
-            Member("Simone Lombardi", 470, "generalist", "quotes, multi-line contracts", left_days_ago=71),
-            Member("Martina Moretti", 400, "generalist", "Italian, contracts"),
-            Member("Andrea Barbieri", 330, "specialist", "fibre installs, static IPs"),
-            Member("Elisa Fontana", 280, "generalist", "VAT invoices, onboarding calls"),
+            Member("Valentina Ricci", 590, "specialist", "centralino cloud, Microsoft 365"),
+            Member("Simone Lombardi", 470, "generalist", "preventivi, contratti multilinea", left_days_ago=71),
+            Member("Martina Moretti", 400, "generalist", "contratti, attivazioni"),
+            Member("Andrea Barbieri", 330, "specialist", "installazioni fibra, IP statici"),
+            Member("Elisa Fontana", 280, "generalist", "fatture con IVA, chiamate di benvenuto"),
         ),
     ),
     PodPlan(
         "SMB Care",
-        "Keep small businesses running: faults, invoices, device repairs, contract changes and closures, "
-        "handled end to end by one team.",
+        "Que ninguna pyme se quede parada: averías, facturas, reparación de equipos, cambios de contrato y "
+        "bajas, gestionados de principio a fin por un solo equipo.",
         MADRID, time(10, 0), "12345", ("Diego Serrano",),
         ((SMALL_BUSINESS, IN_LIFE), (SMALL_BUSINESS, WARRANTY), (SMALL_BUSINESS, CLOSURE)),
         (
-            Member("Álvaro Prieto", 640, "generalist", "billing, VAT invoices"),
-            Member("Beatriz Núñez", 510, "specialist", "router replacements, warranty"),
-            Member("Carlos Ibáñez", 450, "specialist", "cloud PBX, switchboards"),
-            Member("Rocío Márquez", 370, "generalist", "contract changes, porting"),
-            Member("Hugo Santos", 320, "generalist", "mobile fleets, eSIM"),
-            Member("Alicia Domínguez", 270, "generalist", "payment plans, collections"),
-            Member("Tomás Rubio", 210, "specialist", "field technician scheduling"),
+            Member("Álvaro Prieto", 640, "generalist", "facturación, facturas con IVA"),
+            Member("Beatriz Núñez", 510, "specialist", "sustitución de routers, garantía"),
+            Member("Carlos Ibáñez", 450, "specialist", "centralita virtual, telefonía IP"),
+            Member("Rocío Márquez", 370, "generalist", "cambios de contrato, portabilidad"),
+            Member("Hugo Santos", 320, "generalist", "flotas móviles, eSIM"),
+            Member("Alicia Domínguez", 270, "generalist", "planes de pago, recobro"),
+            Member("Tomás Rubio", 210, "specialist", "agenda de técnicos de campo"),
         ),
     ),
     PodPlan(
         "Enterprise Accounts",
-        "One team for each enterprise customer through contract, service, repairs and renewal, measured "
-        "against the customer's own SLA.",
+        "Un solo team per ogni cliente enterprise, dal contratto al servizio, dalle riparazioni al rinnovo, "
+        "misurato sullo SLA del cliente.",
         ROME, time(9, 15), "12345", ("Emma Clarke", "Marco Bianchi"),
         ((ENTERPRISE, ONBOARDING), (ENTERPRISE, IN_LIFE), (ENTERPRISE, WARRANTY), (ENTERPRISE, CLOSURE)),
         (
             Member("Oliver Hughes", 720, "specialist", "SLA contracts, escalations"),
             Member("Hannah Price", 530, "generalist", "English, Italian, account reviews"),
             Member("James Whitaker", 450, "specialist", "leased lines, SD-WAN"),
-            Member("Francesco De Luca", 390, "generalist", "invoices, credit notes"),
-            Member("Giorgia Mancini", 340, "specialist", "data centre, cloud connect"),
-            Member("Lorenzo Rinaldi", 300, "generalist", "mobile fleets, renewals"),
-            Member("Simone Lombardi", 70, "generalist", "quotes, multi-line contracts"),
+            Member("Francesco De Luca", 390, "generalist", "fatture, note di credito"),
+            Member("Giorgia Mancini", 340, "specialist", "data center, cloud connect"),
+            Member("Lorenzo Rinaldi", 300, "generalist", "flotte mobili, rinnovi"),
+            Member("Simone Lombardi", 70, "generalist", "preventivi, contratti multilinea"),
         ),
     ),
 )

@@ -4,61 +4,104 @@ from __future__ import annotations
 
 import random
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 
+from flask_babel import force_locale
 from sqlalchemy import select
 
 from app.context import background_context
+from app.demo.language import say
 from app.demo.org_data import AGENT_EMAIL
 from app.extension_points import demo_step
 from app.extensions import db
 from app.notifications.services import notify
 from app.org import services as org
 from app.org.models import Pod
+from app.outcomes.dashboard import CHANNEL_LABELS, REQUEST_TYPE_LABELS
 from app.standups import services
 from app.standups.models import Attendance, Blocker, BoardBlocker, StandupBoard, StandupEntry
 from app.timeutil import local_to_utc
 
 WEEKS = 3
 
-YESTERDAY = {
-    "es": ["Cerré %(n)d casos de facturación y devolví dos llamadas pendientes.",
-           "Terminé las reclamaciones de garantía que quedaban de la semana pasada.",
-           "Ayudé a %(mate)s con una portabilidad complicada; resuelta a la primera.",
-           "Revisé los casos con SLA en riesgo y contacté a %(n)d clientes.",
-           "Atendí la cola de chat toda la mañana y documenté dos incidencias nuevas."],
-    "it": ["Ho chiuso %(n)d casi di fatturazione e richiamato due clienti in attesa.",
-           "Ho finito i reclami in garanzia rimasti dalla settimana scorsa.",
-           "Ho aiutato %(mate)s con una portabilità complicata, risolta al primo contatto.",
-           "Ho rivisto i casi con SLA a rischio e contattato %(n)d clienti.",
-           "Ho seguito la coda chat tutta la mattina e documentato due nuovi problemi."],
-    "en": ["Closed %(n)d billing cases and returned two pending calls.",
-           "Finished the warranty claims left over from last week.",
-           "Helped %(mate)s with a tricky port-out; solved at the first contact.",
-           "Went through the cases with SLA at risk and called %(n)d customers.",
-           "Covered the chat queue all morning and wrote up two new issues."],
-}
-TODAY = {
-    "es": ["Cola de correo y seguimiento de los casos reabiertos.", "Formación sobre el nuevo proceso de reembolsos.",
-           "Llamadas de seguimiento a clientes con CSAT bajo.", "Cubro el teléfono por la tarde.",
-           "Cerrar los casos de más de 3 días antes del mediodía."],
-    "it": ["Coda email e verifica dei casi riaperti.", "Formazione sul nuovo processo di rimborso.",
-           "Richiamare i clienti con CSAT basso.", "Copro il telefono nel pomeriggio.",
-           "Chiudere i casi aperti da più di 3 giorni entro mezzogiorno."],
-    "en": ["Email queue and following up on reopened cases.", "Training on the new refund process.",
-           "Follow-up calls to customers with low CSAT.", "Covering the phones this afternoon.",
-           "Close the cases older than 3 days before noon."],
-}
-BLOCKERS = {
-    "es": ["El CRM no deja emitir abonos de más de 50 €.", "Sin acceso al portal del operador para portabilidades.",
-           "Los técnicos no confirman citas para fibra en Getafe.", "La plantilla de factura muestra el IVA mal.",
-           "Falta stock de routers de sustitución."],
-    "it": ["Il CRM non permette note di credito oltre 50 €.", "Nessun accesso al portale dell'operatore per le portabilità.",
-           "I tecnici non confermano gli appuntamenti per la fibra a Monza.", "Il modello di fattura mostra l'IVA sbagliata.",
-           "Mancano router sostitutivi in magazzino."],
-    "en": ["The CRM refuses credit notes above €50.", "No access to the carrier portal for port-outs.",
-           "Technicians are not confirming fibre appointments.", "The invoice template shows VAT wrongly.",
-           "Replacement routers are out of stock."],
-}
+# Each text in the language of the person who writes it (app.demo.language): %(n)d a count, %(mate)s a
+# teammate's first name, %(type)s and %(channel)s a request type's and a channel's label in the author's language.
+YESTERDAY = (
+    say("Cerré %(n)d casos de facturación y devolví dos llamadas que tenía pendientes.",
+        "Ho chiuso %(n)d casi di fatturazione e richiamato due clienti che aspettavano.",
+        "Closed %(n)d billing cases and returned two calls I had pending."),
+    say("Terminé las reclamaciones de garantía que quedaban de la semana pasada; dos routers ya van de camino.",
+        "Ho chiuso i reclami in garanzia rimasti dalla settimana scorsa; due router sono già in spedizione.",
+        "Finished the warranty claims left over from last week; two replacement routers are on their way."),
+    say("Ayudé a %(mate)s con una portabilidad rechazada porque el NIF no coincidía; resuelta en la misma llamada.",
+        "Ho aiutato %(mate)s con una portabilità bloccata da un codice di migrazione errato; risolta nella stessa "
+        "chiamata.",
+        "Helped %(mate)s with a number port rejected over a mismatched ID; sorted in the same call."),
+    say("Revisé los casos con el SLA en riesgo y llamé a %(n)d clientes antes de que venciera el plazo.",
+        "Ho ripassato i casi con lo SLA a rischio e chiamato %(n)d clienti prima della scadenza.",
+        "Went through the cases with SLA at risk and called %(n)d customers before the deadline."),
+    say("Atendí la cola de chat toda la mañana y abrí dos incidencias nuevas a sistemas.",
+        "Ho seguito la coda chat tutta la mattina e aperto due nuove segnalazioni all'IT.",
+        "Covered the chat queue all morning and logged two new issues with IT."),
+    say("Repasé %(n)d casos de tipo «%(type)s» del canal «%(channel)s»: casi todos por la penalización de "
+        "permanencia.",
+        "Ho rivisto %(n)d casi di tipo «%(type)s» dal canale «%(channel)s»: quasi tutti per la penale di recesso.",
+        "Went through %(n)d “%(type)s” cases from the “%(channel)s” channel: nearly all about the early-exit fee."),
+    say("Dejé cerradas con los técnicos %(n)d citas de instalación de fibra para esta semana.",
+        "Ho confermato con i tecnici %(n)d appuntamenti di installazione fibra per questa settimana.",
+        "Confirmed %(n)d fibre installation appointments with the field technicians for this week."),
+)
+TODAY = (
+    say("Cola de correo y seguimiento de los casos reabiertos.",
+        "Coda email e verifica dei casi riaperti.",
+        "Email queue and following up on reopened cases."),
+    say("Formación sobre el nuevo proceso de reembolsos a las 11.",
+        "Formazione sul nuovo processo di rimborso alle 11.",
+        "Training on the new refund process at 11."),
+    say("Llamar a los clientes que nos pusieron un CSAT bajo esta semana.",
+        "Richiamare i clienti che ci hanno dato un CSAT basso questa settimana.",
+        "Calling back the customers who gave us a low CSAT this week."),
+    say("Cubro el teléfono por la tarde.",
+        "Copro il telefono nel pomeriggio.",
+        "Covering the phones this afternoon."),
+    say("Cerrar antes de mediodía los casos abiertos hace más de tres días.",
+        "Chiudere entro mezzogiorno i casi aperti da più di tre giorni.",
+        "Close the cases older than three days before noon."),
+    say("Revisar las facturas con el IVA mal calculado y emitir los abonos.",
+        "Controllare le fatture con l'IVA sbagliata ed emettere le note di credito.",
+        "Check the invoices with the wrong VAT and issue the credit notes."),
+    say("Seguir las portabilidades que vencen hoy.",
+        "Seguire le portabilità in scadenza oggi.",
+        "Chase the number ports due today."),
+)
+BLOCKERS = (
+    say("El CRM no deja emitir abonos de más de 50 €; hay seis clientes esperando.",
+        "Il CRM non permette note di credito oltre 50 €; sei clienti sono in attesa.",
+        "The CRM refuses credit notes above €50; six customers are waiting."),
+    say("Sin acceso al portal del operador donante para tramitar portabilidades.",
+        "Nessun accesso al portale dell'operatore donatore per gestire le portabilità.",
+        "No access to the donor carrier's portal to process number ports."),
+    say("Los técnicos no confirman las citas de instalación de fibra en Getafe.",
+        "I tecnici non confermano gli appuntamenti di installazione fibra a Fiumicino.",
+        "Field technicians are not confirming fibre installation appointments."),
+    say("La plantilla de factura calcula mal el IVA cuando se cambia de tarifa a mitad de mes.",
+        "Il modello di fattura calcola male l'IVA quando si cambia tariffa a metà mese.",
+        "The invoice template gets VAT wrong when a plan changes mid-month."),
+    say("No quedan routers de sustitución en el almacén para los cambios en garantía.",
+        "In magazzino non ci sono più router sostitutivi per i cambi in garanzia.",
+        "No replacement routers left in the warehouse for warranty swaps."),
+)
+# The request types and channels the "%(type)s" / "%(channel)s" entry speaks of, shown by their labels.
+ENTRY_REQUEST_TYPES = ("complaint", "claim")
+ENTRY_CHANNELS = ("phone", "email", "chat", "web")
+
+
+@lru_cache(maxsize=8)
+def _labels(locale: str) -> tuple[dict[str, str], dict[str, str]]:
+    """Request type and channel labels as the app shows them in `locale`."""
+    with force_locale(locale):
+        return ({code: str(REQUEST_TYPE_LABELS[code]) for code in ENTRY_REQUEST_TYPES},
+                {code: str(CHANNEL_LABELS[code]) for code in ENTRY_CHANNELS})
 
 
 @demo_step(30, "standups")
@@ -123,14 +166,13 @@ def _blockers(pod: Pod, days: list[date], people, rng: random.Random) -> list[tu
     """Five blockers over the weeks: most resolved in a day or three, one escalated, one still open today."""
     if len(days) < 8:
         return []
-    texts = BLOCKERS.get(people[0].locale, BLOCKERS["en"])
     plan = [(2, 1), (5, 3), (9, 2), (len(days) - 6, None), (len(days) - 2, None)]
     made = []
     for n, (index, lasts) in enumerate(plan):
         raised_day = days[index]
         raiser = people[rng.randrange(len(people))]
         raised_at = local_to_utc(datetime.combine(raised_day, pod.standup_time), pod.timezone) - timedelta(minutes=20)
-        blocker = Blocker(pod_id=pod.id, description=texts[n % len(texts)], raised_by_id=raiser.id,
+        blocker = Blocker(pod_id=pod.id, description=BLOCKERS[n % len(BLOCKERS)].by(raiser), raised_by_id=raiser.id,
                           owner_id=raiser.id, case_ref=f"Z-{40000 + rng.randrange(9999)}" if n % 2 == 0 else "",
                           status="open", raised_at=raised_at, raised_day=raised_day)
         resolved_day = None
@@ -156,12 +198,13 @@ def _blockers(pod: Pod, days: list[date], people, rng: random.Random) -> list[tu
 
 
 def _entry(board: StandupBoard, person, people, at: datetime, rng: random.Random) -> StandupEntry:
-    locale = person.locale if person.locale in YESTERDAY else "en"
     mate = rng.choice([p for p in people if p.id != person.id] or people).display_name.split()[0]
     posted = at - timedelta(minutes=rng.randrange(5, 90))
-    return StandupEntry(board_id=board.id, user_id=person.id,
-                        yesterday=rng.choice(YESTERDAY[locale]) % {"n": rng.randrange(3, 14), "mate": mate},
-                        today=rng.choice(TODAY[locale]), mood=rng.choice([None, 3, 4, 4, 5, 2, 3, 4]),
+    types, channels = _labels(person.locale or "en")
+    values = {"n": rng.randrange(3, 14), "mate": mate, "type": types[rng.choice(ENTRY_REQUEST_TYPES)],
+              "channel": channels[rng.choice(ENTRY_CHANNELS)]}
+    return StandupEntry(board_id=board.id, user_id=person.id, yesterday=rng.choice(YESTERDAY).by(person) % values,
+                        today=rng.choice(TODAY).by(person), mood=rng.choice([None, 3, 4, 4, 5, 2, 3, 4]),
                         created_at=posted, updated_at=posted)
 
 

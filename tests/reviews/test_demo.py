@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import datetime
 
@@ -10,9 +11,9 @@ from sqlalchemy import select
 from app.demo.loader import load_demo
 from app.demo.org_data import AGENT_EMAIL, COACH_EMAIL, LEADER_EMAIL
 from app.extensions import db
-from app.org.models import Pod
+from app.org.models import Pod, User
 from app.reviews import demo as review_demo
-from app.reviews.models import KeyResult, Review
+from app.reviews.models import KeyResult, NarrativeEdit, Review
 
 NOW = datetime(2026, 11, 24, 9, 30)
 
@@ -46,5 +47,24 @@ def test_demo_shows_reviews(client, auth, monkeypatch):
     auth.logout()
     auth.login(LEADER_EMAIL, "podium-demo")
     page = client.get(f"/reviews/{signed.id}").get_data(as_text=True)
-    assert "Resolve more at first contact" in page and 'id="frozen-note"' in page
+    coach = db.session.get(User, signed.opened_by_id)
+    assert review_demo.OBJECTIVE_FCR.by(coach) in page and 'id="frozen-note"' in page
     assert client.get("/reviews/all").status_code == 200
+
+
+def _wins(pod_name: str, quarter: int) -> str:
+    return db.session.scalar(
+        select(NarrativeEdit.text).join(Review, Review.id == NarrativeEdit.review_id).join(Pod, Pod.id == Review.pod_id)
+        .where(Pod.name == pod_name, Review.quarter == quarter, NarrativeEdit.section == "wins")
+        .order_by(NarrativeEdit.id.desc()).limit(1))
+
+
+def test_demo_review_narratives_tell_what_the_figures_show():
+    """The coach writes in their own language, and a "wins" line claims a rise only where the figures rose."""
+    assert load_demo(now=NOW) is True
+    care, growth = _wins("Residential Care", 3), _wins("SMB Growth", 3)
+    # Residential Care's first-contact resolution climbs through the demo history; SMB Growth's holds.
+    assert care.startswith("La resolución en el primer contacto pasó del"), care
+    assert growth.startswith("La risoluzione al primo contatto è rimasta intorno al"), growth
+    before, after = re.findall(r"(\d+)\s?%", care)
+    assert int(after) > int(before)

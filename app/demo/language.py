@@ -1,0 +1,50 @@
+"""Demo content in the language of whoever wrote it.
+
+A demo text is written once per language ("es", "it", "en"); the demo picks the version of its author's
+locale, so a Madrid agent's card is Spanish, a Rome agent's Italian and an English speaker's English.
+`texts_in(locale, table...)` gathers every text of the demo tables in one language, for the tests that check a
+Spanish or Italian page carries no English demo sentence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+LOCALES = ("es", "it", "en")
+FALLBACK = "en"
+
+
+class Said(dict):
+    """One demo text in every demo language (a dict locale -> text)."""
+
+    def __init__(self, es: str, it: str, en: str) -> None:
+        super().__init__(es=es, it=it, en=en)
+
+    def by(self, author: Any) -> str:
+        """The text as `author` (a User, a locale code or None) would write it."""
+        return self.in_locale(getattr(author, "locale", author))
+
+    def in_locale(self, locale: str | None) -> str:
+        return self.get(locale or FALLBACK) or self[FALLBACK]
+
+
+def say(es: str, it: str, en: str) -> Said:
+    return Said(es, it, en)
+
+
+def every_said(value: Any) -> Iterator[Said]:
+    """Every Said inside a value made of tuples, lists and dicts (the shape of the demo content tables)."""
+    if isinstance(value, Said):
+        yield value
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            yield from every_said(item)
+    elif isinstance(value, Iterable) and not isinstance(value, str | bytes):
+        for item in value:
+            yield from every_said(item)
+
+
+def texts_in(locale: str, *values: Any) -> set[str]:
+    """Every demo text of `values` in one language (placeholders left in place)."""
+    return {said[locale] for value in values for said in every_said(value)}
