@@ -21,6 +21,9 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DecimalField as _DecimalField
 from wtforms import IntegerField as _IntegerField
+from wtforms.validators import ValidationError
+
+from app.timeutil import is_valid_timezone
 
 # PostgreSQL INTEGER is 32-bit; SQLite stores 64. Ids and counts stay within the smaller one.
 INT_MAX = 2**31 - 1
@@ -165,3 +168,18 @@ class DecimalField(_DecimalField):
         if self.data is None:
             raise ValueError(_l("Enter a number between %(low)s and %(high)s.", low=self.minimum,
                                 high=self.maximum))
+
+
+# "" keeps no stored language: the person follows their browser's language until they choose one.
+LANGUAGE_CHOICES = [("", _l("The browser's language")), ("en", "English"), ("es", "Español"), ("it", "Italiano")]
+
+
+def language_or_none(value: str | None) -> str | None:
+    return value or None
+
+
+def validate_timezone_field(form, field):
+    # Length first: a 10,000-character name is a file name too long for the zoneinfo lookup (OSError).
+    value = field.data or ""
+    if len(value) > 64 or not is_valid_timezone(value):
+        raise ValidationError(_l("Choose a time zone from the list."))

@@ -3,17 +3,10 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, SubmitField
-from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
+from wtforms.validators import DataRequired, EqualTo, Length
 
-from app.timeutil import is_valid_timezone
+from app.forms import LANGUAGE_CHOICES, language_or_none, validate_timezone_field
 from app.validators import CleanText, strip_filter
-
-# "" keeps no stored language: the person follows their browser's language until they choose one.
-LANGUAGE_CHOICES = [("", _l("The browser's language")), ("en", "English"), ("es", "Español"), ("it", "Italiano")]
-
-
-def language_or_none(value: str | None) -> str | None:
-    return value or None
 
 
 class LoginForm(FlaskForm):
@@ -21,13 +14,6 @@ class LoginForm(FlaskForm):
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=512)])
     remember = BooleanField(_l("Remember me"))
     submit = SubmitField(_l("Sign in"))
-
-
-def validate_timezone_field(form, field):
-    # Length first: a 10,000-character name is a file name too long for the zoneinfo lookup (OSError).
-    value = field.data or ""
-    if len(value) > 64 or not is_valid_timezone(value):
-        raise ValidationError(_l("Choose a time zone from the list."))
 
 
 class ProfileForm(FlaskForm):

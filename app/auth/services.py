@@ -36,13 +36,6 @@ def authenticate(email: str, password: str) -> User | None:
     return user
 
 
-def change_password(actor: User, user: User, new_password: str) -> None:
-    """Set a new password and end every other session of the user (their login ids stop matching)."""
-    user.set_password(new_password)
-    user.session_version += 1
-    db.session.flush()
-
-
 def end_sessions(user: User) -> None:
     """Invalidate every session and remember cookie the user has."""
     user.session_version += 1

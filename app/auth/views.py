@@ -8,13 +8,13 @@ from app.auth import bp
 from app.auth.forms import LoginForm, PasswordForm, ProfileForm
 from app.auth.services import (
     authenticate,
-    change_password,
     end_session,
     is_safe_next,
     load_session_user,
     start_session,
 )
 from app.extensions import client_address, db, limiter, login_manager
+from app.org import services as org_services
 from app.org.models import User
 from app.timeutil import timezone_choices
 
@@ -125,7 +125,7 @@ def password():
             password_form.current_password.errors.append(_("The current password is not right."))
         else:
             user = current_user._get_current_object()
-            change_password(user, user, password_form.new_password.data)
+            org_services.change_password(user, user, password_form.new_password.data)
             db.session.commit()
             start_session(user, remember=bool(request.cookies.get("remember_token")))
             flash(_("Your password is changed. Your other sessions are signed out."), "success")

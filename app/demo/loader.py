@@ -6,7 +6,6 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from app.demo.cases import load_demo_cases
 from app.demo.org_data import ADMIN_EMAIL, create_organisation
 from app.extension_points import DEMO_STEPS
 from app.extensions import db
@@ -35,9 +34,7 @@ def load_demo(reset: bool = False, with_cases: bool = True, now: datetime | None
     try:
         create_organisation(now)
         if with_cases:
-            load_demo_cases(now)
-            db.session.flush()
-            for step in DEMO_STEPS:  # stand-ups, retros, autonomy...: registered by each feature package
+            for step in DEMO_STEPS:  # cases, stand-ups, retros, autonomy...: registered by each feature package
                 step.run(now)
                 db.session.flush()
         db.session.commit()

@@ -17,8 +17,15 @@ from wtforms import (
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from app.auth.forms import LANGUAGE_CHOICES, language_or_none, validate_timezone_field
-from app.forms import EARLIEST_DATE, LATEST_DATE, IntField, parse_int
+from app.forms import (
+    EARLIEST_DATE,
+    LANGUAGE_CHOICES,
+    LATEST_DATE,
+    IntField,
+    language_or_none,
+    parse_int,
+    validate_timezone_field,
+)
 from app.validators import CleanText, strip_filter
 
 

@@ -501,3 +501,10 @@ def pods_of_user(user: User, on: date) -> list[Pod]:
             select(Pod).where(Pod.active, Pod.id.in_(member_ids.union(coach_ids))).order_by(Pod.name)
         )
     )
+
+
+def change_password(actor: User, user: User, new_password: str) -> None:
+    """Set a new password and end every other session of the user (their login ids stop matching)."""
+    user.set_password(new_password)
+    user.session_version += 1
+    db.session.flush()

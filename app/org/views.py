@@ -12,7 +12,6 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload
 
 from app import permissions as P
-from app.auth.services import change_password
 from app.extensions import db
 from app.forms import EmptyForm, form_int
 from app.htmx import is_htmx
@@ -349,7 +348,7 @@ def _save_user_from(form: UserForm, user: User | None) -> User:
         return user
     org.update_user(current_user, user, **fields, active=form.active.data)
     if form.password.data:
-        change_password(current_user, user, form.password.data)
+        org.change_password(current_user, user, form.password.data)
     return user
 
 

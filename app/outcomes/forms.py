@@ -8,7 +8,7 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, Optional
 
-from app.auth.forms import validate_timezone_field
+from app.forms import validate_timezone_field
 from app.outcomes.attribution import KINDS
 from app.outcomes.importers import FORMAT_NAMES, FORMATS
 from app.validators import CleanText, strip_filter

@@ -6,12 +6,12 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, insert, select
 
-from app.demo.cases import RAW_REQUEST_TYPE, RAW_SEGMENT, RAW_STAGE
 from app.demo.org_data import LEADER_EMAIL
 from app.extension_points import demo_step
 from app.extensions import db
 from app.org.models import LifecycleStage, Segment, User
 from app.outcomes.attribution import save_mapping
+from app.outcomes.demo_cases import RAW_REQUEST_TYPE, RAW_SEGMENT, RAW_STAGE
 from app.outcomes.models import Case, Import, ImportRowError, ImportStatus
 
 DEMO_ROW_ERRORS = (

@@ -9,11 +9,11 @@ import pytest
 from sqlalchemy import case, func, select
 
 from app.auth.services import authenticate
-from app.demo.cases import load_demo_cases
 from app.demo.loader import load_demo
 from app.extensions import db
 from app.org.models import LifecycleStage, Membership, Organisation, Pod, Segment, User, pod_coaches
 from app.org.services import coverage_matrix
+from app.outcomes.demo_cases import load_demo_cases
 from app.outcomes.models import Case
 
 NOW = datetime(2026, 11, 24, 7, 30)

@@ -25,9 +25,11 @@ from app.demo.org_data import (
     SMALL_BUSINESS,
     WARRANTY,
 )
+from app.extension_points import demo_step
 from app.extensions import db
 from app.org.models import Coverage, LifecycleStage, Membership, Pod, Segment, User
 from app.org.services import get_organisation
+from app.outcomes.models import Case
 
 SEED = 42
 CHUNK = 5000
@@ -479,12 +481,11 @@ def generate_cases(now: datetime, weeks: int = 26, scale: float = 1.0, seed: int
 
 
 def insert_cases(rows: Sequence[dict[str, Any]]) -> None:
-    from app.outcomes.models import Case
-
     for start in range(0, len(rows), CHUNK):
         db.session.execute(insert(Case), list(rows[start:start + CHUNK]))
 
 
+@demo_step(10, "cases")
 def load_demo_cases(now: datetime, weeks: int = 26, scale: float = 1.0) -> int:
     """Generate and insert the demo cases; return how many there are."""
     rows = generate_cases(now, weeks=weeks, scale=scale)
