@@ -164,7 +164,7 @@ def test_hostile_path_parameters_never_give_a_server_error(app, client, demo):
             if problem:
                 failures.append((email, method, url[:80], problem))
     print(f"hostile path values: {tried} requests ({len(urls)} route/value pairs x {len(ROLES)} identities)")
-    assert failures == []
+    assert failures == [], "\n".join(map(str, failures))
 
 
 def test_hostile_query_strings_never_give_a_server_error(app, client, demo):
@@ -181,7 +181,7 @@ def test_hostile_query_strings_never_give_a_server_error(app, client, demo):
                 if problem:
                     failures.append((email, url, value[:12], problem))
     print(f"hostile query strings: {tried} requests")
-    assert failures == []
+    assert failures == [], "\n".join(map(str, failures))
 
 
 def test_hostile_form_fields_are_refused_cleanly_and_save_nothing_half(app, client, demo):
@@ -219,4 +219,4 @@ def test_hostile_form_fields_are_refused_cleanly_and_save_nothing_half(app, clie
                     if problem:
                         failures.append((email, action, name, repr(value[:12]), problem))
     print(f"hostile form fields: {tried} posts over {len(seen)} forms")
-    assert failures == []
+    assert failures == [], "\n".join(map(str, failures))

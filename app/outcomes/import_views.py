@@ -31,7 +31,7 @@ from app import permissions as P
 from app.csvexport import SafeWriter
 from app.extension_points import nav_item
 from app.extensions import csrf, db
-from app.forms import EmptyForm
+from app.forms import EmptyForm, parse_int
 from app.htmx import is_htmx
 from app.org.models import LifecycleStage, Pod, Segment, User
 from app.org.services import get_organisation
@@ -310,8 +310,8 @@ def import_mapping_save():
     target_value: str | None = None
     if kind == MappingKind.REQUEST_TYPE.value:
         target_value = target
-    elif target.isdigit():
-        target_id = int(target)
+    elif parse_int(target, minimum=1) is not None:
+        target_id = parse_int(target, minimum=1)
     else:
         return _render_mappings(form, str(MAPPING_ERRORS["unknown_target"]), 400)
     try:

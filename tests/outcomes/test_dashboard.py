@@ -10,10 +10,10 @@ import pytest
 
 from app.extension_points import nav_items_for
 from app.extensions import db
-from app.formatting import format_metric
 from app.outcomes import dashboard as D
 from app.outcomes import metrics
 from app.outcomes import targets as T
+from app.outcomes.metrics import format_value as format_metric
 from app.outcomes.models import Case
 
 JULY = (date(2026, 7, 1), date(2026, 7, 31))
