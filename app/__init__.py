@@ -159,7 +159,7 @@ def _register_template_helpers(app: Flask) -> None:
     from app.htmx import is_htmx
 
     app.jinja_env.globals.update(
-        empty_form=EmptyForm,
+        empty_form=lambda: EmptyForm(formdata=None),  # a CSRF field only: never reads the request body
         can=permissions.template_can,
         P=permissions,
         is_htmx=is_htmx,
