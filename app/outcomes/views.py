@@ -166,17 +166,11 @@ def pod_dashboard(pod_id: int):
                    **figures)
 
 
-def may_view_agent(user: User, agent_id: int) -> bool:
-    """Kept for callers in this module; the rule lives in app/permissions.py (VIEW_AGENT_OUTCOMES)."""
-    return P.can(user, P.VIEW_AGENT_OUTCOMES, agent_id)
-
-
 @bp.route("/outcomes/agents/<int:user_id>")
 @login_required
 def agent_dashboard(user_id: int):
     agent = db.get_or_404(User, user_id)
-    if not may_view_agent(current_user, agent.id):
-        abort(403)
+    P.require(P.VIEW_AGENT_OUTCOMES, agent.id)
     period, error = _read_period(_local_today(_org_timezone()))
     figures = _figures(period, metrics.Scope(agent_id=agent.id))
     pods = org.pods_of_user(agent, utcnow().date())
@@ -315,7 +309,7 @@ def may_view_cases(user: User, scope: metrics.Scope) -> bool:
         return P.can(user, P.VIEW_ALL_PODS)
     if scope.pod_id is not None and not P.can(user, P.VIEW_POD_OUTCOMES, scope.pod_id):
         return False
-    return scope.agent_id is None or may_view_agent(user, scope.agent_id)
+    return scope.agent_id is None or P.can(user, P.VIEW_AGENT_OUTCOMES, scope.agent_id)
 
 
 @bp.route("/outcomes/cases")
