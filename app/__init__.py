@@ -123,6 +123,7 @@ def _register_models() -> None:
     import app.retros.models  # noqa: F401
     import app.reviews.models  # noqa: F401
     import app.scheduler.models  # noqa: F401
+    import app.skills.models  # noqa: F401
     import app.standups.models  # noqa: F401
 
 
@@ -137,6 +138,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.recognition import bp as recognition_bp
     from app.retros import bp as retros_bp
     from app.reviews import bp as reviews_bp
+    from app.skills import bp as skills_bp
     from app.standups import bp as standups_bp
 
     app.register_blueprint(main_bp)
@@ -150,6 +152,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(retros_bp)
     app.register_blueprint(recognition_bp)
     app.register_blueprint(reviews_bp)
+    app.register_blueprint(skills_bp)
     csrf.exempt(api_bp)
 
 

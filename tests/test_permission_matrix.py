@@ -29,6 +29,7 @@ from app.org.models import LifecycleStage, Membership, Pod, Role, Segment, User,
 from app.outcomes.models import Import, ValueMapping
 from app.recognition.models import Recognition
 from app.retros.models import Retro, RetroAction, RetroCard, RetroGroup, RetroTemplate
+from app.skills.models import PodSkill, SkillProposal
 from app.reviews.models import KeyResult, Objective, Review
 from app.standups.models import Blocker, StandupBoard
 from app.timeutil import utcnow
@@ -55,6 +56,7 @@ VALIDATED_FIRST = frozenset({"leader", "admin"})
 # endpoint -> {method: allowed identities}. Reviewed by hand; see the module docstring.
 MATRIX: dict[str, dict[str, frozenset]] = {
     "api.get_metrics": {"GET": NOBODY},  # bearer tokens only; a browser session is not an API credential
+    "api.get_pod_skills": {"GET": NOBODY},  # bearer tokens only (tests/skills/test_api.py: the page's rule)
     "api.openapi": {"GET": EVERYONE},
     "api.upsert_cases": {"POST": NOBODY},
     "api_tokens.create": {"POST": ADMINS},
@@ -166,6 +168,13 @@ MATRIX: dict[str, dict[str, frozenset]] = {
     "reviews.show": {"GET": COACH_A},
     "reviews.sign_off": {"POST": LEADERS},
     "reviews.submit": {"POST": COACH_A},
+    "skills.add_skill": {"POST": frozenset({"coach_a"})},  # the pod's coach sets; leaders and admins read
+    "skills.decide": {"POST": frozenset({"coach_a"})},
+    "skills.index": {"GET": SIGNED_IN},
+    "skills.matrix": {"GET": POD_A},  # its members, its coaches, leaders and admins
+    "skills.propose": {"POST": frozenset({"agent_a"})},  # a current member proposes their own level
+    "skills.retire_skill": {"POST": frozenset({"coach_a"})},
+    "skills.set_level": {"POST": frozenset({"coach_a"})},
     "standups.board": {"GET": POD_A | {"coach_b"}},  # coaches read every pod's board; agents their own
     "standups.escalate_blocker": {"POST": COACH_A | {"agent_a", "coach_b"}},  # VALIDATED_FIRST (board_id)
     "standups.history": {"GET": POD_A | {"coach_b"}},
@@ -247,6 +256,11 @@ def world(app, quick_password_hashes):
         ("org.ordered_move", "item_id"): db.session.scalar(select(Segment.id).order_by(Segment.id)),
         ("autonomy.save_action_type", "item_id"): db.session.scalar(select(ActionType.id).order_by(ActionType.id)),
         ("autonomy.decide_proposal", "verdict"): "dismiss",
+        ("skills.decide", "proposal_id"): db.session.scalar(
+            select(SkillProposal.id).where(SkillProposal.pod_id == pod_a, SkillProposal.status == "pending")
+            .order_by(SkillProposal.id)),
+        ("skills.retire_skill", "skill_id"): db.session.scalar(
+            select(PodSkill.id).where(PodSkill.pod_id == pod_a).order_by(PodSkill.id)),
         ("recognition.new", "?"): f"pod={pod_a}",
         ("outcomes.case_list", "?"): f"metric=fcr&pod_id={pod_a}&start=2026-01-01&end=2026-12-31",
         ("retros.export_csv", "retro_id"): closed, ("retros.export_markdown", "retro_id"): closed,

@@ -153,6 +153,7 @@ def document() -> dict:
                     },
                 },
             },
+            "/pods/{pod_id}/skills": _pod_skills_path(unauthorized, too_many),
             "/openapi.json": {
                 "get": {
                     "operationId": "getOpenApi",
@@ -184,8 +185,77 @@ def document() -> dict:
                                  }},
                 "Figure": _figure_schema(),
                 "Metrics": _metrics_schema(),
+                "PodSkills": _pod_skills_schema(),
                 "Error": {"type": "object", "required": ["error", "message"], "properties": {
                     "error": {"type": "string"}, "message": {"type": "string"}}},
             },
+        },
+    }
+
+
+# --- the skills matrix of a pod (app/api/skills.py) ----------------------------------------------------------
+
+SKILL_LEVELS = ("learning", "independent", "teach")
+
+
+def _pod_skills_path(unauthorized: dict, too_many: dict) -> dict:
+    return {"get": {
+        "operationId": "getPodSkills",
+        "summary": "A pod's skills matrix",
+        "description": "The pod's skills (request types and channels of its cases in the last 90 days, and skills "
+                       "its coach added), each current member's level (learning, independent, teach = can teach; "
+                       "members without a level are left out), the demand and in-pod FCR and handoff rate per "
+                       "skill from the metric engine (days read in the pod's time zone), single points of failure "
+                       "(fewer than two independent members), training needs (handed-off demand with nobody "
+                       "independent, most handed off first), mentors and pending proposals. Readable by the pod's "
+                       "members, its coaches, leaders and admins.",
+        "parameters": [{"name": "pod_id", "in": "path", "required": True, "description": "The pod's id.",
+                        "schema": {"type": "integer", "minimum": 1}}],
+        "responses": {
+            "200": {"description": "The matrix.", "content": {"application/json": {
+                "schema": {"$ref": "#/components/schemas/PodSkills"}}}},
+            "401": unauthorized,
+            "403": _error("The token's user is not a member or coach of this pod, nor a leader."),
+            "404": _error("There is no pod with this id."),
+            "429": too_many,
+        },
+    }}
+
+
+def _pod_skills_schema() -> dict:
+    figure = {"oneOf": [{"$ref": "#/components/schemas/Figure"}, {"type": "null"}]}
+    skill = {"type": "object", "required": ["key", "kind", "name", "levels", "independent",
+                                            "single_point_of_failure", "mentors"],
+             "properties": {
+                 "key": {"type": "string", "description": "rt:<request type>, ch:<channel> or c:<id> (coach-added)."},
+                 "kind": {"type": "string", "enum": ["request_type", "channel", "custom"]},
+                 "name": {"type": "string"},
+                 "demand": {**figure, "description": "Cases created in the period (null for coach-added skills)."},
+                 "resolved": figure, "fcr": figure, "handoff_rate": figure,
+                 "levels": {"type": "array", "items": {"type": "object", "required": ["member", "level"], "properties": {
+                     "member": {"type": "integer"}, "level": {"type": "string", "enum": list(SKILL_LEVELS)}}}},
+                 "independent": {"type": "integer", "description": "Members at independent or can teach."},
+                 "single_point_of_failure": {"type": "boolean"},
+                 "mentors": {"type": "array", "items": {"type": "integer"}},
+                 "best_fcr_member": {"type": ["integer", "null"]},
+             }}
+    return {
+        "type": "object",
+        "required": ["pod", "from", "to", "timezone", "members", "skills", "single_points_of_failure",
+                     "training_needs", "pending_proposals"],
+        "properties": {
+            "pod": {"type": "object", "properties": {"id": {"type": "integer"}, "name": {"type": "string"}}},
+            "from": {"type": "string", "format": "date"},
+            "to": {"type": "string", "format": "date"},
+            "timezone": {"type": "string"},
+            "members": {"type": "array", "items": {"type": "object", "properties": {
+                "id": {"type": "integer"}, "name": {"type": "string"}}}},
+            "skills": {"type": "array", "items": skill},
+            "single_points_of_failure": {"type": "array", "items": {"type": "string"}},
+            "training_needs": {"type": "array", "items": {"type": "string"}},
+            "pending_proposals": {"type": "array", "items": {"type": "object", "properties": {
+                "id": {"type": "integer"}, "member": {"type": "integer"}, "skill": {"type": "string"},
+                "level": {"type": "string", "enum": ["none", *SKILL_LEVELS]},
+                "proposed_at": {"type": "string", "format": "date-time"}}}},
         },
     }

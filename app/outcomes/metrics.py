@@ -156,7 +156,10 @@ def register_rate_source(definition: MetricDef, source: RateSource) -> None:
     METRICS[definition.code] = definition  # keeps its place when already listed
     RATE_SOURCES[definition.code] = source
 
-DIMENSIONS = ("pod", "agent", "segment", "stage", "cell", "channel", "request_type")
+DIMENSIONS = ("pod", "agent", "segment", "stage", "cell", "channel", "request_type", "agent_request_type",
+              "agent_channel")
+# Two-column dimensions a rate source answers from its one-column ones.
+_COMPOSITE = {"agent_request_type": ("agent", "request_type"), "agent_channel": ("agent", "channel")}
 GRAINS = ("day", "week", "month", "quarter")
 
 
@@ -227,6 +230,8 @@ def _case_columns(dimension: str) -> tuple:
         "pod": (Case.pod_id,), "agent": (Case.assignee_id,), "segment": (Case.segment_id,),
         "stage": (Case.stage_id,), "cell": (Case.segment_id, Case.stage_id), "channel": (Case.channel,),
         "request_type": (Case.request_type,),
+        # (assignee, request type) and (assignee, channel): who resolves what, e.g. a pod's mentors per skill.
+        "agent_request_type": (Case.assignee_id, Case.request_type), "agent_channel": (Case.assignee_id, Case.channel),
     }[dimension]
 
 
@@ -481,6 +486,8 @@ def _rate_source(code: str, source: RateSource, window: _Window, scope: Scope, d
     groups: tuple = ()
     if dimension is not None:
         groups = source.columns.get(dimension)
+        if groups is None and dimension in _COMPOSITE and all(part in source.columns for part in _COMPOSITE[dimension]):
+            groups = tuple(column for part in _COMPOSITE[dimension] for column in source.columns[part])
         if groups is None:
             return
     groups = _with_bucket(groups, bucket, source.at)

@@ -301,6 +301,10 @@ def spread(make_user, make_segment, stages, make_pod, decisions):
 def _scope_for(dimension: str, key) -> Scope:
     if dimension == "cell":
         return Scope(segment_id=key[0], stage_id=key[1])
+    if dimension == "agent_request_type":
+        return Scope(agent_id=key[0], request_type=key[1])
+    if dimension == "agent_channel":
+        return Scope(agent_id=key[0], channel=key[1])
     field = {"pod": "pod_id", "agent": "agent_id", "segment": "segment_id", "stage": "stage_id"}.get(dimension,
                                                                                                      dimension)
     return Scope(**{field: key})

@@ -1,0 +1,143 @@
+"""Skills of a pod, each member's level per skill, members' proposals, and the history of every change.
+
+A skill is named by a key: ``rt:<request type>`` and ``ch:<channel>`` for what the pod's cases ask of it (no row
+needed), ``c:<id>`` for a skill a coach added (a ``PodSkill`` row). A member's level of a skill is one row of
+``SkillLevel`` (absent means "none"); every change of it adds a ``SkillChange`` row (who, when, from, to) in the
+same transaction, and the row's ``version`` makes each change conditional on the level it replaces, so two people
+changing the same level at once can never both record "from" the same level.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.org.models import User
+from app.timeutil import utcnow
+
+
+class Level(str, enum.Enum):
+    NONE = "none"
+    LEARNING = "learning"
+    INDEPENDENT = "independent"
+    TEACH = "teach"
+
+    @property
+    def label(self):
+        return LEVEL_LABELS[self.value]
+
+    @property
+    def rank(self) -> int:
+        return LEVEL_RANK[self.value]
+
+
+LEVEL_LABELS = {"none": _l("None"), "learning": _l("Learning"), "independent": _l("Independent"),
+                "teach": _l("Can teach")}
+LEVEL_RANK = {"none": 0, "learning": 1, "independent": 2, "teach": 3}
+LEVELS = tuple(LEVEL_RANK)
+# Levels at which a person resolves the skill's requests on their own.
+COVERING = ("independent", "teach")
+_LEVELS_SQL = "'none', 'learning', 'independent', 'teach'"
+
+
+class ProposalStatus(str, enum.Enum):
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    DECLINED = "declined"
+    WITHDRAWN = "withdrawn"
+
+
+class PodSkill(db.Model):
+    """A skill a coach added to a pod (e.g. "billing system"); retired, never deleted, so history keeps its name."""
+
+    __tablename__ = "skill_pod_skills"
+    __table_args__ = (
+        Index("uq_skill_pod_skills_active_name", "pod_id", "name_key", unique=True,
+              sqlite_where=text("retired_at IS NULL"), postgresql_where=text("retired_at IS NULL")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pod_id: Mapped[int] = mapped_column(ForeignKey("pods.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(80))
+    name_key: Mapped[str] = mapped_column(String(80))  # the name folded, so "Billing" and "billing " are one skill
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    retired_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+    @property
+    def key(self) -> str:
+        return f"c:{self.id}"
+
+
+class SkillLevel(db.Model):
+    """A member's current level of one skill in one pod."""
+
+    __tablename__ = "skill_levels"
+    __table_args__ = (
+        UniqueConstraint("pod_id", "user_id", "skill_key"),
+        CheckConstraint(f"level IN ({_LEVELS_SQL})", name="level_valid"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pod_id: Mapped[int] = mapped_column(ForeignKey("pods.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    skill_key: Mapped[str] = mapped_column(String(40))
+    level: Mapped[str] = mapped_column(String(12), default=Level.NONE.value)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    set_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    set_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class SkillProposal(db.Model):
+    """A member's proposal of their own level; the pod's coach confirms or declines it. One pending per skill."""
+
+    __tablename__ = "skill_proposals"
+    __table_args__ = (
+        CheckConstraint(f"level IN ({_LEVELS_SQL})", name="level_valid"),
+        CheckConstraint("status IN ('pending', 'confirmed', 'declined', 'withdrawn')", name="status_valid"),
+        Index("uq_skill_proposals_pending", "pod_id", "user_id", "skill_key", unique=True,
+              sqlite_where=text("status = 'pending'"), postgresql_where=text("status = 'pending'")),
+        Index("ix_skill_proposals_pod_status", "pod_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pod_id: Mapped[int] = mapped_column(ForeignKey("pods.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    skill_key: Mapped[str] = mapped_column(String(40))
+    level: Mapped[str] = mapped_column(String(12))
+    status: Mapped[str] = mapped_column(String(12), default=ProposalStatus.PENDING.value)
+    proposed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+
+
+class SkillChange(db.Model):
+    """One change of a member's level: who changed it, when, from which level to which. Never edited."""
+
+    __tablename__ = "skill_changes"
+    __table_args__ = (
+        CheckConstraint(f"from_level IN ({_LEVELS_SQL})", name="from_level_valid"),
+        CheckConstraint(f"to_level IN ({_LEVELS_SQL})", name="to_level_valid"),
+        Index("ix_skill_changes_pod_at", "pod_id", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pod_id: Mapped[int] = mapped_column(ForeignKey("pods.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    skill_key: Mapped[str] = mapped_column(String(40))
+    from_level: Mapped[str] = mapped_column(String(12))
+    to_level: Mapped[str] = mapped_column(String(12))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    proposal_id: Mapped[int | None] = mapped_column(ForeignKey("skill_proposals.id", ondelete="SET NULL"),
+                                                    nullable=True)
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])
