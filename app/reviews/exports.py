@@ -135,7 +135,20 @@ def _activity_lines(a: dict) -> list[str]:
         + "; " + _("Limit changes: %(n)s", n=au["limit_changes"]),
         _("Recognition") + ": " + _("%(total)s recognitions, %(good)s backed by a good customer outcome",
                                     total=rec["total"], good=rec["good_outcome"]),
-    ]
+    ] + _skills_lines(a.get("skills"))
+
+
+def _skills_lines(skills: dict | None) -> list[str]:
+    if not skills:
+        return []
+    then, now = skills["then"], skills["now"]
+    return [_("Skills") + ": " + _("Skills two or more members resolve on their own: %(then)s of %(then_total)s at "
+                                   "the start, %(now)s of %(now_total)s at the end", then=then["covered"],
+                                   then_total=then["skills"], now=now["covered"], now_total=now["skills"])
+            + "; " + _("Single points of failure: %(then)s at the start, %(now)s at the end",
+                       then=then["single_point"] + then["uncovered"], now=now["single_point"] + now["uncovered"])
+            + "; " + _("Level changes: %(n)s (%(proposed)s proposed by members)", n=skills["changes"],
+                       proposed=skills["from_proposals"])]
 
 
 def _status(status: str | None) -> str:
