@@ -7,7 +7,7 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, or_, select
 
 from app.demo.language import say
 from app.extension_points import demo_step
@@ -49,11 +49,14 @@ def load_skills_demo(now: datetime) -> None:
     db.session.flush()
 
 
-def _top(pod: Pod, column, since: datetime) -> list[str]:
+def _top(pod: Pod, column, since: datetime) -> list[tuple[str, int]]:
+    """(code, handed-off cases) of the pod's recent cases by ``column``, most asked first."""
+    handed = func.sum(case((or_(Case.assignee_stations > 1, Case.group_stations > 1), 1), else_=0))
     rows = db.session.execute(
-        select(column, func.count()).where(Case.pod_id == pod.id, Case.created_at >= since, column.is_not(None))
+        select(column, func.count(), handed)
+        .where(Case.pod_id == pod.id, Case.created_at >= since, column.is_not(None))
         .group_by(column).order_by(func.count().desc(), column))
-    return [code for code, _count in rows]
+    return [(code, int(handed_off or 0)) for code, _count, handed_off in rows]
 
 
 def _pod_matrix(pod: Pod, customs: tuple, now: datetime, rng: random.Random) -> None:
@@ -65,22 +68,30 @@ def _pod_matrix(pod: Pod, customs: tuple, now: datetime, rng: random.Random) -> 
         return
     since = now - timedelta(days=services.DEMAND_DAYS)
     first = now - timedelta(days=SET_DAYS_AGO)
-    keys = [f"rt:{code}" for code in _top(pod, Case.request_type, since)]
-    keys += [f"ch:{code}" for code in _top(pod, Case.channel, since)]
+    types = _top(pod, Case.request_type, since)
+    channels = _top(pod, Case.channel, since)
+    keys = [f"rt:{code}" for code, _handed in types] + [f"ch:{code}" for code, _handed in channels]
     for said in customs:
         skill = services.add_skill(coach, pod, said.by(coach), now=first - timedelta(days=1))
         keys.append(skill.key)
-    # Deliberate gaps: the least asked request type has a single independent member, the least used channel none.
-    single = next((k for k in reversed(keys) if k.startswith("rt:")), None)
-    uncovered = next((k for k in reversed(keys) if k.startswith("ch:")), None)
+    # Deliberate gaps: the least asked request type has a single independent member; of the channels after the two
+    # busiest, the one handed off most has nobody independent (a training need).
+    single = f"rt:{types[-1][0]}" if types else None
+    quieter = sorted(channels[2:], key=lambda item: -item[1])
+    uncovered = f"ch:{quieter[0][0]}" if quieter else None
     people = rng.sample(members, len(members))
     for key in keys:
-        for index, member in enumerate(people):
-            final = _pick(rng)
-            if key == single:
-                final = "independent" if index == 0 else rng.choice(("none", "learning"))
-            elif key == uncovered:
-                final = rng.choice(("none", "learning"))
+        finals = [_pick(rng) for _member in people]
+        if key == single:
+            finals = ["independent"] + [rng.choice(("none", "learning")) for _member in people[1:]]
+        elif key == uncovered:
+            finals = [rng.choice(("none", "learning")) for _member in people]
+        else:  # everything else has the two independent members a pod needs
+            for index in range(len(finals)):
+                if sum(1 for level in finals if level in ("independent", "teach")) >= 2:
+                    break
+                finals[index] = "independent" if finals[index] != "teach" else "teach"
+        for member, final in zip(people, finals, strict=True):
             if final == "none":
                 continue
             grew = final in ("independent", "teach") and rng.random() < 0.35
