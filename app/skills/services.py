@@ -23,6 +23,7 @@ from sqlalchemy.orm import joinedload
 
 from app.errors import ServiceError
 from app.extensions import db
+from app.forms import parse_int
 from app.org.models import Membership, Pod, User
 from app.outcomes.dashboard import CHANNEL_LABELS, REQUEST_TYPE_LABELS
 from app.outcomes.metrics import Figure, Scope, compute_by
@@ -83,8 +84,9 @@ def valid_key(pod: Pod, key: str, *, active_only: bool = True) -> str:
     kind, _sep, code = (key or "").partition(":")
     if kind in KINDS and code in KINDS[kind]:
         return key
-    if kind == "c" and code.isdigit() and len(code) <= 10:
-        stmt = select(PodSkill.id).where(PodSkill.id == int(code), PodSkill.pod_id == pod.id)
+    skill_id = parse_int(code, minimum=1) if kind == "c" and code.isascii() and code.isdigit() else None
+    if skill_id is not None:  # bounded to what both databases store: a huge id is a 422, never a 500
+        stmt = select(PodSkill.id).where(PodSkill.id == skill_id, PodSkill.pod_id == pod.id)
         if active_only:
             stmt = stmt.where(PodSkill.retired_at.is_(None))
         if db.session.scalar(stmt) is not None:

@@ -47,14 +47,12 @@ def index():
     return render_template("skills/index.html", pods=pods)
 
 
-def _render(pod: Pod, status: int = 200):
+def _render(pod: Pod):
     data = services.matrix(pod)
     context = {"pod": pod, "m": data, "may_set": can(current_user, SET, pod),
                "may_propose": can(current_user, PROPOSE, pod), "skill_form": SkillForm(formdata=None),
                "levels": services.level_choices(), "kind_labels": services.KIND_LABELS}
-    response = render_page_or_fragment("skills/matrix.html", "skills/_matrix.html", **context)
-    response.status_code = status
-    return response
+    return render_page_or_fragment("skills/matrix.html", "skills/_matrix.html", **context)
 
 
 @bp.route("/pods/<int:pod_id>/skills")

@@ -70,6 +70,8 @@ def test_coach_sets_a_level_in_place_and_single_points_update(client, auth, team
     {"user_id": "2", "skill": "rt:claim", "level": "wizard"},
     {"user_id": "2", "skill": "rt:" + "x" * 60, "level": "teach"},
     {"user_id": "2", "skill": "c:99999999999", "level": "teach"},
+    {"user_id": "2", "skill": "c:9999999999", "level": "teach"},  # beyond PostgreSQL's INTEGER
+    {"user_id": "2", "skill": "c:١٢", "level": "teach"},
 ])
 def test_bad_level_forms_get_a_clear_4xx(client, auth, team, data):
     auth.login(team.coach)
