@@ -22,7 +22,7 @@ from sqlalchemy import create_engine, event, insert, text
 from app.outcomes.models import CHANNELS, REQUEST_TYPES
 
 
-def _run(url: str, cases: int, members: int, runs: int) -> None:
+def _run(url: str, cases: int, members: int, runs: int, verbose: bool = False) -> None:
     from app import create_app
     from app.extensions import db
     from app.org import services as org
@@ -72,8 +72,16 @@ def _run(url: str, cases: int, members: int, runs: int) -> None:
         db.session.execute(text("ANALYZE"))
         db.session.commit()
 
-        statements = []
-        event.listen(db.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+        statements: list[list] = []
+
+        def before(conn, cursor, statement, parameters, context, executemany):
+            statements.append([statement, time.perf_counter()])
+
+        def after(conn, cursor, statement, parameters, context, executemany):
+            statements[-1][1] = time.perf_counter() - statements[-1][1]
+
+        event.listen(db.engine, "before_cursor_execute", before)
+        event.listen(db.engine, "after_cursor_execute", after)
         for name, func in (("matrix", lambda: services.matrix(pod)),
                            ("standup_gaps", lambda: services.standup_gaps(pod, now.date(), {people[0].id}))):
             times = []
@@ -85,6 +93,9 @@ def _run(url: str, cases: int, members: int, runs: int) -> None:
                 times.append(time.perf_counter() - start)
             print(f"{db.engine.dialect.name:10} {name:13} {cases:>8} cases  min {min(times):.3f}s  "
                   f"median {statistics.median(times):.3f}s  queries {len(statements)}")
+            if verbose:
+                for statement, seconds in sorted(statements, key=lambda item: -item[1])[:4]:
+                    print(f"    {seconds:.3f}s  {' '.join(statement.split())[:160]}")
         db.session.remove()
         db.engine.dispose()
 
@@ -95,16 +106,17 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=12)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--pg", default="")
+    parser.add_argument("--verbose", action="store_true", help="show the slowest statements of the last run")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        _run(f"sqlite:///{folder}/bench.db", args.cases, args.members, args.runs)
+        _run(f"sqlite:///{folder}/bench.db", args.cases, args.members, args.runs, args.verbose)
     if args.pg:
         name = f"podium_bench_{uuid.uuid4().hex[:8]}"
         admin = create_engine(args.pg, isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
         try:
-            _run(f"{args.pg.rpartition('/')[0]}/{name}", args.cases, args.members, args.runs)
+            _run(f"{args.pg.rpartition('/')[0]}/{name}", args.cases, args.members, args.runs, args.verbose)
         finally:
             with admin.connect() as conn:
                 conn.execute(text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"))

@@ -15,12 +15,15 @@ from app.skills.access import VIEW
 from app.skills.services import matrix
 
 
+def _number(value):
+    return value if value is None or isinstance(value, int) else float(value)
+
+
 def _figure(figure) -> dict | None:
     if figure is None:
         return None
-    number = (lambda v: v if v is None or isinstance(v, int) else float(v))
-    return {"value": number(figure.value), "numerator": number(figure.numerator),
-            "denominator": number(figure.denominator)}
+    return {"value": _number(figure.value), "numerator": _number(figure.numerator),
+            "denominator": _number(figure.denominator)}
 
 
 @bp.route("/pods/<int:pod_id>/skills")

@@ -8,11 +8,11 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from app.extensions import db
 from app.extension_points import quarter_activities_for
+from app.extensions import db
 from app.org import services as org
 from app.skills import services
-from app.skills.models import SkillChange, SkillLevel, SkillProposal
+from app.skills.models import SkillChange, SkillLevel
 from app.skills.services import SkillError
 from app.timeutil import utcnow
 from tests.skills.conftest import add_case
@@ -133,7 +133,7 @@ def test_a_new_proposal_replaces_the_pending_one_and_decline_changes_nothing(tea
 def _demand(t):
     """Claims: plenty, resolved by Ana at first contact, rarely handed off. Warranty: handed off a lot, nobody
     independent. Chat: some demand."""
-    for i in range(12):
+    for _i in range(12):
         add_case(t.pod, request_type="claim", channel="phone", assignee=t.ana, fcr=True)
     for i in range(10):
         add_case(t.pod, request_type="claim", channel="phone", assignee=t.ben, fcr=i < 5)
@@ -202,7 +202,8 @@ def test_standup_gaps_are_the_skills_nobody_present_covers(team):
     gaps = services.standup_gaps(t.pod, today, {t.ana.id, t.ben.id})
     assert [label for label, _n in gaps.gaps] == ["Email", "Warranty", "Chat", "Complaint", "Billing system"]
     only_ana = services.standup_gaps(t.pod, today, {t.ana.id})
-    assert "Phone" in [label for label, _n in only_ana.gaps] and "Claim" not in [l for l, _n in only_ana.gaps]
+    labels = [label for label, _n in only_ana.gaps]
+    assert "Phone" in labels and "Claim" not in labels
 
 
 # --- history: concurrency and the quarter ------------------------------------------------------------------------
