@@ -230,3 +230,21 @@ def test_api_returns_the_matrix_with_the_pages_permission(client, team):
     assert _get(client, team.other_coach, team.pod.id).status_code == 403
     assert _get(client, team.ana, 999999).status_code == 404
     assert client.get(f"/api/v1/pods/{team.pod.id}/skills").status_code == 401
+
+
+def test_quarterly_review_page_shows_skill_coverage_then_and_now(client, auth, team):
+    from datetime import datetime
+
+    from app.reviews import services as reviews
+
+    services.set_level(team.coach, team.pod, team.ana.id, "rt:claim", "independent", now=datetime(2026, 3, 2, 9))
+    services.set_level(team.coach, team.pod, team.ben.id, "rt:claim", "independent", now=datetime(2026, 5, 4, 9))
+    review = reviews.open_review(team.coach, team.pod, 2026, 2, now=datetime(2026, 7, 1, 9))
+    db.session.commit()
+    auth.login(team.coach)
+    page = client.get(f"/reviews/{review.id}").get_data(as_text=True)
+    section = page[page.index('id="activity-skills"'):]
+    section = section[:section.index("</section>")]
+    assert "0 of 1 at the start, 1 of 1 at the end" in section
+    assert "Single points of failure: 1 at the start, 0 at the end" in section
+    assert "Level changes: 1 (0 proposed by members)" in section
