@@ -168,13 +168,13 @@ MATRIX: dict[str, dict[str, frozenset]] = {
     "reviews.show": {"GET": COACH_A},
     "reviews.sign_off": {"POST": LEADERS},
     "reviews.submit": {"POST": COACH_A},
-    "skills.add_skill": {"POST": frozenset({"coach_a"})},  # the pod's coach sets; leaders and admins read
-    "skills.decide": {"POST": frozenset({"coach_a"})},
+    "skills.add_skill": {"POST": COACH_A},  # the pod's coach sets; so do leaders and admins (DESIGN.md)
+    "skills.decide": {"POST": COACH_A},
     "skills.index": {"GET": SIGNED_IN},
     "skills.matrix": {"GET": POD_A},  # its members, its coaches, leaders and admins
     "skills.propose": {"POST": frozenset({"agent_a"})},  # a current member proposes their own level
-    "skills.retire_skill": {"POST": frozenset({"coach_a"})},
-    "skills.set_level": {"POST": frozenset({"coach_a"})},
+    "skills.retire_skill": {"POST": COACH_A},
+    "skills.set_level": {"POST": COACH_A},
     "standups.board": {"GET": POD_A | {"coach_b"}},  # coaches read every pod's board; agents their own
     "standups.escalate_blocker": {"POST": COACH_A | {"agent_a", "coach_b"}},  # VALIDATED_FIRST (board_id)
     "standups.history": {"GET": POD_A | {"coach_b"}},

@@ -2,7 +2,7 @@
 
 - ``skills.view`` (a pod or pod id): the pod's current members, its coaches, leaders and admins.
 - ``skills.set`` (a pod): the pod's coaches set any current member's level, add and retire skills, and confirm or
-  decline proposals. Leaders and admins read the matrix; they set levels only in pods they coach.
+  decline proposals; so do leaders and admins, for every pod (roles are cumulative upward, DESIGN.md).
 - ``skills.propose`` (a pod): a current member proposes a level of their own (the coach confirms).
 """
 
@@ -45,7 +45,8 @@ def can_view(user: User, target) -> bool:
 
 @permissions.policy(SET)
 def can_set(user: User, target) -> bool:
-    return coaches(user, _pod_id(target))
+    pod_id = _pod_id(target)
+    return pod_id is not None and (user.has_role(Role.LEADER) or coaches(user, pod_id))
 
 
 @permissions.policy(PROPOSE)
