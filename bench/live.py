@@ -741,13 +741,17 @@ def profile(members: int, cards: int) -> None:
     items = sorted(set(ITEM.findall(page)))
     htmx = {"HX-Request": "true"}
     other.post(f"/retros/{retro_id}/votes", data={"item": items[-1]}, headers=htmx)  # warm up
-    cases = [("one vote", lambda: voter.post(f"/retros/{retro_id}/votes", data={"item": items[0]}, headers=htmx)),
-             ("unchanged check", lambda: voter.get(poll, headers=htmx)),
-             ("check after another person's vote", None)]
-    for label, call in cases:
-        if call is None:
-            other.post(f"/retros/{retro_id}/votes", data={"item": items[1]}, headers=htmx)
-            call = (lambda: voter.get(poll, headers=htmx))
+    def after_other_vote():
+        other.post(f"/retros/{retro_id}/votes", data={"item": items[1]}, headers=htmx)
+        return lambda: voter.get(poll, headers=htmx)
+
+    cases = [("one vote", lambda: lambda: voter.post(f"/retros/{retro_id}/votes", data={"item": items[0]},
+                                                     headers=htmx)),
+             ("unchanged check", lambda: lambda: voter.get(poll, headers=htmx)),
+             ("check after another person's vote", after_other_vote),
+             ("the whole vote page", lambda: lambda: voter.get(f"/retros/{retro_id}"))]
+    for label, prepare in cases:
+        call = prepare()
         profiler = cProfile.Profile()
         started = time.perf_counter()
         profiler.enable()

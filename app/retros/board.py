@@ -223,19 +223,33 @@ def _load_reflect(board: Board) -> None:
     retro, viewer = board.retro, board.viewer
     mine = db.session.scalars(select(RetroCard).where(RetroCard.retro_id == retro.id,
                                                       RetroCard.author_id == viewer.id).order_by(RetroCard.id)).all()
+    columns = {c.key: c for c in board.columns}
+    for card in mine:
+        if card.column_key in columns:
+            columns[card.column_key].cards.append(card)
+    _count_others(board.columns, retro, viewer)
+    _load_chips(board, mine)
+
+
+def _count_others(columns: list[Column], retro: Retro, viewer: User) -> None:
     others = dict(db.session.execute(
         select(RetroCard.column_key, func.count()).where(
             RetroCard.retro_id == retro.id,
             (RetroCard.author_id.is_(None)) | (RetroCard.author_id != viewer.id))
         .group_by(RetroCard.column_key)).all())
-    columns = {c.key: c for c in board.columns}
-    for card in mine:
-        if card.column_key in columns:
-            columns[card.column_key].cards.append(card)
-    for key, count in others.items():
-        if key in columns:
-            columns[key].hidden_count = count
-    _load_chips(board, mine)
+    for column in columns:
+        column.hidden_count = others.get(column.key, 0)
+
+
+def reflect_counts(retro: Retro, viewer: User) -> list[Column]:
+    """What a new card by someone else changes for the viewer while reflecting: the counts (one query)."""
+    columns = [Column(c["key"], column_title(c)) for c in retro.columns]
+    _count_others(columns, retro, viewer)
+    return columns
+
+
+def pulse_count(retro: Retro) -> int:
+    return db.session.scalar(select(func.count()).select_from(RetroCheckin).where(RetroCheckin.retro_id == retro.id))
 
 
 def _load_cards(board: Board) -> None:

@@ -11,6 +11,7 @@ The page polls `board` with a signed token (app/live.py): while the retro's vers
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable
 from types import SimpleNamespace
 
@@ -25,6 +26,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import get_locale, get_timezone
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
@@ -39,7 +41,7 @@ from app.org.models import LifecycleStage, Pod, Segment, User
 from app.permissions import authorize, can, require
 from app.retros import bp, effects, exports
 from app.retros import services as retros
-from app.retros.board import Labels, load_board, people_of
+from app.retros.board import Labels, load_board, people_of, pulse_count, reflect_counts, tally_of
 from app.retros.catalog import builtin_choices, template_title
 from app.retros.forms import (
     ActionForm,
@@ -377,27 +379,61 @@ def board(retro_id: int):
     view); otherwise the poller at the new version and only what changed: after a phase change everything
     that follows the retro, in reflect the counts of others' cards, at check-in the count of answers, in the
     other phases the board."""
-    row = db.session.execute(select(Retro.pod_id, Retro.version, Retro.phase).where(Retro.id == retro_id)).first()
-    if row is None:
+    retro = db.session.scalar(select(Retro).where(Retro.id == retro_id))
+    if retro is None:
         abort(404)
-    require("retros.view", row.pod_id)
-    if request.args.get("v") == str(row.version):
+    require("retros.view", retro.pod_id)
+    if request.args.get("v") == str(retro.version):
         return Response(status=204, headers={"Cache-Control": "no-store"})
-    retro = db.session.scalar(select(Retro).options(*WITH_POD).where(Retro.id == retro_id))
-    board = load_board(retro, current_user)
     known_phase = request.args.get("phase")
-    poller = render_template("retros/_poll.html", board=board, poll_url=_poll_url(board))
+    if known_phase == retro.phase and retro.phase in (Phase.REFLECT.value, Phase.CHECKIN.value):
+        # Someone else's card or pulse: the counts alone, without loading the board.
+        view = SimpleNamespace(retro=retro, participant=can(current_user, "retros.take_part", retro))
+        if retro.phase == Phase.REFLECT.value:
+            part = render_template("retros/_reflect_counts.html", board=SimpleNamespace(
+                columns=reflect_counts(retro, current_user)), oob=True)
+        else:
+            part = render_template("retros/_pulse_count.html", board=SimpleNamespace(pulse_count=pulse_count(retro)),
+                                   oob=True)
+        return _live_answer(render_template("retros/_poll.html", board=view, poll_url=_poll_url(view)) + part)
     if known_phase != retro.phase:
-        part = "retros/_live_oob.html"
-    elif retro.phase == Phase.REFLECT.value:
-        part = "retros/_reflect_counts.html"
-    elif retro.phase == Phase.CHECKIN.value:
-        part = "retros/_pulse_count.html"
-    else:
-        part = "retros/_board.html"
-    response = make_response(poller + render_template(part, board=board, oob=True))
+        return _live_answer(_phase_change(retro))
+    board = load_board(retro, current_user)
+    return _live_answer(render_template("retros/_poll.html", board=board, poll_url=_poll_url(board))
+                        + render_template("retros/_board.html", board=board, oob=True))
+
+
+def _live_answer(body: str) -> Response:
+    response = make_response(body)
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+# Answers to a phase change that are the same for everyone in the same situation: when a phase starts, 60 pages
+# ask at once, and on a board nobody has voted on yet and no card cites a case, what they see differs only by
+# the viewer's roles, language and time zone. Keyed by the retro's version, so a change never serves an old one.
+_SHARED: OrderedDict[tuple, str] = OrderedDict()
+_SHARED_SIZE = 16
+
+
+def _phase_change(retro: Retro) -> str:
+    participant = can(current_user, "retros.take_part", retro)
+    key = None
+    if retro.phase == Phase.VOTE.value and not tally_of(retro, current_user):
+        key = (retro.id, retro.version, str(get_locale()), str(get_timezone()), participant,
+               can(current_user, "retros.facilitate", retro), can(current_user, "retros.run", retro.pod_id))
+        shared = _SHARED.get(key)
+        if shared is not None:
+            view = SimpleNamespace(retro=retro, participant=participant)
+            return render_template("retros/_poll.html", board=view, poll_url=_poll_url(view)) + shared
+    retro = db.session.scalar(select(Retro).options(*WITH_POD).where(Retro.id == retro.id))
+    board = load_board(retro, current_user)
+    live_area = render_template("retros/_live_oob.html", board=board)
+    if key is not None and not board.votes_used and not any(c.case_ref for t in board.topics for c in t.cards):
+        _SHARED[key] = live_area
+        while len(_SHARED) > _SHARED_SIZE:
+            _SHARED.popitem(last=False)
+    return render_template("retros/_poll.html", board=board, poll_url=_poll_url(board)) + live_area
 
 
 # --- exports ----------------------------------------------------------------------------------------

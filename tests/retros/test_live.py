@@ -184,3 +184,27 @@ def test_with_redis_an_unchanged_poll_reads_no_database(app, team, make_retro, a
             assert app.test_client().get(url).status_code != 204  # the write reached Redis on commit
     finally:
         app.config["REDIS_URL"] = ""
+
+
+def test_the_vote_board_a_phase_change_brings_is_rendered_once_for_people_in_the_same_situation(
+        team, make_retro, as_user, count_queries):
+    retro = make_retro("reflect")
+    for i in range(6):
+        _card(retro, team.members[i % 3], f"Topic {i}")
+    readers = [as_user(member) for member in team.members[:2]]
+    urls = [_poll_url(_body(reader.get(f"/retros/{retro.id}"))) for reader in readers]
+    advance_to(retro, "vote", team.coach)
+    first = readers[0].get(urls[0], headers=HTMX)
+    with count_queries() as counter:
+        second = readers[1].get(urls[1], headers=HTMX)
+    assert "Topic 5" in _body(first) and "Topic 5" in _body(second)
+    assert counter.count < 10, counter.statements  # no cards, groups or votes loaded again
+    assert _body(first).split('<div id="retro-live"')[1] == _body(second).split('<div id="retro-live"')[1]
+    # Someone who has voted sees their own dots: their answer is their own.
+    retros.cast_vote(team.members[2], retro, card_id=_first_card(retro))
+    db.session.commit()
+    voter = as_user(team.members[2])
+    stale = re.sub(r"v=[0-9]+", "v=0", re.sub(r"phase=vote", "phase=group", _poll_url(
+        _body(voter.get(f"/retros/{retro.id}")))))
+    third = voter.get(stale, headers=HTMX)
+    assert "Votes left: 4 of 5" in _body(third)
