@@ -30,6 +30,7 @@ from flask_babel import get_locale, get_timezone
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
+from flask_wtf.csrf import generate_csrf
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -414,6 +415,7 @@ def _live_answer(body: str) -> Response:
 # the viewer's roles, language and time zone. Keyed by the retro's version, so a change never serves an old one.
 _SHARED: OrderedDict[tuple, str] = OrderedDict()
 _SHARED_SIZE = 16
+_CSRF_SLOT = "\x00csrf\x00"
 
 
 def _phase_change(retro: Retro) -> str:
@@ -425,12 +427,13 @@ def _phase_change(retro: Retro) -> str:
         shared = _SHARED.get(key)
         if shared is not None:
             view = SimpleNamespace(retro=retro, participant=participant)
-            return render_template("retros/_poll.html", board=view, poll_url=_poll_url(view)) + shared
+            return (render_template("retros/_poll.html", board=view, poll_url=_poll_url(view))
+                    + shared.replace(_CSRF_SLOT, generate_csrf()))
     retro = db.session.scalar(select(Retro).options(*WITH_POD).where(Retro.id == retro.id))
     board = load_board(retro, current_user)
     live_area = render_template("retros/_live_oob.html", board=board)
     if key is not None and not board.votes_used and not any(c.case_ref for t in board.topics for c in t.cards):
-        _SHARED[key] = live_area
+        _SHARED[key] = live_area.replace(generate_csrf(), _CSRF_SLOT)  # each person's forms carry their own
         while len(_SHARED) > _SHARED_SIZE:
             _SHARED.popitem(last=False)
     return render_template("retros/_poll.html", board=board, poll_url=_poll_url(board)) + live_area
