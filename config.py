@@ -58,6 +58,9 @@ class Config:
     ORG_TIMEZONE = os.environ.get("ORG_TIMEZONE", "Europe/Madrid")
 
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    # Optional: live boards mirror their versions here so an unchanged poll is one Redis GET (the database
+    # answers without it).
+    REDIS_URL = os.environ.get("REDIS_URL", "")
     # How many proxies in front of Podium set X-Forwarded-For/-Proto (1 behind one TLS proxy; 0 when exposed
     # directly, where those headers must not be trusted).
     PROXY_HOPS = _int("PROXY_HOPS", 0)
@@ -89,6 +92,7 @@ class DevelopmentConfig(Config):
 class TestConfig(Config):
     TESTING = True
     SECRET_KEY = "test-secret"
+    REDIS_URL = ""
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
     WTF_CSRF_ENABLED = False
     RATELIMIT_ENABLED = True

@@ -99,6 +99,10 @@ def create_app(config: type[Config] | None = None) -> Flask:
 
     register_cli(app)
 
+    from app import live
+
+    live.init_app(app)  # outermost: an unchanged live poll is answered before sessions, users and routing
+
     if app.config.get("SCHEDULER_IN_PROCESS"):
         from app.scheduler.runner import start_in_process
 

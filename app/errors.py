@@ -7,7 +7,7 @@ calls in try/except just to translate an error.
 
 from __future__ import annotations
 
-from flask import Flask, flash, jsonify, make_response, render_template, request
+from flask import Flask, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -19,7 +19,8 @@ from app.htmx import is_htmx
 class ServiceError(Exception):
     """A rule refused what was asked. ``status`` is the HTTP status a view answers with (422 by default);
     ``message`` is shown to the person (a plain or lazy string); ``stale`` marks a request made from a page that
-    is out of date (e.g. a vote sent after the phase moved on): htmx pages reload to show the current state."""
+    is out of date (e.g. a vote sent after the phase moved on): htmx pages show the message and get the event
+    ``podium-stale``, on which a live page fetches the current state at once (without a reload)."""
 
     status: int = 422
     code: str = "invalid"
@@ -80,9 +81,9 @@ def service_error_response(error: ServiceError):
     if wants_json():
         return jsonify({"error": {"code": error.code, "message": str(error.message)}}), error.status
     if error.stale and is_htmx():
-        flash(str(error.message), "error")
-        response = make_response(str(error.message), error.status)
-        response.headers["HX-Refresh"] = "true"
+        body, status, headers = render_error(error.status, str(error.message))
+        response = make_response(body, status, headers)
+        response.headers["HX-Trigger"] = "podium-stale"
         return response
     return render_error(error.status, str(error.message))
 

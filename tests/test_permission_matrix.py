@@ -128,12 +128,12 @@ MATRIX: dict[str, dict[str, frozenset]] = {
     "recognition.react": {"POST": POD_A},
     "recognition.settings": {"GET": ADMINS, "POST": ADMINS},
     "retros.action_register": {"GET": POD_A},
-    "retros.add_action": {"POST": POD_A},
+    "retros.add_action": {"POST": frozenset({"agent_a", "coach_a"})},
     "retros.add_card": {"POST": frozenset({"agent_a", "coach_a"})},  # participants: members and coaches
     "retros.add_note": {"POST": frozenset({"agent_a", "coach_a"})},
     "retros.advance": {"POST": COACH_A},
     "retros.board": {"GET": POD_A},
-    "retros.checkin": {"POST": VALIDATED_FIRST | {"agent_a", "coach_a"}},
+    "retros.checkin": {"POST": frozenset({"agent_a", "coach_a"})},
     "retros.create_group": {"POST": frozenset({"agent_a", "coach_a"})},
     "retros.delete_card": {"POST": NOBODY},
     "retros.delete_template": {"POST": COACH_A},
@@ -141,7 +141,7 @@ MATRIX: dict[str, dict[str, frozenset]] = {
     "retros.edit_card": {"POST": NOBODY},
     "retros.export_csv": {"GET": POD_A},
     "retros.export_markdown": {"GET": POD_A},
-    "retros.facilitator": {"POST": POD_A},
+    "retros.facilitator": {"POST": COACH_A},
     "retros.index": {"GET": SIGNED_IN},
     "retros.move_card": {"POST": frozenset({"agent_a", "coach_a"})},
     "retros.pod_retros": {"GET": POD_A, "POST": COACH_A},
@@ -149,9 +149,9 @@ MATRIX: dict[str, dict[str, frozenset]] = {
     "retros.review": {"POST": frozenset({"agent_a", "coach_a"})},
     "retros.save_template": {"POST": COACH_A},
     "retros.summary": {"GET": POD_A},
-    "retros.timer": {"POST": POD_A},
-    "retros.unvote": {"POST": VALIDATED_FIRST | {"agent_a", "coach_a"}},
-    "retros.vote": {"POST": VALIDATED_FIRST | {"agent_a", "coach_a"}},
+    "retros.timer": {"POST": COACH_A},  # the facilitator (here the coach) and whoever may run the pod
+    "retros.unvote": {"POST": frozenset({"agent_a", "coach_a"})},
+    "retros.vote": {"POST": frozenset({"agent_a", "coach_a"})},
     "reviews.add_key_result": {"POST": COACH_A},
     "reviews.add_objective": {"POST": COACH_A},
     "reviews.index": {"GET": SIGNED_IN},
@@ -176,16 +176,16 @@ MATRIX: dict[str, dict[str, frozenset]] = {
     "skills.retire_skill": {"POST": COACH_A},
     "skills.set_level": {"POST": COACH_A},
     "standups.board": {"GET": POD_A | {"coach_b"}},  # coaches read every pod's board; agents their own
-    "standups.escalate_blocker": {"POST": COACH_A | {"agent_a", "coach_b"}},  # VALIDATED_FIRST (board_id)
+    "standups.escalate_blocker": {"POST": COACH_A},  # the blocker's owner (a bystander here) or the coach
     "standups.history": {"GET": POD_A | {"coach_b"}},
     "standups.index": {"GET": SIGNED_IN},
     "standups.live": {"GET": POD_A | {"coach_b"}},
     "standups.pod_board": {"GET": POD_A | {"coach_b"}},
     "standups.raise_blocker": {"POST": frozenset({"agent_a", "coach_a"})},
-    "standups.resolve_blocker": {"POST": COACH_A | {"agent_a", "coach_b"}},  # VALIDATED_FIRST (board_id)
+    "standups.resolve_blocker": {"POST": COACH_A},
     "standups.save_entry": {"POST": frozenset({"agent_a", "coach_a"})},
-    "standups.settings": {"POST": COACH_A | {"agent_a", "coach_b"}},  # VALIDATED_FIRST
-    "standups.walk": {"POST": COACH_A | {"agent_a", "coach_b"}},  # VALIDATED_FIRST (the speaker index)
+    "standups.settings": {"POST": COACH_A},
+    "standups.walk": {"POST": COACH_A},
 }
 
 

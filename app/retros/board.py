@@ -6,6 +6,8 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from flask import url_for
+from flask_babel import gettext, ngettext
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
@@ -89,6 +91,7 @@ class Board:
     metrics: list[tuple[str, str, str]] = field(default_factory=list)
     segments: list = field(default_factory=list)
     stages: list = field(default_factory=list)
+    labels: Labels | None = None
 
     @property
     def phase(self) -> str:
@@ -113,6 +116,42 @@ class Board:
         return {c.key: c.title for c in self.columns}
 
 
+class Labels:
+    """Strings a board repeats per item, translated once per render (a 500-card board would otherwise make
+    thousands of catalogue look-ups), and the vote addresses built once."""
+
+    def __init__(self, retro: Retro, vote_url: str = "", unvote_url: str = "") -> None:
+        self.vote_url, self.unvote_url = vote_url, unvote_url
+        self.budget = retro.votes_per_person
+        self.vote = gettext("+ Vote")
+        self.take_back = gettext("− Take back")
+        self.hidden = gettext("Totals show when voting ends.")
+        self.cap = gettext("at most %(cap)s on one item", cap=retro.max_votes_per_item)
+        self._vote_for = gettext("Vote for %(title)s")
+        self._take_back_from = gettext("Take back a vote from %(title)s")
+        self._mine: dict[int, str] = {}
+        self._votes: dict[int, str] = {}
+
+    def votes_left(self, left: int) -> str:
+        return gettext("Votes left: %(left)s of %(budget)s", left=left, budget=self.budget)
+
+    def mine(self, n: int) -> str:
+        if n not in self._mine:
+            self._mine[n] = gettext("Your votes here: %(n)s", n=n)
+        return self._mine[n]
+
+    def votes(self, n: int) -> str:
+        if n not in self._votes:
+            self._votes[n] = ngettext("%(num)s vote", "%(num)s votes", n)
+        return self._votes[n]
+
+    def vote_for(self, title: str) -> str:
+        return self._vote_for % {"title": title}
+
+    def take_back_from(self, title: str) -> str:
+        return self._take_back_from % {"title": title}
+
+
 def people_of(pod_id: int, on: date) -> list[User]:
     """Current members and coaches of the pod: who may own actions and facilitate."""
     members = select(Membership.user_id).where(
@@ -129,6 +168,7 @@ def load_board(retro: Retro, viewer: User, now: datetime | None = None, *, with_
     board = Board(retro=retro, pod=pod, viewer=viewer, today=today, participant=can(viewer, "retros.take_part", pod),
                   facilitator=can(viewer, "retros.facilitate", retro), coach=can(viewer, "retros.run", pod),
                   columns=[Column(c["key"], column_title(c)) for c in retro.columns])
+    board.labels = Labels(retro, url_for("retros.vote", retro_id=retro.id), url_for("retros.unvote", retro_id=retro.id))
     if with_people:
         board.people = people_of(pod.id, today)
     phase = retro.phase
@@ -183,19 +223,33 @@ def _load_reflect(board: Board) -> None:
     retro, viewer = board.retro, board.viewer
     mine = db.session.scalars(select(RetroCard).where(RetroCard.retro_id == retro.id,
                                                       RetroCard.author_id == viewer.id).order_by(RetroCard.id)).all()
+    columns = {c.key: c for c in board.columns}
+    for card in mine:
+        if card.column_key in columns:
+            columns[card.column_key].cards.append(card)
+    _count_others(board.columns, retro, viewer)
+    _load_chips(board, mine)
+
+
+def _count_others(columns: list[Column], retro: Retro, viewer: User) -> None:
     others = dict(db.session.execute(
         select(RetroCard.column_key, func.count()).where(
             RetroCard.retro_id == retro.id,
             (RetroCard.author_id.is_(None)) | (RetroCard.author_id != viewer.id))
         .group_by(RetroCard.column_key)).all())
-    columns = {c.key: c for c in board.columns}
-    for card in mine:
-        if card.column_key in columns:
-            columns[card.column_key].cards.append(card)
-    for key, count in others.items():
-        if key in columns:
-            columns[key].hidden_count = count
-    _load_chips(board, mine)
+    for column in columns:
+        column.hidden_count = others.get(column.key, 0)
+
+
+def reflect_counts(retro: Retro, viewer: User) -> list[Column]:
+    """What a new card by someone else changes for the viewer while reflecting: the counts (one query)."""
+    columns = [Column(c["key"], column_title(c)) for c in retro.columns]
+    _count_others(columns, retro, viewer)
+    return columns
+
+
+def pulse_count(retro: Retro) -> int:
+    return db.session.scalar(select(func.count()).select_from(RetroCheckin).where(RetroCheckin.retro_id == retro.id))
 
 
 def _load_cards(board: Board) -> None:

@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from app import live
 from app import permissions as P
 from app.extension_points import home_section, nav_item
 from app.extensions import db
@@ -34,3 +35,6 @@ def my_retro_section(user, today: date) -> dict | None:
     if not actions and not in_progress:
         return None
     return {"actions": actions, "in_progress": in_progress, "today": today}
+
+# The live check answers unchanged polls of the board from its version column (app/live.py).
+live.register("retro", r"/retros/([0-9]{1,10})/board", "retros")

@@ -8,6 +8,7 @@ Vote budgets and per-item caps are conditional UPDATEs on counter rows, never re
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
@@ -17,6 +18,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
+from app import live
 from app.errors import ServiceError
 from app.extensions import db
 from app.forms import parse_int
@@ -94,20 +96,36 @@ def _touch(retro: Retro, in_phase: str | None, /, **values) -> None:
     """Bump the version if the retro is still in `in_phase` (None: any phase but closed), else refuse."""
     begin_write()
     condition = Retro.phase == in_phase if in_phase else Retro.phase != Phase.CLOSED.value
-    result = db.session.execute(
+    version = db.session.execute(
         update(Retro).where(Retro.id == retro.id, condition).values(version=Retro.version + 1, **values)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
-        current = db.session.scalar(select(Retro.phase).where(Retro.id == retro.id))
-        db.session.expire(retro)
-        if in_phase is None:
-            raise RetroError(_l("This retro is closed; nothing can change any more."), 409)
-        raise RetroError(_l("This retro has moved on to “%(phase)s”; your page was out of date. It now shows "
-                            "the current phase.", phase=phase_label(current or "")), 409, stale=True)
-    for key, value in values.items():  # what was written; the version is read again when next needed
+        .returning(Retro.version).execution_options(synchronize_session=False)
+    ).scalar()
+    if version is None:
+        _refuse_stale(retro, in_phase)
+    live.changed(db.session, "retro", retro.id, version)
+    for key, value in values.items():  # what was written
         set_committed_value(retro, key, value)
-    db.session.expire(retro, ["version"])
+    set_committed_value(retro, "version", version)
+
+
+def _hold_phase(retro: Retro, in_phase: str) -> None:
+    """Check the retro is in `in_phase` and keep it there until the transaction ends, without a new version:
+    a shared lock on PostgreSQL (a phase change waits for it; writers of other people's rows do not), the
+    write lock on SQLite. For changes only their author sees (a vote while totals are hidden)."""
+    begin_write()
+    phase = db.session.execute(select(Retro.phase).where(Retro.id == retro.id)
+                               .with_for_update(read=True)).scalar()
+    if phase != in_phase:
+        _refuse_stale(retro, in_phase)
+
+
+def _refuse_stale(retro: Retro, in_phase: str | None) -> None:
+    current = db.session.scalar(select(Retro.phase).where(Retro.id == retro.id))
+    db.session.expire(retro)
+    if in_phase is None:
+        raise RetroError(_l("This retro is closed; nothing can change any more."), 409)
+    raise RetroError(_l("This retro has moved on to “%(phase)s”; your page was out of date. It now shows "
+                        "the current phase.", phase=phase_label(current or "")), 409, stale=True)
 
 
 def _require_participant(actor: User, retro: Retro) -> None:
@@ -454,20 +472,33 @@ def _truncate(text: str, limit: int = 60) -> str:
 # --- vote -------------------------------------------------------------------------------------------
 
 
-def _vote_target(retro: Retro, card_id: int | None, group_id: int | None) -> dict:
+@dataclass(frozen=True)
+class VoteState:
+    """What a vote changed for the voter: the item, its title, their dots on it and their budget spent."""
+
+    key: str
+    title: str
+    mine: int
+    used: int
+    budget: int
+    cap: int
+
+
+def _vote_target(retro: Retro, card_id: int | None, group_id: int | None) -> tuple[dict, str]:
     if (card_id is None) == (group_id is None):
         raise RetroError(_l("Vote on one card or one group."), 422)
     if card_id is not None:
-        row = db.session.execute(select(RetroCard.retro_id, RetroCard.group_id).where(RetroCard.id == card_id)).first()
+        row = db.session.execute(select(RetroCard.retro_id, RetroCard.group_id, RetroCard.text)
+                                 .where(RetroCard.id == card_id)).first()
         if row is None or row.retro_id != retro.id:
             raise RetroError(_l("This card is not part of this retro."), 404)
         if row.group_id is not None:
             raise RetroError(_l("This card is in a group: vote on the group."), 422)
-        return {"card_id": card_id}
-    found = db.session.scalar(select(RetroGroup.retro_id).where(RetroGroup.id == group_id))
-    if found != retro.id:
+        return {"card_id": card_id}, row.text
+    row = db.session.execute(select(RetroGroup.retro_id, RetroGroup.title).where(RetroGroup.id == group_id)).first()
+    if row is None or row.retro_id != retro.id:
         raise RetroError(_l("This group is not part of this retro."), 404)
-    return {"group_id": group_id}
+    return {"group_id": group_id}, row.title
 
 
 def _target_clause(target: dict):
@@ -476,45 +507,72 @@ def _target_clause(target: dict):
     return RetroVote.group_id == target["group_id"]
 
 
-def cast_vote(actor: User, retro: Retro, *, card_id: int | None = None, group_id: int | None = None) -> None:
+def _vote_guard(retro: Retro) -> None:
+    """Votes are checked against the phase in the same transaction; while totals are hidden a vote changes only
+    the voter's own view, so it leaves the shared version (and everyone else's next poll) alone."""
+    if retro.hide_votes:
+        _hold_phase(retro, Phase.VOTE.value)
+    else:
+        _touch(retro, Phase.VOTE.value)
+
+
+def _key_of(target: dict) -> str:
+    return f"card-{target['card_id']}" if "card_id" in target else f"group-{target['group_id']}"
+
+
+def cast_vote(actor: User, retro: Retro, *, card_id: int | None = None, group_id: int | None = None) -> VoteState:
     """Put one dot on a card or group: within the person's budget and the per-item cap, atomically."""
     _require_participant(actor, retro)
-    target = _vote_target(retro, card_id, group_id)
-    _touch(retro, Phase.VOTE.value)
-    budget, cap = db.session.execute(
-        select(Retro.votes_per_person, Retro.max_votes_per_item).where(Retro.id == retro.id)).one()
+    target, title = _vote_target(retro, card_id, group_id)
+    _vote_guard(retro)
+    budget, cap = retro.votes_per_person, retro.max_votes_per_item  # fixed when the retro is opened
     db.session.execute(_insert(RetroVoteTally).values(retro_id=retro.id, user_id=actor.id, used=0)
                        .on_conflict_do_nothing())
-    spent = db.session.execute(
+    used = db.session.execute(
         update(RetroVoteTally)
         .where(RetroVoteTally.retro_id == retro.id, RetroVoteTally.user_id == actor.id, RetroVoteTally.used < budget)
-        .values(used=RetroVoteTally.used + 1).execution_options(synchronize_session=False))
-    if spent.rowcount != 1:
+        .values(used=RetroVoteTally.used + 1).returning(RetroVoteTally.used)
+        .execution_options(synchronize_session=False)).scalar()
+    if used is None:
         raise RetroError(_l("You have used all %(budget)s of your votes. Take one back to vote again.",
                             budget=budget), 409)
     db.session.execute(_insert(RetroVote).values(retro_id=retro.id, user_id=actor.id, count=0, **target)
                        .on_conflict_do_nothing())
-    placed = db.session.execute(
+    mine = db.session.execute(
         update(RetroVote).where(RetroVote.user_id == actor.id, _target_clause(target), RetroVote.count < cap)
-        .values(count=RetroVote.count + 1).execution_options(synchronize_session=False))
-    if placed.rowcount != 1:
+        .values(count=RetroVote.count + 1).returning(RetroVote.count)
+        .execution_options(synchronize_session=False)).scalar()
+    if mine is None:
         raise RetroError(_l("You can put at most %(cap)s votes on one item.", cap=cap), 409)
+    return VoteState(_key_of(target), title, mine, used, budget, cap)
 
 
-def remove_vote(actor: User, retro: Retro, *, card_id: int | None = None, group_id: int | None = None) -> None:
+def remove_vote(actor: User, retro: Retro, *, card_id: int | None = None, group_id: int | None = None) -> VoteState:
     """Take one of the actor's dots back while voting is open."""
     _require_participant(actor, retro)
-    target = _vote_target(retro, card_id, group_id)
-    _touch(retro, Phase.VOTE.value)
-    taken = db.session.execute(
+    target, title = _vote_target(retro, card_id, group_id)
+    _vote_guard(retro)
+    mine = db.session.execute(
         update(RetroVote).where(RetroVote.user_id == actor.id, _target_clause(target), RetroVote.count > 0)
-        .values(count=RetroVote.count - 1).execution_options(synchronize_session=False))
-    if taken.rowcount != 1:
+        .values(count=RetroVote.count - 1).returning(RetroVote.count)
+        .execution_options(synchronize_session=False)).scalar()
+    if mine is None:
         raise RetroError(_l("You have no vote on this item to take back."), 409)
-    db.session.execute(
+    used = db.session.execute(
         update(RetroVoteTally)
         .where(RetroVoteTally.retro_id == retro.id, RetroVoteTally.user_id == actor.id, RetroVoteTally.used > 0)
-        .values(used=RetroVoteTally.used - 1).execution_options(synchronize_session=False))
+        .values(used=RetroVoteTally.used - 1).returning(RetroVoteTally.used)
+        .execution_options(synchronize_session=False)).scalar()
+    return VoteState(_key_of(target), title, mine, used or 0, retro.votes_per_person, retro.max_votes_per_item)
+
+
+def item_total(retro: Retro, key: str) -> int:
+    """All dots on one item (shown once totals are)."""
+    ref = parse_ref(key, ("card", "group"))
+    if ref is None:
+        return 0
+    return db.session.scalar(select(func.coalesce(func.sum(RetroVote.count), 0))
+                             .where(RetroVote.retro_id == retro.id, _target_clause({f"{ref[0]}_id": ref[1]})))
 
 
 # --- discuss ----------------------------------------------------------------------------------------

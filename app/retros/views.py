@@ -1,22 +1,40 @@
 """Retro pages: the pod's retros and action register, the live retro board and its exports.
 
-Every change to a retro is one `board_post`: load the retro the URL names (404) and check the viewer may see it
-(403), validate the action's form (422 with the first problem), call the service (whose RetroError the app's
-one error handler answers) and reply with the fresh board fragment for htmx or a redirect to the retro.
+Every change to a retro is one row of `CHANGES`: load the retro the URL names (404), check the viewer may do
+that kind of change (403) before reading the form, validate the form (422 with the first problem), call the
+service (whose RetroError the app's one error handler answers) and reply with what changed for htmx (the
+board, or for a vote only the voter's item and budget) or a redirect to the retro.
+
+The page polls `board` with a signed token (app/live.py): while the retro's version is unchanged the answer is a
+204 before any of this runs; otherwise the answer is the new poller plus only the parts that changed.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable
-from functools import wraps
+from types import SimpleNamespace
 
-from flask import Response, abort, flash, make_response, redirect, render_template, request, url_for
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import get_locale, get_timezone
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
+from flask_wtf.csrf import generate_csrf
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from app import live
 from app.extensions import db
 from app.forms import EmptyForm
 from app.htmx import is_htmx
@@ -24,7 +42,7 @@ from app.org.models import LifecycleStage, Pod, Segment, User
 from app.permissions import authorize, can, require
 from app.retros import bp, effects, exports
 from app.retros import services as retros
-from app.retros.board import load_board, people_of
+from app.retros.board import Labels, load_board, people_of, pulse_count, reflect_counts, tally_of
 from app.retros.catalog import builtin_choices, template_title
 from app.retros.forms import (
     ActionForm,
@@ -82,16 +100,21 @@ def valid(form: FlaskForm) -> FlaskForm:
     return form
 
 
-def _board_response(retro: Retro) -> Response:
-    """After a change: the fresh board for htmx, the page otherwise."""
+def _fresh_board(retro_id: int):
+    return load_board(db.session.scalar(select(Retro).options(*WITH_POD).where(Retro.id == retro_id)), current_user)
+
+
+def _board_response(retro: Retro, _result=None) -> Response:
+    """After a change: the fresh board (and the poller at the new version) for htmx, the page otherwise."""
     db.session.commit()
     if not is_htmx():
         return redirect(url_for("retros.retro_page", retro_id=retro.id))
-    retro = db.session.scalar(select(Retro).options(*WITH_POD).where(Retro.id == retro.id))
-    return make_response(render_template("retros/_board.html", board=load_board(retro, current_user)))
+    board = _fresh_board(retro.id)
+    return make_response(render_template("retros/_board.html", board=board)
+                         + render_template("retros/_poll.html", board=board, poll_url=_poll_url(board), oob=True))
 
 
-def _reload(retro: Retro) -> Response:
+def _reload(retro: Retro, _result=None) -> Response:
     """After a change the whole page shows (a new phase, a new facilitator): htmx reloads, others redirect."""
     db.session.commit()
     if is_htmx():
@@ -101,21 +124,115 @@ def _reload(retro: Retro) -> Response:
     return redirect(url_for("retros.retro_page", retro_id=retro.id))
 
 
-def board_post(path: str, form_class: type[FlaskForm] = EmptyForm, *, reload: bool = False) -> Callable:
-    """Register ``func(retro, form, **ids)`` as POST /retros/<retro_id><path>: it only calls a service."""
+def _vote_response(retro: Retro, state: retros.VoteState) -> Response:
+    """After a vote: only the voter's item and remaining budget (htmx out-of-band swaps), not the board. What the
+    answer shows is gathered before the commit, so the write lock is held for the statements alone."""
+    if not is_htmx():
+        db.session.commit()
+        return redirect(url_for("retros.retro_page", retro_id=retro.id))
+    show_totals = not retro.hide_votes
+    view = SimpleNamespace(
+        labels=Labels(retro, url_for("retros.vote", retro_id=retro.id), url_for("retros.unvote", retro_id=retro.id)),
+        votes_left=state.budget - state.used, show_totals=show_totals, participant=True)
+    votes = retros.item_total(retro, state.key) if show_totals else 0
+    db.session.commit()
+    return make_response(render_template("retros/_vote_change.html", board=view, state=state, votes=votes))
 
-    def decorator(func: Callable) -> Callable:
-        @bp.post(f"/retros/<int:retro_id>{path}", endpoint=func.__name__)
-        @login_required
-        @authorize(Retro, "retros.view", options=WITH_POD)
-        @wraps(func)
-        def view(retro: Retro, **ids) -> Response:
-            func(retro, valid(form_class()), **ids)
-            return _reload(retro) if reload else _board_response(retro)
 
-        return view
+def _vote_target(form: VoteForm) -> dict:
+    ref = retros.parse_ref(form.item.data, ("card", "group"))
+    if ref is None:
+        abort(422, description=_("Vote on one card or one group."))
+    return {f"{ref[0]}_id": ref[1]}
 
-    return decorator
+
+def _card(retro: Retro, card_id: int) -> RetroCard:
+    return _member(retro, RetroCard, card_id, _("This card no longer exists."))
+
+
+def _group(retro: Retro, group_id: int) -> RetroGroup:
+    return _member(retro, RetroGroup, group_id, _("This group no longer exists."))
+
+
+def _facilitator(form: FacilitatorForm) -> User:
+    person = _person(form.facilitator_id.data)
+    if person is None:
+        abort(422, description=_("Choose a member or coach of the pod."))
+    return person
+
+
+def _add_action(user, retro, form):
+    scope_kind, scope_id = _scope(form.scope.data)
+    return retros.create_action(
+        user, retro, title=form.title.data, owner=_person(form.owner_id.data), due_date=form.due_date.data,
+        principle=form.principle.data, topic=form.topic.data or None, metric_code=form.metric.data or None,
+        scope_kind=scope_kind, scope_id=scope_id, direction=form.direction.data or None)
+
+
+TAKE_PART, FACILITATE, GROUP = "retros.take_part", "retros.facilitate", "retros.group"
+
+# endpoint: (path after /retros/<retro_id>, form, who may, the service call (user, retro, form, **ids), answer)
+CHANGES: dict[str, tuple] = {
+    "advance": ("/advance", PhaseForm, FACILITATE,
+                lambda u, r, f: retros.advance_phase(u, r, f.phase.data), _reload),
+    "timer": ("/timer", TimerForm, FACILITATE,
+              lambda u, r, f: retros.set_timer(u, r, f.phase.data, f.minutes.data), _board_response),
+    "facilitator": ("/facilitator", FacilitatorForm, FACILITATE,
+                    lambda u, r, f: retros.set_facilitator(u, r, _facilitator(f)), _reload),
+    "checkin": ("/checkin", CheckinForm, TAKE_PART,
+                lambda u, r, f: retros.submit_checkin(u, r, f.pulse.data), _board_response),
+    "review": ("/review/<int:action_id>", ReviewForm, TAKE_PART,
+               lambda u, r, f, action_id: retros.review_action(u, r, db.get_or_404(RetroAction, action_id),
+                                                               f.status.data), _board_response),
+    "add_card": ("/cards", CardForm, TAKE_PART,
+                 lambda u, r, f: retros.add_card(u, r, column_key=f.column.data, text=f.text.data,
+                                                 case_ref=f.case_ref.data, metric_code=f.metric.data),
+                 _board_response),
+    "edit_card": ("/cards/<int:card_id>/edit", CardTextForm, TAKE_PART,
+                  lambda u, r, f, card_id: retros.edit_card(u, r, _card(r, card_id), text=f.text.data),
+                  _board_response),
+    "delete_card": ("/cards/<int:card_id>/delete", EmptyForm, TAKE_PART,
+                    lambda u, r, f, card_id: retros.delete_card(u, r, _card(r, card_id)), _board_response),
+    "move_card": ("/cards/<int:card_id>/move", MoveForm, GROUP,
+                  lambda u, r, f, card_id: retros.move_card(u, r, _card(r, card_id), f.target.data),
+                  _board_response),
+    "create_group": ("/groups", GroupForm, GROUP,
+                     lambda u, r, f: retros.create_group(u, r, title=f.title.data), _board_response),
+    "rename_group": ("/groups/<int:group_id>/rename", GroupForm, GROUP,
+                     lambda u, r, f, group_id: retros.rename_group(u, r, _group(r, group_id), title=f.title.data),
+                     _board_response),
+    "vote": ("/votes", VoteForm, TAKE_PART,
+             lambda u, r, f: retros.cast_vote(u, r, **_vote_target(f)), _vote_response),
+    "unvote": ("/votes/remove", VoteForm, TAKE_PART,
+               lambda u, r, f: retros.remove_vote(u, r, **_vote_target(f)), _vote_response),
+    "add_note": ("/notes", NoteForm, TAKE_PART,
+                 lambda u, r, f: retros.add_note(u, r, topic=f.topic.data, text=f.text.data), _board_response),
+    "add_action": ("/actions", ActionForm, TAKE_PART, _add_action, _board_response),
+}
+
+
+def _allow(needs: str, retro: Retro) -> None:
+    """403 with the rule's own words when the viewer may not make this kind of change."""
+    if not can(current_user, needs, retro):
+        if needs == TAKE_PART or (needs == GROUP and retro.grouping != "facilitator"):
+            raise retros.RetroError(_("Only members and coaches of this pod take part in its retros."), 403)
+        raise retros.RetroError(_("Only the facilitator can do this."), 403)
+
+
+def _register(endpoint: str, path: str, form_class: type[FlaskForm], needs: str, call: Callable,
+              answer: Callable) -> None:
+    @login_required
+    @authorize(Retro, "retros.view", options=WITH_POD)
+    def view(retro: Retro, **ids) -> Response:
+        _allow(needs, retro)  # who may act is settled before the form is read
+        return answer(retro, call(current_user, retro, valid(form_class()), **ids))
+
+    view.__name__ = endpoint
+    bp.add_url_rule(f"/retros/<int:retro_id>{path}", endpoint=endpoint, view_func=view, methods=["POST"])
+
+
+for _endpoint, _change in CHANGES.items():
+    _register(_endpoint, *_change)
 
 
 def _member(retro: Retro, model, ident: int, message: str):
@@ -126,19 +243,8 @@ def _member(retro: Retro, model, ident: int, message: str):
     return obj
 
 
-def _card(retro: Retro, card_id: int) -> RetroCard:
-    return _member(retro, RetroCard, card_id, _("This card no longer exists."))
-
-
 def _person(user_id: int | None) -> User | None:
     return db.session.get(User, user_id) if user_id is not None else None
-
-
-def _vote_target(form: VoteForm) -> dict:
-    ref = retros.parse_ref(form.item.data, ("card", "group"))
-    if ref is None:
-        abort(422, description=_("Vote on one card or one group."))
-    return {f"{ref[0]}_id": ref[1]}
 
 
 def _scope(raw: str | None) -> tuple[str, int | None]:
@@ -253,112 +359,84 @@ def _scope_names() -> dict[tuple[str, int], str]:
 @authorize(Retro, "retros.view", options=WITH_POD)
 def retro_page(retro: Retro):
     board = load_board(retro, current_user)
-    response = make_response(render_template("retros/retro.html", board=board))
+    response = make_response(render_template("retros/retro.html", board=board, poll_url=_poll_url(board)))
     response.headers["Vary"] = "HX-Request"
     return response
+
+
+def _poll_url(board) -> str:
+    """The live check of this page: a signed token (so an unchanged retro is a 204 before sessions and users are
+    loaded, see app/live.py), the version and phase the page shows."""
+    retro = board.retro
+    sees = "participant" if board.participant else "watcher"
+    token = live.sign(current_app.config["SECRET_KEY"], "retro", retro.id, current_user.id, sees)
+    return url_for("retros.board", retro_id=retro.id, t=token, v=retro.version, phase=retro.phase)
 
 
 @bp.route("/retros/<int:retro_id>/board")
 @login_required
 def board(retro_id: int):
-    """The live board: 204 while the caller's version is current; a full reload when the phase moved on."""
-    row = db.session.execute(select(Retro.pod_id, Retro.version, Retro.phase).where(Retro.id == retro_id)).first()
-    if row is None:
+    """The live check. 204 while the caller's version is current (app/live.py answers most of those before this
+    view); otherwise the poller at the new version and only what changed: after a phase change everything
+    that follows the retro, in reflect the counts of others' cards, at check-in the count of answers, in the
+    other phases the board."""
+    retro = db.session.scalar(select(Retro).where(Retro.id == retro_id))
+    if retro is None:
         abort(404)
-    require("retros.view", row.pod_id)
+    require("retros.view", retro.pod_id)
+    if request.args.get("v") == str(retro.version):
+        return Response(status=204, headers={"Cache-Control": "no-store"})
     known_phase = request.args.get("phase")
-    if known_phase and known_phase != row.phase:
-        response = make_response("", 204)
-        response.headers["HX-Refresh"] = "true"
-        return response
-    if request.args.get("v") == str(row.version):
-        return Response(status=204)
-    retro = db.session.scalar(select(Retro).options(*WITH_POD).where(Retro.id == retro_id))
-    return render_template("retros/_board.html", board=load_board(retro, current_user))
+    if known_phase == retro.phase and retro.phase in (Phase.REFLECT.value, Phase.CHECKIN.value):
+        # Someone else's card or pulse: the counts alone, without loading the board.
+        view = SimpleNamespace(retro=retro, participant=can(current_user, "retros.take_part", retro))
+        if retro.phase == Phase.REFLECT.value:
+            part = render_template("retros/_reflect_counts.html", board=SimpleNamespace(
+                columns=reflect_counts(retro, current_user)), oob=True)
+        else:
+            part = render_template("retros/_pulse_count.html", board=SimpleNamespace(pulse_count=pulse_count(retro)),
+                                   oob=True)
+        return _live_answer(render_template("retros/_poll.html", board=view, poll_url=_poll_url(view)) + part)
+    if known_phase != retro.phase:
+        return _live_answer(_phase_change(retro))
+    board = load_board(retro, current_user)
+    return _live_answer(render_template("retros/_poll.html", board=board, poll_url=_poll_url(board))
+                        + render_template("retros/_board.html", board=board, oob=True))
 
 
-@board_post("/advance", PhaseForm, reload=True)
-def advance(retro, form):
-    retros.advance_phase(current_user, retro, form.phase.data)
+def _live_answer(body: str) -> Response:
+    response = make_response(body)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
-@board_post("/timer", TimerForm)
-def timer(retro, form):
-    retros.set_timer(current_user, retro, form.phase.data, form.minutes.data)
+# Answers to a phase change that are the same for everyone in the same situation: when a phase starts, 60 pages
+# ask at once, and on a board nobody has voted on yet and no card cites a case, what they see differs only by
+# the viewer's roles, language and time zone. Keyed by the retro's version, so a change never serves an old one.
+_SHARED: OrderedDict[tuple, str] = OrderedDict()
+_SHARED_SIZE = 16
+_CSRF_SLOT = "\x00csrf\x00"
 
 
-@board_post("/facilitator", FacilitatorForm, reload=True)
-def facilitator(retro, form):
-    person = _person(form.facilitator_id.data)
-    if person is None:
-        abort(422, description=_("Choose a member or coach of the pod."))
-    retros.set_facilitator(current_user, retro, person)
-
-
-@board_post("/checkin", CheckinForm)
-def checkin(retro, form):
-    retros.submit_checkin(current_user, retro, form.pulse.data)
-
-
-@board_post("/review/<int:action_id>", ReviewForm)
-def review(retro, form, action_id):
-    retros.review_action(current_user, retro, db.get_or_404(RetroAction, action_id), form.status.data)
-
-
-@board_post("/cards", CardForm)
-def add_card(retro, form):
-    retros.add_card(current_user, retro, column_key=form.column.data, text=form.text.data,
-                    case_ref=form.case_ref.data, metric_code=form.metric.data)
-
-
-@board_post("/cards/<int:card_id>/edit", CardTextForm)
-def edit_card(retro, form, card_id):
-    retros.edit_card(current_user, retro, _card(retro, card_id), text=form.text.data)
-
-
-@board_post("/cards/<int:card_id>/delete")
-def delete_card(retro, form, card_id):
-    retros.delete_card(current_user, retro, _card(retro, card_id))
-
-
-@board_post("/cards/<int:card_id>/move", MoveForm)
-def move_card(retro, form, card_id):
-    retros.move_card(current_user, retro, _card(retro, card_id), form.target.data)
-
-
-@board_post("/groups", GroupForm)
-def create_group(retro, form):
-    retros.create_group(current_user, retro, title=form.title.data)
-
-
-@board_post("/groups/<int:group_id>/rename", GroupForm)
-def rename_group(retro, form, group_id):
-    group = _member(retro, RetroGroup, group_id, _("This group no longer exists."))
-    retros.rename_group(current_user, retro, group, title=form.title.data)
-
-
-@board_post("/votes", VoteForm)
-def vote(retro, form):
-    retros.cast_vote(current_user, retro, **_vote_target(form))
-
-
-@board_post("/votes/remove", VoteForm)
-def unvote(retro, form):
-    retros.remove_vote(current_user, retro, **_vote_target(form))
-
-
-@board_post("/notes", NoteForm)
-def add_note(retro, form):
-    retros.add_note(current_user, retro, topic=form.topic.data, text=form.text.data)
-
-
-@board_post("/actions", ActionForm)
-def add_action(retro, form):
-    scope_kind, scope_id = _scope(form.scope.data)
-    retros.create_action(
-        current_user, retro, title=form.title.data, owner=_person(form.owner_id.data), due_date=form.due_date.data,
-        principle=form.principle.data, topic=form.topic.data or None, metric_code=form.metric.data or None,
-        scope_kind=scope_kind, scope_id=scope_id, direction=form.direction.data or None)
+def _phase_change(retro: Retro) -> str:
+    participant = can(current_user, "retros.take_part", retro)
+    key = None
+    if retro.phase == Phase.VOTE.value and not tally_of(retro, current_user):
+        key = (retro.id, retro.version, str(get_locale()), str(get_timezone()), participant,
+               can(current_user, "retros.facilitate", retro), can(current_user, "retros.run", retro.pod_id))
+        shared = _SHARED.get(key)
+        if shared is not None:
+            view = SimpleNamespace(retro=retro, participant=participant)
+            return (render_template("retros/_poll.html", board=view, poll_url=_poll_url(view))
+                    + shared.replace(_CSRF_SLOT, generate_csrf()))
+    retro = db.session.scalar(select(Retro).options(*WITH_POD).where(Retro.id == retro.id))
+    board = load_board(retro, current_user)
+    live_area = render_template("retros/_live_oob.html", board=board)
+    if key is not None and not board.votes_used and not any(c.case_ref for t in board.topics for c in t.cards):
+        _SHARED[key] = live_area.replace(generate_csrf(), _CSRF_SLOT)  # each person's forms carry their own
+        while len(_SHARED) > _SHARED_SIZE:
+            _SHARED.popitem(last=False)
+    return render_template("retros/_poll.html", board=board, poll_url=_poll_url(board)) + live_area
 
 
 # --- exports ----------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
+from app import live
 from app.errors import ServiceError
 from app.extensions import db
 from app.notifications.services import notify, register_kind
@@ -116,6 +117,13 @@ def _bump(board_ids) -> None:
     if ids:
         db.session.execute(update(StandupBoard).where(StandupBoard.id.in_(ids))
                            .values(version=StandupBoard.version + 1))
+        _changed(*ids)
+
+
+def _changed(*board_ids: int) -> None:
+    """The live check (app/live.py) learns of the new versions once the transaction commits."""
+    for board_id in board_ids:
+        live.changed(db.session, "standup", board_id)
 
 
 def ensure_board(pod: Pod, day: date, *, now: datetime | None = None, source: str = "visit") -> StandupBoard:
@@ -167,6 +175,7 @@ def _freeze(board_id: int, now: datetime, actor_id: int | None) -> bool:
     ).rowcount
     if not changed:
         return False
+    _changed(board_id)
     statuses = dict(db.session.execute(
         select(Blocker.id, Blocker.status).join(BoardBlocker, BoardBlocker.blocker_id == Blocker.id)
         .where(BoardBlocker.board_id == board_id)).all())
@@ -384,6 +393,7 @@ def start_walk(actor: User, board: StandupBoard, now: datetime | None = None) ->
         update(StandupBoard).where(StandupBoard.id == board.id, StandupBoard.status == BoardStatus.OPEN.value)
         .values(status=BoardStatus.WALKING.value, walk_started_at=now, speaker_order=order, speaker_index=0,
                 speaker_started_at=now, version=StandupBoard.version + 1)).rowcount
+    _changed(board.id)
     if not changed:
         raise StandupError(_l("The stand-up has started already."), 409)
     db.session.refresh(board)
@@ -404,6 +414,7 @@ def advance_speaker(actor: User, board: StandupBoard, *, expected_index: int, sk
                                    StandupBoard.status == BoardStatus.WALKING.value)
         .values(speaker_index=expected_index + 1, speaker_started_at=now, version=StandupBoard.version + 1)
     ).rowcount
+    _changed(board.id)
     if not changed:
         raise StandupError(_l("The speaker changed in the meantime."), 409)
     db.session.merge(Attendance(board_id=board.id, user_id=speaker, status="skipped" if skip else "present",

@@ -10,19 +10,20 @@ import calendar
 import re
 from datetime import timedelta
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 
+from app import live as live_checks
 from app.extensions import db
 from app.forms import arg_int, parse_date
 from app.htmx import is_htmx
 from app.org.models import Pod, Role
-from app.permissions import authorize, require
+from app.permissions import authorize, can, require
 from app.standups import bp, services
-from app.standups.access import VIEW
+from app.standups.access import COACH, HANDLE_BLOCKER, VIEW
 from app.standups.forms import BlockerActionForm, BlockerForm, EntryForm, SettingsForm, SpeakerForm
 from app.standups.models import Blocker, StandupBoard
 from app.timeutil import utcnow
@@ -81,7 +82,7 @@ def _render_board(board: StandupBoard):
     return render_template(
         "standups/board.html", view=view, board=board, pod=view.pod, own=own,
         outcomes=services.outcomes_strip(view.pod, board.day), poll_seconds=POLL_SECONDS, now=utcnow(),
-        owners=_owner_choices(view),
+        owners=_owner_choices(view), poll_url=_poll_url(board),
     )
 
 
@@ -92,13 +93,22 @@ def _owner_choices(view: services.BoardView) -> list:
 def _live(board: StandupBoard) -> str:
     view = services.board_view(board)
     return render_template("standups/_live.html", view=view, board=board, pod=view.pod, poll_seconds=POLL_SECONDS,
-                           now=utcnow())
+                           now=utcnow(), poll_url=_poll_url(board))
+
+
+def _poll_url(board: StandupBoard) -> str:
+    """The live check with a signed token: while the board is unchanged app/live.py answers 204 before sessions
+    and users are loaded."""
+    sees = "coach" if can(current_user, COACH, board) else "member"
+    token = live_checks.sign(current_app.config["SECRET_KEY"], "standup", board.id, current_user.id, sees)
+    return url_for("standups.live", board_id=board.id, t=token, v=board.version)
 
 
 @bp.route("/standups/boards/<int:board_id>/live")
 @login_required
 def live(board_id: int):
-    """The live part of the board; 204 (no body, no swap) while the version the page holds is current."""
+    """The live part of the board; 204 (no body, no swap) while the version the page holds is current (most of
+    those are answered by app/live.py before this view runs)."""
     seen = arg_int("v", minimum=0)
     row = db.session.execute(select(StandupBoard.version, StandupBoard.pod_id)
                              .where(StandupBoard.id == board_id)).first()
@@ -143,6 +153,12 @@ def raise_blocker(board: StandupBoard):
     return _after_change(board, _("Blocker raised."))
 
 
+def _allow(action: str, target, message) -> None:
+    """Who may act is settled before the form is read: a 403 with the rule's own words."""
+    if not can(current_user, action, target):
+        raise services.StandupError(message, 403)
+
+
 def _blocker_action(blocker: Blocker, action) -> Response | str:
     form = _validated(BlockerActionForm())
     board = db.get_or_404(StandupBoard, form.board_id.data)
@@ -157,6 +173,7 @@ def _blocker_action(blocker: Blocker, action) -> Response | str:
 @login_required
 @authorize(Blocker, VIEW, "blocker_id")
 def resolve_blocker(blocker: Blocker):
+    _allow(HANDLE_BLOCKER, blocker, _("Only the blocker's owner or the pod's coach can resolve it."))
     return _blocker_action(blocker, lambda b: services.resolve_blocker(current_user, b))
 
 
@@ -164,6 +181,7 @@ def resolve_blocker(blocker: Blocker):
 @login_required
 @authorize(Blocker, VIEW, "blocker_id")
 def escalate_blocker(blocker: Blocker):
+    _allow(HANDLE_BLOCKER, blocker, _("Only the blocker's owner or the pod's coach can escalate it."))
     return _blocker_action(blocker, lambda b: services.escalate_blocker(current_user, b))
 
 
@@ -171,6 +189,7 @@ def escalate_blocker(blocker: Blocker):
 @login_required
 @authorize(StandupBoard, VIEW, "board_id")
 def walk(board: StandupBoard, action: str):
+    _allow(COACH, board, _("Only the pod's coach can walk the board."))
     if action == "start":
         services.start_walk(current_user, board)
     elif action in ("next", "skip"):
@@ -187,6 +206,7 @@ def walk(board: StandupBoard, action: str):
 @login_required
 @authorize(Pod, VIEW, "pod_id")
 def settings(pod: Pod):
+    _allow(COACH, pod, _("Only the pod's coach can change its stand-up settings."))
     form = _validated(SettingsForm())
     services.save_settings(current_user, pod, escalate_after_days=form.escalate_after_days.data,
                            timebox_seconds=form.timebox_seconds.data)

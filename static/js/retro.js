@@ -23,10 +23,12 @@
     return false;
   }
 
-  // Skip a poll while the person is typing or dragging; the next one catches up.
+  // Skip a poll while the person is typing or dragging; the next one catches up. (A poll that finds nothing new
+  // is a 204 and changes nothing; one that does swaps only the parts that changed.)
   document.addEventListener("htmx:beforeRequest", function (event) {
     var elt = event.detail.elt;
-    if (elt && elt.id === "retro-board" && event.detail.requestConfig.verb === "get" && busy(elt)) {
+    var live = document.getElementById("retro-live");
+    if (elt && elt.id === "retro-poll" && live && busy(live)) {
       event.preventDefault();
     }
   });

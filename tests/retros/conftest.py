@@ -11,6 +11,7 @@ from app.extensions import db
 from app.outcomes import metrics
 from app.retros import services as retros
 from app.retros.models import PHASES
+from tests.conftest import PASSWORD
 
 
 @dataclass
@@ -36,6 +37,19 @@ def team(_fast_passwords, make_user, make_pod):
     leader = make_user("leader", name="Lea Leader")
     pod = make_pod(name="Home pod", coaches=[coach], members=members)
     return Team(pod, coach, members, outsider, leader)
+
+
+@pytest.fixture
+def as_user(app):
+    """A fresh test client signed in as `user` (each client keeps its own session)."""
+
+    def _client(user):
+        client = app.test_client()
+        response = client.post("/login", data={"email": user.email, "password": PASSWORD})
+        assert response.status_code in (302, 303), response.status_code
+        return client
+
+    return _client
 
 
 @pytest.fixture

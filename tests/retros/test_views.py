@@ -14,23 +14,9 @@ from sqlalchemy import select, text
 from app.extensions import db
 from app.retros import services as retros
 from app.retros.models import Retro, RetroAction, RetroCard, RetroVote, RetroVoteTally
-from tests.conftest import PASSWORD
 from tests.retros.conftest import advance_to
 
 HTMX = {"HX-Request": "true"}
-
-
-@pytest.fixture
-def as_user(app):
-    """A fresh test client signed in as `user` (each client keeps its own session)."""
-
-    def _client(user):
-        client = app.test_client()
-        response = client.post("/login", data={"email": user.email, "password": PASSWORD})
-        assert response.status_code in (302, 303), response.status_code
-        return client
-
-    return _client
 
 
 def _card(retro, user, text="A card", column="start"):
@@ -91,14 +77,27 @@ def _fresh_retro_in_checkin(team):
     return retro
 
 
-def test_a_stale_htmx_page_reloads_and_shows_the_message(team, make_retro, as_user):
+def test_a_stale_htmx_page_is_told_and_catches_up_without_a_reload(team, make_retro, as_user):
     retro = make_retro("group")
     member = as_user(team.members[0])
     response = member.post(f"/retros/{retro.id}/cards", data={"column": "start", "text": "Late"}, headers=HTMX)
-    assert response.status_code == 409 and response.headers["HX-Refresh"] == "true"
-    page = _body(member.get(f"/retros/{retro.id}"))
-    assert "your page was out of date" in page and 'id="retro-group"' in page
+    assert response.status_code == 409 and "HX-Refresh" not in response.headers
+    assert response.headers["HX-Trigger"] == "podium-stale"  # the page's live check runs at once
+    assert "your page was out of date" in _body(response) and "Group" in _body(response)
     assert db.session.scalar(select(db.func.count()).select_from(RetroCard)) == 0
+    caught_up = member.get(f"/retros/{retro.id}/board?v=0&phase=reflect", headers=HTMX)
+    assert caught_up.status_code == 200 and 'id="retro-group"' in _body(caught_up)
+    assert 'id="retro-live" hx-swap-oob="true"' in _body(caught_up)
+
+
+def test_a_vote_sent_as_the_coach_moves_on_is_refused_with_the_current_phase(team, make_retro, as_user):
+    retro, cards = _voting(team, make_retro)
+    member = as_user(team.members[0])
+    advance_to(retro, "discuss", team.coach)
+    response = member.post(f"/retros/{retro.id}/votes", data={"item": f"card-{cards[0].id}"}, headers=HTMX)
+    assert response.status_code == 409 and response.headers["HX-Trigger"] == "podium-stale"
+    assert "moved on to “Discuss”" in _body(response)
+    assert db.session.scalar(select(db.func.count()).select_from(RetroVote)) == 0
 
 
 def test_a_double_click_on_next_does_not_skip_a_phase(team, make_retro, as_user):
@@ -409,9 +408,11 @@ def test_board_poll_is_204_while_nothing_changed(team, make_retro, as_user):
     _card(retro, team.members[1])
     response = client.get(url)
     assert response.status_code == 200 and "1 card by others" in _body(response)
+    assert 'id="retro-board"' not in _body(response)  # a card by someone else: only the counts
     advance_to(retro, "group", team.coach)
     moved = client.get(url)
-    assert moved.status_code == 204 and moved.headers["HX-Refresh"] == "true"
+    assert moved.status_code == 200 and "HX-Refresh" not in moved.headers
+    assert 'id="retro-live" hx-swap-oob="true"' in _body(moved) and 'id="retro-group"' in _body(moved)
 
 
 def _grow(team, retro_phase_cards: int, make_retro):

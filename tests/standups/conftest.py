@@ -7,6 +7,8 @@ from datetime import datetime, time
 
 import pytest
 
+from app.extensions import db
+
 NOW = datetime(2026, 3, 11, 8, 0)  # Wednesday 11 March 2026, 09:00 in Madrid
 
 
@@ -46,3 +48,11 @@ def team(make_user, make_pod, ctx):
     pod = make_pod("Home pod", coaches=[coach], members=[agent, mate, third], standup_time=time(9, 30))
     other = make_pod("Other pod", coaches=[other_coach], members=[other_agent])
     return Team(pod, coach, agent, mate, third, other, other_coach, other_agent, leader)
+
+
+@pytest.fixture
+def every_day(team):
+    for pod in (team.pod, team.other_pod):
+        pod.working_days = "1234567"  # the pages use today's date: make every day a stand-up day
+    db.session.commit()
+    return team

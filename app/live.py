@@ -1,0 +1,235 @@
+"""Live boards: a signed poll token and a per-board version that answer "nothing changed" before Flask runs.
+
+A live page (a retro, a stand-up board) polls ``<its live path>?t=<token>&v=<version>`` every two seconds. The
+token is signed with the app's secret key when the page is rendered (after the permission check) and names the
+board, the person and what they may see. ``LivePolls`` sits in front of the Flask app: a poll whose token is valid
+and whose version is still current is answered ``204`` from one primary-key read of the board's version column
+(or one Redis ``GET`` when ``REDIS_URL`` is configured), with no session, user load, ORM or template. Anything
+else — a changed version, a bad or expired token — goes on to the feature's Flask view, which signs the person in
+as usual, asks the permission rules again and answers with what changed. A 204 tells nothing but "unchanged".
+
+Writers keep bumping the version column in their own transaction (``UPDATE ... SET version = version + 1``, the
+source of truth) and call ``changed(kind, id, version)``; after the commit the new version is copied to Redis
+(keeping the larger value, so a late writer never moves it back).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+from dataclasses import dataclass
+from urllib.parse import parse_qs
+
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy import event, text
+from sqlalchemy.orm import Session
+
+log = logging.getLogger(__name__)
+
+TOKEN_MAX_AGE = 16 * 3600  # a working day: a page left open overnight signs in again through the full view
+_SALT = "podium-live-poll"
+_KEY_PREFIX = "podium:live:"
+_MAX_SET = ("local c = tonumber(redis.call('GET', KEYS[1]) or '-1') "
+            "if tonumber(ARGV[1]) > c then redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2]) end return 1")
+_REDIS_TTL = 2 * 86400
+_READ_TTL = 5
+
+
+@dataclass(frozen=True)
+class LiveKind:
+    kind: str
+    path: re.Pattern  # matches PATH_INFO; group 1 is the board id
+    table: str  # the table whose ``version`` column (primary key ``id``) is the board's version
+
+
+KINDS: dict[str, LiveKind] = {}
+
+
+def register(kind: str, path: str, table: str) -> None:
+    """A feature's live board: polls of ``path`` (a regex with the id as group 1) answer from ``table.version``."""
+    KINDS[kind] = LiveKind(kind, re.compile(path), table)
+
+
+# --- the token ---------------------------------------------------------------------------------------
+
+
+def _serializer(secret: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret, salt=_SALT)
+
+
+def sign(secret: str, kind: str, ident: int, user_id: int, sees: str) -> str:
+    """The poll token of one person on one board; ``sees`` is what they may see (the feature's word for it)."""
+    return _serializer(secret).dumps([kind, ident, user_id, sees])
+
+
+def read(secret: str, token: str | None, max_age: int = TOKEN_MAX_AGE) -> tuple[str, int, int, str] | None:
+    """(kind, board id, user id, sees) of a valid, unexpired token; None otherwise."""
+    if not token or len(token) > 300:
+        return None
+    try:
+        kind, ident, user_id, sees = _serializer(secret).loads(token, max_age=max_age)
+    except (BadSignature, ValueError, TypeError):
+        return None
+    if not (isinstance(ident, int) and isinstance(user_id, int)):
+        return None
+    return kind, ident, user_id, sees
+
+
+# --- versions ----------------------------------------------------------------------------------------
+
+
+class _Redis:
+    """The optional Redis mirror of board versions; any Redis failure falls back to the database."""
+
+    def __init__(self, url: str | None) -> None:
+        self.url = url
+        self._client = None
+        self._pid = None
+
+    def client(self):
+        if not self.url:
+            return None
+        if self._client is None or self._pid != os.getpid():  # a connection pool per (forked) worker
+            import redis
+
+            self._client = redis.Redis.from_url(self.url, socket_timeout=0.5, socket_connect_timeout=0.5)
+            self._pid = os.getpid()
+        return self._client
+
+    def get(self, key: str) -> int | None:
+        client = self.client()
+        if client is None:
+            return None
+        try:
+            value = client.get(key)
+        except Exception:  # noqa: BLE001 - Redis is an accelerator only; the database answers instead
+            log.warning("live: Redis unavailable, reading versions from the database", exc_info=True)
+            return None
+        return int(value) if value is not None else None
+
+    def put(self, key: str, version: int | None, ttl: int = _REDIS_TTL) -> None:
+        client = self.client()
+        if client is None:
+            return
+        try:
+            if version is None:
+                client.delete(key)
+            else:
+                client.eval(_MAX_SET, 1, key, version, ttl)
+        except Exception:  # noqa: BLE001 - see get(); the version column stays the truth
+            log.warning("live: could not publish a version to Redis", exc_info=True)
+
+
+_redis_by_url: dict[str | None, _Redis] = {}
+
+
+def _redis(url: str | None) -> _Redis:
+    if url not in _redis_by_url:
+        _redis_by_url[url] = _Redis(url)
+    return _redis_by_url[url]
+
+
+def _key(database: str, kind: str, ident: int) -> str:
+    """One namespace per database, so two Podiums (or a test run) sharing a Redis never read each other's."""
+    return f"{_KEY_PREFIX}{hashlib.sha1(database.encode()).hexdigest()[:10]}:{kind}:{ident}"
+
+
+def current_version(engine, redis_url: str | None, kind: str, ident: int) -> int | None:
+    """The board's version: Redis when configured and it knows it, else one primary-key read (then mirrored)."""
+    mirror = _redis(redis_url)
+    key = _key(str(engine.url), kind, ident) if redis_url else ""
+    value = mirror.get(key) if redis_url else None
+    if value is not None:
+        return value
+    table = KINDS[kind].table
+    with engine.connect() as conn:
+        value = conn.execute(text(f"SELECT version FROM {table} WHERE id = :id"), {"id": ident}).scalar()
+    if value is not None and redis_url:
+        # A value read here may be overtaken by a commit whose "drop it" lands first: it lives a few seconds only.
+        mirror.put(key, value, ttl=_READ_TTL)
+    return value
+
+
+def changed(session, kind: str, ident: int, version: int | None = None) -> None:
+    """Note a new version written in ``session``'s transaction; it reaches Redis once the transaction commits.
+    Without the number (a writer that bumps several boards at once) the mirrored value is dropped instead, and the
+    next check reads the column again."""
+    pending = session.info.setdefault("live_changed", {})
+    key = (kind, ident)
+    if version is None or pending.get(key, 0) is None:
+        pending[key] = None
+    else:
+        pending[key] = max(version, pending.get(key, 0))
+
+
+@event.listens_for(Session, "after_commit")
+def _publish(session) -> None:
+    pending = session.info.pop("live_changed", None)
+    if not pending:
+        return
+    from flask import current_app, has_app_context
+
+    url = current_app.config.get("REDIS_URL") if has_app_context() else None
+    if not url:
+        return
+    mirror = _redis(url)
+    database = str(session.get_bind().url)
+    for (kind, ident), version in pending.items():
+        mirror.put(_key(database, kind, ident), version)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget(session) -> None:
+    session.info.pop("live_changed", None)
+
+
+# --- the WSGI front ----------------------------------------------------------------------------------
+
+
+class LivePolls:
+    """WSGI middleware: an unchanged poll with a valid token is a 204 here; everything else goes to Flask."""
+
+    def __init__(self, wsgi_app, flask_app) -> None:
+        self.wsgi_app = wsgi_app
+        self.flask_app = flask_app
+        self._engine = None
+
+    def engine(self):
+        if self._engine is None:
+            from app.extensions import db
+
+            with self.flask_app.app_context():
+                self._engine = db.engine
+        return self._engine
+
+    def __call__(self, environ, start_response):
+        if environ.get("REQUEST_METHOD") == "GET" and environ.get("PATH_INFO", "").startswith(("/retros/", "/standups/")):
+            if self._unchanged(environ):
+                start_response("204 No Content", [("Cache-Control", "no-store"), ("Content-Length", "0")])
+                return [b""]
+        return self.wsgi_app(environ, start_response)
+
+    def _unchanged(self, environ) -> bool:
+        path = environ.get("PATH_INFO", "")
+        for kind in KINDS.values():
+            match = kind.path.fullmatch(path)
+            if match:
+                break
+        else:
+            return False
+        query = parse_qs(environ.get("QUERY_STRING", ""), max_num_fields=8)
+        seen = (query.get("v") or [""])[0]
+        if not seen.isascii() or not seen.isdigit() or len(seen) > 10:
+            return False
+        config = self.flask_app.config
+        claims = read(config["SECRET_KEY"], (query.get("t") or [None])[0])
+        if claims is None or claims[0] != kind.kind or claims[1] != int(match.group(1)):
+            return False
+        version = current_version(self.engine(), config.get("REDIS_URL"), kind.kind, claims[1])
+        return version is not None and version == int(seen)
+
+
+def init_app(app) -> None:
+    app.wsgi_app = LivePolls(app.wsgi_app, app)

@@ -1,0 +1,63 @@
+"""The stand-up board's live check at room scale, and who may act settled before the form is read."""
+
+from __future__ import annotations
+
+import html
+import re
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.standups.models import Blocker, StandupBoard
+from tests.standups.test_views import HX, _open
+
+POLL = re.compile(r'id="board-live"[^>]* hx-get="([^"]+)"')
+
+
+def _poll_url(page: str) -> str:
+    return html.unescape(POLL.search(page).group(1))
+
+
+def test_an_unchanged_board_answers_204_from_one_read_without_a_session(app, client, auth, every_day, count_queries):
+    board = _open(client, auth, every_day.agent, every_day.pod)
+    url = _poll_url(client.get(f"/standups/boards/{board.id}").get_data(as_text=True))
+    stranger = app.test_client()
+    with count_queries() as counter:
+        response = stranger.get(url)
+    assert response.status_code == 204 and counter.count == 1, counter.statements
+    assert "standup_boards" in counter.statements[0] and "users" not in counter.statements[0]
+
+
+def test_a_change_reaches_the_poll_and_the_new_part_holds_the_new_version(app, client, auth, every_day):
+    board = _open(client, auth, every_day.agent, every_day.pod)
+    url = _poll_url(client.get(f"/standups/boards/{board.id}").get_data(as_text=True))
+    response = client.post(f"/standups/boards/{board.id}/entry",
+                           data={"yesterday": "Closed the refunds", "today": "Billing queue", "mood": "4"},
+                           headers=HX)
+    assert response.status_code == 200
+    assert app.test_client().get(url).status_code != 204  # someone else's page must now fetch the change
+    update = client.get(url, headers=HX)
+    assert update.status_code == 200 and "Closed the refunds" in update.get_data(as_text=True)
+    assert client.get(_poll_url(update.get_data(as_text=True))).status_code == 204
+
+
+def test_members_are_refused_coach_actions_before_their_form_is_read(client, auth, every_day):
+    board = _open(client, auth, every_day.agent, every_day.pod)
+    for path in (f"/standups/boards/{board.id}/walk/next", f"/standups/boards/{board.id}/walk/start",
+                 f"/standups/pods/{every_day.pod.id}/settings"):
+        response = client.post(path, data={})  # an empty form: the rule answers, not the validation
+        assert response.status_code == 403, path
+        assert "coach" in response.get_data(as_text=True)
+
+
+def test_only_the_owner_or_coach_handles_a_blocker_whatever_the_form(client, auth, every_day):
+    board = _open(client, auth, every_day.agent, every_day.pod)
+    client.post(f"/standups/boards/{board.id}/blockers", data={"description": "Refund tool down",
+                                                                "owner_id": str(every_day.mate.id)})
+    blocker = db.session.scalar(select(Blocker))
+    auth.logout()
+    auth.login(every_day.third)
+    for verb in ("resolve", "escalate"):
+        response = client.post(f"/standups/blockers/{blocker.id}/{verb}", data={})
+        assert response.status_code == 403, verb
+    assert db.session.scalar(select(StandupBoard.version).where(StandupBoard.id == board.id)) >= 1
