@@ -9,6 +9,7 @@ from app.extensions import db
 from app.notifications.models import Notification
 from app.retros import services as retros
 from app.retros.models import Retro, RetroAction, RetroCard, RetroGroup, RetroVote, RetroVoteTally
+from app.timeutil import to_local, utcnow
 from tests.retros.conftest import advance_to
 
 
@@ -296,7 +297,8 @@ def test_action_captures_the_baseline_from_the_engine(team, make_retro, engine, 
     assert action.baseline_value == pytest.approx(0.62) and action.direction == "up"
     call = engine.calls[-1]
     assert call["stage_id"] == stages[2].id and call["pod_id"] == team.pod.id
-    assert (call["end"] - call["start"]).days == 27 and call["end"] < date.today()
+    pod_today = to_local(utcnow(), team.pod.timezone).date()  # the pod's day, not the server's (Madrid runs ahead)
+    assert (call["end"] - call["start"]).days == 27 and call["end"] < pod_today
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [
