@@ -11,8 +11,11 @@ from app.reviews.models import Review, ReviewStatus
 
 
 @policy("reviews.open")
-def can_open(user: User, pod: Pod | int) -> bool:
-    """Open the pod's review of a quarter, edit its drafts' content, update key result confidence."""
+def can_open(user: User, pod: Pod | int | None = None) -> bool:
+    """Open the pod's review of a quarter, edit its drafts' content, update key result confidence. Without a pod:
+    may the user open some pod's review at all (leaders, and coaches of a pod)."""
+    if pod is None:
+        return user.has_role(Role.LEADER) or (user.has_role(Role.COACH) and bool(P.pod_relations(user).coached))
     return P.can(user, P.COACH_POD, pod)
 
 
