@@ -132,7 +132,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.autonomy import bp as autonomy_bp
     from app.main import bp as main_bp
     from app.notifications import bp as notifications_bp
-    from app.org import bp as org_bp
+    from app.orgpages import bp as org_bp
     from app.outcomes import bp as outcomes_bp
     from app.recognition import bp as recognition_bp
     from app.retros import bp as retros_bp

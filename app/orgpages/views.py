@@ -15,7 +15,6 @@ from app import permissions as P
 from app.extensions import db
 from app.forms import EmptyForm, form_int
 from app.htmx import is_htmx
-from app.org import bp
 from app.org import services as org
 from app.org.forms import (
     CoverageForm,
@@ -28,6 +27,7 @@ from app.org.forms import (
     UserForm,
 )
 from app.org.models import LifecycleStage, Membership, Pod, Role, Segment, User
+from app.orgpages import bp
 from app.timeutil import timezone_choices, utcnow
 
 
