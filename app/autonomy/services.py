@@ -943,25 +943,23 @@ def scan_fitness(now: datetime | None = None) -> list[Proposal]:
     version_ids = {r[5] for r in raise_rows} | {r[4] for r in review_rows}
     versions = {v.id: v for v in db.session.scalars(select(LimitVersion).where(LimitVersion.id.in_(version_ids)))}
     units = {a.id: a.unit for a in action_types(active_only=False)}
-    for agent_id, action_id, total, hits, top, version_id in raise_rows:
+    thresholds = {"raise": (FITNESS_MIN_REQUESTS, FITNESS_APPROVAL_SHARE),
+                  "review": (REVIEW_MIN_DECISIONS, REVIEW_BAD_SHARE)}
+    candidates = [("raise", *row) for row in raise_rows] + [
+        ("review", agent_id, action_id, total, hits, None, version_id)
+        for agent_id, action_id, total, hits, version_id in review_rows]
+    for kind, agent_id, action_id, total, hits, top, version_id in candidates:
         hits = int(hits or 0)
-        if total < FITNESS_MIN_REQUESTS or hits < FITNESS_APPROVAL_SHARE * total:
-            continue
-        if (agent_id, action_id, "raise") in open_keys:
+        minimum, share = thresholds[kind]
+        if total < minimum or hits < share * total or (agent_id, action_id, kind) in open_keys:
             continue
         base = versions.get(version_id)
         current = base.per_case_max if base else 0
-        suggested = max(_nice_ceiling(int(top or 0), units.get(action_id, "count")), current + 1)
-        created.append(_suggest("raise", agent_id, action_id, base, suggested, total, hits, now))
-    for agent_id, action_id, total, hits, version_id in review_rows:
-        hits = int(hits or 0)
-        if total < REVIEW_MIN_DECISIONS or hits < REVIEW_BAD_SHARE * total:
-            continue
-        if (agent_id, action_id, "review") in open_keys:
-            continue
-        base = versions.get(version_id)
-        current = base.per_case_max if base else 0
-        created.append(_suggest("review", agent_id, action_id, base, int(current * 3 // 4), total, hits, now))
+        if kind == "raise":
+            suggested = max(_nice_ceiling(int(top or 0), units.get(action_id, "count")), current + 1)
+        else:
+            suggested = int(current * 3 // 4)
+        created.append(_suggest(kind, agent_id, action_id, base, suggested, total, hits, now))
     db.session.flush()
     if created:
         notify(_leaders(), "autonomy_suggestion", url=url_for("autonomy.proposals"),
