@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from app import permissions as P
 from app.org.models import Pod, Role, User
-from app.permissions import policy
+from app.permissions import minimum_role, policy
 from app.reviews.models import Review, ReviewStatus
 
 
@@ -42,6 +42,4 @@ def can_reopen(user: User, review: Review | None = None) -> bool:
     return user.has_role(Role.LEADER) and (review is None or review.status == ReviewStatus.SIGNED_OFF.value)
 
 
-@policy("reviews.view_all")
-def can_view_all(user: User, _obj=None) -> bool:
-    return user.has_role(Role.LEADER)
+minimum_role("reviews.view_all", Role.LEADER)
