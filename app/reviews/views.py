@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -36,18 +34,12 @@ SECTION_LABELS = {"wins": _l("Wins"), "misses": _l("Misses"), "learnings": _l("L
 STATUS_LABELS = {"draft": _l("Draft"), "in_review": _l("In review"), "signed_off": _l("Signed off")}
 
 
-_QUARTER = re.compile(r"[0-9]{4}-[Qq][1-4]")
-
-
 def _quarter(raw: str | None) -> tuple[int, int]:
-    """(year, quarter) from "2026-Q4"; ASCII digits only (targets.parse_quarter trusts isdigit(), which "²" passes)."""
-    text = (raw or "").strip()
-    try:
-        if not _QUARTER.fullmatch(text):
-            raise T.TargetError("quarter")
-        return T.parse_quarter(text)
-    except T.TargetError:
-        raise svc.ReviewError(_("Choose a quarter like 2026-Q4.")) from None
+    """(year, quarter) from "2026-Q4", ASCII digits only; anything else is refused (ReviewError)."""
+    quarter = T.read_quarter(raw)
+    if quarter is None:
+        raise svc.ReviewError(_("Choose a quarter like 2026-Q4."))
+    return quarter
 
 
 def _submitted(form: FlaskForm) -> FlaskForm:
