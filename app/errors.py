@@ -77,15 +77,21 @@ def render_error(code: int, message: str | None = None):
     return render_template("errors/error.html", title=title, message=text, code=code), code
 
 
+def show_refusals_on(page: Callable[[list[str]], object]) -> None:
+    """From here on in this request, a ServiceError is answered by ``page([message])`` (see ``refused_on``)."""
+    g.refused_page = page
+
+
 def refused_on(page: Callable[[list[str]], object]) -> Callable:
     """A form page's view: a ServiceError it raises is answered by ``page([message])`` (the form shown again, with
-    what was typed and the refusal) instead of an error page, with the error's status. The view itself has no
-    try/except; the one handler below renders the page after rolling back."""
+    what was typed and the refusal) instead of an error page, with the error's status (or the status ``page``
+    returns with it). The view itself has no try/except; the one handler below renders the page after rolling
+    back."""
 
     def decorator(view: Callable) -> Callable:
         @wraps(view)
         def wrapper(*args, **kwargs):
-            g.refused_page = page
+            show_refusals_on(page)
             return view(*args, **kwargs)
 
         return wrapper
@@ -105,7 +111,8 @@ def service_error_response(error: ServiceError):
         return response
     page = g.pop("refused_page", None)
     if page is not None:
-        return page([str(error.message)]), error.status
+        answer = page([str(error.message)])
+        return answer if isinstance(answer, tuple) else (answer, error.status)
     return render_error(error.status, str(error.message))
 
 
