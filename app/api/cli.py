@@ -31,7 +31,7 @@ def create_command(email: str, name: str) -> None:
         token, secret = create_token(user, name)
     except TokenError as exc:
         db.session.rollback()
-        raise click.ClickException(TOKEN_ERRORS[str(exc)]) from exc
+        raise click.ClickException(TOKEN_ERRORS[exc.code]) from exc
     db.session.commit()
     click.echo(f"Created token {token.id} “{token.name}” acting as {user.email} ({user.role}).")
     click.echo("Copy it now; it is not stored and will not be shown again:")
