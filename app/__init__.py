@@ -91,16 +91,16 @@ def create_app(config: type[Config] | None = None) -> Flask:
     _register_template_helpers(app)
     _register_security_headers(app)
 
-    from app import errors
+    from app import errors  # built-time import: see _register_models
 
     errors.register(app)
 
-    from app.cli import register_cli
+    from app.cli import register_cli  # built-time import: see _register_models
 
     register_cli(app)
 
     if app.config.get("SCHEDULER_IN_PROCESS"):
-        from app.scheduler.runner import start_in_process
+        from app.scheduler.runner import start_in_process  # built-time import: see _register_models
 
         start_in_process(app)
     return app
@@ -113,6 +113,8 @@ def _ensure_instance_dir(app: Flask) -> None:
 
 
 def _register_models() -> None:
+    # imported when the app is built: every app.<module> import runs this file first, so a top-level import here
+    # would import each feature from inside its own import (a cycle through the package).
     import app.api.models  # noqa: F401
     import app.auth.models  # noqa: F401
     import app.autonomy.models  # noqa: F401
@@ -127,6 +129,7 @@ def _register_models() -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    # built-time imports: see _register_models
     from app.api import bp as api_bp
     from app.auth import bp as auth_bp
     from app.autonomy import bp as autonomy_bp
@@ -154,6 +157,7 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_template_helpers(app: Flask) -> None:
+    # built-time imports: see _register_models
     from app import permissions
     from app.forms import EmptyForm
     from app.htmx import is_htmx
@@ -205,6 +209,7 @@ def weekday_names(days: list[int]) -> list[str]:
 
 
 def _register_security_headers(app: Flask) -> None:
+    # built-time import: see _register_models
     from app.validators import refuse_hostile_input
 
     @app.before_request

@@ -4,6 +4,7 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import func, select
 
+from app.api.auth import TokenError, create_token, revoke_token
 from app.api.models import ApiToken
 from app.extensions import db
 from app.org.models import User
@@ -22,7 +23,6 @@ TOKEN_ERRORS = {
 @click.option("--name", required=True, help="What the token is for.")
 def create_command(email: str, name: str) -> None:
     """Create a token and print its secret, which is shown this once only."""
-    from app.api.auth import TokenError, create_token
 
     user = db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
     if user is None:
@@ -60,7 +60,6 @@ def list_command(show_all: bool) -> None:
 @click.argument("token_id", type=int)
 def revoke_command(token_id: int) -> None:
     """Revoke a token by its id (see `list`); it stops working at once."""
-    from app.api.auth import revoke_token
 
     token = db.session.get(ApiToken, token_id)
     if token is None:

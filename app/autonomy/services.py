@@ -45,6 +45,8 @@ from app.autonomy.models import (
 from app.extensions import db
 from app.notifications.services import notify, register_kind
 from app.org.models import LifecycleStage, Membership, Pod, Role, Segment, User, pod_coaches
+from app.org.services import get_organisation
+from app.outcomes.ingest import customer_salt
 from app.outcomes.models import REQUEST_TYPES, Case, Source
 from app.timeutil import local_to_utc, to_local, utcnow
 from app.validators import forbidden_characters
@@ -103,7 +105,6 @@ def format_amount(unit: str, amount: int | None, currency: str | None = None) ->
 
 def pseudonymise(customer: str) -> str:
     """Customers stay pseudonymous: keep only a salted hash of what the agent typed."""
-    from app.outcomes.ingest import customer_salt
 
     value = (customer or "").strip()
     if not value:
@@ -814,8 +815,6 @@ def escalate_overdue(now: datetime | None = None) -> int:
 
 
 def _org_timezone() -> str:
-    from app.org.services import get_organisation
-
     return get_organisation().timezone
 
 

@@ -29,6 +29,7 @@ from app.extensions import db
 from app.forms import arg_int, parse_int
 from app.htmx import is_htmx
 from app.org.models import LifecycleStage, Membership, Pod, Role, Segment, User
+from app.outcomes import metrics
 from app.outcomes.models import REQUEST_TYPES
 from app.permissions import authorize, can, require
 from app.timeutil import to_local, utcnow
@@ -290,8 +291,6 @@ def decide_proposal(proposal: Proposal, verdict: str):
 @bp.route("/accountability")
 @login_required
 def accountability():
-    from app.outcomes import metrics
-
     now = utcnow()
     days = parse_int(request.args.get("days"))  # a window is a choice: anything else shows the default
     if days not in WINDOW_CHOICES:

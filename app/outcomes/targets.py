@@ -16,6 +16,7 @@ from app import permissions as P
 from app.errors import ServiceError
 from app.extensions import db
 from app.org.models import Pod, User
+from app.outcomes import metrics
 from app.outcomes.models import PodTarget
 from app.timeutil import utcnow
 
@@ -79,7 +80,6 @@ def quarter_key(year: int, quarter: int) -> str:
 
 def targetable_metrics() -> list:
     """Metrics a pod can aim at: those with a direction (better is higher or lower)."""
-    from app.outcomes import metrics
 
     return [definition for definition in metrics.METRICS.values() if definition.direction]
 
