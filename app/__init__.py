@@ -217,6 +217,7 @@ def _register_security_headers(app: Flask) -> None:
         # An app context can outlive one request (tests, CLI): never let a user or cache leak across requests.
         g.pop("_login_user", None)
         g.pop("_pod_relations", None)
+        g.pop("refused_page", None)  # app.errors.refused_on: a form page of an earlier request
 
     app.before_request(refuse_hostile_input)
 
