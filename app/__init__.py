@@ -91,11 +91,11 @@ def create_app(config: type[Config] | None = None) -> Flask:
     _register_template_helpers(app)
     _register_security_headers(app)
 
-    from app import errors
+    from app import errors  # built-time import: see _register_models
 
     errors.register(app)
 
-    from app.cli import register_cli
+    from app.cli import register_cli  # built-time import: see _register_models
 
     register_cli(app)
 
@@ -104,7 +104,7 @@ def create_app(config: type[Config] | None = None) -> Flask:
     live.init_app(app)  # outermost: an unchanged live poll is answered before sessions, users and routing
 
     if app.config.get("SCHEDULER_IN_PROCESS"):
-        from app.scheduler.runner import start_in_process
+        from app.scheduler.runner import start_in_process  # built-time import: see _register_models
 
         start_in_process(app)
     return app
@@ -117,6 +117,8 @@ def _ensure_instance_dir(app: Flask) -> None:
 
 
 def _register_models() -> None:
+    # imported when the app is built: every app.<module> import runs this file first, so a top-level import here
+    # would import each feature from inside its own import (a cycle through the package).
     import app.api.models  # noqa: F401
     import app.auth.models  # noqa: F401
     import app.autonomy.models  # noqa: F401
@@ -132,12 +134,13 @@ def _register_models() -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    # built-time imports: see _register_models
     from app.api import bp as api_bp
     from app.auth import bp as auth_bp
     from app.autonomy import bp as autonomy_bp
     from app.main import bp as main_bp
     from app.notifications import bp as notifications_bp
-    from app.org import bp as org_bp
+    from app.orgpages import bp as org_bp
     from app.outcomes import bp as outcomes_bp
     from app.recognition import bp as recognition_bp
     from app.retros import bp as retros_bp
@@ -161,6 +164,7 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_template_helpers(app: Flask) -> None:
+    # built-time imports: see _register_models
     from app import permissions
     from app.forms import EmptyForm
     from app.htmx import is_htmx
@@ -212,6 +216,7 @@ def weekday_names(days: list[int]) -> list[str]:
 
 
 def _register_security_headers(app: Flask) -> None:
+    # built-time import: see _register_models
     from app.validators import refuse_hostile_input
 
     @app.before_request
@@ -219,6 +224,7 @@ def _register_security_headers(app: Flask) -> None:
         # An app context can outlive one request (tests, CLI): never let a user or cache leak across requests.
         g.pop("_login_user", None)
         g.pop("_pod_relations", None)
+        g.pop("refused_page", None)  # app.errors.refused_on: a form page of an earlier request
 
     app.before_request(refuse_hostile_input)
 

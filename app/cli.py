@@ -4,8 +4,14 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
+from app.api.cli import api_token_cli
+from app.demo.cli import demo_cli
 from app.extensions import db
+from app.org import services as org
 from app.org.models import Role
+from app.outcomes.cli import outcomes_cli
+from app.scheduler.cli import scheduler_cli
+from app.timeutil import is_valid_timezone
 
 users_cli = AppGroup("users", help="Manage accounts.")
 
@@ -20,8 +26,6 @@ users_cli = AppGroup("users", help="Manage accounts.")
 @click.option("--password", help="Asked for when not given.")
 def create_user_command(email, name, role, locale, timezone, password):
     """Create an account, e.g. the first admin of a production install."""
-    from app.org import services as org
-    from app.timeutil import is_valid_timezone
 
     if not is_valid_timezone(timezone):
         raise click.BadParameter(f"unknown time zone {timezone!r}", param_hint="--timezone")
@@ -42,10 +46,6 @@ def create_user_command(email, name, role, locale, timezone, password):
 
 def register_cli(app: Flask) -> None:
     app.cli.add_command(users_cli)
-    from app.api.cli import api_token_cli
-    from app.demo.cli import demo_cli
-    from app.outcomes.cli import outcomes_cli
-    from app.scheduler.cli import scheduler_cli
 
     app.cli.add_command(demo_cli)
     app.cli.add_command(scheduler_cli)

@@ -7,7 +7,10 @@ calls in try/except just to translate an error.
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, make_response, render_template, request
+from collections.abc import Callable
+from functools import wraps
+
+from flask import Flask, g, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -75,6 +78,28 @@ def render_error(code: int, message: str | None = None):
     return render_template("errors/error.html", title=title, message=text, code=code), code
 
 
+def show_refusals_on(page: Callable[[list[str]], object]) -> None:
+    """From here on in this request, a ServiceError is answered by ``page([message])`` (see ``refused_on``)."""
+    g.refused_page = page
+
+
+def refused_on(page: Callable[[list[str]], object]) -> Callable:
+    """A form page's view: a ServiceError it raises is answered by ``page([message])`` (the form shown again, with
+    what was typed and the refusal) instead of an error page, with the error's status (or the status ``page``
+    returns with it). The view itself has no try/except; the one handler below renders the page after rolling
+    back."""
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            show_refusals_on(page)
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
 def service_error_response(error: ServiceError):
     """The one translation of a refused rule into a response; nothing half-done is kept."""
     db.session.rollback()
@@ -85,6 +110,10 @@ def service_error_response(error: ServiceError):
         response = make_response(body, status, headers)
         response.headers["HX-Trigger"] = "podium-stale"
         return response
+    page = g.pop("refused_page", None)
+    if page is not None:
+        answer = page([str(error.message)])
+        return answer if isinstance(answer, tuple) else (answer, error.status)
     return render_error(error.status, str(error.message))
 
 

@@ -57,19 +57,23 @@ DEMO_STEPS: list[DemoStep] = []
 USER_DEACTIVATED: dict[str, Callable[[Any, Any, datetime], None]] = {}
 
 
+def _register(registry: list, entry: Any, identity: Callable[[Any], Any]) -> None:
+    """Add ``entry`` unless an entry with the same identity is there (a module imported twice registers once),
+    keeping the registry sorted by ``order``."""
+    if not any(identity(item) == identity(entry) for item in registry):
+        registry.append(entry)
+        registry.sort(key=lambda item: item.order)
+
+
 def nav_item(order: int, endpoint: str, label: Any, visible: Callable[[Any], bool] = lambda user: True,
              menu: str = "main", active_prefix: str | None = None) -> None:
-    if any(item.endpoint == endpoint and item.menu == menu for item in NAV_ITEMS):
-        return
-    NAV_ITEMS.append(NavItem(order, endpoint, label, visible, menu, active_prefix))
-    NAV_ITEMS.sort(key=lambda item: item.order)
+    _register(NAV_ITEMS, NavItem(order, endpoint, label, visible, menu, active_prefix),
+              lambda item: (item.endpoint, item.menu))
 
 
 def home_section(order: int, template: str):
     def decorator(func: Callable[[Any, date], dict | None]):
-        if not any(section.template == template for section in HOME_SECTIONS):
-            HOME_SECTIONS.append(HomeSection(order, template, func))
-            HOME_SECTIONS.sort(key=lambda section: section.order)
+        _register(HOME_SECTIONS, HomeSection(order, template, func), lambda section: section.template)
         return func
 
     return decorator
@@ -77,9 +81,7 @@ def home_section(order: int, template: str):
 
 def demo_step(order: int, name: str):
     def decorator(func: Callable[[datetime], None]):
-        if not any(step.name == name for step in DEMO_STEPS):
-            DEMO_STEPS.append(DemoStep(order, name, func))
-            DEMO_STEPS.sort(key=lambda step: step.order)
+        _register(DEMO_STEPS, DemoStep(order, name, func), lambda step: step.name)
         return func
 
     return decorator
@@ -89,9 +91,7 @@ def quarter_activity(order: int, key: str):
     """Register ``func(pod, start, end) -> dict``: a feature's activity in a pod over local days start..end."""
 
     def decorator(func: Callable[[Any, date, date], dict]):
-        if not any(item.key == key for item in QUARTER_ACTIVITIES):
-            QUARTER_ACTIVITIES.append(QuarterActivity(order, key, func))
-            QUARTER_ACTIVITIES.sort(key=lambda item: item.order)
+        _register(QUARTER_ACTIVITIES, QuarterActivity(order, key, func), lambda item: item.key)
         return func
 
     return decorator

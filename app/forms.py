@@ -134,40 +134,49 @@ def arg_date(name: str, default: date | None = None) -> date | None:
     return default if value is None else value
 
 
-class IntField(_IntegerField):
-    """An IntegerField that reads ASCII digits only and refuses what the database cannot store."""
+class _BoundedNumber:
+    """Reads a number with ``parse`` (ASCII digits only) between ``minimum`` and ``maximum``; blank is None."""
 
-    def __init__(self, label=None, validators=None, minimum: int = INT_MIN, maximum: int = INT_MAX, **kwargs):
+    refused = _l("Enter a number between %(low)s and %(high)s.")
+
+    def __init__(self, label=None, validators=None, minimum=None, maximum=None, **kwargs):
         super().__init__(label, validators, **kwargs)
         self.minimum, self.maximum = minimum, maximum
+
+    def parse(self, raw: str):
+        raise NotImplementedError
 
     def process_formdata(self, valuelist):
         if not valuelist or not str(valuelist[0]).strip():
             self.data = None
             return
-        self.data = parse_int(valuelist[0], minimum=self.minimum, maximum=self.maximum)
+        self.data = self.parse(valuelist[0])
         if self.data is None:
-            raise ValueError(_l("Enter a whole number between %(low)s and %(high)s.", low=self.minimum,
-                                high=self.maximum))
+            raise ValueError(self.refused % {"low": self.minimum, "high": self.maximum})
 
 
-class DecimalField(_DecimalField):
+class IntField(_BoundedNumber, _IntegerField):
+    """An IntegerField that reads ASCII digits only and refuses what the database cannot store."""
+
+    refused = _l("Enter a whole number between %(low)s and %(high)s.")
+
+    def __init__(self, label=None, validators=None, minimum: int = INT_MIN, maximum: int = INT_MAX, **kwargs):
+        super().__init__(label, validators, minimum, maximum, **kwargs)
+
+    def parse(self, raw: str) -> int | None:
+        return parse_int(raw, minimum=self.minimum, maximum=self.maximum)
+
+
+class DecimalField(_BoundedNumber, _DecimalField):
     """A DecimalField that reads ASCII digits only, accepts a decimal comma and stays within NUMERIC(12, 2)."""
 
     def __init__(self, label=None, validators=None, minimum: Decimal = -DECIMAL_MAX,
                  maximum: Decimal = DECIMAL_MAX, **kwargs):
-        super().__init__(label, validators, **kwargs)
-        self.minimum, self.maximum = minimum, maximum
+        super().__init__(label, validators, minimum, maximum, **kwargs)
 
-    def process_formdata(self, valuelist):
-        if not valuelist or not str(valuelist[0]).strip():
-            self.data = None
-            return
-        self.data = parse_decimal(valuelist[0], minimum=self.minimum, maximum=self.maximum,
-                                  places=self.places if isinstance(self.places, int) else 2)
-        if self.data is None:
-            raise ValueError(_l("Enter a number between %(low)s and %(high)s.", low=self.minimum,
-                                high=self.maximum))
+    def parse(self, raw: str) -> Decimal | None:
+        return parse_decimal(raw, minimum=self.minimum, maximum=self.maximum,
+                             places=self.places if isinstance(self.places, int) else 2)
 
 
 # "" keeps no stored language: the person follows their browser's language until they choose one.

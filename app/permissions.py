@@ -68,6 +68,12 @@ GLOBAL_MINIMUM = {
 }
 
 
+def minimum_role(action: str, role: Role) -> None:
+    """Register a feature's action that any active user of ``role`` or above may do, about no object in
+    particular (``minimum_role("autonomy.set_limits", Role.LEADER)``)."""
+    GLOBAL_MINIMUM[action] = role
+
+
 @dataclass
 class PodRelations:
     """Which pods a user coaches and belongs to now; loaded once per request."""

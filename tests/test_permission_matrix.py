@@ -158,9 +158,9 @@ MATRIX: dict[str, dict[str, frozenset]] = {
     "reviews.leader_csv": {"GET": LEADERS},
     "reviews.leader_pdf": {"GET": LEADERS},
     "reviews.leader_view": {"GET": LEADERS},
-    "reviews.open_review": {"POST": SIGNED_IN},  # the pod is in the form: refused per pod by the service
+    "reviews.open_review": {"POST": COACHES},  # the pod is in the form: then refused per pod by the service
     "reviews.print_review": {"GET": COACH_A},
-    "reviews.reopen": {"POST": LEADERS | {"coach_a"}},  # VALIDATED_FIRST: the reason is checked, then leaders only
+    "reviews.reopen": {"POST": LEADERS},
     "reviews.review_csv": {"GET": COACH_A},
     "reviews.review_pdf": {"GET": COACH_A},
     "reviews.save_narrative": {"POST": COACH_A},

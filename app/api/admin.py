@@ -4,27 +4,20 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, make_response, redirect, render_template, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from app import permissions as P
 from app.api import bp as api_bp
-from app.api.auth import TokenError, create_token, revoke_token
+from app.api.auth import create_token, revoke_token
 from app.api.forms import TokenForm
 from app.api.models import ApiToken
+from app.errors import show_refusals_on
 from app.extensions import db
 from app.org.models import User
 
 # A blueprint of its own: the API's blueprint is exempt from CSRF checks, these HTML forms are not.
 bp = Blueprint("api_tokens", __name__, url_prefix="/admin/api-tokens")
-
-TOKEN_ERRORS = {
-    "name_required": _l("Give the token a name."),
-    "name_too_long": _l("The name is too long."),
-    "inactive_user": _l("This person's account is deactivated."),
-}
-
 
 @api_bp.record_once
 def _register(state) -> None:
@@ -72,12 +65,13 @@ def create():
     if not form.validate_on_submit():
         return _page(form, status=400)
     user = db.session.get(User, form.user_id.data)
-    try:
-        token, secret = create_token(user, form.name.data, created_by=current_user)
-    except TokenError as exc:
-        db.session.rollback()
-        form.name.errors = [*form.name.errors, str(TOKEN_ERRORS[str(exc)])]
+
+    def refused(errors: list[str]):  # a refused token goes back onto the name field (the one handler rolls back)
+        form.name.errors = [*form.name.errors, *errors]
         return _page(form, status=400)
+
+    show_refusals_on(refused)
+    token, secret = create_token(user, form.name.data, created_by=current_user)
     db.session.commit()
     return _page(_form_reset(form), secret=secret, created=token, status=201)
 
@@ -90,9 +84,8 @@ def _form_reset(form: TokenForm) -> TokenForm:
 
 @bp.route("/<int:token_id>/revoke", methods=["POST"])
 @login_required
-def revoke(token_id: int):
-    P.require(P.MANAGE_API_TOKENS)
-    token = db.get_or_404(ApiToken, token_id)
+@P.authorize(ApiToken, P.MANAGE_API_TOKENS, "token_id")
+def revoke(token: ApiToken):
     if revoke_token(token, current_user):
         db.session.commit()
         flash(_("Token “%(name)s” revoked: it no longer works.", name=token.name), "success")

@@ -16,9 +16,11 @@ from functools import wraps
 
 from flask import g, jsonify, request
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select, update
 
 from app.api.models import ApiToken
+from app.errors import ServiceError
 from app.extensions import db
 from app.org.models import User
 from app.timeutil import utcnow
@@ -31,8 +33,21 @@ LAST_USED_GRANULARITY = timedelta(minutes=1)
 REALM = 'Bearer realm="Podium API"'
 
 
-class TokenError(ValueError):
-    """A token that cannot be created or revoked; the code names the reason."""
+TOKEN_ERRORS = {
+    "name_required": _l("Give the token a name."),
+    "name_too_long": _l("The name is too long."),
+    "inactive_user": _l("This person's account is deactivated."),
+}
+
+
+class TokenError(ServiceError, ValueError):
+    """A token that cannot be created or revoked: ``code`` names the reason (the CLI words it its own way), the
+    message says it on the admin page (400)."""
+
+    status = 400
+
+    def __init__(self, code: str) -> None:
+        super().__init__(TOKEN_ERRORS.get(code, code), code=code)
 
 
 def hash_secret(secret: str) -> str:

@@ -8,7 +8,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
 
+from app.errors import ServiceError
+from app.extensions import db
 from app.outcomes.importers import PODIUM_COLUMNS, ParseOptions, PodiumParser, RowProblem, checked_record
 from app.outcomes.ingest import UpsertResult, customer_salt, upsert_cases
 from app.outcomes.models import Source
@@ -125,4 +128,16 @@ def upsert_items(items: Sequence[object], timezone: str) -> BatchResult:
                                            str(exc)[:500]))
     if records:
         result.counts = upsert_cases(records, source=Source.API.value)
+    return result
+
+
+def store_items(items: Sequence[object], timezone: str) -> BatchResult:
+    """``upsert_items`` and commit. Another request writing the same cases at the same moment is refused as a
+    conflict (409): nothing from this request is saved, and the client sends it again."""
+    try:
+        result = upsert_items(items, timezone)
+        db.session.commit()
+    except IntegrityError:
+        raise ServiceError(_("Another request was writing the same cases at the same time; nothing from this "
+                             "request was saved. Send it again."), 409, code="conflict") from None
     return result

@@ -4,6 +4,7 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import func, select
 
+from app.api.auth import TokenError, create_token, revoke_token
 from app.api.models import ApiToken
 from app.extensions import db
 from app.org.models import User
@@ -22,7 +23,6 @@ TOKEN_ERRORS = {
 @click.option("--name", required=True, help="What the token is for.")
 def create_command(email: str, name: str) -> None:
     """Create a token and print its secret, which is shown this once only."""
-    from app.api.auth import TokenError, create_token
 
     user = db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
     if user is None:
@@ -31,7 +31,7 @@ def create_command(email: str, name: str) -> None:
         token, secret = create_token(user, name)
     except TokenError as exc:
         db.session.rollback()
-        raise click.ClickException(TOKEN_ERRORS[str(exc)]) from exc
+        raise click.ClickException(TOKEN_ERRORS[exc.code]) from exc
     db.session.commit()
     click.echo(f"Created token {token.id} “{token.name}” acting as {user.email} ({user.role}).")
     click.echo("Copy it now; it is not stored and will not be shown again:")
@@ -60,7 +60,6 @@ def list_command(show_all: bool) -> None:
 @click.argument("token_id", type=int)
 def revoke_command(token_id: int) -> None:
     """Revoke a token by its id (see `list`); it stops working at once."""
-    from app.api.auth import revoke_token
 
     token = db.session.get(ApiToken, token_id)
     if token is None:

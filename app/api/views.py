@@ -8,13 +8,12 @@ from datetime import date
 from flask import current_app, g, jsonify, request
 from flask_babel import gettext as _
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
 from app import permissions as P
 from app.api import bp
 from app.api.auth import forbidden, json_error, request_token, token_required
-from app.api.cases import MAX_CASES, upsert_items
+from app.api.cases import MAX_CASES, store_items
 from app.api.openapi import document
 from app.errors import ServiceError
 from app.extensions import client_address, db, limiter
@@ -151,14 +150,7 @@ def upsert_cases():
     if not request.is_json:
         raise BadRequest(415, "unsupported_media_type",
                          _("Send the cases as JSON, with the header Content-Type: application/json."))
-    items = _case_items()
-    try:
-        result = upsert_items(items, org.get_organisation().timezone)
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        return json_error(409, "conflict", _("Another request was writing the same cases at the same time; nothing "
-                                             "from this request was saved. Send it again."))
+    result = store_items(_case_items(), org.get_organisation().timezone)
     return jsonify(result.as_json())
 
 

@@ -14,6 +14,7 @@ from app.auth.services import (
     start_session,
 )
 from app.extensions import client_address, db, limiter, login_manager
+from app.htmx import hx_redirect
 from app.org import services as org_services
 from app.org.models import User
 from app.timeutil import timezone_choices
@@ -36,7 +37,6 @@ def _unauthorized():
     if request.headers.get("HX-Request") == "true":
         from urllib.parse import urlsplit
 
-        from app.htmx import hx_redirect
 
         current = urlsplit(request.headers.get("HX-Current-URL", ""))
         target = current.path + (f"?{current.query}" if current.query else "")

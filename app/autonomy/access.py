@@ -5,7 +5,7 @@ from __future__ import annotations
 from app.autonomy import services as svc
 from app.autonomy.models import Decision
 from app.org.models import Role, User
-from app.permissions import policy
+from app.permissions import minimum_role, policy
 from app.timeutil import utcnow
 
 
@@ -40,21 +40,7 @@ def can_view_agent(user: User, agent_id: int) -> bool:
     return agent_id in svc.members_of(svc.coached_pod_ids(user), utcnow().date())
 
 
-@policy("autonomy.view_limits")
-def can_view_limits(user: User, _obj=None) -> bool:
-    return user.has_role(Role.COACH)
-
-
-@policy("autonomy.set_limits")
-def can_set_limits(user: User, _obj=None) -> bool:
-    return user.has_role(Role.LEADER)
-
-
-@policy("autonomy.propose")
-def can_propose(user: User, _obj=None) -> bool:
-    return user.has_role(Role.COACH)
-
-
-@policy("autonomy.manage_catalog")
-def can_manage_catalog(user: User, _obj=None) -> bool:
-    return user.has_role(Role.ADMIN)
+minimum_role("autonomy.view_limits", Role.COACH)
+minimum_role("autonomy.set_limits", Role.LEADER)
+minimum_role("autonomy.propose", Role.COACH)
+minimum_role("autonomy.manage_catalog", Role.ADMIN)

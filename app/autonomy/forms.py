@@ -9,18 +9,9 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, StringField, TextAreaField
 from wtforms.validators import AnyOf, Length, Optional
 
+from app.autonomy import models as M  # the longest texts the ledger keeps (M.*_MAX)
 from app.autonomy.errors import AutonomyError
-from app.autonomy.models import (
-    CASE_REF_MAX,
-    COMMENT_MAX,
-    CUSTOMER_MAX,
-    DESCRIPTION_MAX,
-    RATIONALE_MAX,
-    REASON_MAX,
-    Period,
-    ScopeLevel,
-    Unit,
-)
+from app.autonomy.models import Period, ScopeLevel, Unit
 from app.forms import IntField
 from app.org.models import Role
 from app.outcomes.models import REQUEST_TYPES
@@ -47,9 +38,9 @@ class DecisionForm(FlaskForm):
     action_type_id = _id(_l("Action"))
     amount = _text(_l("Amount"), AMOUNT_MAX_CHARS)
     currency = _text(_l("Currency"), 3)
-    case_ref = _text(_l("Case reference"), CASE_REF_MAX)
-    customer = _text(_l("Customer"), CUSTOMER_MAX)
-    rationale = _text(_l("Why"), RATIONALE_MAX, area=True)
+    case_ref = _text(_l("Case reference"), M.CASE_REF_MAX)
+    customer = _text(_l("Customer"), M.CUSTOMER_MAX)
+    rationale = _text(_l("Why"), M.RATIONALE_MAX, area=True)
     pod_id = _id(_l("Pod"))
     # Used only when Podium does not know the case (then the decision is marked as declared).
     segment_id = _id(_l("Segment"))
@@ -58,7 +49,7 @@ class DecisionForm(FlaskForm):
 
 
 class VerdictForm(FlaskForm):
-    comment = _text(_l("Comment"), COMMENT_MAX, area=True)
+    comment = _text(_l("Comment"), M.COMMENT_MAX, area=True)
     next = StringField()
 
 
@@ -76,16 +67,16 @@ class LimitForm(FlaskForm):
     period_cap = _text(_l("Cap per period"), AMOUNT_MAX_CHARS)
     customer_cap = _text(_l("Cap per customer"), AMOUNT_MAX_CHARS)
     approver_role = _choice(_l("Who approves above it"), ("coach", "leader"))
-    reason = _text(_l("Reason"), REASON_MAX, area=True)
+    reason = _text(_l("Reason"), M.REASON_MAX, area=True)
 
 
 class ReasonForm(FlaskForm):
-    reason = _text(_l("Reason"), REASON_MAX, area=True)
+    reason = _text(_l("Reason"), M.REASON_MAX, area=True)
 
 
 class ProposalVerdictForm(FlaskForm):
     per_case_max = _text(_l("Maximum per case"), AMOUNT_MAX_CHARS)
-    comment = _text(_l("Comment"), COMMENT_MAX, area=True)
+    comment = _text(_l("Comment"), M.COMMENT_MAX, area=True)
 
 
 class ActionTypeForm(FlaskForm):
@@ -93,7 +84,7 @@ class ActionTypeForm(FlaskForm):
     name = _text(_l("Name"), 80)
     unit = _choice(_l("Unit"), [u.value for u in Unit])
     currency = _text(_l("Currency"), 3)
-    description = _text(_l("Description"), DESCRIPTION_MAX, area=True)
+    description = _text(_l("Description"), M.DESCRIPTION_MAX, area=True)
     position = IntField(_l("Position"), minimum=0, maximum=10_000)
     active = BooleanField(_l("Active"))
 

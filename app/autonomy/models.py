@@ -25,7 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
-from app.org.models import User
+from app.org.models import CatalogItem, User
 from app.timeutil import utcnow
 
 # Longest free texts a person may type (the Text columns have no bound of their own).
@@ -68,21 +68,18 @@ class DecisionStatus(enum.StrEnum):
     CANCELLED = "cancelled"
 
 
-class ActionType(db.Model):
+class ActionType(CatalogItem, db.Model):
+    """An entry of the action catalog (name, description, position, active: a CatalogItem) with its unit."""
+
     __tablename__ = "autonomy_action_types"
     __table_args__ = (
         CheckConstraint("unit IN ('money', 'days', 'count')", name="unit_valid"),
         CheckConstraint("unit <> 'money' OR currency IS NOT NULL", name="money_currency"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
-    name: Mapped[str] = mapped_column(String(80), unique=True)
     unit: Mapped[str] = mapped_column(String(8))
     currency: Mapped[str | None] = mapped_column(String(3), nullable=True)
-    description: Mapped[str] = mapped_column(Text, default="")
-    position: Mapped[int] = mapped_column(Integer, default=0)
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
 
     def __repr__(self) -> str:
         return f"<ActionType {self.code}>"

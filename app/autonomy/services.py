@@ -45,6 +45,8 @@ from app.autonomy.models import (
 from app.extensions import db
 from app.notifications.services import notify, register_kind
 from app.org.models import LifecycleStage, Membership, Pod, Role, Segment, User, pod_coaches
+from app.org.services import get_organisation
+from app.outcomes.ingest import customer_salt
 from app.outcomes.models import REQUEST_TYPES, Case, Source
 from app.timeutil import local_to_utc, to_local, utcnow
 from app.validators import forbidden_characters
@@ -103,7 +105,6 @@ def format_amount(unit: str, amount: int | None, currency: str | None = None) ->
 
 def pseudonymise(customer: str) -> str:
     """Customers stay pseudonymous: keep only a salted hash of what the agent typed."""
-    from app.outcomes.ingest import customer_salt
 
     value = (customer or "").strip()
     if not value:
@@ -814,8 +815,6 @@ def escalate_overdue(now: datetime | None = None) -> int:
 
 
 def _org_timezone() -> str:
-    from app.org.services import get_organisation
-
     return get_organisation().timezone
 
 
@@ -943,25 +942,23 @@ def scan_fitness(now: datetime | None = None) -> list[Proposal]:
     version_ids = {r[5] for r in raise_rows} | {r[4] for r in review_rows}
     versions = {v.id: v for v in db.session.scalars(select(LimitVersion).where(LimitVersion.id.in_(version_ids)))}
     units = {a.id: a.unit for a in action_types(active_only=False)}
-    for agent_id, action_id, total, hits, top, version_id in raise_rows:
+    thresholds = {"raise": (FITNESS_MIN_REQUESTS, FITNESS_APPROVAL_SHARE),
+                  "review": (REVIEW_MIN_DECISIONS, REVIEW_BAD_SHARE)}
+    candidates = [("raise", *row) for row in raise_rows] + [
+        ("review", agent_id, action_id, total, hits, None, version_id)
+        for agent_id, action_id, total, hits, version_id in review_rows]
+    for kind, agent_id, action_id, total, hits, top, version_id in candidates:
         hits = int(hits or 0)
-        if total < FITNESS_MIN_REQUESTS or hits < FITNESS_APPROVAL_SHARE * total:
-            continue
-        if (agent_id, action_id, "raise") in open_keys:
+        minimum, share = thresholds[kind]
+        if total < minimum or hits < share * total or (agent_id, action_id, kind) in open_keys:
             continue
         base = versions.get(version_id)
         current = base.per_case_max if base else 0
-        suggested = max(_nice_ceiling(int(top or 0), units.get(action_id, "count")), current + 1)
-        created.append(_suggest("raise", agent_id, action_id, base, suggested, total, hits, now))
-    for agent_id, action_id, total, hits, version_id in review_rows:
-        hits = int(hits or 0)
-        if total < REVIEW_MIN_DECISIONS or hits < REVIEW_BAD_SHARE * total:
-            continue
-        if (agent_id, action_id, "review") in open_keys:
-            continue
-        base = versions.get(version_id)
-        current = base.per_case_max if base else 0
-        created.append(_suggest("review", agent_id, action_id, base, int(current * 3 // 4), total, hits, now))
+        if kind == "raise":
+            suggested = max(_nice_ceiling(int(top or 0), units.get(action_id, "count")), current + 1)
+        else:
+            suggested = int(current * 3 // 4)
+        created.append(_suggest(kind, agent_id, action_id, base, suggested, total, hits, now))
     db.session.flush()
     if created:
         notify(_leaders(), "autonomy_suggestion", url=url_for("autonomy.proposals"),

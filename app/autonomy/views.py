@@ -24,10 +24,12 @@ from app.autonomy.forms import (
     checked,
 )
 from app.autonomy.models import ActionType, Decision, Limit, LimitVersion, Period, Proposal, Unit
+from app.errors import refused_on
 from app.extensions import db
 from app.forms import arg_int, parse_int
 from app.htmx import is_htmx
 from app.org.models import LifecycleStage, Membership, Pod, Role, Segment, User
+from app.outcomes import metrics
 from app.outcomes.models import REQUEST_TYPES
 from app.permissions import authorize, can, require
 from app.timeutil import to_local, utcnow
@@ -82,23 +84,19 @@ def index():
 
 @bp.route("/decisions", methods=["POST"])
 @login_required
-def log_decision():
-    form = DecisionForm()
-    try:  # a refused decision shows the page again with what was typed
-        checked(form)
-        action_type = db.session.get(ActionType, form.action_type_id.data or 0)
-        if action_type is None or not action_type.active:
-            raise svc.AutonomyError(_l("Choose an action from the list."))
-        decision = svc.log_decision(
-            current_user, action_type, amount=form.amount.data,
-            currency=form.currency.data if action_type.unit == Unit.MONEY.value else None,
-            case_ref=form.case_ref.data, customer=form.customer.data, rationale=form.rationale.data,
-            pod_id=form.pod_id.data, segment_id=form.segment_id.data, stage_id=form.stage_id.data,
-            request_type=form.request_type.data or None,
-        )
-    except svc.AutonomyError as exc:
-        db.session.rollback()
-        return render_template("autonomy/index.html", **_index_context([str(exc.message)])), exc.status
+@refused_on(lambda errors: render_template("autonomy/index.html", **_index_context(errors)))
+def log_decision():  # a refused decision shows the page again with what was typed
+    form = checked(DecisionForm())
+    action_type = db.session.get(ActionType, form.action_type_id.data or 0)
+    if action_type is None or not action_type.active:
+        raise svc.AutonomyError(_l("Choose an action from the list."))
+    decision = svc.log_decision(
+        current_user, action_type, amount=form.amount.data,
+        currency=form.currency.data if action_type.unit == Unit.MONEY.value else None,
+        case_ref=form.case_ref.data, customer=form.customer.data, rationale=form.rationale.data,
+        pod_id=form.pod_id.data, segment_id=form.segment_id.data, stage_id=form.stage_id.data,
+        request_type=form.request_type.data or None,
+    )
     db.session.commit()
     if decision.within_limit:
         flash(_("Logged: within your limit, done."), "success")
@@ -199,33 +197,29 @@ def _limit_values(form: LimitForm, unit: str) -> svc.LimitInput:
 
 @bp.route("/limits", methods=["POST"])
 @login_required
-def save_limit():
+@refused_on(lambda errors: render_template("autonomy/limits.html", **_limits_context(errors)))
+def save_limit():  # a refused limit shows the page again with what was typed
     require("autonomy.propose")
-    form = LimitForm()
-    try:  # a refused limit shows the page again with what was typed
-        checked(form)
-        action_type = db.session.get(ActionType, form.action_type_id.data or 0)
-        if action_type is None:
-            raise svc.AutonomyError(_l("Choose an action from the list."))
-        level = form.level.data or ""
-        values = _limit_values(form, action_type.unit)
-        scope = {
-            "role": (form.role.data or None) if level == "role" else None,
-            "pod_id": form.pod_id.data if level == "pod" else None,
-            "agent_id": form.agent_id.data if level == "agent" else None,
-        }
-        if can(current_user, "autonomy.set_limits"):
-            svc.set_limit(current_user, action_type, level=level, **scope, segment_id=form.segment_id.data,
-                          stage_id=form.stage_id.data, request_type=form.request_type.data or None,
-                          values=values, reason=form.reason.data)
-            message = _("Limit saved as a new version.")
-        else:
-            svc.propose_change(current_user, action_type, level=level, pod_id=scope["pod_id"],
-                               agent_id=scope["agent_id"], values=values, reason=form.reason.data)
-            message = _("Proposal sent to the leaders.")
-    except svc.AutonomyError as exc:
-        db.session.rollback()
-        return render_template("autonomy/limits.html", **_limits_context([str(exc.message)])), exc.status
+    form = checked(LimitForm())
+    action_type = db.session.get(ActionType, form.action_type_id.data or 0)
+    if action_type is None:
+        raise svc.AutonomyError(_l("Choose an action from the list."))
+    level = form.level.data or ""
+    values = _limit_values(form, action_type.unit)
+    scope = {
+        "role": (form.role.data or None) if level == "role" else None,
+        "pod_id": form.pod_id.data if level == "pod" else None,
+        "agent_id": form.agent_id.data if level == "agent" else None,
+    }
+    if can(current_user, "autonomy.set_limits"):
+        svc.set_limit(current_user, action_type, level=level, **scope, segment_id=form.segment_id.data,
+                      stage_id=form.stage_id.data, request_type=form.request_type.data or None,
+                      values=values, reason=form.reason.data)
+        message = _("Limit saved as a new version.")
+    else:
+        svc.propose_change(current_user, action_type, level=level, pod_id=scope["pod_id"],
+                           agent_id=scope["agent_id"], values=values, reason=form.reason.data)
+        message = _("Proposal sent to the leaders.")
     db.session.commit()
     flash(message, "success")
     return redirect(url_for("autonomy.limits"))
@@ -297,8 +291,6 @@ def decide_proposal(proposal: Proposal, verdict: str):
 @bp.route("/accountability")
 @login_required
 def accountability():
-    from app.outcomes import metrics
-
     now = utcnow()
     days = parse_int(request.args.get("days"))  # a window is a choice: anything else shows the default
     if days not in WINDOW_CHOICES:
@@ -369,20 +361,16 @@ def action_type_list():
 @bp.route("/action-types", methods=["POST"])
 @bp.route("/action-types/<int:item_id>", methods=["POST"])
 @login_required
-def save_action_type(item_id: int | None = None):
+@refused_on(lambda errors: _catalog_page(errors, request.form, (request.view_args or {}).get("item_id")))
+def save_action_type(item_id: int | None = None):  # a refused edit shows the catalog again with what was typed
     require("autonomy.manage_catalog")
     item = db.get_or_404(ActionType, item_id) if item_id is not None else None
-    form = ActionTypeForm()
-    try:  # a refused edit shows the catalog again with what was typed
-        checked(form)
-        svc.save_action_type(
-            current_user, item, code=form.code.data, name=form.name.data, unit=form.unit.data or "",
-            currency=form.currency.data, description=form.description.data, position=form.position.data or 0,
-            active=form.active.data,
-        )
-    except svc.AutonomyError as exc:
-        db.session.rollback()
-        return _catalog_page([str(exc.message)], request.form, item_id), exc.status
+    form = checked(ActionTypeForm())
+    svc.save_action_type(
+        current_user, item, code=form.code.data, name=form.name.data, unit=form.unit.data or "",
+        currency=form.currency.data, description=form.description.data, position=form.position.data or 0,
+        active=form.active.data,
+    )
     db.session.commit()
     flash(_("Action type saved."), "success")
     return redirect(url_for("autonomy.action_type_list"))
@@ -390,17 +378,13 @@ def save_action_type(item_id: int | None = None):
 
 @bp.route("/settings", methods=["POST"])
 @login_required
-def save_settings():
+@refused_on(lambda errors: _catalog_page(errors))
+def save_settings():  # a refused setting shows the catalog page again
     require("autonomy.manage_catalog")
-    form = SettingsForm()
-    try:  # a refused setting shows the catalog page again
-        checked(form)
-        hours, start, end = form.escalation_hours.data, form.workday_start_hour.data, form.workday_end_hour.data
-        if hours is None or start is None or end is None or not start < end:
-            raise svc.AutonomyError(_l("Escalate after 1 to 80 working hours; the working day starts before it ends."))
-    except svc.AutonomyError as exc:
-        db.session.rollback()
-        return _catalog_page([str(exc.message)]), exc.status
+    form = checked(SettingsForm())
+    hours, start, end = form.escalation_hours.data, form.workday_start_hour.data, form.workday_end_hour.data
+    if hours is None or start is None or end is None or not start < end:
+        raise svc.AutonomyError(_l("Escalate after 1 to 80 working hours; the working day starts before it ends."))
     settings = svc.get_settings()
     settings.escalation_hours, settings.workday_start_hour, settings.workday_end_hour = hours, start, end
     db.session.commit()

@@ -3,6 +3,8 @@
 import click
 from flask.cli import AppGroup
 
+from app.demo.loader import load_demo
+
 demo_cli = AppGroup("demo", help="Demo data.")
 
 
@@ -10,7 +12,6 @@ demo_cli = AppGroup("demo", help="Demo data.")
 @click.option("--reset", is_flag=True, help="Delete everything and load the demo again.")
 def load_command(reset):
     """Load the demo organisation; does nothing when it is already there."""
-    from app.demo.loader import load_demo
 
     created = load_demo(reset=reset)
     if created:

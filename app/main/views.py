@@ -22,16 +22,8 @@ def home():
     coaches = org.coaches_by_pod(pod_ids)
     coverage = org.coverage_by_pod(pod_ids)
     matrix = org.coverage_matrix() if current_user.has_role(Role.LEADER) else None
-    return render_template(
-        "main/home.html",
-        pods=pods,
-        members=members,
-        coaches=coaches,
-        coverage=coverage,
-        matrix=matrix,
-        today=today,
-        home_sections=home_sections_for(current_user, today),
-    )
+    return render_template("main/home.html", pods=pods, members=members, coaches=coaches, coverage=coverage,
+                           matrix=matrix, today=today, home_sections=home_sections_for(current_user, today))
 
 
 @bp.route("/healthz")

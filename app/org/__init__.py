@@ -1,7 +1,2 @@
-"""Organisation: people, segments, lifecycle stages, pods, memberships and the coverage matrix."""
-
-from flask import Blueprint
-
-bp = Blueprint("org", __name__)
-
-from app.org import views  # noqa: E402,F401
+"""Organisation: people, segments, lifecycle stages, pods, memberships and the coverage matrix (models, forms and
+the services that keep their rules). Its pages are in app.orgpages, on the floor above app.permissions."""

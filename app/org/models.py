@@ -34,6 +34,13 @@ from app.extensions import db
 from app.timeutil import utcnow
 
 
+def unique_while_open(name: str, *columns: str, open_column: str) -> Index:
+    """A unique index over the rows still open (``open_column IS NULL``), the same on SQLite and PostgreSQL:
+    history rows may repeat, one open row at a time (two people acting at once cannot open a second)."""
+    still_open = text(f"{open_column} IS NULL")
+    return Index(name, *columns, unique=True, sqlite_where=still_open, postgresql_where=still_open)
+
+
 class Role(str, enum.Enum):
     AGENT = "agent"
     COACH = "coach"
@@ -127,30 +134,26 @@ class Organisation(db.Model):
     fiscal_year_start_month: Mapped[int] = mapped_column(Integer, default=1)
 
 
-class Segment(db.Model):
+class CatalogItem:
+    """The columns of an entry of a catalog an admin keeps in order (segments, lifecycle stages, autonomy's action
+    types): a unique name, a description, its position in lists, and whether it is still offered."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name}>"
+
+
+class Segment(CatalogItem, db.Model):
     __tablename__ = "segments"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(80), unique=True)
-    description: Mapped[str] = mapped_column(Text, default="")
-    position: Mapped[int] = mapped_column(Integer, default=0)
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
 
-    def __repr__(self) -> str:
-        return f"<Segment {self.name}>"
-
-
-class LifecycleStage(db.Model):
+class LifecycleStage(CatalogItem, db.Model):
     __tablename__ = "lifecycle_stages"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(80), unique=True)
-    description: Mapped[str] = mapped_column(Text, default="")
-    position: Mapped[int] = mapped_column(Integer, default=0)
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
-
-    def __repr__(self) -> str:
-        return f"<LifecycleStage {self.name}>"
 
 
 DEFAULT_STAGES = (
@@ -225,14 +228,7 @@ class Membership(db.Model):
         CheckConstraint("profile IN ('generalist', 'specialist')", name="profile_valid"),
         CheckConstraint("end_date IS NULL OR end_date >= start_date", name="dates_ordered"),
         Index("ix_memberships_user_current", "user_id", "end_date"),
-        Index(
-            "uq_memberships_open",
-            "pod_id",
-            "user_id",
-            unique=True,
-            sqlite_where=text("end_date IS NULL"),
-            postgresql_where=text("end_date IS NULL"),
-        ),
+        unique_while_open("uq_memberships_open", "pod_id", "user_id", open_column="end_date"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -310,15 +306,7 @@ class Coverage(db.Model):
 
     __tablename__ = "coverage"
     __table_args__ = (
-        Index(
-            "uq_coverage_open",
-            "pod_id",
-            "segment_id",
-            "stage_id",
-            unique=True,
-            sqlite_where=text("valid_to IS NULL"),
-            postgresql_where=text("valid_to IS NULL"),
-        ),
+        unique_while_open("uq_coverage_open", "pod_id", "segment_id", "stage_id", open_column="valid_to"),
         Index("ix_coverage_cell", "segment_id", "stage_id", "valid_from"),
         UniqueConstraint("pod_id", "segment_id", "stage_id", "valid_from"),
     )

@@ -8,9 +8,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import aliased
 
+from app.errors import ServiceError
 from app.extensions import db
 from app.org.models import LifecycleStage, Pod, Segment, User
 from app.outcomes import metrics
@@ -27,8 +29,22 @@ SORTS = {
 DEFAULT_SORT = "created"
 
 
-class ListError(ValueError):
-    """Bad list input (a sort, a cursor); str() says what."""
+LIST_ERRORS = {
+    "metric": _l("This figure has no case list."),
+    "period": _l("Give the period as start and end dates written YYYY-MM-DD, the start on or before the end."),
+    "scope": _l("Pods, people, segments and stages are given by their number."),
+    "sort": _l("Sort by creation, resolution or time to resolution."),
+    "cursor": _l("That page link is not valid any more; start from the first page."),
+}
+
+
+class ListError(ServiceError, ValueError):
+    """Bad list input (a metric, a period, a scope, a sort, a cursor): 400; ``code`` names it, the message says it."""
+
+    status = 400
+
+    def __init__(self, code: str) -> None:
+        super().__init__(LIST_ERRORS[code], code=code)
 
 
 @dataclass(frozen=True)

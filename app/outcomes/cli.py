@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.org.services import get_organisation
-from app.outcomes import attribution, import_jobs, ingest
+from app.outcomes import attribution, import_jobs, ingest, rollups
 from app.outcomes.importers import FORMATS, FileRejected, ParseOptions
 from app.outcomes.models import ImportRowError, ImportStatus
 
@@ -98,7 +98,6 @@ def reattribute_command() -> None:
 @outcomes_cli.command("rollups")
 def rebuild_rollups() -> None:
     """Rebuild the per-day rollups the dashboards read (after restoring a database, or writing cases by hand)."""
-    from app.outcomes import rollups
 
     started = time.perf_counter()
     rollups.rebuild()

@@ -10,6 +10,7 @@ from app.extension_points import demo_step
 from app.extensions import db
 from app.org.models import Pod
 from app.org.services import coaches_by_pod, get_organisation
+from app.outcomes import metrics
 from app.outcomes import targets as T
 from app.timeutil import to_local
 
@@ -33,8 +34,6 @@ def stretch(code: str, unit: str, direction: str, baseline: float | None) -> flo
 
 @demo_step(20, "outcome targets")
 def load_demo_targets(now: datetime) -> None:
-    from app.outcomes import metrics
-
     definitions = {d.code: d for d in T.targetable_metrics() if d.code in DEFAULTS}
     pods = list(db.session.scalars(select(Pod).where(Pod.active).order_by(Pod.id)))
     coaches = coaches_by_pod([pod.id for pod in pods])

@@ -7,13 +7,16 @@ import re
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from app import permissions as P
+from app.errors import ServiceError
 from app.extensions import db
 from app.org.models import Pod, User
+from app.outcomes import metrics
 from app.outcomes.models import PodTarget
 from app.timeutil import utcnow
 
@@ -22,8 +25,19 @@ UPPER_BOUND = {"rate": 1.0, "minutes": 525_600.0, "count": 1_000_000.0}
 FIRST_YEAR, LAST_YEAR = 2000, 2100
 
 
-class TargetError(ValueError):
-    """A target that cannot be saved; the code names the reason."""
+TARGET_ERRORS = {
+    "quarter": _l("Choose a quarter written as YYYY-Qn, for example 2026-Q4."),
+    "range": _l("A target is out of range."),
+    "metric": _l("There is no such metric."),
+    "forbidden": _l("Only the pod's coach or a leader can set its targets."),
+}
+
+
+class TargetError(ServiceError, ValueError):
+    """A target that cannot be saved; ``code`` names the reason (a key of TARGET_ERRORS), the message says it."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(TARGET_ERRORS[code], 403 if code == "forbidden" else 422, code=code)
 
 
 def quarter_of(day: date) -> tuple[int, int]:
@@ -42,16 +56,22 @@ def shift_quarter(year: int, quarter: int, steps: int) -> tuple[int, int]:
     return index // 4, index % 4 + 1
 
 
-def parse_quarter(text: str | None) -> tuple[int, int]:
-    """Read "2026-Q4"; raise TargetError("quarter") for anything else."""
+def read_quarter(text: str | None) -> tuple[int, int] | None:
+    """(year, quarter) from "2026-Q4" (ASCII digits only, years FIRST_YEAR..LAST_YEAR); None for anything else."""
     text = (text or "").strip().upper()
     year_text, _sep, quarter_text = text.partition("-Q")
-    if not (re.fullmatch(r"[0-9]{4}", year_text) and quarter_text in ("1", "2", "3", "4")):  # ASCII digits only
-        raise TargetError("quarter")
+    if not (re.fullmatch(r"[0-9]{4}", year_text) and quarter_text in ("1", "2", "3", "4")):
+        return None
     year = int(year_text)
-    if not FIRST_YEAR <= year <= LAST_YEAR:
+    return (year, int(quarter_text)) if FIRST_YEAR <= year <= LAST_YEAR else None
+
+
+def parse_quarter(text: str | None) -> tuple[int, int]:
+    """Read "2026-Q4"; raise TargetError("quarter") for anything else."""
+    quarter = read_quarter(text)
+    if quarter is None:
         raise TargetError("quarter")
-    return year, int(quarter_text)
+    return quarter
 
 
 def quarter_key(year: int, quarter: int) -> str:
@@ -60,7 +80,6 @@ def quarter_key(year: int, quarter: int) -> str:
 
 def targetable_metrics() -> list:
     """Metrics a pod can aim at: those with a direction (better is higher or lower)."""
-    from app.outcomes import metrics
 
     return [definition for definition in metrics.METRICS.values() if definition.direction]
 

@@ -23,8 +23,10 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from app import permissions as P
+from app.errors import refused_on
 from app.extension_points import home_section, nav_item
 from app.extensions import db
+from app.forms import parse_date
 from app.org import services as org
 from app.org.models import Coverage, LifecycleStage, Pod, Segment, User
 from app.outcomes import bp, demo_targets, metrics  # noqa: F401  (demo_targets registers its demo step)
@@ -36,12 +38,6 @@ from app.timeutil import to_local, utcnow
 
 nav_item(20, "outcomes.index", _l("Outcomes"), active_prefix="outcomes.")
 
-TARGET_ERRORS = {
-    "quarter": _l("Choose a quarter written as YYYY-Qn, for example 2026-Q4."),
-    "range": _l("A target is out of range."),
-    "metric": _l("There is no such metric."),
-    "forbidden": _l("Only the pod's coach or a leader can set its targets."),
-}
 
 
 def _local_today(tz: str) -> date:
@@ -193,11 +189,11 @@ def pod_targets(pod_id: int):
         abort(403)
     current = T.quarter_of(_local_today(pod.timezone))
     asked = request.args.get("quarter")
-    try:
-        year, quarter = T.parse_quarter(asked) if asked else current
-    except T.TargetError as exc:
-        flash(str(TARGET_ERRORS[str(exc)]), "error")
+    chosen = T.read_quarter(asked) if asked else current
+    if chosen is None:
+        flash(str(T.TARGET_ERRORS["quarter"]), "error")
         return redirect(url_for("outcomes.pod_targets", pod_id=pod.id)), 303 if request.method == "POST" else 302
+    year, quarter = chosen
     definitions = T.targetable_metrics()
     saved = T.targets_for([pod.id], year, quarter)[pod.id]
     form = targets_form(definitions)
@@ -207,17 +203,12 @@ def pod_targets(pod_id: int):
             if value is not None:
                 shown = value * 100 if definition.unit == "rate" else value
                 form[definition.code].data = Decimal(f"{shown:.2f}".rstrip("0").rstrip("."))
-    elif form.validate_on_submit():
-        try:
-            T.set_pod_targets(current_user, pod, year, quarter, form.target_values(definitions))
-        except T.TargetError as exc:
-            db.session.rollback()
-            flash(str(TARGET_ERRORS[str(exc)]), "error")
-        else:
-            db.session.commit()
-            flash(_("Targets for %(pod)s in %(quarter)s saved.", pod=pod.name,
-                    quarter=_("Q%(q)d %(year)d", q=quarter, year=year)), "success")
-            return redirect(url_for("outcomes.pod_targets", pod_id=pod.id, quarter=T.quarter_key(year, quarter)))
+    elif form.validate_on_submit():  # the form bounds every value, so the service refuses only a race (422)
+        T.set_pod_targets(current_user, pod, year, quarter, form.target_values(definitions))
+        db.session.commit()
+        flash(_("Targets for %(pod)s in %(quarter)s saved.", pod=pod.name,
+                quarter=_("Q%(q)d %(year)d", q=quarter, year=year)), "success")
+        return redirect(url_for("outcomes.pod_targets", pod_id=pod.id, quarter=T.quarter_key(year, quarter)))
     previous = T.shift_quarter(year, quarter, -1)
     last_quarter = metrics.compute(*T.quarter_bounds(*previous), metrics.Scope(pod_id=pod.id),
                                    codes=[d.code for d in definitions])
@@ -258,17 +249,8 @@ def home_outcomes(user: User, today: date) -> dict | None:
 
 # --- drill-down: the cases behind a figure ------------------------------------------------------
 
-LIST_ERRORS = {
-    "metric": _l("This figure has no case list."),
-    "period": _l("Give the period as start and end dates written YYYY-MM-DD, the start on or before the end."),
-    "scope": _l("Pods, people, segments and stages are given by their number."),
-    "sort": _l("Sort by creation, resolution or time to resolution."),
-    "cursor": _l("That page link is not valid any more; start from the first page."),
-}
-
-
 def _bad_list(reason: str):
-    abort(make_response(render_template("outcomes/case_list_error.html", message=LIST_ERRORS[reason]), 400))
+    raise CL.ListError(reason)  # shown on the case list's own error page (refused_on below)
 
 
 def _int_arg(name: str) -> int | None:
@@ -284,12 +266,8 @@ def _list_request() -> CL.Request:
     code, part = request.args.get("metric", ""), request.args.get("part", "all")
     if not metrics.drillable(code, part):
         _bad_list("metric")
-    try:
-        start = date.fromisoformat(request.args.get("start", ""))
-        end = date.fromisoformat(request.args.get("end", ""))
-    except ValueError:
-        _bad_list("period")
-    if end < start or start < D.EARLIEST or (end - start).days > D.MAX_RANGE_DAYS:
+    start, end = parse_date(request.args.get("start")), parse_date(request.args.get("end"))
+    if start is None or end is None or end < start or start < D.EARLIEST or (end - start).days > D.MAX_RANGE_DAYS:
         _bad_list("period")
     scope = metrics.Scope(
         pod_id=_int_arg("pod_id"), agent_id=_int_arg("agent_id"), segment_id=_int_arg("segment_id"),
@@ -314,6 +292,7 @@ def may_view_cases(user: User, scope: metrics.Scope) -> bool:
 
 @bp.route("/outcomes/cases")
 @login_required
+@refused_on(lambda errors: render_template("outcomes/case_list_error.html", message=errors[0]))
 def case_list():
     wanted = _list_request()
     if wanted.scope.pod_id is not None:
@@ -324,10 +303,7 @@ def case_list():
         name = f"cases-{wanted.code}-{wanted.part}-{wanted.start.isoformat()}-{wanted.end.isoformat()}.csv"
         return Response(stream_with_context(CL.export(wanted)), mimetype="text/csv",
                         headers={"Content-Disposition": f'attachment; filename="{name}"'})
-    try:
-        rows, following = CL.page(wanted, request.args.get("after") or None)
-    except CL.ListError as exc:
-        _bad_list(str(exc))
+    rows, following = CL.page(wanted, request.args.get("after") or None)
     args = {k: v for k, v in request.args.items() if k not in ("after", "format")}
     definition = metrics.METRICS[wanted.code]
     return render_template(

@@ -10,6 +10,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from app import permissions
+from app.errors import refused_on
 from app.extensions import db
 from app.forms import arg_date, arg_int, parse_int
 from app.htmx import is_htmx
@@ -157,8 +158,24 @@ def _draft(form: RecognitionForm, pod: Pod) -> services.Draft:
     )
 
 
+def _new_page(pod: Pod, form: RecognitionForm, status: int):
+    return render_template("recognition/new.html", form=form, pod=pod,
+                           points_left=services.points_left(current_user, utcnow())), status
+
+
+def _refused_page(errors: list[str]):
+    """A recognition the rules refused: the form again with what the person typed, and why (422)."""
+    for message in errors:
+        flash(message, "error")
+    pod = _pod_from_args()
+    form = RecognitionForm()
+    _form_choices(form, pod)
+    return _new_page(pod, form, 422)
+
+
 @bp.route("/new", methods=["GET", "POST"])
 @login_required
+@refused_on(_refused_page)
 def new():
     pod = _pod_from_args()
     form = RecognitionForm()
@@ -166,19 +183,11 @@ def new():
     if request.method == "GET":
         _prefill(form, pod)
     elif form.validate_on_submit():
-        try:
-            recognition = services.give(current_user, _draft(form, pod))
-        except services.RecognitionError as error:
-            # Not a translation of the error: the form is shown again with what the person typed.
-            db.session.rollback()
-            flash(str(error), "error")
-        else:
-            db.session.commit()
-            flash(_("Recognition shared."), "success")
-            return redirect(url_for("recognition.pod_wall", pod_id=recognition.pod_id))
-    status = 422 if request.method == "POST" else 200
-    return render_template("recognition/new.html", form=form, pod=pod,
-                           points_left=services.points_left(current_user, utcnow())), status
+        recognition = services.give(current_user, _draft(form, pod))
+        db.session.commit()
+        flash(_("Recognition shared."), "success")
+        return redirect(url_for("recognition.pod_wall", pod_id=recognition.pod_id))
+    return _new_page(pod, form, 422 if request.method == "POST" else 200)
 
 
 @bp.route("/<int:recognition_id>/react", methods=["POST"])

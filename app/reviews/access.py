@@ -6,13 +6,16 @@ from __future__ import annotations
 
 from app import permissions as P
 from app.org.models import Pod, Role, User
-from app.permissions import policy
+from app.permissions import minimum_role, policy
 from app.reviews.models import Review, ReviewStatus
 
 
 @policy("reviews.open")
-def can_open(user: User, pod: Pod | int) -> bool:
-    """Open the pod's review of a quarter, edit its drafts' content, update key result confidence."""
+def can_open(user: User, pod: Pod | int | None = None) -> bool:
+    """Open the pod's review of a quarter, edit its drafts' content, update key result confidence. Without a pod:
+    may the user open some pod's review at all (leaders, and coaches of a pod)."""
+    if pod is None:
+        return user.has_role(Role.LEADER) or (user.has_role(Role.COACH) and bool(P.pod_relations(user).coached))
     return P.can(user, P.COACH_POD, pod)
 
 
@@ -39,6 +42,4 @@ def can_reopen(user: User, review: Review | None = None) -> bool:
     return user.has_role(Role.LEADER) and (review is None or review.status == ReviewStatus.SIGNED_OFF.value)
 
 
-@policy("reviews.view_all")
-def can_view_all(user: User, _obj=None) -> bool:
-    return user.has_role(Role.LEADER)
+minimum_role("reviews.view_all", Role.LEADER)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -36,18 +34,12 @@ SECTION_LABELS = {"wins": _l("Wins"), "misses": _l("Misses"), "learnings": _l("L
 STATUS_LABELS = {"draft": _l("Draft"), "in_review": _l("In review"), "signed_off": _l("Signed off")}
 
 
-_QUARTER = re.compile(r"[0-9]{4}-[Qq][1-4]")
-
-
 def _quarter(raw: str | None) -> tuple[int, int]:
-    """(year, quarter) from "2026-Q4"; ASCII digits only (targets.parse_quarter trusts isdigit(), which "²" passes)."""
-    text = (raw or "").strip()
-    try:
-        if not _QUARTER.fullmatch(text):
-            raise T.TargetError("quarter")
-        return T.parse_quarter(text)
-    except T.TargetError:
-        raise svc.ReviewError(_("Choose a quarter like 2026-Q4.")) from None
+    """(year, quarter) from "2026-Q4", ASCII digits only; anything else is refused (ReviewError)."""
+    quarter = T.read_quarter(raw)
+    if quarter is None:
+        raise svc.ReviewError(_("Choose a quarter like 2026-Q4."))
+    return quarter
 
 
 def _submitted(form: FlaskForm) -> FlaskForm:
@@ -68,6 +60,15 @@ def _objectives(review: Review) -> list[Objective]:
     return list(db.session.scalars(
         select(Objective).where(Objective.review_id == review.id)
         .options(selectinload(Objective.key_results)).order_by(Objective.id)))
+
+
+def _review_route(rule: str, **options):
+    """A route about one review: signed in, the review loaded (404) and readable (403) before the view runs."""
+
+    def decorator(view):
+        return bp.route(rule, **options)(login_required(authorize(Review, "reviews.view")(view)))
+
+    return decorator
 
 
 def _context(review: Review) -> dict:
@@ -95,6 +96,7 @@ def index():
 @bp.route("/open", methods=["POST"])
 @login_required
 def open_review():
+    require("reviews.open")  # may open some pod's review at all; the service then asks about the pod chosen
     form = _submitted(OpenReviewForm())
     pod = db.session.get(Pod, form.pod_id.data)
     if pod is None:
@@ -105,34 +107,26 @@ def open_review():
     return redirect(url_for("reviews.show", review_id=review.id))
 
 
-@bp.route("/<int:review_id>")
-@login_required
-@authorize(Review, "reviews.view")
+@_review_route("/<int:review_id>")
 def show(review: Review):
     return render_template("reviews/review.html", **_context(review))
 
 
-@bp.route("/<int:review_id>/narrative", methods=["POST"])
-@login_required
-@authorize(Review, "reviews.view")
+@_review_route("/<int:review_id>/narrative", methods=["POST"])
 def save_narrative(review: Review):
     form = _submitted(NarrativeForm())
     svc.save_narrative(current_user, review, form.section.data, form.text.data or "")
     return _done(review, _("Saved."))
 
 
-@bp.route("/<int:review_id>/objectives", methods=["POST"])
-@login_required
-@authorize(Review, "reviews.view")
+@_review_route("/<int:review_id>/objectives", methods=["POST"])
 def add_objective(review: Review):
     form = _submitted(ObjectiveForm())
     svc.add_objective(current_user, review, form.title.data)
     return _done(review, _("Objective added."))
 
 
-@bp.route("/<int:review_id>/objectives/<int:objective_id>/key-results", methods=["POST"])
-@login_required
-@authorize(Review, "reviews.view")
+@_review_route("/<int:review_id>/objectives/<int:objective_id>/key-results", methods=["POST"])
 def add_key_result(review: Review, objective_id: int):
     objective = db.session.get(Objective, objective_id)
     if objective is None or objective.review_id != review.id:
@@ -156,34 +150,27 @@ def set_confidence(kr_id: int):
     return _done(review, _("Confidence updated."))
 
 
-@bp.route("/<int:review_id>/submit", methods=["POST"])
-@login_required
-@authorize(Review, "reviews.view")
+@_review_route("/<int:review_id>/submit", methods=["POST"])
 def submit(review: Review):
     svc.submit(current_user, review)
     return _done(review, _("Sent to a leader for sign-off."))
 
 
-@bp.route("/<int:review_id>/sign-off", methods=["POST"])
-@login_required
-@authorize(Review, "reviews.view")
+@_review_route("/<int:review_id>/sign-off", methods=["POST"])
 def sign_off(review: Review):
     svc.sign_off(current_user, review)
     return _done(review, _("Signed off; the figures are frozen."))
 
 
-@bp.route("/<int:review_id>/reopen", methods=["POST"])
-@login_required
-@authorize(Review, "reviews.view")
+@_review_route("/<int:review_id>/reopen", methods=["POST"])
 def reopen(review: Review):
+    require("reviews.reopen")  # leaders only, asked before the reason is read
     form = _submitted(ReopenForm())
     svc.reopen(current_user, review, form.reason.data)
     return _done(review, _("Reopened."))
 
 
-@bp.route("/<int:review_id>/print")
-@login_required
-@authorize(Review, "reviews.view")
+@_review_route("/<int:review_id>/print")
 def print_review(review: Review):
     return render_template("reviews/print.html", **_context(review))
 
@@ -193,17 +180,13 @@ def _filename(review: Review, extension: str) -> str:
     return f"review-{safe}-{review.key}.{extension}"
 
 
-@bp.route("/<int:review_id>/review.csv")
-@login_required
-@authorize(Review, "reviews.view")
+@_review_route("/<int:review_id>/review.csv")
 def review_csv(review: Review):
     return Response(exports.review_csv(svc.content(review)), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{_filename(review, "csv")}"'})
 
 
-@bp.route("/<int:review_id>/review.pdf")
-@login_required
-@authorize(Review, "reviews.view")
+@_review_route("/<int:review_id>/review.pdf")
 def review_pdf(review: Review):
     context = _context(review)
     actuals = {row["code"]: None for row in context["data"]["scorecard"]}

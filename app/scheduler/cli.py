@@ -9,7 +9,10 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from app.extensions import db
+from app.scheduler.jobs import JOBS, build_trigger
 from app.scheduler.models import JobRun
+from app.scheduler.runner import run_forever, run_job, scheduler_timezone
+from app.scheduler.services import latest_job_runs
 from app.timeutil import utcnow
 
 scheduler_cli = AppGroup("scheduler", help="Scheduled jobs.")
@@ -18,7 +21,6 @@ scheduler_cli = AppGroup("scheduler", help="Scheduled jobs.")
 @scheduler_cli.command("run")
 def run_command():
     """Run the scheduler in the foreground; a second one waits as a standby."""
-    from app.scheduler.runner import run_forever
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     run_forever(current_app._get_current_object())
@@ -27,9 +29,6 @@ def run_command():
 @scheduler_cli.command("list")
 def list_command():
     """Show each registered job, its trigger, its next fire time and its last run."""
-    from app.scheduler.jobs import JOBS, build_trigger
-    from app.scheduler.runner import scheduler_timezone
-    from app.scheduler.services import latest_job_runs
 
     timezone = scheduler_timezone(current_app)
     now = datetime.now(UTC)
@@ -48,8 +47,6 @@ def list_command():
 @click.argument("name")
 def run_job_command(name):
     """Run one job now, for the current minute; a run already recorded for that minute is skipped."""
-    from app.scheduler.jobs import JOBS
-    from app.scheduler.runner import run_job
 
     if name not in JOBS:
         raise click.BadParameter(f"unknown job {name!r}; `flask scheduler list` shows the jobs", param_hint="NAME")

@@ -12,10 +12,10 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload
 
 from app import permissions as P
+from app.errors import show_refusals_on
 from app.extensions import db
 from app.forms import EmptyForm, form_int
 from app.htmx import is_htmx
-from app.org import bp
 from app.org import services as org
 from app.org.forms import (
     CoverageForm,
@@ -28,20 +28,23 @@ from app.org.forms import (
     UserForm,
 )
 from app.org.models import LifecycleStage, Membership, Pod, Role, Segment, User
+from app.orgpages import bp
 from app.timeutil import timezone_choices, utcnow
 
 
-def _save_and_redirect(form, save, field, message, target: str):
+def _save_and_redirect(form, save, field, message, target, page):
     """The create/edit pages: when the form validates, save, commit, say ``message(saved)`` and go to ``target``;
-    a refused name or e-mail goes back onto the form's ``field`` instead (None: show the form again)."""
+    otherwise ``page()``, the form again. A rule the service refuses (a name or e-mail taken) goes back onto the
+    form's ``field``: the one ServiceError handler rolls back and shows ``page()`` with it."""
     if not form.validate_on_submit():
-        return None
-    try:
-        saved = save()
-    except org.OrgError as exc:  # shown on the form field rather than as an error page
-        db.session.rollback()
-        field.errors.append(str(exc))
-        return None
+        return page()
+
+    def refused(errors: list[str]):
+        field.errors = [*field.errors, *errors]
+        return page()
+
+    show_refusals_on(refused)
+    saved = save()
     db.session.commit()
     flash(message(saved), "success")
     return redirect(target if isinstance(target, str) else target(saved))
@@ -110,14 +113,13 @@ def new_pod():
 def _pod_form_page(pod: Pod | None):
     """Create (``pod`` None) or edit a pod; a refused name shows on the form again with a 400."""
     form = _pod_form(pod)
-    done = _save_and_redirect(
+    return _save_and_redirect(
         form, lambda: _save_pod_from(form, pod), form.name,
         lambda saved: _("Pod %(name)s created.", name=saved.name) if pod is None
         else _("Pod %(name)s saved.", name=saved.name),
-        lambda saved: url_for("org.pod_detail", pod_id=saved.id))
-    if done is not None:
-        return done
-    return render_template("org/pod_form.html", form=form, pod=pod, timezones=timezone_choices()), _form_status()
+        lambda saved: url_for("org.pod_detail", pod_id=saved.id),
+        lambda: (render_template("org/pod_form.html", form=form, pod=pod, timezones=timezone_choices()),
+                 _form_status()))
 
 
 @bp.route("/pods/<int:pod_id>")
@@ -329,14 +331,13 @@ def edit_user(user_id: int):
 def _user_form_page(user: User | None):
     """Create (``user`` None) or edit an account; a refused e-mail shows on the form again with a 400."""
     form = UserForm(obj=user)
-    done = _save_and_redirect(
+    return _save_and_redirect(
         form, lambda: _save_user_from(form, user), form.email,
         lambda saved: _("Account for %(name)s created.", name=saved.display_name) if user is None
         else _("Account of %(name)s saved.", name=saved.display_name),
-        url_for("org.user_list"))
-    if done is not None:
-        return done
-    return render_template("org/user_form.html", form=form, user=user, timezones=timezone_choices()), _form_status()
+        url_for("org.user_list"),
+        lambda: (render_template("org/user_form.html", form=form, user=user, timezones=timezone_choices()),
+                 _form_status()))
 
 
 def _save_user_from(form: UserForm, user: User | None) -> User:
@@ -354,9 +355,8 @@ def _save_user_from(form: UserForm, user: User | None) -> User:
 
 @bp.route("/admin/users/<int:user_id>/deactivate", methods=["POST"])
 @login_required
-def deactivate_user(user_id: int):
-    P.require(P.MANAGE_USERS)
-    user = db.get_or_404(User, user_id)
+@P.authorize(User, P.MANAGE_USERS)
+def deactivate_user(user: User):
     if not EmptyForm().validate_on_submit():
         abort(400)
     org.deactivate_user(current_user, user)
@@ -367,9 +367,8 @@ def deactivate_user(user_id: int):
 
 @bp.route("/admin/users/<int:user_id>/reactivate", methods=["POST"])
 @login_required
-def reactivate_user(user_id: int):
-    P.require(P.MANAGE_USERS)
-    user = db.get_or_404(User, user_id)
+@P.authorize(User, P.MANAGE_USERS)
+def reactivate_user(user: User):
     org.reactivate_user(current_user, user)
     db.session.commit()
     flash(_("%(name)s can sign in again.", name=user.display_name), "success")
@@ -409,14 +408,12 @@ def ordered_form(kind: str, item_id: int | None = None):
     form = OrderedItemForm(obj=item)
     if item is None and request.method == "GET":
         form.position.data = (db.session.scalar(select(func.max(model.position))) or 0) + 1
-    done = _save_and_redirect(
+    return _save_and_redirect(
         form, lambda: save(current_user, item, name=form.name.data, description=form.description.data or "",
                            position=form.position.data or 0, active=form.active.data),
-        form.name, lambda saved: _("%(name)s saved.", name=saved.name), url_for("org.ordered_list", kind=kind))
-    if done is not None:
-        return done
-    return render_template("org/ordered_form.html", form=form, kind=kind, item=item, title=title,
-                           singular=singular), _form_status()
+        form.name, lambda saved: _("%(name)s saved.", name=saved.name), url_for("org.ordered_list", kind=kind),
+        lambda: (render_template("org/ordered_form.html", form=form, kind=kind, item=item, title=title,
+                                 singular=singular), _form_status()))
 
 
 @bp.route("/admin/<any(segments, stages):kind>/<int:item_id>/move", methods=["POST"])
