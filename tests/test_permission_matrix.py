@@ -29,8 +29,8 @@ from app.org.models import LifecycleStage, Membership, Pod, Role, Segment, User,
 from app.outcomes.models import Import, ValueMapping
 from app.recognition.models import Recognition
 from app.retros.models import Retro, RetroAction, RetroCard, RetroGroup, RetroTemplate
-from app.skills.models import PodSkill, SkillProposal
 from app.reviews.models import KeyResult, Objective, Review
+from app.skills.models import PodSkill, SkillProposal
 from app.standups.models import Blocker, StandupBoard
 from app.timeutil import utcnow
 
