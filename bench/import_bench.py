@@ -1,6 +1,7 @@
 """Import benchmark: a generated 1,000,000-row Zendesk export imported on SQLite and PostgreSQL.
 
-    .venv/bin/python -m bench.import_bench [--rows 1000000] [--runs 3] [--reimport]
+    .venv/bin/python -m bench.import_bench [--rows 1000000] [--runs 3] [--reimport] [--more] [--only sqlite]
+                                           [--dir /tmp/bench-files]
                                            [--pg postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
 
 Each database is measured in its own process so peak RSS (ru_maxrss) is that import's alone; with
@@ -50,8 +51,8 @@ STATUS = ["Solved"] * 5 + ["Closed"] * 8 + ["Open", "Pending", "Hold", "New"]
 SCORES = ["Good"] * 3 + ["Bad", "Offered"] + ["Not Offered"] * 6
 
 
-def generate(path: Path, rows: int, seed: int = 7) -> None:
-    """Write a Zendesk-format export row by row (nothing held in memory)."""
+def generate(path: Path, rows: int, seed: int = 7, first_id: int = 1_000_000) -> None:
+    """Write a Zendesk-format export row by row (nothing held in memory); ticket ids from `first_id` on."""
     rng = random.Random(seed)
     start = datetime(2025, 10, 1)
     with path.open("w", encoding="utf-8", newline="") as handle:
@@ -69,7 +70,7 @@ def generate(path: Path, rows: int, seed: int = 7) -> None:
             fmt = "%Y-%m-%d %H:%M"
             customer = rng.randrange(200_000)
             writer.writerow([
-                1, 1_000_000 + n, f"Cliente {customer}", 500_000 + customer, "", f"c{customer}@example.com",
+                1, first_id + n, f"Cliente {customer}", 500_000 + customer, "", f"c{customer}@example.com",
                 "example.com", f"Cliente {customer}", rng.choice(AGENTS) if status != "New" else "",
                 rng.choice(GROUPS), rng.choice(SUBJECTS), "vip factura" if n % 7 else "escalated router", status,
                 rng.choice(["Low", "Normal", "High", "Urgent", "-"]), rng.choice(VIA), "Question",
@@ -136,12 +137,38 @@ def _sample_memory(_counts) -> None:
                 PEAK_FILE[0] = max(PEAK_FILE[0], int(line.split()[1]))
 
 
-def run_one(database_url: str, path: Path, reimport: bool) -> dict:
+ROLLUP_SECONDS = [0.0]
+
+
+def _time_rollups() -> None:
+    """Time the rollup refresh each import ends with, to report the import with and without it."""
+    from app.outcomes import ingest
+
+    refresh = ingest.refresh_rollups
+
+    def timed(*args, **kwargs):
+        started = time.perf_counter()
+        try:
+            return refresh(*args, **kwargs)
+        finally:
+            ROLLUP_SECONDS[0] += time.perf_counter() - started
+
+    ingest.refresh_rollups = timed
+
+
+def _rollups_taken() -> float:
+    taken, ROLLUP_SECONDS[0] = ROLLUP_SECONDS[0], 0.0
+    return round(taken, 1)
+
+
+def run_one(database_url: str, path: Path, reimport: bool, second: Path | None = None) -> dict:
     """Import the file into a fresh database in this process; return timings and peak RSS."""
     from app import create_app
     from app.extensions import db
     from app.outcomes.ingest import import_file
     from config import Config
+
+    _time_rollups()
 
     class BenchConfig(Config):
         SQLALCHEMY_DATABASE_URI = database_url
@@ -158,6 +185,7 @@ def run_one(database_url: str, path: Path, reimport: bool) -> dict:
         started = time.perf_counter()
         done = import_file(path, fmt="zendesk", timezone="Europe/Madrid", progress=_sample_memory)
         elapsed = time.perf_counter() - started
+        result.update(rollup_seconds=_rollups_taken())
         result.update(peak_anon_mb=round(PEAK_ANON[0] / 1024), peak_file_mapped_mb=round(PEAK_FILE[0] / 1024))
         result.update(status=done.status, rows=done.rows_processed, created=done.rows_created,
                       failed=done.rows_failed, seconds=round(elapsed, 1),
@@ -170,7 +198,15 @@ def run_one(database_url: str, path: Path, reimport: bool) -> dict:
             again = import_file(path, fmt="zendesk", timezone="Europe/Madrid")
             elapsed = time.perf_counter() - started
             result.update(reimport_seconds=round(elapsed, 1), reimport_unchanged=again.rows_unchanged,
-                          reimport_rows_per_second=round(again.rows_processed / elapsed))
+                          reimport_rows_per_second=round(again.rows_processed / elapsed),
+                          reimport_rollup_seconds=_rollups_taken())
+        if second is not None:
+            started = time.perf_counter()
+            more = import_file(second, fmt="zendesk", timezone="Europe/Madrid", progress=_sample_memory)
+            elapsed = time.perf_counter() - started
+            result.update(second_seconds=round(elapsed, 1), second_created=more.rows_created,
+                          second_rollup_seconds=_rollups_taken(),
+                          peak_anon_mb=round(PEAK_ANON[0] / 1024))
         from app.outcomes.attribution import reattribute_cases
 
         started = time.perf_counter()
@@ -183,10 +219,10 @@ def run_one(database_url: str, path: Path, reimport: bool) -> dict:
     return result
 
 
-def _child(database_url: str, path: Path, reimport: bool) -> dict:
+def _child(database_url: str, path: Path, reimport: bool, second: Path | None = None) -> dict:
     output = subprocess.run(
         [sys.executable, "-m", "bench.import_bench", "--child", database_url, "--file", str(path)]
-        + (["--reimport"] if reimport else []),
+        + (["--reimport"] if reimport else []) + (["--second-file", str(second)] if second else []),
         capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1],
     )
     if output.returncode != 0:
@@ -194,7 +230,7 @@ def _child(database_url: str, path: Path, reimport: bool) -> dict:
     return json.loads(output.stdout.strip().splitlines()[-1])
 
 
-def _postgres(server: str, path: Path, reimport: bool) -> dict:
+def _postgres(server: str, path: Path, reimport: bool, second: Path | None = None) -> dict:
     from sqlalchemy import create_engine, text
 
     name = f"podium_bench_{uuid.uuid4().hex[:8]}"
@@ -202,7 +238,7 @@ def _postgres(server: str, path: Path, reimport: bool) -> dict:
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     try:
-        return _child(f"{server.rpartition('/')[0]}/{name}", path, reimport)
+        return _child(f"{server.rpartition('/')[0]}/{name}", path, reimport, second)
     finally:
         with admin.connect() as conn:
             conn.execute(text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"))
@@ -217,27 +253,39 @@ def main() -> None:
                         help="PostgreSQL server URL to create a throwaway database on ('' to skip)")
     parser.add_argument("--reimport", action="store_true", help="also time a second, unchanged import")
     parser.add_argument("--runs", type=int, default=1, help="measure each database this many times")
+    parser.add_argument("--more", action="store_true",
+                        help="then import as many new rows (other ids) into the database that holds the first file")
+    parser.add_argument("--only", choices=("sqlite", "postgresql"), help="measure one database only")
+    parser.add_argument("--dir", help="keep the generated files in this folder and reuse them (never commit them)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--file", help=argparse.SUPPRESS)
+    parser.add_argument("--second-file", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(run_one(args.child, Path(args.file), args.reimport)))
+        second = Path(args.second_file) if args.second_file else None
+        print(json.dumps(run_one(args.child, Path(args.file), args.reimport, second)))
         return
     with tempfile.TemporaryDirectory(prefix="podium-bench-") as tmp:
-        path = Path(tmp) / "zendesk.csv"
-        started = time.perf_counter()
-        generate(path, args.rows)
-        print(f"generated {args.rows:,} rows ({path.stat().st_size / 2**20:.0f} MiB) "
-              f"in {time.perf_counter() - started:.0f} s", flush=True)
+        folder = Path(args.dir) if args.dir else Path(tmp)
+        path = folder / f"zendesk-{args.rows}.csv"
+        second = folder / f"zendesk-{args.rows}-more.csv" if args.more else None
+        for file, first_id, seed in ((path, 1_000_000, 7), (second, 1_000_000 + args.rows, 8)):
+            if file is None or file.exists():
+                continue
+            started = time.perf_counter()
+            generate(file, args.rows, seed, first_id)
+            print(f"generated {args.rows:,} rows ({file.stat().st_size / 2**20:.0f} MiB) "
+                  f"in {time.perf_counter() - started:.0f} s", flush=True)
         results = []
         for run in range(args.runs):
-            sqlite = Path(tmp) / f"bench-{run}.db"
-            results.append(_child(f"sqlite:///{sqlite}", path, args.reimport))
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{sqlite}{suffix}").unlink(missing_ok=True)
-            _print(results[-1])
-            if args.pg:
-                results.append(_postgres(args.pg, path, args.reimport))
+            if args.only != "postgresql":
+                sqlite = Path(tmp) / f"bench-{run}.db"
+                results.append(_child(f"sqlite:///{sqlite}", path, args.reimport, second))
+                for suffix in ("", "-wal", "-shm"):
+                    Path(f"{sqlite}{suffix}").unlink(missing_ok=True)
+                _print(results[-1])
+            if args.pg and args.only != "sqlite":
+                results.append(_postgres(args.pg, path, args.reimport, second))
                 _print(results[-1])
     if args.runs > 1:
         _summary(results)
@@ -250,8 +298,13 @@ def _print(result: dict) -> None:
             f"{result['import_peak_rss_mb']} MB, at the end {result['peak_rss_mb']} MB; during the import "
             f"private {result['peak_anon_mb']} MB + file-mapped {result['peak_file_mapped_mb']} MB  "
             f"re-attribute {result['reattribute_seconds']} s")
+    line += f"  of which rollup refresh {result['rollup_seconds']} s"
     if "reimport_seconds" in result:
-        line += f"  re-import {result['reimport_seconds']} s ({result['reimport_unchanged']:,} unchanged)"
+        line += (f"  re-import {result['reimport_seconds']} s ({result['reimport_unchanged']:,} unchanged; "
+                 f"rollups {result['reimport_rollup_seconds']} s)")
+    if "second_seconds" in result:
+        line += (f"  {result['second_created']:,} more into it {result['second_seconds']} s "
+                 f"(rollups {result['second_rollup_seconds']} s)")
     print(line, flush=True)
 
 
@@ -262,7 +315,9 @@ def _summary(results: list[dict]) -> None:
     for database in dict.fromkeys(result["database"] for result in results):
         runs = [result for result in results if result["database"] == database]
         parts = []
-        for key, label in (("seconds", "import s"), ("cpu_seconds", "CPU s"), ("reimport_seconds", "re-import s"),
+        for key, label in (("seconds", "import s"), ("rollup_seconds", "of which rollups s"),
+                           ("cpu_seconds", "CPU s"), ("reimport_seconds", "re-import s"),
+                           ("second_seconds", "as many more into it s"),
                            ("peak_anon_mb", "private MB"), ("peak_rss_mb", "peak RSS MB")):
             values = [run[key] for run in runs if key in run]
             if values:

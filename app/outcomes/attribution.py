@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from app.extensions import db
 from app.org.models import Coverage, LifecycleStage, Membership, Pod, Segment, User
@@ -210,18 +210,25 @@ class Attributor:
 # --- services -------------------------------------------------------------------------------------
 
 
-def reattribute_cases(actor: User | None) -> int:
+def reattribute_cases(actor: User | None, *, days: set | None = None,
+                      after_batch: Callable[[int, int], None] | None = None) -> int:
     """Recompute every case's segment, stage, request type, assignee and pod from its raw values.
 
     Run after mappings or coverage change, so figures follow the new mapping without importing again.
     Reads cases in id order, a batch at a time, and writes only the cases that change; flushes.
     Returns the number of cases changed.
+
+    The re-attribution job passes `days`, a set that collects the UTC days of the changed cases' created,
+    resolved and closed times (it refreshes their rollups once, at its end, instead of at every commit), and
+    `after_batch(examined, changed)`, called after each batch with the totals so far, which commits.
     """
     attributor = Attributor.load()
     columns = (Case.id, Case.raw_segment, Case.raw_stage, Case.raw_request_type, Case.raw_group,
-               Case.raw_assignee, Case.created_at, Case.segment_id, Case.stage_id, Case.request_type,
-               Case.assignee_id, Case.pod_id)
+               Case.raw_assignee, Case.created_at, Case.first_resolved_at, Case.closed_at, Case.segment_id,
+               Case.stage_id, Case.request_type, Case.assignee_id, Case.pod_id)
+    bulk = update(Case.__table__).where(Case.__table__.c.id == bindparam("case_id"))
     changed = 0
+    examined = 0
     last_id = 0
     while True:
         rows = db.session.execute(
@@ -230,14 +237,22 @@ def reattribute_cases(actor: User | None) -> int:
         if not rows:
             break
         last_id = rows[-1][0]
+        examined += len(rows)
         updates = []
         for row in rows:
             new = attributor.attribute(row[1], row[2], row[3], row[4], row[5], row[6])
-            if new != tuple(row[7:]):
+            if new != tuple(row[9:]):
                 updates.append({"id": row[0], **dict(zip(ATTRIBUTED, new, strict=True))})
+                if days is not None:
+                    days.update(moment.date() for moment in row[6:9] if moment is not None)
         if updates:
-            db.session.execute(update(Case), updates)
+            if days is None:  # the ORM bulk statement: the rollups follow at commit
+                db.session.execute(update(Case), updates)
+            else:  # around the ORM: the caller refreshes the rollups of `days`
+                db.session.connection().execute(bulk, [{"case_id": u.pop("id"), **u} for u in updates])
             changed += len(updates)
+        if after_batch is not None:
+            after_batch(examined, changed)
     db.session.flush()
     return changed
 

@@ -118,12 +118,16 @@ def enqueue_copy(source: str | Path, **kwargs) -> Import:
     return enqueue(path, **kwargs)
 
 
+def _resumable():
+    """A job another worker can take over: a queued file, or a re-attribution (it needs no file)."""
+    return or_(Import.file_path.is_not(None), Import.source == REATTRIBUTE)
+
+
 def _claimable():
     stale = or_(Import.heartbeat_at.is_(None), Import.heartbeat_at < stale_before())
     return or_(
         Import.status == ImportStatus.QUEUED.value,
-        and_(Import.status == ImportStatus.RUNNING.value, stale, Import.file_path.is_not(None),
-             Import.attempts < MAX_ATTEMPTS),
+        and_(Import.status == ImportStatus.RUNNING.value, stale, _resumable(), Import.attempts < MAX_ATTEMPTS),
     )
 
 
@@ -161,7 +165,7 @@ def fail_abandoned() -> int:
     abandoned = db.session.execute(
         select(Import.id, Import.rows_processed, Import.options, Import.file_path).where(
             Import.status == ImportStatus.RUNNING.value, stale,
-            or_(Import.file_path.is_(None), Import.attempts >= MAX_ATTEMPTS))
+            or_(~_resumable(), Import.attempts >= MAX_ATTEMPTS))
     ).all()
     db.session.rollback()
     failed = 0
@@ -187,6 +191,11 @@ def run_claimed(import_id: int, worker: str, stop: threading.Event | None = None
     """Run a job this worker has claimed, from its last committed row; delete its file once it has ended."""
     job = db.session.get(Import, import_id)
     options = JobOptions.loads(job.options)
+    if job.source == REATTRIBUTE:
+        resumed = job.attempts > 1
+        db.session.rollback()
+        with force_locale(options.locale):
+            return run_reattribution(import_id, worker, resumed=resumed, stop=stop)
     fmt, timezone, file_path = job.source, job.timezone, job.file_path
     counts = ingest.ImportProgress(processed=job.rows_processed, total=job.rows_total, created=job.rows_created,
                                    updated=job.rows_updated, unchanged=job.rows_unchanged, failed=job.rows_failed)
@@ -228,6 +237,86 @@ def run_pending_imports(*, worker: str | None = None, stop: threading.Event | No
         run_claimed(import_id, worker, stop)
         ran += 1
     return ran
+
+
+# --- re-attribution: the same durable job, with no file ---------------------------------------------
+
+REATTRIBUTE = "reattribute"  # Import.source of a re-attribution job
+
+
+def enqueue_reattribution(actor: User | None, locale: str = "en") -> Import:
+    """Queue applying the current mappings and coverage to every case; a job already queued serves. Commits.
+
+    A running one does not: it may have read the mappings before the change that asks for this one.
+    """
+    queued = db.session.scalar(select(Import).where(Import.source == REATTRIBUTE,
+                                                    Import.status == ImportStatus.QUEUED.value).limit(1))
+    if queued is not None:
+        return queued
+    from app.org.services import get_organisation
+    from app.outcomes.models import Case
+
+    job = Import(source=REATTRIBUTE, filename="", timezone=get_organisation().timezone[:64],
+                 status=ImportStatus.QUEUED.value, rows_total=db.session.scalar(select(func.count(Case.id))) or 0,
+                 started_by_id=actor.id if actor is not None else None, options=JobOptions(locale=locale).dumps(),
+                 attempts=0)
+    db.session.add(job)
+    db.session.commit()
+    return job
+
+
+def run_reattribution(import_id: int, worker: str, *, resumed: bool = False,
+                      stop: threading.Event | None = None) -> str:
+    """Run a claimed re-attribution job over every case, a committed batch at a time, renewing its heartbeat.
+
+    A worker that died leaves a job another one starts again from the first case (re-attribution is
+    idempotent: what the first attempt changed is unchanged the second time); the rollups are then rebuilt.
+    """
+    from app.outcomes.attribution import reattribute_cases
+
+    days: set = set()
+    counts = ingest.ImportProgress()
+
+    def after_batch(examined: int, changed: int) -> None:
+        counts.processed, counts.updated = examined, changed
+        counts.unchanged = examined - changed
+        counts.total = max(examined, counts.total)
+        claimed = db.session.execute(
+            update(Import).where(Import.id == import_id, Import.worker == worker,
+                                 Import.status == ImportStatus.RUNNING.value)
+            .values(rows_processed=examined, rows_updated=changed, rows_unchanged=examined - changed,
+                    heartbeat_at=utcnow())
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if claimed != 1:
+            db.session.rollback()
+            raise ingest.JobLost(import_id)
+        db.session.commit()
+        if stop is not None and stop.is_set():
+            raise ingest.JobStopped(import_id)
+
+    try:
+        counts.total = db.session.scalar(select(Import.rows_total).where(Import.id == import_id)) or 0
+        db.session.rollback()
+        reattribute_cases(None, days=days, after_batch=after_batch)
+        db.session.commit()
+    except ingest.JobLost:
+        db.session.rollback()
+        ingest.refresh_rollups(days, rebuild=resumed)
+        return "lost"
+    except ingest.JobStopped:
+        db.session.rollback()
+        ingest._requeue(import_id, worker)
+        return "stopped"
+    except Exception:
+        log.exception("Re-attribution %s failed", import_id)
+        ingest.refresh_rollups(days, rebuild=resumed)
+        return ingest._finish(import_id, worker, ImportStatus.FAILED,
+                              _("The re-attribution stopped because of an unexpected error; the cases before it "
+                                "follow the new mappings. Start it again."), counts)
+    ingest.refresh_rollups(days, rebuild=resumed)
+    counts.total = counts.processed
+    return ingest._finish(import_id, worker, ImportStatus.DONE, "", counts)
 
 
 def remove_orphan_files(min_age_seconds: float = ORPHAN_AGE_SECONDS) -> int:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 from flask import (
@@ -83,28 +82,11 @@ STATUS_LABELS = {
     ImportStatus.CANCELLED.value: _l("Cancelled"),
 }
 STOP_POLLING = 286
+JOB_NAMES = {**FORMAT_NAMES, import_jobs.REATTRIBUTE: _l("Re-attribution")}
 
 
 def _require_imports() -> None:
     P.require(P.MANAGE_IMPORTS)
-
-
-def run_later(app: Flask, func: Callable[[], None]) -> None:
-    """Run `func` in an app context: inline when IMPORTS_INLINE (the default under tests), else in a thread."""
-    if app.config.get("IMPORTS_INLINE", app.testing):
-        func()
-        return
-
-    def target() -> None:
-        with app.app_context():
-            try:
-                func()
-            except Exception:
-                log.exception("Background outcomes task failed")
-            finally:
-                db.session.remove()
-
-    threading.Thread(target=target, name="outcomes-import", daemon=True).start()
 
 
 def imports_inline(app: Flask) -> bool:
@@ -131,7 +113,7 @@ def _render_list(form: ImportForm, error: str | None = None, status: int = 200):
     defaults = {fmt: values for fmt, values in FIELD_DEFAULTS.items()}
     return render_template(
         "outcomes/imports.html", form=form, error=error, imports=_recent_imports(), status_labels=STATUS_LABELS,
-        format_names=FORMAT_NAMES, field_defaults=defaults, timezones=timezone_choices(),
+        format_names=JOB_NAMES, field_defaults=defaults, timezones=timezone_choices(),
         podium_columns=PODIUM_COLUMNS,
     ), status
 
@@ -198,7 +180,7 @@ def import_detail(import_id: int):
     started_by = db.session.get(User, import_.started_by_id) if import_.started_by_id else None
     running = import_.status in ACTIVE_IMPORT_STATUSES
     context = {"import_": import_, "errors": errors, "status_labels": STATUS_LABELS, "started_by": started_by,
-               "format_names": FORMAT_NAMES, "errors_shown": ERRORS_SHOWN, "running": running,
+               "format_names": JOB_NAMES, "errors_shown": ERRORS_SHOWN, "running": running,
                "cancel_form": EmptyForm()}
     template = "outcomes/_import_status.html" if is_htmx() else "outcomes/import.html"
     # htmx stops polling on 286: an ended import's fragment is the last one the page asks for.
@@ -342,19 +324,19 @@ def import_mapping_delete(mapping_id: int):
 @bp.route("/imports/mappings/reattribute", methods=["POST"])
 @login_required
 def import_reattribute():
-    """Apply the current mappings and coverage to every case already imported, without importing again."""
-    _require_imports()
-    app = current_app._get_current_object()
-    actor_id = current_user.id
-    if app.config.get("IMPORTS_INLINE", app.testing):
-        changed = attribution.reattribute_cases(current_user)
-        db.session.commit()
-        flash(_("Cases re-attributed: %(count)d changed.", count=changed), "success")
-    else:
-        def work() -> None:
-            attribution.reattribute_cases(db.session.get(User, actor_id))
-            db.session.commit()
+    """Apply the current mappings and coverage to every case already imported, without importing again.
 
-        run_later(app, work)
+    Queued as a durable job (the worker runs it, and another one starts it again if its worker dies); under
+    tests (IMPORTS_INLINE) it runs before the answer.
+    """
+    _require_imports()
+    job = import_jobs.enqueue_reattribution(current_user, str(get_locale() or "en"))
+    job_id = job.id
+    if imports_inline(current_app):
+        import_jobs.run_pending_imports()
+        db.session.expire_all()
+        job = db.session.get(Import, job_id)
+        flash(_("Cases re-attributed: %(count)d changed.", count=job.rows_updated), "success")
+    else:
         flash(_("Re-attribution started; the figures follow the new mappings in a minute or two."), "success")
     return redirect(url_for("outcomes.import_mappings"), code=303)

@@ -354,6 +354,10 @@ class _Parser:
     format = ""
     required: tuple[str, ...] = ()
     id_column = ""
+    status_column = ""
+    created_column = ""
+    statuses: dict[str, str] = {}
+    status_names = ""
 
     def __init__(self, header: list[str], options: ParseOptions) -> None:
         self.options = options
@@ -375,6 +379,12 @@ class _Parser:
                                    format=FORMAT_NAMES[other])
             raise FileRejected(message)
         self.id_at = self.positions[self.id_column.casefold()]
+        self.status_of = _status_reader(self.statuses, self.status_names)
+        self.status = self.column(self.status_column)
+        self.created = self.column(self.created_column)
+        self.segment = self.field(options.segment_from or "")
+        self.stage = self.field(options.stage_from or "")
+        self.request_type = self.field(options.request_type_from or "")
 
     def at(self, name: str) -> int | None:
         return self.positions.get(name.casefold())
@@ -444,6 +454,20 @@ class _Parser:
         tags = tags.casefold()
         return tag in tags and tag in re.split(r"[\s,]+", tags)
 
+    def start(self, row: Sequence[str]) -> tuple[str, str, datetime]:
+        """The id, status and creation time every case needs; RowProblem when one is missing or wrong."""
+        return (self.required_id(row), self.status_of(self.status(row)),
+                self.required_time(self.created_column, self.created(row)))
+
+    def case(self, row: Sequence[str], start: tuple[str, str, datetime], customer: str, group: str | None,
+             assignee: str | None, **values: object) -> CaseRecord:
+        """The record of a row: `start`, the hashed customer, the configured fields and the format's values."""
+        external_id, status, created = start
+        return CaseRecord(external_id=external_id, status=status, created_at=created,
+                          customer_ref=self.customer(customer), raw_segment=self.segment(row),
+                          raw_stage=self.stage(row), raw_request_type=self.request_type(row), raw_group=group,
+                          raw_assignee=assignee, **values)
+
     def record(self, row: Sequence[str]) -> CaseRecord:
         raise NotImplementedError
 
@@ -511,13 +535,14 @@ class ZendeskParser(_Parser):
     format = "zendesk"
     required = ("Id", "Status", "Created at")
     id_column = "Id"
+    status_column = "Status"
+    created_column = "Created at"
+    statuses = ZENDESK_STATUS
+    status_names = "New, Open, Pending, Hold, Solved, Closed"
 
     def __init__(self, header: list[str], options: ParseOptions) -> None:
         super().__init__(header, options)
         c = self.column
-        self.status_of = _status_reader(ZENDESK_STATUS, "New, Open, Pending, Hold, Solved, Closed")
-        self.created = c("Created at")
-        self.status = c("Status")
         self.requester = c("Requester id")
         self.assignee = c("Assignee")
         self.group = c("Group")
@@ -537,15 +562,11 @@ class ZendeskParser(_Parser):
         self.first_reply = c("First reply time in minutes")
         self.first_resolution = c("First resolution time in minutes")
         self.full_resolution = c("Full resolution time in minutes")
-        self.segment = self.field(options.segment_from or "")
-        self.stage = self.field(options.stage_from or "")
-        self.request_type = self.field(options.request_type_from or "")
 
     def record(self, row: Sequence[str]) -> CaseRecord:
-        external_id = self.required_id(row)
-        status = self.status_of(self.status(row))
+        start = self.start(row)
+        _external_id, status, created = start
         time = self.time
-        created = self.required_time("Created at", self.created(row))
         solved = time("Solved at", self.solved(row))
         updated = time("Updated at", self.updated(row))
         first_reply_minutes = _count("First reply time in minutes", self.first_reply(row), None)
@@ -557,16 +578,8 @@ class ZendeskParser(_Parser):
         if resolution_minutes is None:
             resolution_minutes = _minutes_between(created, solved)
         tags = self.tags(row)
-        return CaseRecord(
-            external_id=external_id,
-            status=status,
-            created_at=created,
-            customer_ref=self.customer(self.requester(row)),
-            raw_segment=self.segment(row),
-            raw_stage=self.stage(row),
-            raw_request_type=self.request_type(row),
-            raw_group=_text(self.group(row)),
-            raw_assignee=_text(self.assignee(row), ASSIGNEE_LIMIT),
+        return self.case(
+            row, start, self.requester(row), _text(self.group(row)), _text(self.assignee(row), ASSIGNEE_LIMIT),
             channel=ZENDESK_CHANNELS(self.via(row)),
             priority=PRIORITY(self.priority(row)),
             first_reply_at=_after(created, first_reply_minutes),
@@ -643,14 +656,14 @@ class FreshdeskParser(_Parser):
     format = "freshdesk"
     required = ("Ticket ID", "Status", "Created time")
     id_column = "Ticket ID"
+    status_column = "Status"
+    created_column = "Created time"
+    statuses = FRESHDESK_STATUS
+    status_names = "Open, Pending, Resolved, Closed, Waiting on Customer, Waiting on Third Party"
 
     def __init__(self, header: list[str], options: ParseOptions) -> None:
         super().__init__(header, options)
         c = self.column
-        self.status_of = _status_reader(FRESHDESK_STATUS, "Open, Pending, Resolved, Closed, Waiting on Customer, "
-                                                          "Waiting on Third Party")
-        self.status = c("Status")
-        self.created = c("Created time")
         self.due = c("Due by Time")
         self.resolved = c("Resolved time")
         self.closed = c("Closed time")
@@ -667,15 +680,11 @@ class FreshdeskParser(_Parser):
         self.tags = c("Tags")
         customer = next((name for name in FRESHDESK_CUSTOMER if self.at(name) is not None), None)
         self.customer_id = c(customer) if customer else _blank
-        self.segment = self.field(options.segment_from or "")
-        self.stage = self.field(options.stage_from or "")
-        self.request_type = self.field(options.request_type_from or "")
 
     def record(self, row: Sequence[str]) -> CaseRecord:
-        external_id = self.required_id(row)
-        status = self.status_of(self.status(row))
+        start = self.start(row)
+        _external_id, status, created = start
         time = self.time
-        created = self.required_time("Created time", self.created(row))
         resolved = time("Resolved time", self.resolved(row))
         closed = time("Closed time", self.closed(row))
         first_reply = time("Initial response time", self.initial_response(row))
@@ -693,16 +702,8 @@ class FreshdeskParser(_Parser):
         group = _text(self.group(row))
         survey = self.survey(row).strip()
         tags = self.tags(row)
-        return CaseRecord(
-            external_id=external_id,
-            status=status,
-            created_at=created,
-            customer_ref=self.customer(self.customer_id(row)),
-            raw_segment=self.segment(row),
-            raw_stage=self.stage(row),
-            raw_request_type=self.request_type(row),
-            raw_group=group,
-            raw_assignee=agent,
+        return self.case(
+            row, start, self.customer_id(row), group, agent,
             channel=FRESHDESK_CHANNELS(self.source(row)),
             priority=PRIORITY(self.priority(row)),
             first_reply_at=first_reply,
@@ -773,6 +774,10 @@ class PodiumParser(_Parser):
     format = "podium"
     required = ("external_id", "status", "created_at")
     id_column = "external_id"
+    status_column = "status"
+    created_column = "created_at"
+    statuses = {s: s for s in STATUSES}
+    status_names = ", ".join(STATUSES)
 
     def __init__(self, header: list[str], options: ParseOptions) -> None:
         super().__init__(header, options)
@@ -782,10 +787,6 @@ class PodiumParser(_Parser):
             raise FileRejected(_("Unknown columns %(columns)s. A Podium CSV has these columns: %(known)s.",
                                  columns=", ".join(f"“{_echo(u)}”" for u in unknown[:5]), known=PODIUM_HEADER))
         self.columns = {name: self.column(name) for name in known}
-        self.status_of = _status_reader({s: s for s in STATUSES}, ", ".join(STATUSES))
-        self.segment = self.field(options.segment_from or "")
-        self.stage = self.field(options.stage_from or "")
-        self.request_type = self.field(options.request_type_from or "")
 
     def _choice(self, name: str, row: Sequence[str], allowed: Sequence[str]) -> str | None:
         value = self.columns[name](row).strip()
@@ -804,10 +805,9 @@ class PodiumParser(_Parser):
 
     def record(self, row: Sequence[str]) -> CaseRecord:
         col = self.columns
-        external_id = self.required_id(row)
-        status = self.status_of(col["status"](row))
+        start = self.start(row)
+        created = start[2]
         time = self.time
-        created = self.required_time("created_at", col["created_at"](row))
         times = {name: time(name, col[name](row), day_end=name == "due_at")
                  for name in ("first_reply_at", "assigned_at", "first_resolved_at", "solved_at", "closed_at",
                               "due_at", "updated_at")}
@@ -822,16 +822,9 @@ class PodiumParser(_Parser):
         escalated = col["escalated"](row).strip().casefold()
         if escalated not in TRUE and escalated not in FALSE:
             raise RowProblem(_("escalated: “%(value)s” is not true or false.", value=_echo(escalated)))
-        return CaseRecord(
-            external_id=external_id,
-            status=status,
-            created_at=created,
-            customer_ref=self.customer(col["customer_id"](row)),
-            raw_segment=self.segment(row),
-            raw_stage=self.stage(row),
-            raw_request_type=self.request_type(row),
-            raw_group=_text(col["group"](row)),
-            raw_assignee=_text(col["assignee"](row), ASSIGNEE_LIMIT),
+        return self.case(
+            row, start, col["customer_id"](row), _text(col["group"](row)),
+            _text(col["assignee"](row), ASSIGNEE_LIMIT),
             channel=self._choice("channel", row, CHANNELS),
             priority=self._choice("priority", row, PRIORITIES),
             first_reply_at=times["first_reply_at"],

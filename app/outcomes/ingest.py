@@ -12,7 +12,7 @@ import uuid
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, fields, replace
-from datetime import datetime
+from datetime import date, datetime
 from operator import attrgetter
 from pathlib import Path
 from typing import TypeVar
@@ -40,11 +40,15 @@ record_values = attrgetter(*RECORD_FIELDS)
 BATCH_SIZE = 2000
 # On SQLite a batch holds the one write lock while it is written: smaller batches keep interactive writes waiting
 # for it short (a 2000-row batch held it for 0.2 s on a busy machine).
-SQLITE_BATCH_SIZE = 250
+SQLITE_BATCH_SIZE = 250  # the parser's batch on SQLite, and the smallest write transaction
+SQLITE_MAX_BATCH_SIZE = 2000
+SQLITE_BATCH_SECONDS = 0.1  # the longest a write transaction should hold SQLite's write lock
 SQLITE_WAL_AUTOCHECKPOINT = 10_000  # pages
 COMMIT_SECONDS = 0.0  # every batch is its own short transaction
 PARSE_AHEAD = 2  # batches parsed ahead of the writer
+PARSE_IN_THREAD = True  # False: parse in the writer's thread (bench.import_profile, to see it under cProfile)
 MAX_STORED_ERRORS = 10_000
+ROLLUP_DAYS_PER_COMMIT = 14  # refresh neighbours too: 14 UTC days stay under refresh's 60-day whole-range scan
 SOURCES = frozenset(s.value for s in Source)
 
 T = TypeVar("T")
@@ -171,11 +175,16 @@ class CaseWriter:
     COPY on PostgreSQL and executemany on SQLite. That keeps a million-row import within a minute.
     """
 
-    def __init__(self, source: str, *, import_id: int | None = None, attributor: Attributor | None = None) -> None:
+    def __init__(self, source: str, *, import_id: int | None = None, attributor: Attributor | None = None,
+                 days: set | None = None) -> None:
         if source not in SOURCES:
             raise ValueError(f"unknown case source {source!r}")
         self.source = source
         self.import_id = import_id
+        # Where the days a batch changes go: None → rollups.touch (recomputed when the session commits, as the
+        # API wants); a set → collected by the file import, which refreshes them once when the job ends (a
+        # refresh per committed batch recomputed most of the history thousands of times: 323 s for 100k rows).
+        self.days = days
         self.attributor = attributor or Attributor.load()
         self.memo = MemoAttributor(self.attributor)
         dialect = db.session.get_bind().dialect
@@ -204,15 +213,18 @@ class CaseWriter:
                 values[position] = _sqlite_datetime(value)
         return tuple(values)
 
+    def row(self, record: CaseRecord) -> tuple:
+        """The record's stored values (COMPARED), attributed, in the database's own form."""
+        return self._db_form(record_values(record) + self.memo.attribute(
+            record.raw_segment, record.raw_stage, record.raw_request_type, record.raw_group, record.raw_assignee,
+            record.created_at))
+
     def write(self, records: Sequence[CaseRecord]) -> UpsertResult:
         result = UpsertResult()
-        attribute = self.memo.attribute
-        db_form = self._db_form
+        to_row = self.row
         latest: dict[str, tuple] = {}
         for record in records:
-            row = db_form(record_values(record) + attribute(record.raw_segment, record.raw_stage,
-                                                            record.raw_request_type, record.raw_group,
-                                                            record.raw_assignee, record.created_at))
+            row = to_row(record)
             earlier = latest.get(record.external_id)
             if earlier is not None:
                 if earlier == row:
@@ -241,16 +253,23 @@ class CaseWriter:
         stamp = (self.source, self.import_id, now if self.postgres else _sqlite_datetime(now))
         inserts: list[tuple] = []
         updates: list[tuple] = []
+        moments: list = []
         for external_id, row in latest.items():
             found = existing.get(external_id)
             if found is None:
                 inserts.append(row + stamp)
             elif found[1] != row:
                 updates.append(row + stamp + (found[0],))
-                rollups.touch(found[1][i] for i in ROLLUP_POSITIONS)  # the days it leaves
+                moments.extend([found[1][i] for i in ROLLUP_POSITIONS])  # the days it leaves
             else:
                 result.unchanged += 1
-        rollups.touch(row[i] for row in (*inserts, *updates) for i in ROLLUP_POSITIONS)  # the days it enters
+        for row in (*inserts, *updates):  # the days it enters
+            moments.extend([row[i] for i in ROLLUP_POSITIONS])
+        if self.days is None:
+            rollups.touch(moments)
+        else:
+            self.days.update(moment[:10] if isinstance(moment, str) else moment.date()
+                             for moment in moments if moment is not None)
         if inserts:
             self._insert(cursor, inserts)
             result.created += len(inserts)
@@ -389,37 +408,70 @@ def execute_import(import_id: int, worker: str, path: str | Path, fmt: str, opti
     Runs in the caller's locale context (messages are written in it).
     """
     committed = replace(counts)
+    days: set = set()
+    # A resumed job does not know the days its earlier attempt changed: it rebuilds the rollups at its end.
+    resumed = counts.processed > 0
     try:
+        adaptive = batch_size is None
         if batch_size is None:
             batch_size = BATCH_SIZE if db.session.get_bind().dialect.name == "postgresql" else SQLITE_BATCH_SIZE
         _run(path, fmt, options, import_id, worker, counts, committed, progress, batch_size, locale,
-             stored_errors, stop)
+             stored_errors, stop, days, adaptive)
+        refresh_rollups(days, rebuild=resumed)
     except JobLost:
         db.session.rollback()
         log.info("Import %s is no longer run by %s (cancelled or taken over)", import_id, worker)
+        refresh_rollups(days, rebuild=resumed)
         return "lost"
     except JobStopped:
         db.session.rollback()
-        _requeue(import_id, worker)
+        _requeue(import_id, worker)  # the attempt that resumes it rebuilds the rollups
         return "stopped"
     except FileRejected as exc:
+        refresh_rollups(days, rebuild=resumed)
         return _finish(import_id, worker, ImportStatus.FAILED, exc.message, committed)
     except UnicodeDecodeError:
+        refresh_rollups(days, rebuild=resumed)
         return _finish(import_id, worker, ImportStatus.FAILED,
                        _("The file stopped being UTF-8 text after row %(rows)d; the rows before it were imported. "
                          "Export it again as UTF-8 CSV and import it again.", rows=committed.processed), committed)
     except IntegrityError:
         log.exception("Import %s collided with another write", import_id)
+        refresh_rollups(days, rebuild=resumed)
         return _finish(import_id, worker, ImportStatus.FAILED,
                        _("Another import was writing the same cases at the same time; the rows before row %(rows)d "
                          "were imported. Import the file again.", rows=committed.processed), committed)
     except Exception:
         log.exception("Import %s failed", import_id)
+        refresh_rollups(days, rebuild=resumed)
         return _finish(import_id, worker, ImportStatus.FAILED,
                        _("The import stopped after row %(rows)d because of an unexpected error; the rows before it "
                          "were imported. Import the file again.", rows=committed.processed), committed)
     counts.total = counts.processed
     return _finish(import_id, worker, ImportStatus.DONE, "", counts)
+
+
+def refresh_rollups(days: set, *, rebuild: bool = False) -> None:
+    """Bring the per-day rollups in step with what an import committed: its days once, at the job's end. Commits.
+
+    While an import runs the figures read the rollups as they were (the cases are committed batch by batch,
+    the rollups once). A whole rebuild when asked (a resumed job) or when some zone has no rollups yet
+    (`refresh` would build it whole and then recompute the days again).
+    """
+    db.session.rollback()
+    try:
+        if rebuild or not set(rollups.wanted_zones(db.session)) <= rollups.built_zones(db.session):
+            rollups.rebuild(db.session)
+            db.session.commit()
+            return
+        ordered = sorted({day if isinstance(day, date) else date.fromisoformat(day) for day in days})
+        # A few weeks per transaction: on SQLite each holds the write lock briefly, not for the whole history.
+        for start in range(0, len(ordered), ROLLUP_DAYS_PER_COMMIT):
+            rollups.refresh(ordered[start:start + ROLLUP_DAYS_PER_COMMIT], db.session)
+            db.session.commit()
+    except Exception:
+        db.session.rollback()
+        log.exception("Rollups not refreshed after an import; `flask outcomes rollups` rebuilds them")
 
 
 class _ParseFailed:
@@ -439,6 +491,10 @@ def _parsed_batches(path: str | Path, fmt: str, options: ParseOptions, batch_siz
     The thread holds at most PARSE_AHEAD batches; its exceptions are raised here, in order. Closing the
     iterator early (the writer failed) stops the thread. The first `skip` rows are passed over.
     """
+    if not PARSE_IN_THREAD:
+        with open_text(path) as stream:
+            yield from batches(parse(stream, fmt, options, skip), batch_size)
+        return
     app = current_app._get_current_object()
     handoff: queue.Queue = queue.Queue(maxsize=PARSE_AHEAD)
     stop = threading.Event()
@@ -481,16 +537,18 @@ def _parsed_batches(path: str | Path, fmt: str, options: ParseOptions, batch_siz
 
 def _run(path: str | Path, fmt: str, options: ParseOptions, import_id: int, worker: str, counts: ImportProgress,
          committed: ImportProgress, progress: Callable[[ImportProgress], None] | None, batch_size: int,
-         locale: str = "en", stored_errors: int = 0, stop: threading.Event | None = None) -> None:
+         locale: str = "en", stored_errors: int = 0, stop: threading.Event | None = None,
+         days: set | None = None, adaptive: bool = True) -> None:
     """Parse and write batch by batch; each batch with the counters and heartbeat is one transaction.
 
     The counters are written only while the import is still this worker's and running (JobLost
-    otherwise, and the batch is rolled back). On SQLite batches are small (SQLITE_BATCH_SIZE), so the
-    write lock is held for a few milliseconds at a time and the writer's own work on the next batch
-    leaves it free in between: interactive writes waiting on it get their turn. `committed` is kept
-    equal to the counters of what has been committed, for the message of a failure.
+    otherwise, and the batch is rolled back). On SQLite a batch holds the one write lock while it is
+    written, so its size follows how long the last one took (_WriteSize): from SQLITE_BATCH_SIZE rows up to
+    SQLITE_MAX_BATCH_SIZE while a batch takes under SQLITE_BATCH_SECONDS, smaller again when it takes longer.
+    Between batches the lock is free and interactive writes waiting on it get their turn. `committed` is
+    kept equal to the counters of what has been committed, for the message of a failure.
     """
-    writer = CaseWriter(fmt, import_id=import_id)
+    writer = CaseWriter(fmt, import_id=import_id, days=set() if days is None else days)
     sqlite = not writer.postgres
     last_commit = time.monotonic()
 
@@ -511,8 +569,10 @@ def _run(path: str | Path, fmt: str, options: ParseOptions, import_id: int, work
             raise JobStopped(import_id)
 
     parsed = _parsed_batches(path, fmt, options, batch_size, locale, skip=counts.processed)
+    size = _WriteSize(batch_size, SQLITE_MAX_BATCH_SIZE if sqlite and adaptive else batch_size)
     try:
-        for batch in parsed:
+        for batch in _grouped(parsed, size):
+            started = time.perf_counter()
             records = [item for _line, item in batch if isinstance(item, CaseRecord)]
             errors = [{"import_id": import_id, "line": line, "external_id": item.external_id, "reason": item.reason}
                       for line, item in batch if isinstance(item, RowError)]
@@ -530,6 +590,7 @@ def _run(path: str | Path, fmt: str, options: ParseOptions, import_id: int, work
             if time.monotonic() - last_commit >= COMMIT_SECONDS:
                 commit()
                 last_commit = time.monotonic()
+                size.took(time.perf_counter() - started)
                 if sqlite:
                     time.sleep(0)  # let a thread of this process waiting for the write lock take it now
             if progress is not None:
@@ -537,6 +598,34 @@ def _run(path: str | Path, fmt: str, options: ParseOptions, import_id: int, work
     finally:
         parsed.close()
     commit()
+
+
+class _WriteSize:
+    """How many rows the next write transaction takes: doubled while one takes under half the target time,
+    halved when one takes longer than it (a fresh SQLite table takes 4,000 rows in the time a big one takes
+    500: every row then changes a page of each index, and every changed page is written at commit)."""
+
+    def __init__(self, smallest: int, largest: int) -> None:
+        self.smallest, self.largest = smallest, max(smallest, largest)
+        self.rows = smallest
+
+    def took(self, seconds: float) -> None:
+        if seconds < SQLITE_BATCH_SECONDS / 2:
+            self.rows = min(self.largest, self.rows * 2)
+        elif seconds > SQLITE_BATCH_SECONDS:
+            self.rows = max(self.smallest, self.rows // 2)
+
+
+def _grouped(parsed: Iterator[list], size: _WriteSize) -> Iterator[list]:
+    """The parser's batches joined into write transactions of `size.rows` rows or more."""
+    group: list = []
+    for batch in parsed:
+        group.extend(batch)
+        if len(group) >= size.rows:
+            yield group
+            group = []
+    if group:
+        yield group
 
 
 def _count_values(counts: ImportProgress) -> dict[str, object]:

@@ -32,6 +32,7 @@ def uploads(app, tmp_path):
 def test_other_sessions_write_while_an_import_job_runs_in_a_thread(app, tmp_path, uploads, make_user, monkeypatch):
     monkeypatch.setattr(ingest, "BATCH_SIZE", 100)
     monkeypatch.setattr(ingest, "SQLITE_BATCH_SIZE", 100)
+    monkeypatch.setattr(ingest, "SQLITE_MAX_BATCH_SIZE", 100)
     user = make_user("agent")
     source = zendesk_file(tmp_path, [zendesk_row(Id=str(n)) for n in range(1, ROWS + 1)])
     queued = import_jobs.enqueue_copy(source, fmt="zendesk", timezone="UTC", filename="big.csv",

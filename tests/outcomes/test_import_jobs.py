@@ -36,6 +36,7 @@ def uploads(app, tmp_path):
 def small_batches(monkeypatch):
     monkeypatch.setattr(ingest, "BATCH_SIZE", 50)
     monkeypatch.setattr(ingest, "SQLITE_BATCH_SIZE", 50)
+    monkeypatch.setattr(ingest, "SQLITE_MAX_BATCH_SIZE", 50)
 
 
 def count(model=Case) -> int:

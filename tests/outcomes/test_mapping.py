@@ -17,6 +17,12 @@ from tests.outcomes.test_import_formats import zendesk_file, zendesk_row
 @pytest.fixture
 def imported(tmp_path, make_user):
     leader = make_user("leader")
+    import_three_cases(tmp_path)
+    return leader
+
+
+def import_three_cases(tmp_path) -> None:
+    """Cases 1 and 2 of group Soporte, case 3 of Empresas, with values no mapping names yet."""
     rows = [
         zendesk_row(Id="1", Group="Soporte", Assignee="Ana Torres", **{"Segment [list]": "Residencial",
                                                                        "Lifecycle stage [list]": "Posventa",
@@ -29,7 +35,6 @@ def imported(tmp_path, make_user):
                                                                    "Request type [list]": "Garantía"}),
     ]
     ingest.import_file(zendesk_file(tmp_path, rows), fmt="zendesk", timezone="UTC")
-    return leader
 
 
 def attribution_of(external_id: str) -> tuple:
