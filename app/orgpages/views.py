@@ -355,8 +355,9 @@ def _save_user_from(form: UserForm, user: User | None) -> User:
 
 @bp.route("/admin/users/<int:user_id>/deactivate", methods=["POST"])
 @login_required
-@P.authorize(User, P.MANAGE_USERS)
-def deactivate_user(user: User):
+def deactivate_user(user_id: int):
+    P.require(P.MANAGE_USERS)
+    user = db.get_or_404(User, user_id)
     if not EmptyForm().validate_on_submit():
         abort(400)
     org.deactivate_user(current_user, user)
@@ -367,8 +368,9 @@ def deactivate_user(user: User):
 
 @bp.route("/admin/users/<int:user_id>/reactivate", methods=["POST"])
 @login_required
-@P.authorize(User, P.MANAGE_USERS)
-def reactivate_user(user: User):
+def reactivate_user(user_id: int):
+    P.require(P.MANAGE_USERS)
+    user = db.get_or_404(User, user_id)
     org.reactivate_user(current_user, user)
     db.session.commit()
     flash(_("%(name)s can sign in again.", name=user.display_name), "success")
