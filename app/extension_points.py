@@ -101,6 +101,15 @@ def quarter_activities_for(pod: Any, start: date, end: date) -> dict[str, dict]:
     return {item.key: item.collect(pod, start, end) for item in QUARTER_ACTIVITIES}
 
 
+def quarter_activity_of(key: str, pod: Any, start: date, end: date) -> dict | None:
+    """One registered feature's part of a quarter (None when no feature registered `key`); a collector that
+    accepts ``pod=None`` answers for every pod (the leader's quarter view)."""
+    for item in QUARTER_ACTIVITIES:
+        if item.key == key:
+            return item.collect(pod, start, end)
+    return None
+
+
 def nav_items_for(user: Any, menu: str = "main") -> list[NavItem]:
     return [item for item in NAV_ITEMS if item.menu == menu and item.visible(user)]
 
