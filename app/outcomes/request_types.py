@@ -97,9 +97,10 @@ def complaint_codes() -> list[str]:
 
 
 def complaint_condition() -> ColumnElement[bool]:
-    """SQL: the case's request type is marked as a complaint."""
+    """SQL: the case's request type is marked as a complaint (never NULL)."""
     codes = complaint_codes()
-    return Case.request_type.in_(codes) if codes else false()
+    # NULL-safe, so that "not a complaint" (a drill-down's misses) includes cases without a request type.
+    return and_(Case.request_type.is_not(None), Case.request_type.in_(codes)) if codes else false()
 
 
 def expected_by_stage() -> dict[int, tuple[frozenset[str], bool]]:

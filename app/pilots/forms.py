@@ -7,7 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
-from app.forms import IntField, parse_date
+from app.forms import IntField, parse_date, parse_int
 from app.org.forms import MultiCheckboxField
 from app.pilots.services import HYPOTHESIS_MAX, NAME_MAX
 from app.validators import CleanText, strip_filter
@@ -18,11 +18,13 @@ def cell_value(segment_id: int, stage_id: int) -> str:
 
 
 def parse_cells(values) -> list[tuple[int, int]]:
+    """"segment-stage" ids as sent by the cell checkboxes; anything else (or an id beyond INTEGER) is dropped."""
     cells = []
     for value in values or ():
         left, _sep, right = str(value).partition("-")
-        if left.isascii() and left.isdigit() and right.isascii() and right.isdigit() and len(value) <= 21:
-            cells.append((int(left), int(right)))
+        segment, stage = parse_int(left, minimum=1), parse_int(right, minimum=1)
+        if segment is not None and stage is not None:
+            cells.append((segment, stage))
     return cells
 
 

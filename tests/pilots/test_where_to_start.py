@@ -162,3 +162,17 @@ def test_where_to_start_is_for_leaders_and_coaches(cells, client, auth, make_use
     assert "Start a pilot" not in page.get_data(as_text=True)  # coaches read it
     assert client.get("/pilots/where-to-start?from=2026-09-01&to=2026-08-01").status_code == 400
     assert client.get("/pilots/where-to-start?from=nonsense").status_code == 400
+
+
+def test_the_unexpected_count_drills_down_to_its_cases(cells, client, auth, make_user):
+    c = cells
+    _load(rows(c["big"].id, c["pre"].id, 40, request_type="information"),
+          rows(c["big"].id, c["pre"].id, 6, request_type="warranty"))
+    auth.login(make_user("leader"))
+    page = client.get(f"/pilots/where-to-start?from={START}&to={END}").get_data(as_text=True)
+    assert "unexpected=1" in page
+    listed = client.get(f"/outcomes/cases?metric=volume&part=all&start={START}&end={END}"
+                        f"&segment_id={c['big'].id}&stage_id={c['pre'].id}&unexpected=1")
+    assert listed.status_code == 200
+    html = listed.get_data(as_text=True)
+    assert "6 cases" in html and "Only cases whose request type is not expected" in html
