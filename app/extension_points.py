@@ -55,6 +55,7 @@ QUARTER_ACTIVITIES: list[QuarterActivity] = []
 HOME_SECTIONS: list[HomeSection] = []
 DEMO_STEPS: list[DemoStep] = []
 USER_DEACTIVATED: dict[str, Callable[[Any, Any, datetime], None]] = {}
+COVERAGE_NOTES: dict[str, Callable[[Any], dict]] = {}
 
 
 def nav_item(order: int, endpoint: str, label: Any, visible: Callable[[Any], bool] = lambda user: True,
@@ -108,6 +109,25 @@ def quarter_activity_of(key: str, pod: Any, start: date, end: date) -> dict | No
         if item.key == key:
             return item.collect(pod, start, end)
     return None
+
+
+def coverage_note(name: str):
+    """Register ``func(user) -> {(segment_id, stage_id): {"text": str, "url": str | None}}``: a note a feature
+    adds to cells of the coverage matrix (pilots flag cases whose request type is unexpected at the stage)."""
+
+    def decorator(func: Callable[[Any], dict]):
+        COVERAGE_NOTES.setdefault(name, func)
+        return func
+
+    return decorator
+
+
+def coverage_notes_for(user: Any) -> dict[tuple[int, int], list[dict]]:
+    notes: dict[tuple[int, int], list[dict]] = {}
+    for func in COVERAGE_NOTES.values():
+        for cell, note in func(user).items():
+            notes.setdefault(cell, []).append(note)
+    return notes
 
 
 def nav_items_for(user: Any, menu: str = "main") -> list[NavItem]:

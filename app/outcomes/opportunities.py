@@ -93,6 +93,12 @@ def _unexpected(lo, hi) -> dict[tuple[int, int], int]:
     return {(s, t): int(n) for s, t, n in db.session.execute(stmt)}
 
 
+def unexpected_counts(start: date, end: date, tz: str | None = None) -> dict[tuple[int, int], int]:
+    """Cases created on local days start..end per cell whose request type is unexpected at the stage."""
+    lo, hi = local_day_bounds(start, end, tz or metrics._org_timezone())
+    return _unexpected(lo, hi)
+
+
 def rank(start: date, end: date, tz: str | None = None) -> Ranking:
     """Every active segment × stage cell for local days start..end (in the organisation's zone), ranked."""
     zone = tz or metrics._org_timezone()

@@ -104,13 +104,17 @@ def complaint_condition() -> ColumnElement[bool]:
 
 
 def expected_by_stage() -> dict[int, tuple[frozenset[str], bool]]:
-    """Stage id -> (expected request types, chosen by an admin?) for every stage (two queries)."""
-    stages = db.session.execute(select(LifecycleStage.id, LifecycleStage.name)).all()
+    """Stage id -> (expected request types, chosen by an admin?) for every stage (one query)."""
+    names: dict[int, str] = {}
     chosen: dict[int, set[str]] = {}
-    for stage_id, code in db.session.execute(select(StageRequestType.stage_id, StageRequestType.request_type)):
-        chosen.setdefault(stage_id, set()).add(code)
+    for stage_id, name, code in db.session.execute(
+            select(LifecycleStage.id, LifecycleStage.name, StageRequestType.request_type)
+            .outerjoin(StageRequestType, StageRequestType.stage_id == LifecycleStage.id)):
+        names[stage_id] = name
+        if code is not None:
+            chosen.setdefault(stage_id, set()).add(code)
     out = {}
-    for stage_id, name in stages:
+    for stage_id, name in names.items():
         if stage_id in chosen:
             out[stage_id] = (frozenset(chosen[stage_id]), True)
         else:

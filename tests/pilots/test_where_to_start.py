@@ -176,3 +176,21 @@ def test_the_unexpected_count_drills_down_to_its_cases(cells, client, auth, make
     assert listed.status_code == 200
     html = listed.get_data(as_text=True)
     assert "6 cases" in html and "Only cases whose request type is not expected" in html
+
+
+def test_the_coverage_matrix_flags_unexpected_request_types(cells, client, auth, make_user):
+    from app.timeutil import utcnow
+
+    c = cells
+    recent = utcnow().date() - timedelta(days=10)
+    _load(rows(c["big"].id, c["pre"].id, 5, request_type="warranty", day=recent),
+          rows(c["big"].id, c["post"].id, 5, request_type="warranty", day=recent))
+    auth.login(make_user("leader"))
+    page = client.get("/coverage").get_data(as_text=True)
+    start = page.index(f'id="coverage-cell-{c["big"].id}-{c["pre"].id}"')
+    assert "5 cases of a request type not expected at this stage" in page[start:start + 1500]
+    other = page.index(f'id="coverage-cell-{c["big"].id}-{c["post"].id}"')
+    assert "not expected at this stage" not in page[other:other + 600]
+    auth.logout()
+    auth.login(make_user("agent"))
+    assert "5 cases of a request type not expected" in client.get("/coverage").get_data(as_text=True)
