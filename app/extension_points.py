@@ -7,6 +7,9 @@
   ``(pod, start, end) -> dict`` registered under a key; reviews gather every registered key.
 - ``on_user_deactivated``: a function ``(actor, user, now)`` run when an account is deactivated, so a feature
   above the organisation model ends what it granted the person (the API revokes their tokens).
+- ``coverage_note``: a note a feature adds to cells of the coverage matrix (pilots: cases whose request type is
+  not expected at the stage); ``quarter_activity_of(key, pod, start, end)`` reads one feature's quarter (the
+  leader's quarter view asks pilots for every pod with ``pod=None``).
 - ``metric_provider``: extra figures the metric engine computes from a feature's own data (e.g. autonomy's
   "decisions within autonomy"), so the engine never imports a feature above it.
 """
