@@ -37,9 +37,15 @@ SEED = 20261202
 LEVEL = 0.90
 
 
+def measurable(code: str) -> bool:
+    """Can a pilot aim at this metric: a rate counted from cases (asked without building its SQL)."""
+    definition = metrics.METRICS.get(code)
+    return definition is not None and definition.unit == "rate" and metrics.drillable(code, "hit")
+
+
 def measurable_codes() -> list[str]:
-    """The metrics a pilot can aim at: rates counted from cases."""
-    return [code for code in metrics.METRICS if metrics.rate_parts(code) is not None]
+    """The metrics a pilot can aim at."""
+    return [code for code in metrics.METRICS if measurable(code)]
 
 
 @dataclass
@@ -144,7 +150,7 @@ def measure(cells: Sequence[tuple[int, int]], pilot_cells: Sequence[tuple[int, i
     if ended_on is not None:
         last = min(last, ended_on)
     n = max(0, min(window_days, (last - start).days + 1))
-    wanted = [code for code in codes if metrics.rate_parts(code) is not None]
+    wanted = [code for code in codes if measurable(code)]
     if n == 0:
         return {code: Effect(code, 0, None, None) for code in wanted}
     first = start - timedelta(days=n)
