@@ -125,6 +125,8 @@ def _register_models() -> None:
     import app.notifications.models  # noqa: F401
     import app.org.models  # noqa: F401
     import app.outcomes.models  # noqa: F401
+    import app.outcomes.request_types  # noqa: F401
+    import app.pilots.models  # noqa: F401
     import app.recognition.models  # noqa: F401
     import app.retros.models  # noqa: F401
     import app.reviews.models  # noqa: F401
@@ -142,6 +144,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.notifications import bp as notifications_bp
     from app.orgpages import bp as org_bp
     from app.outcomes import bp as outcomes_bp
+    from app.pilots import bp as pilots_bp
     from app.recognition import bp as recognition_bp
     from app.retros import bp as retros_bp
     from app.reviews import bp as reviews_bp
@@ -160,6 +163,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(recognition_bp)
     app.register_blueprint(reviews_bp)
     app.register_blueprint(skills_bp)
+    app.register_blueprint(pilots_bp)
     csrf.exempt(api_bp)
 
 

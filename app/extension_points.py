@@ -7,6 +7,9 @@
   ``(pod, start, end) -> dict`` registered under a key; reviews gather every registered key.
 - ``on_user_deactivated``: a function ``(actor, user, now)`` run when an account is deactivated, so a feature
   above the organisation model ends what it granted the person (the API revokes their tokens).
+- ``coverage_note``: a note a feature adds to cells of the coverage matrix (pilots: cases whose request type is
+  not expected at the stage); ``quarter_activity_of(key, pod, start, end)`` reads one feature's quarter (the
+  leader's quarter view asks pilots for every pod with ``pod=None``).
 - ``metric_provider``: extra figures the metric engine computes from a feature's own data (e.g. autonomy's
   "decisions within autonomy"), so the engine never imports a feature above it.
 """
@@ -55,6 +58,7 @@ QUARTER_ACTIVITIES: list[QuarterActivity] = []
 HOME_SECTIONS: list[HomeSection] = []
 DEMO_STEPS: list[DemoStep] = []
 USER_DEACTIVATED: dict[str, Callable[[Any, Any, datetime], None]] = {}
+COVERAGE_NOTES: dict[str, Callable[[Any], dict]] = {}
 
 
 def _register(registry: list, entry: Any, identity: Callable[[Any], Any]) -> None:
@@ -99,6 +103,34 @@ def quarter_activity(order: int, key: str):
 
 def quarter_activities_for(pod: Any, start: date, end: date) -> dict[str, dict]:
     return {item.key: item.collect(pod, start, end) for item in QUARTER_ACTIVITIES}
+
+
+def quarter_activity_of(key: str, pod: Any, start: date, end: date) -> dict | None:
+    """One registered feature's part of a quarter (None when no feature registered `key`); a collector that
+    accepts ``pod=None`` answers for every pod (the leader's quarter view)."""
+    for item in QUARTER_ACTIVITIES:
+        if item.key == key:
+            return item.collect(pod, start, end)
+    return None
+
+
+def coverage_note(name: str):
+    """Register ``func(user) -> {(segment_id, stage_id): {"text": str, "url": str | None}}``: a note a feature
+    adds to cells of the coverage matrix (pilots flag cases whose request type is unexpected at the stage)."""
+
+    def decorator(func: Callable[[Any], dict]):
+        COVERAGE_NOTES.setdefault(name, func)
+        return func
+
+    return decorator
+
+
+def coverage_notes_for(user: Any) -> dict[tuple[int, int], list[dict]]:
+    notes: dict[tuple[int, int], list[dict]] = {}
+    for func in COVERAGE_NOTES.values():
+        for cell, note in func(user).items():
+            notes.setdefault(cell, []).append(note)
+    return notes
 
 
 def nav_items_for(user: Any, menu: str = "main") -> list[NavItem]:

@@ -27,6 +27,7 @@ from app.extensions import db
 from app.notifications.models import Notification
 from app.org.models import LifecycleStage, Membership, Pod, Role, Segment, User, pod_coaches
 from app.outcomes.models import Import, ValueMapping
+from app.pilots.models import Pilot
 from app.recognition.models import Recognition
 from app.retros.models import Retro, RetroAction, RetroCard, RetroGroup, RetroTemplate
 from app.reviews.models import KeyResult, Objective, Review
@@ -57,6 +58,9 @@ VALIDATED_FIRST = frozenset({"leader", "admin"})
 MATRIX: dict[str, dict[str, frozenset]] = {
     "api.get_metrics": {"GET": NOBODY},  # bearer tokens only; a browser session is not an API credential
     "api.get_pod_skills": {"GET": NOBODY},  # bearer tokens only (tests/skills/test_api.py: the page's rule)
+    "api.get_opportunities": {"GET": NOBODY},  # bearer tokens only (tests/pilots/test_pilots_api.py)
+    "api.get_pilot": {"GET": NOBODY},
+    "api.get_pilots": {"GET": NOBODY},
     "api.openapi": {"GET": EVERYONE},
     "api.upsert_cases": {"POST": NOBODY},
     "api_tokens.create": {"POST": ADMINS},
@@ -120,6 +124,13 @@ MATRIX: dict[str, dict[str, frozenset]] = {
     "outcomes.org_dashboard": {"GET": LEADERS},
     "outcomes.pod_dashboard": {"GET": POD_A},
     "outcomes.pod_targets": {"GET": COACH_A, "POST": COACH_A},
+    "pilots.close": {"POST": LEADERS},
+    "pilots.index": {"GET": COACHES},  # leaders steer pilots; coaches read them
+    "pilots.new_pilot": {"GET": LEADERS, "POST": LEADERS},
+    "pilots.settings": {"GET": ADMINS, "POST": ADMINS},
+    "pilots.show": {"GET": COACHES | {"agent_a"}},  # pod A's pilot: coaches, leaders and the pod's members
+    "pilots.where_to_start": {"GET": COACHES},
+    "pilots.widen": {"POST": LEADERS},
     "recognition.alignment": {"GET": COACH_A},
     "recognition.detail": {"GET": POD_A},
     "recognition.new": {"GET": POD_A, "POST": POD_A},  # members, coaches and leaders (who read every pod)
@@ -243,6 +254,7 @@ def world(app, quick_password_hashes):
         "limit_id": db.session.scalar(select(Limit.id).order_by(Limit.id)),
         "proposal_id": db.session.scalar(select(Proposal.id).order_by(Proposal.id)),
         "review_id": review.id, "objective_id": objective,
+        "pilot_id": db.session.scalar(select(Pilot.id).where(Pilot.pod_id == pod_a).order_by(Pilot.id)),
         "kr_id": db.session.scalar(select(KeyResult.id).where(KeyResult.objective_id == objective)),
         "recognition_id": db.session.scalar(select(Recognition.id).where(Recognition.pod_id == pod_a)),
         "import_id": db.session.scalar(select(Import.id)),

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-from app.api import admin, demo, registration, skills, views  # noqa: E402,F401
+from app.api import admin, demo, pilots, registration, skills, views  # noqa: E402,F401

@@ -154,6 +154,7 @@ def document() -> dict:
                 },
             },
             "/pods/{pod_id}/skills": _pod_skills_path(unauthorized, too_many),
+            **_pilot_paths(unauthorized, too_many),
             "/openapi.json": {
                 "get": {
                     "operationId": "getOpenApi",
@@ -186,6 +187,7 @@ def document() -> dict:
                 "Figure": _figure_schema(),
                 "Metrics": _metrics_schema(),
                 "PodSkills": _pod_skills_schema(),
+                **_pilot_schemas(),
                 "Error": {"type": "object", "required": ["error", "message"], "properties": {
                     "error": {"type": "string"}, "message": {"type": "string"}}},
             },
@@ -258,4 +260,89 @@ def _pod_skills_schema() -> dict:
                 "level": {"type": "string", "enum": ["none", *SKILL_LEVELS]},
                 "proposed_at": {"type": "string", "format": "date-time"}}}},
         },
+# --- where to start and pilots (app/api/pilots.py) ----------------------------------------------------------------
+
+def _json(ref: str, description: str) -> dict:
+    return {"description": description,
+            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}}}
+
+
+def _pilot_paths(unauthorized: dict, too_many: dict) -> dict:
+    period = [_parameter("from", "First day, YYYY-MM-DD.", {"type": "string", "format": "date"}, True),
+              _parameter("to", "Last day (inclusive), YYYY-MM-DD.", {"type": "string", "format": "date"}, True)]
+    return {
+        "/opportunities": {"get": {
+            "operationId": "getOpportunities",
+            "summary": "Where to start: segment × stage cells ranked by avoidable rework",
+            "description": "Every active segment × lifecycle-stage cell of the period (days in the organisation's "
+                           "time zone), ranked by avoidable rework = resolved × rework_rate (ties: rework_rate, "
+                           "then complaint_share), each with its figures (numerator and denominator), the pods "
+                           "covering it at the period's end (none: a gap) and its cases whose request type is "
+                           "unexpected at the stage. Cells with fewer than `min_resolved` resolved cases are "
+                           "listed apart. Coaches and leaders.",
+            "parameters": period,
+            "responses": {"200": _json("Opportunities", "The ranked cells."),
+                          "400": _error("A missing or malformed date, `from` after `to`, or an unknown parameter."),
+                          "401": unauthorized, "403": _error("The token's user is not a coach or a leader."),
+                          "429": too_many},
+        }},
+        "/pilots": {"get": {
+            "operationId": "getPilots", "summary": "Every pilot with its phases and cells (coaches and leaders)",
+            "responses": {"200": _json("PilotList", "The pilots, newest first."), "401": unauthorized,
+                          "403": _error("The token's user is not a coach or a leader."), "429": too_many},
+        }},
+        "/pilots/{pilot_id}": {"get": {
+            "operationId": "getPilot",
+            "summary": "A pilot with each phase's effect per metric (difference in differences, 90 % interval)",
+            "description": "Per phase and target metric: the pilot cells and every other cell before and after the "
+                           "phase's start (windows of equal length), the effect (pilot change − rest change) and "
+                           "its 90 % bootstrap interval over days (seeded: the same data gives the same interval). "
+                           "`enough_data` is false while a window has fewer than 14 days or fewer than 100 "
+                           "resolved cases in the pilot cells; effect and interval are then null. Coaches, leaders "
+                           "and the members of the pilot's pod.",
+            "parameters": [{"name": "pilot_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+            "responses": {"200": _json("Pilot", "The pilot and its effects."), "401": unauthorized,
+                          "403": _error("The token's user may not see this pilot."),
+                          "404": _error("No pilot has this id."), "429": too_many},
+        }},
+    }
+
+
+def _pilot_schemas() -> dict:
+    figure = {"$ref": "#/components/schemas/Figure"}
+    named = {"type": "object", "properties": {"id": {"type": "integer"}, "name": {"type": "string"}}}
+    nullable = {"type": ["number", "null"]}
+    cell = {"type": "object", "required": ["segment", "stage", "avoidable_rework", "pods", "gap", "metrics"],
+            "properties": {"rank": {"type": ["integer", "null"]}, "segment": named, "stage": named,
+                           "avoidable_rework": {"type": "integer"}, "pods": {"type": "array", "items": named},
+                           "gap": {"type": "boolean"}, "unexpected_request_types": {"type": "integer"},
+                           "metrics": {"type": "object", "additionalProperties": figure}}}
+    side = {"type": "object", "properties": {"before": nullable, "after": nullable, "n_before": {"type": "integer"},
+                                             "n_after": {"type": "integer"}}}
+    effect = {"type": "object", "required": ["metric", "enough_data", "effect", "interval_90"], "properties": {
+        "metric": {"type": "string"}, "window_days": {"type": "integer"}, "enough_data": {"type": "boolean"},
+        "pilot": side, "comparison": side, "effect": nullable,
+        "interval_90": {"type": ["array", "null"], "items": {"type": "number"}, "minItems": 2, "maxItems": 2},
+        "direction": {"type": ["string", "null"]}}}
+    phase = {"type": "object", "properties": {
+        "number": {"type": "integer"}, "start_date": {"type": "string", "format": "date"},
+        "cells": {"type": "array", "items": {"type": "object"}},
+        "effects": {"type": "array", "items": {"$ref": "#/components/schemas/PilotEffect"}}}}
+    pilot = {"type": "object", "required": ["id", "name", "pod", "status", "start_date", "phases"], "properties": {
+        "id": {"type": "integer"}, "name": {"type": "string"}, "pod": named,
+        "status": {"type": "string", "enum": ["running", "ended", "adopted"]},
+        "start_date": {"type": "string", "format": "date"}, "ended_on": {"type": ["string", "null"]},
+        "hypothesis": {"type": "string"}, "metrics": {"type": "array", "items": {"type": "string"}},
+        "window_days": {"type": "integer"}, "phases": {"type": "array", "items": phase}}}
+    return {
+        "Opportunity": cell,
+        "Opportunities": {"type": "object", "required": ["from", "to", "ranked", "too_few_cases"], "properties": {
+            "from": {"type": "string", "format": "date"}, "to": {"type": "string", "format": "date"},
+            "timezone": {"type": "string"}, "min_resolved": {"type": "integer"},
+            "ranked": {"type": "array", "items": {"$ref": "#/components/schemas/Opportunity"}},
+            "too_few_cases": {"type": "array", "items": {"$ref": "#/components/schemas/Opportunity"}}}},
+        "PilotEffect": effect,
+        "Pilot": pilot,
+        "PilotList": {"type": "object", "properties": {"pilots": {"type": "array",
+                                                                  "items": {"$ref": "#/components/schemas/Pilot"}}}},
     }

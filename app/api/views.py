@@ -90,7 +90,7 @@ def unexpected_error(error: Exception):
     return json_error(500, "internal_error", _("Podium hit an unexpected error; nothing from this request was saved."))
 
 
-ENDPOINT_METHODS = {"cases": "POST", "metrics": "GET", "openapi.json": "GET"}
+ENDPOINT_METHODS = {"cases": "POST", "metrics": "GET", "openapi.json": "GET", "opportunities": "GET", "pilots": "GET"}
 
 
 @bp.route("/", defaults={"path": ""}, methods=["GET", "POST", "PUT", "PATCH", "DELETE"])

@@ -13,6 +13,7 @@ from sqlalchemy.orm import joinedload
 
 from app import permissions as P
 from app.errors import show_refusals_on
+from app.extension_points import coverage_notes_for
 from app.extensions import db
 from app.forms import EmptyForm, form_int
 from app.htmx import is_htmx
@@ -252,7 +253,7 @@ def _assignable_pods() -> list[Pod]:
 def _coverage_context() -> dict:
     pods = _assignable_pods()
     return {"editable": bool(pods), "all_pods": pods, "assignable_ids": {pod.id for pod in pods},
-            "assigns_any_pod": current_user.has_role(Role.LEADER)}
+            "assigns_any_pod": current_user.has_role(Role.LEADER), "notes": coverage_notes_for(current_user)}
 
 
 @bp.route("/coverage")

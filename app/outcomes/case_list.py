@@ -56,6 +56,7 @@ class Request:
     end: date
     sort: str = DEFAULT_SORT
     descending: bool = True
+    unexpected: bool = False  # only cases whose request type is not expected at their stage
 
 
 def _sort_column(sort: str):
@@ -64,7 +65,12 @@ def _sort_column(sort: str):
 
 
 def _base(request: Request):
-    return metrics.case_filter(request.code, request.scope, request.start, request.end, request.part)
+    clauses = metrics.case_filter(request.code, request.scope, request.start, request.end, request.part)
+    if request.unexpected:
+        from app.outcomes.request_types import unexpected_condition
+
+        clauses.append(unexpected_condition())
+    return clauses
 
 
 def count(request: Request) -> int:

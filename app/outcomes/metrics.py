@@ -965,3 +965,40 @@ def compare(start: date, end: date, scope: Scope | None = None, codes: Iterable[
                 PodTarget.metric.in_(wanted))).all())
     return {code: Comparison(current[code], previous[code], targets.get(code)) for code in wanted}
 
+
+
+# ------------------------------------------------------------------------------- version 2: rework, complaints
+# METRICS.md "Version 2 additions". Both are counted from the cases table for every scope (complaint_share
+# depends on the admin's complaint flags, so it has no rollup), through the rate-source path: flagged rows ÷ all
+# rows in the period, grouped by any dimension, with drill-down conditions below.
+
+def reworked() -> ColumnElement[bool]:
+    """Rework on a resolved case: handed off (the handoff rule), reopened, or escalated."""
+    return or_(_handed_off(), Case.reopens > 0, Case.escalated == true())
+
+
+def _complaint() -> ColumnElement[bool]:
+    from app.outcomes.request_types import complaint_condition
+
+    return complaint_condition()
+
+
+_CASE_COLUMNS = {name: _case_columns(name) for name in DIMENSIONS}
+_CASE_SCOPE = {"pod_id": Case.pod_id, "agent_id": Case.assignee_id, "segment_id": Case.segment_id,
+               "stage_id": Case.stage_id, "channel": Case.channel, "request_type": Case.request_type}
+register_rate_source(MetricDef("rework_rate", _l("Rework rate"), "lower", "rate"),
+                     RateSource(Case, Case.first_resolved_at, reworked, Case.pod_id, _CASE_COLUMNS, _CASE_SCOPE))
+register_rate_source(MetricDef("complaint_share", _l("Complaint share"), "lower", "rate"),
+                     RateSource(Case, Case.created_at, _complaint, Case.pod_id, _CASE_COLUMNS, _CASE_SCOPE))
+_DRILL["rework_rate"] = (lambda: Case.first_resolved_at, None, reworked)
+_DRILL["complaint_share"] = (lambda: Case.created_at, None, _complaint)
+
+
+def rate_parts(code: str) -> tuple | None:
+    """(period column, the denominator's extra condition or None, the numerator's condition) of a rate counted
+    from cases, for features that count the same figure by their own groups (pilots); None for other metrics."""
+    found = _DRILL.get(code)
+    if found is None or found[0] is None or found[2] is None or METRICS[code].unit != "rate":
+        return None
+    period, denominator, numerator = found
+    return period(), (denominator() if denominator is not None else None), numerator()

@@ -277,7 +277,8 @@ def _list_request() -> CL.Request:
     sort = request.args.get("sort") or CL.DEFAULT_SORT
     if sort not in CL.SORTS:
         _bad_list("sort")
-    return CL.Request(code, part, scope, start, end, sort, request.args.get("dir", "desc") != "asc")
+    return CL.Request(code, part, scope, start, end, sort, request.args.get("dir", "desc") != "asc",
+                      unexpected=request.args.get("unexpected") == "1")
 
 
 def may_view_cases(user: User, scope: metrics.Scope) -> bool:

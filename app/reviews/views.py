@@ -10,6 +10,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from app.extension_points import quarter_activity_of
 from app.extensions import db
 from app.org.models import LifecycleStage, Pod, Segment
 from app.outcomes import dashboard as D
@@ -228,6 +229,7 @@ def leader_view():
     year, quarter, sort, descending, matrix = _matrix_args()
     return render_template("reviews/leader.html", matrix=matrix, quarter=svc.quarter_label(year, quarter),
                            heat=_coverage_heat(year, quarter),
+                           pilots=quarter_activity_of("pilots", None, *T.quarter_bounds(year, quarter)),
                            sort=sort, descending=descending, codes=list(svc.SCORE_CODES), metrics=metrics.METRICS,
                            status_labels=STATUS_LABELS,
                            previous_quarter=svc.quarter_label(*T.shift_quarter(year, quarter, -1)),

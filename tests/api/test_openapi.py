@@ -23,7 +23,8 @@ def test_document_is_json_and_needs_no_token(client):
     assert document["openapi"].startswith("3.1")
     assert document["info"]["title"] and document["info"]["version"]
     assert document["servers"] == [{"url": "/api/v1"}]
-    assert {"/cases", "/metrics", "/openapi.json", "/pods/{pod_id}/skills"} <= set(document["paths"])
+    assert {"/cases", "/metrics", "/openapi.json", "/pods/{pod_id}/skills", "/opportunities", "/pilots",
+            "/pilots/{pilot_id}"} <= set(document["paths"])
 
 
 def test_paths_and_methods_match_the_routes(app, client):

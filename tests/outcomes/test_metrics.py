@@ -60,7 +60,7 @@ def test_definitions_follow_metrics_md(app):
     assert list(metrics.METRICS) == [
         "volume", "resolved", "backlog", "fcr", "handoff_rate", "handoffs_per_case", "reopen_rate", "csat",
         "first_reply_p50", "first_reply_p90", "resolution_p50", "resolution_p90", "sla_attainment",
-        "escalation_rate", "autonomy_rate"]
+        "escalation_rate", "autonomy_rate", "rework_rate", "complaint_share"]
     assert metrics.METRICS["csat"].direction == "higher" and metrics.METRICS["csat"].unit == "rate"
     assert metrics.METRICS["backlog"].direction == "lower" and metrics.METRICS["volume"].direction is None
     assert metrics.METRICS["resolution_p90"].unit == "minutes"
