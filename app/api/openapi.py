@@ -260,6 +260,9 @@ def _pod_skills_schema() -> dict:
                 "level": {"type": "string", "enum": ["none", *SKILL_LEVELS]},
                 "proposed_at": {"type": "string", "format": "date-time"}}}},
         },
+    }
+
+
 # --- where to start and pilots (app/api/pilots.py) ----------------------------------------------------------------
 
 def _json(ref: str, description: str) -> dict:
