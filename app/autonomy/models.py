@@ -11,6 +11,7 @@ import enum
 from datetime import datetime
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     CheckConstraint,
     DateTime,
@@ -25,6 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
+from app.formatting import name_in
 from app.org.models import User
 from app.timeutil import utcnow
 
@@ -83,6 +85,20 @@ class ActionType(db.Model):
     description: Mapped[str] = mapped_column(Text, default="")
     position: Mapped[int] = mapped_column(Integer, default=0)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    names: Mapped[dict | None] = mapped_column(JSON, nullable=True)  # {"es": ..., "it": ...}; `name` is the fallback
+
+    @property
+    def label(self) -> str:
+        """The name in the reader's language, else the base name."""
+        return name_in(self.names, self.name)
+
+    def label_in(self, locale: str | None) -> str:
+        return name_in(self.names, self.name, locale)
+
+    @property
+    def name_param(self) -> dict:
+        """The name as a notification parameter: rendered later in each reader's language."""
+        return {"base": self.name, **(self.names or {})}
 
     def __repr__(self) -> str:
         return f"<ActionType {self.code}>"

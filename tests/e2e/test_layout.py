@@ -1,5 +1,5 @@
-"""Browser: the main pages fit a 390 px phone and a 1366 px laptop without sideways page scrolling; the menu
-button opens the navigation on a phone; presenting mode shows a board without the site's chrome.
+"""Browser: the main pages fit a 390 px phone, a 768 px tablet, a 1366 px laptop and a 1920 px wall screen
+without sideways page scrolling; the menu button opens the navigation on a phone; presenting mode shows a board without the site's chrome.
 
 Screenshots go to test-results/layout/ (gitignored) for a person to look at.
 """
@@ -17,7 +17,7 @@ from app.demo.org_data import COACH_EMAIL, LEADER_EMAIL
 pytestmark = pytest.mark.e2e
 
 SHOTS = Path(__file__).resolve().parents[2] / "test-results" / "layout"
-WIDTHS = (390, 1366)
+WIDTHS = (390, 768, 1366, 1920)
 # The navigation's sections and the pages wide tables live on; <pod> is the signed-in person's pod.
 MAIN_PAGES = {
     LEADER_EMAIL: ["/", "/pods", "/coverage", "/outcomes/org", "/reviews/", "/reviews/all", "/autonomy/",
@@ -39,7 +39,7 @@ def _pod_of(page) -> str:
 
 
 @pytest.mark.parametrize("email", list(MAIN_PAGES))
-def test_main_pages_fit_a_phone_and_a_laptop(browser, live_server, login, email):
+def test_main_pages_fit_a_phone_a_tablet_a_laptop_and_a_wall_screen(browser, live_server, login, email):
     SHOTS.mkdir(parents=True, exist_ok=True)
     role = email.split("@")[0]
     too_wide = []
