@@ -11,6 +11,7 @@ import re
 from datetime import datetime
 
 import pytest
+from flask_babel import refresh
 from sqlalchemy import select
 
 from app.autonomy import demo as autonomy_demo
@@ -35,7 +36,7 @@ ENGLISH_COACH = "Emma Clarke"  # coaches "Enterprise Accounts" with Italian and 
 PLACEHOLDER = re.compile(r"%\([a-z]+\)[sd]")
 
 STANDUP_TEXTS = (standups_demo.YESTERDAY, standups_demo.TODAY, standups_demo.BLOCKERS)
-RETRO_TEXTS = (retros_demo.RETROS, retros_demo.IN_PROGRESS, retros_demo.NOTES)
+RETRO_TEXTS = (retros_demo.RETROS, retros_demo.IN_PROGRESS, retros_demo.NOTES, retros_demo.POD_TEMPLATE)
 REVIEW_TEXTS = tuple(value for name, value in vars(reviews_demo).items()
                      if name.isupper() and name not in ("ROSE_BY",))
 AUTONOMY_TEXTS = (autonomy_demo.RATIONALES, autonomy_demo.LIMIT_REASONS, autonomy_demo.PROPOSAL_REASONS,
@@ -122,6 +123,7 @@ def test_spanish_and_italian_authors_write_in_their_language(demo):
 
 
 def _pages(client, pod: Pod) -> dict[str, str]:
+    refresh()  # the demo loader chose a language in the tests' application context, which requests share
     board = db.session.scalar(select(StandupBoard).where(StandupBoard.pod_id == pod.id,
                                                          StandupBoard.day == NOW.date()))
     retros = list(db.session.scalars(select(Retro).where(Retro.pod_id == pod.id).order_by(Retro.id)))
@@ -130,7 +132,8 @@ def _pages(client, pod: Pod) -> dict[str, str]:
                                         .order_by(Decision.id.desc()).limit(3)))
     urls = [f"/pods/{pod.id}", f"/standups/pods/{pod.id}", f"/standups/boards/{board.id}",
             *(f"/retros/{retro.id}" for retro in retros), *(f"/reviews/{review.id}" for review in reviews),
-            "/autonomy/queue", "/autonomy/proposals", "/autonomy/limits", f"/recognition/pods/{pod.id}",
+            f"/pods/{pod.id}/retros", "/autonomy/queue", "/autonomy/proposals", "/autonomy/limits",
+            f"/recognition/pods/{pod.id}",
             *(f"/autonomy/decisions/{d}" for d in decisions)]
     pages = {}
     for url in urls:
@@ -152,6 +155,7 @@ def test_spanish_and_italian_pages_show_no_english_demo_sentence(demo, client, a
     # ... and the demo content is there, in the pod's language.
     plan = next(p for p in PODS if p.name == pod.name)
     assert plan.mission in pages[f"/pods/{pod.id}"]
+    assert retros_demo.POD_TEMPLATE[0][locale] in pages[f"/pods/{pod.id}/retros"]  # a template named per language
     everything = " ".join(pages.values())
     own = _fragments(locale)
     assert len([fragment for fragment in own if fragment in everything]) >= 10
