@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from app.demo.org_data import COACH_EMAIL, LEADER_EMAIL
+from app.demo.org_data import ADMIN_EMAIL, COACH_EMAIL, LEADER_EMAIL
 
 pytestmark = pytest.mark.e2e
 
@@ -24,6 +24,8 @@ MAIN_PAGES = {
                    "/recognition/", "/retros", "/standups/", "/imports", "/notifications/", "/profile"],
     COACH_EMAIL: ["/", "/standups/pods/<pod>", "/standups/pods/<pod>/history", "/outcomes/pods/<pod>",
                   "/pods/<pod>/retros", "/pods/<pod>/actions", "/autonomy/queue", "/recognition/pods/<pod>"],
+    ADMIN_EMAIL: ["/admin/users", "/autonomy/action-types", "/autonomy/limits", "/imports/mappings",
+                  "/outcomes/cases?metric=volume&part=all"],
 }
 
 
