@@ -15,6 +15,7 @@ from app.autonomy import services as svc
 from app.autonomy.models import ActionType, Decision, DecisionStatus
 from app.autonomy.services import LimitInput
 from app.context import background_context
+from app.demo.language import say
 from app.demo.org_data import COACH_EMAIL, ENTERPRISE, LEADER_EMAIL
 from app.extension_points import demo_step
 from app.extensions import db
@@ -49,17 +50,89 @@ ACTIONS = {
     "replacement": (0.04, 1, 1), "payment_extension": (0.05, 5, 18), "plan_change": (0.03, 1, 1),
     "contract_exception": (0.01, 1, 1),
 }
+# Why an agent asks, in the agent's language (app/demo/language.py).
 RATIONALES = {
-    "refund": ("Double charge on the last invoice.", "Service down for three days; pro-rata refund.",
-               "Roaming bundle charged after cancellation.", "Installation visit missed by the technician."),
-    "goodwill_credit": ("Long wait on the phone last week.", "Second fault this month.",
-                        "Promised call-back never happened."),
-    "fee_waiver": ("Late fee after a bank error on their side.", "Reconnection fee: the cut was our mistake."),
-    "replacement": ("Router dead on arrival.", "Decoder keeps rebooting after the update."),
-    "payment_extension": ("Temporary hardship; pays every month on time.", "Waiting for a refund from us first."),
-    "plan_change": ("Move to a cheaper plan mid-contract without penalty.",),
-    "contract_exception": ("Early termination without penalty: moving abroad.",),
+    "refund": (
+        say("Cobro duplicado en la última factura.", "Addebito doppio nell'ultima fattura.",
+            "Double charge on the last invoice."),
+        say("Servicio caído tres días; reembolso proporcional.", "Servizio fuori uso per tre giorni; rimborso "
+            "proporzionale.", "Service down for three days; pro-rata refund."),
+        say("Bono de roaming cobrado después de la baja.", "Pacchetto roaming addebitato dopo la disdetta.",
+            "Roaming bundle charged after cancellation."),
+        say("El técnico no se presentó a la instalación.", "Il tecnico non si è presentato all'installazione.",
+            "Installation visit missed by the technician."),
+    ),
+    "goodwill_credit": (
+        say("Larga espera al teléfono la semana pasada.", "Lunga attesa al telefono la settimana scorsa.",
+            "Long wait on the phone last week."),
+        say("Segunda avería este mes.", "Secondo guasto questo mese.", "Second fault this month."),
+        say("La llamada prometida nunca llegó.", "La richiamata promessa non è mai arrivata.",
+            "Promised call-back never happened."),
+    ),
+    "fee_waiver": (
+        say("Recargo por demora tras un error de su banco.", "Mora dopo un errore della sua banca.",
+            "Late fee after a bank error on their side."),
+        say("Cuota de reconexión: el corte fue error nuestro.", "Costo di riattivazione: il distacco è stato un "
+            "nostro errore.", "Reconnection fee: the cut was our mistake."),
+    ),
+    "replacement": (
+        say("Router averiado al llegar.", "Router guasto all'arrivo.", "Router dead on arrival."),
+        say("El descodificador se reinicia desde la actualización.", "Il decoder si riavvia dopo "
+            "l'aggiornamento.", "Decoder keeps rebooting after the update."),
+    ),
+    "payment_extension": (
+        say("Dificultad temporal; paga puntual todos los meses.", "Difficoltà temporanea; paga puntuale ogni mese.",
+            "Temporary hardship; pays every month on time."),
+        say("Espera primero un reembolso nuestro.", "Aspetta prima un nostro rimborso.",
+            "Waiting for a refund from us first."),
+    ),
+    "plan_change": (
+        say("Pasa a una tarifa más barata a mitad de contrato sin penalización.", "Passa a un piano più economico "
+            "a metà contratto senza penale.", "Move to a cheaper plan mid-contract without penalty."),
+    ),
+    "contract_exception": (
+        say("Baja anticipada sin penalización: se muda al extranjero.", "Recesso anticipato senza penale: si "
+            "trasferisce all'estero.", "Early termination without penalty: moving abroad."),
+    ),
 }
+# What leaders and coaches write when they set, propose or decide (each in the writer's language).
+LIMIT_REASONS = {
+    "org": say("Límites iniciales acordados en el taller de autonomía.", "Limiti iniziali concordati al workshop "
+               "sull'autonomia.", "Starting limits agreed at the autonomy workshop."),
+    "coach": say("Los coaches aprueban hasta estos importes.", "I coach approvano fino a questi importi.",
+                 "Coaches approve up to these amounts."),
+    "enterprise": say("Cuentas de empresa: gestos mayores, con el líder al tanto.", "Clienti enterprise: gesti più "
+                      "grandi, con il leader coinvolto.", "Enterprise accounts: bigger gestures, leader in the loop."),
+    "refund": say("Los reembolsos de menos de 50 € se aprobaron el 97 % de las veces.", "I rimborsi sotto i 50 € "
+                  "sono stati approvati il 97 % delle volte.", "Refunds under 50 € were approved 97 % of the time."),
+    "billing": say("Los especialistas en facturación gestionan la mayoría de los reembolsos.", "Gli specialisti "
+                   "della fatturazione gestiscono la maggior parte dei rimborsi.",
+                   "Billing specialists handle most refunds."),
+    "smb": say("Las cuotas de los clientes de empresa son mayores.", "I canoni dei clienti business sono più alti.",
+               "Business customers' fees are larger."),
+    "complaints": say("Especialista en reclamaciones.", "Specialista dei reclami.", "Complaints specialist."),
+}
+PROPOSAL_REASONS = {
+    "payment_extension": say(
+        "Los clientes que esperan un reembolso piden tres semanas; con dos semanas el caso vuelve a mí.",
+        "I clienti che aspettano un rimborso chiedono tre settimane; con due il caso torna da me.",
+        "Customers waiting for a refund ask for three weeks; two weeks keeps coming back to me."),
+    "fee_waiver": say(
+        "Recargos por demora en facturas en disputa: el pod los condona tras comprobarlos, casi siempre.",
+        "More su fatture contestate: il pod le storna dopo averle verificate, quasi sempre.",
+        "Late-payment fees on disputed invoices: the pod waives them after checking, almost always."),
+}
+ACCEPTED_COMMENT = say("De acuerdo; lo revisamos al acabar el trimestre.", "D'accordo; lo rivediamo a fine "
+                       "trimestre.", "Agreed; review after the quarter.")
+REJECTIONS = (
+    say("Ofrece un abono de cortesía en su lugar.", "Offri invece un accredito di cortesia.",
+        "Offer a goodwill credit instead."),
+    say("No fue culpa nuestra: explica el cargo al cliente.", "Non è colpa nostra: spiega l'addebito al cliente.",
+        "Not our fault: explain the charge to the customer."),
+    say("Demasiado para este caso; la mitad es justo.", "Troppo per questo caso; la metà è giusta.",
+        "Too high for this case; half is fair."),
+)
+APPROVED = say("De acuerdo.", "Va bene.", "OK.")
 
 
 @demo_step(50, "autonomy")
@@ -94,22 +167,22 @@ def _load(now: datetime) -> None:
 
     first = start - timedelta(days=30)
     for code, spec in ORG_LIMITS.items():
-        limit(code, spec, "Starting limits agreed at the autonomy workshop.", first)
+        limit(code, spec, LIMIT_REASONS["org"].by(leader), first)
     for code, spec in COACH_LIMITS.items():
-        limit(code, spec, "Coaches approve up to these amounts.", first, role="coach")
-    limit("goodwill_credit", (6000, "month", 30000, None, "leader"), "Enterprise accounts: bigger gestures, "
-          "leader in the loop.", first, segment_id=enterprise.id)
-    limit("refund", (5000, "month", 40000, 6000, "coach"), "Refunds under 50 € were approved 97 % of the time.",
+        limit(code, spec, LIMIT_REASONS["coach"].by(leader), first, role="coach")
+    limit("goodwill_credit", (6000, "month", 30000, None, "leader"), LIMIT_REASONS["enterprise"].by(leader),
+          first, segment_id=enterprise.id)
+    limit("refund", (5000, "month", 40000, 6000, "coach"), LIMIT_REASONS["refund"].by(leader),
           start + timedelta(days=35))
     if DEMO_POD in pods:
-        limit("refund", (7500, "month", 60000, 10000, "coach"), "Billing specialists handle most refunds.",
+        limit("refund", (7500, "month", 60000, 10000, "coach"), LIMIT_REASONS["billing"].by(leader),
               first + timedelta(days=10), pod_id=pods[DEMO_POD].id)
     if "SMB Care" in pods:
-        limit("fee_waiver", (6000, "month", 40000, None, "coach"), "Business customers' fees are larger.",
+        limit("fee_waiver", (6000, "month", 40000, None, "coach"), LIMIT_REASONS["smb"].by(leader),
               first + timedelta(days=12), pod_id=pods["SMB Care"].id)
     trusted = _user("Cristina López")
     if trusted is not None:
-        limit("goodwill_credit", (4000, "month", 25000, None, "coach"), "Complaints specialist.",
+        limit("goodwill_credit", (4000, "month", 25000, None, "coach"), LIMIT_REASONS["complaints"].by(leader),
               start + timedelta(days=20), agent_id=trusted.id)
     db.session.flush()
 
@@ -149,7 +222,7 @@ def _load(now: datetime) -> None:
         try:
             decision = svc.log_decision(
                 agent, action, amount=amount, currency=action.currency, case_ref=case.external_id,
-                customer=case.customer_ref or "", rationale=rng.choice(RATIONALES[code]), now=when)
+                customer=case.customer_ref or "", rationale=rng.choice(RATIONALES[code]).by(agent), now=when)
         except svc.AutonomyError:
             continue
         if decision.status != DecisionStatus.PENDING.value:
@@ -173,15 +246,15 @@ def _coach_proposals(now: datetime, types: dict[str, ActionType], coach: User | 
     accepted = svc.propose_change(
         coach, types["payment_extension"], level="pod", pod_id=pod.id, values=_values((21, "month", 90, None,
                                                                                       "coach")),
-        reason="Customers waiting for a refund ask for three weeks; two weeks keeps coming back to me.",
+        reason=PROPOSAL_REASONS["payment_extension"].by(coach),
         now=now - timedelta(days=30))
     if leader is not None:
-        svc.accept_proposal(leader, accepted, comment="Agreed; review after the quarter.",
+        svc.accept_proposal(leader, accepted, comment=ACCEPTED_COMMENT.by(leader),
                             now=now - timedelta(days=29))
     svc.propose_change(
         coach, types["fee_waiver"], level="pod", pod_id=pod.id, values=_values((4000, "month", 30000, None,
                                                                                "coach")),
-        reason="Late-payment fees on disputed invoices: the pod waives them after checking, almost always.",
+        reason=PROPOSAL_REASONS["fee_waiver"].by(coach),
         now=now - timedelta(days=2))
 
 
@@ -190,12 +263,12 @@ def _resolve(rng: random.Random, decision: Decision, leader: User, when: datetim
     approver = approvers[0] if approvers else leader
     decided = when + timedelta(minutes=rng.randint(20, 600))
     approve = rng.random() < (0.97 if favour else 0.8)
-    comment = "" if approve else rng.choice(("Offer a goodwill credit instead.", "Not our fault: explain the "
-                                             "charge to the customer.", "Too high for this case; half is fair."))
+    comment = "" if approve else rng.choice(REJECTIONS).by(approver)
     if favour and not approve:
         approve = True
     try:
-        svc.resolve_decision(approver, decision, approve=approve, comment=comment or "OK", now=decided)
+        svc.resolve_decision(approver, decision, approve=approve, comment=comment or APPROVED.by(approver),
+                             now=decided)
     except svc.AutonomyError:
         pass
 
@@ -221,4 +294,4 @@ def _waiting_for_coach(rng: random.Random, now: datetime, types: dict[str, Actio
         case = rng.choice(cases)
         svc.log_decision(agent, types[code], amount=amount, currency=types[code].currency,
                          case_ref=case.external_id, customer=case.customer_ref or "",
-                         rationale=rng.choice(RATIONALES[code]), now=now - timedelta(minutes=minutes))
+                         rationale=rng.choice(RATIONALES[code]).by(agent), now=now - timedelta(minutes=minutes))

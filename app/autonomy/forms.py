@@ -82,6 +82,8 @@ class ProposalVerdictForm(FlaskForm):
 class ActionTypeForm(FlaskForm):
     code = _text(_l("Code"), 32)
     name = _text(_l("Name"), 80)
+    name_es = _text(_l("Name in Spanish"), 80)
+    name_it = _text(_l("Name in Italian"), 80)
     unit = _choice(_l("Unit"), [u.value for u in Unit])
     currency = _text(_l("Currency"), 3)
     description = _text(_l("Description"), M.DESCRIPTION_MAX, area=True)

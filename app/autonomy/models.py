@@ -11,6 +11,7 @@ import enum
 from datetime import datetime
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     CheckConstraint,
     DateTime,
@@ -25,6 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
+from app.formatting import name_in
 from app.org.models import CatalogItem, User
 from app.timeutil import utcnow
 
@@ -80,6 +82,20 @@ class ActionType(CatalogItem, db.Model):
     code: Mapped[str] = mapped_column(String(32), unique=True)
     unit: Mapped[str] = mapped_column(String(8))
     currency: Mapped[str | None] = mapped_column(String(3), nullable=True)
+    names: Mapped[dict | None] = mapped_column(JSON, nullable=True)  # {"es": ..., "it": ...}; `name` is the fallback
+
+    @property
+    def label(self) -> str:
+        """The name in the reader's language, else the base name."""
+        return name_in(self.names, self.name)
+
+    def label_in(self, locale: str | None) -> str:
+        return name_in(self.names, self.name, locale)
+
+    @property
+    def name_param(self) -> dict:
+        """The name as a notification parameter: rendered later in each reader's language."""
+        return {"base": self.name, **(self.names or {})}
 
     def __repr__(self) -> str:
         return f"<ActionType {self.code}>"

@@ -43,6 +43,7 @@ from app.autonomy.models import (
     Unit,
 )
 from app.extensions import db
+from app.formatting import NAMED_LOCALES, clean_names
 from app.notifications.services import notify, register_kind
 from app.org.models import LifecycleStage, Membership, Pod, Role, Segment, User, pod_coaches
 from app.org.services import get_organisation
@@ -74,6 +75,16 @@ DEFAULT_ACTION_TYPES = (
     ("plan_change", "Plan change", Unit.COUNT, None),
     ("contract_exception", "Contract exception", Unit.COUNT, None),
 )
+# The default catalog's names in the other languages (an admin can change them like the base name).
+DEFAULT_ACTION_TYPE_NAMES = {
+    "refund": {"es": "Reembolso", "it": "Rimborso"},
+    "goodwill_credit": {"es": "Abono de cortesía", "it": "Accredito di cortesia"},
+    "fee_waiver": {"es": "Condonación de cuota", "it": "Storno del canone"},
+    "replacement": {"es": "Sustitución", "it": "Sostituzione"},
+    "payment_extension": {"es": "Aplazamiento de pago", "it": "Proroga di pagamento"},
+    "plan_change": {"es": "Cambio de tarifa", "it": "Cambio di piano"},
+    "contract_exception": {"es": "Excepción contractual", "it": "Eccezione contrattuale"},
+}
 
 register_kind("autonomy_request", _l("%(agent)s asks for approval: %(action)s %(amount)s (case %(case)s)."))
 register_kind("autonomy_escalated", _l("A request from %(agent)s waited too long and now needs you: %(action)s "
@@ -148,9 +159,12 @@ def ensure_action_types() -> list[ActionType]:
     existing = {a.code: a for a in db.session.scalars(select(ActionType))}
     for position, (code, name, unit, currency) in enumerate(DEFAULT_ACTION_TYPES, start=1):
         if code not in existing:
-            item = ActionType(code=code, name=name, unit=unit.value, currency=currency, position=position)
+            item = ActionType(code=code, name=name, unit=unit.value, currency=currency, position=position,
+                              names=dict(DEFAULT_ACTION_TYPE_NAMES[code]))
             db.session.add(item)
             existing[code] = item
+        elif existing[code].names is None and existing[code].name == name:  # seeded before names per language
+            existing[code].names = dict(DEFAULT_ACTION_TYPE_NAMES[code])
     db.session.flush()
     return sorted(existing.values(), key=lambda a: (a.position, a.id))
 
@@ -164,10 +178,14 @@ def action_types(active_only: bool = True) -> list[ActionType]:
 
 def save_action_type(actor: User | None, item: ActionType | None, *, code: str, name: str, unit: str,
                      currency: str | None, description: str = "", position: int = 0,
-                     active: bool = True) -> ActionType:
+                     active: bool = True, names: dict | None = None) -> ActionType:
+    """Create or change an action type; ``names`` ({"es": ..., "it": ...}) name it per language, ``name`` is the
+    fallback for any other (None leaves the names an existing item has)."""
     _require_role(actor, Role.ADMIN, _l("Only an admin edits the action type catalog."))
     code = clean_text(code, 32, _l("Code")).lower()
     name = clean_text(name, 80, _l("Name"))
+    if names is not None:
+        names = clean_names({lang: clean_text(names.get(lang), 80, _l("Name")) for lang in NAMED_LOCALES})
     description = clean_text(description, DESCRIPTION_MAX, _l("Description"))
     if not code or not name or len(code) > 32 or len(name) > 80:
         raise AutonomyError(_l("Give the action type a code (up to 32 characters) and a name (up to 80)."))
@@ -192,6 +210,8 @@ def save_action_type(actor: User | None, item: ActionType | None, *, code: str, 
         db.session.add(item)
     item.code, item.name, item.unit, item.currency = code, name, unit, currency
     item.description, item.position, item.active = description, position, active
+    if names is not None or item.id is None:
+        item.names = names
     db.session.flush()
     return item
 
@@ -404,7 +424,7 @@ def propose_change(actor: User, action_type: ActionType, *, level: str, pod_id: 
     db.session.flush()
     scope = scope_user.display_name if scope_user else (db.session.get(Pod, pod_id).name if pod_id else "")
     notify(_leaders(), "autonomy_proposal", url=url_for("autonomy.proposals"),
-           params={"coach": actor.display_name, "action": action_type.name, "scope": scope}, now=now)
+           params={"coach": actor.display_name, "action": action_type.name_param, "scope": scope}, now=now)
     return proposal
 
 
@@ -577,7 +597,7 @@ def _route(decision: Decision, version: LimitVersion | None) -> list[User]:
 
 
 def _params(decision: Decision, **extra) -> dict:
-    return {"agent": decision.agent.display_name, "action": decision.action_type.name,
+    return {"agent": decision.agent.display_name, "action": decision.action_type.name_param,
             "amount": format_amount(decision.action_type.unit, decision.amount, decision.currency),
             "case": decision.case_ref or "—", **extra}
 
@@ -615,7 +635,7 @@ def log_decision(actor: User, action_type: ActionType, *, amount, currency: str 
         if not is_currency(currency):
             raise AutonomyError(_l("Unknown currency; use an ISO code such as EUR."))
         if currency != action_type.currency:
-            raise AutonomyError(_l("%(action)s is counted in %(currency)s.", action=action_type.name,
+            raise AutonomyError(_l("%(action)s is counted in %(currency)s.", action=action_type.label,
                                    currency=action_type.currency))
     elif currency is not None:
         raise AutonomyError(_l("Only money amounts have a currency."))

@@ -369,7 +369,7 @@ def save_action_type(item_id: int | None = None):  # a refused edit shows the ca
     svc.save_action_type(
         current_user, item, code=form.code.data, name=form.name.data, unit=form.unit.data or "",
         currency=form.currency.data, description=form.description.data, position=form.position.data or 0,
-        active=form.active.data,
+        active=form.active.data, names={"es": form.name_es.data, "it": form.name_it.data},
     )
     db.session.commit()
     flash(_("Action type saved."), "success")

@@ -16,6 +16,7 @@ from sqlalchemy.orm import joinedload
 
 from app.errors import ServiceError
 from app.extensions import db
+from app.formatting import name_in
 from app.notifications.models import Notification
 from app.org.models import User
 from app.timeutil import utcnow
@@ -42,8 +43,12 @@ def register_kind(kind: str, message) -> None:
 def render_message(notification: Notification) -> str:
     template = KINDS.get(notification.kind, KINDS["generic"])
     text = str(template)
+    # A catalog name stored with its names per language ({"base": ..., "es": ..., "it": ...}) reads in the
+    # reader's language.
+    params = {key: name_in(value, str(value.get("base", ""))) if isinstance(value, dict) else value
+              for key, value in (notification.params or {}).items()}
     try:
-        return text % (notification.params or {})
+        return text % params
     except (KeyError, TypeError, ValueError):
         return text
 

@@ -37,6 +37,15 @@ REQUEST_TYPE_LABELS = {
     "petition": _l("Petition"), "complaint": _l("Complaint"), "claim": _l("Claim"), "suggestion": _l("Suggestion"),
     "report": _l("Report (whistle-blow)"), "warranty": _l("Warranty"), "compliment": _l("Compliment"),
 }
+PRIORITY_LABELS = {"low": _l("Low priority"), "normal": _l("Normal priority"), "high": _l("High priority"),
+                   "urgent": _l("Urgent priority")}
+
+
+def case_label(labels: dict, code: str | None) -> str:
+    """A case field's code (request type, channel, priority) as people read it; "" for none."""
+    if not code:
+        return ""
+    return str(labels.get(code, code.replace("_", " ")))
 
 HOME_CODES = ("volume", "fcr", "csat", "handoff_rate", "sla_attainment")
 BREAKDOWN_CODES = ("volume", "resolved", "fcr", "handoff_rate", "reopen_rate", "csat", "first_reply_p50",

@@ -5,38 +5,71 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from app.context import background_context
+from app.demo.language import Said, say
 from app.extension_points import demo_step
 from app.extensions import db
 from app.org.models import Pod, Role, User, pod_coaches
+from app.outcomes import metrics
 from app.outcomes.models import Case
 from app.recognition import access, evidence, services
 from app.recognition.models import REACTIONS, RecognitionReaction
 
-CASE_MESSAGES = {
-    "es": ["Gracias por resolverlo a la primera: el cliente lo dijo todo con su valoración.",
-           "Te hiciste cargo del caso de principio a fin sin pasarlo a nadie. ¡Así se hace!",
-           "Una reclamación complicada cerrada en una sola llamada. Chapó."],
-    "it": ["Grazie per averlo risolto al primo contatto: il cliente ti ha dato il massimo dei voti.",
-           "Hai seguito il caso dall'inizio alla fine senza passarlo a nessuno. Bravissima!",
-           "Un reclamo difficile chiuso con una sola chiamata. Complimenti."],
-    "en": ["Solved at the first contact and the customer loved it. Thank you!",
-           "You owned this one end to end without a single handoff.",
-           "A tricky complaint closed in one call. Brilliant work."],
-}
-METRIC_MESSAGES = {
-    "es": "Tu mejora este mes se nota en los clientes. ¡Enhorabuena!",
-    "it": "Il tuo miglioramento di questo mese si vede nei clienti. Complimenti!",
-    "en": "Your improvement this month shows in our customers' experience. Congratulations!",
-}
-ACTION_MESSAGES = {
-    "es": "Propusiste esta acción en la retro y ha funcionado: gracias por empujarla.",
-    "it": "Hai proposto questa azione nella retro e ha funzionato: grazie per averla portata avanti.",
-    "en": "You proposed this action in the retro and it worked: thanks for driving it.",
-}
+# What a giver says about a case, in the giver's language, and what each message claims about the case: a
+# message is only given for a case whose facts bear it out (see case_claims), so the words match the evidence.
+FIRST_CONTACT, NO_HANDOFF, COMPLAINT, TOP_MARKS = "first_contact", "no_handoff", "complaint", "top_marks"
+CASE_MESSAGES: tuple[tuple[frozenset[str], Said], ...] = (
+    (frozenset({FIRST_CONTACT, TOP_MARKS}), say(
+        "Gracias por resolverlo a la primera: el cliente lo dijo todo con su valoración.",
+        "Grazie per averlo risolto al primo contatto: il cliente ti ha dato il massimo dei voti.",
+        "Solved at the first contact and the customer loved it. Thank you!")),
+    (frozenset({NO_HANDOFF}), say(
+        "Te hiciste cargo del caso de principio a fin sin pasarlo a nadie. ¡Así se hace!",
+        "Hai seguito il caso dall'inizio alla fine senza passarlo a nessuno. Ottimo lavoro!",
+        "You owned this one end to end without a single handoff.")),
+    (frozenset({COMPLAINT, FIRST_CONTACT}), say(
+        "Una reclamación complicada resuelta a la primera. Chapó.",
+        "Un reclamo difficile risolto al primo contatto. Complimenti.",
+        "A tricky complaint resolved at the first contact. Brilliant work.")),
+    (frozenset({TOP_MARKS}), say(
+        "El cliente dio a este caso la máxima nota: gracias por cuidarlo así.",
+        "Il cliente ha dato a questo caso il massimo dei voti: grazie per averlo seguito così.",
+        "The customer gave this case top marks: thank you for looking after it so well.")),
+)
+METRIC_MESSAGE = say(
+    "Tu mejora este mes se nota en los clientes. ¡Enhorabuena!",
+    "Il tuo miglioramento di questo mese si vede nei clienti. Complimenti!",
+    "Your improvement this month shows in our customers' experience. Congratulations!")
+ACTION_MESSAGE = say(
+    "Propusiste esta acción en la retro y ha funcionado: gracias por empujarla.",
+    "Hai proposto questa azione nella retro e ha funzionato: grazie per averla portata avanti.",
+    "You proposed this action in the retro and it worked: thanks for driving it.")
+COMPLAINT_TYPES = ("complaint", "claim")
 
+
+def case_claims(facts: dict, request_type: str | None, handed_off: bool) -> frozenset[str]:
+    """What can truly be said of a resolved case: its facts as the evidence line shows them
+    (``metrics.case_outcomes``), its request type and whether it changed hands."""
+    claims = set()
+    if facts.get("fcr"):
+        claims.add(FIRST_CONTACT)
+    if facts.get("resolved") and not handed_off:
+        claims.add(NO_HANDOFF)
+    if request_type in COMPLAINT_TYPES:
+        claims.add(COMPLAINT)
+    if facts.get("csat") == 5:
+        claims.add(TOP_MARKS)
+    return frozenset(claims)
+
+
+def claims_of(message: str) -> frozenset[str] | None:
+    """What a demo case message claims (None for a text that is not one of them)."""
+    for claims, said in CASE_MESSAGES:
+        if message in said.values():
+            return claims
+    return None
 
 @demo_step(70, "recognition")
 def load_recognition_demo(now: datetime) -> None:
@@ -62,20 +95,26 @@ def _pod_history(pod: Pod, now: datetime, rng: random.Random) -> None:
     coach = db.session.get(User, coach_id) if coach_id else None
     # Older top cases (15-90 days ago) get recognised; the last two weeks are left for suggestions.
     cases = db.session.execute(
-        select(Case.external_id, Case.assignee_id, Case.first_resolved_at)
+        select(Case.id, Case.external_id, Case.assignee_id, Case.first_resolved_at, Case.request_type,
+               or_(Case.assignee_stations > 1, Case.group_stations > 1))
         .where(Case.pod_id == pod.id, Case.assignee_id.in_(members), Case.csat_score == 5,
                Case.first_resolved_at.between(now - timedelta(days=90), now - timedelta(days=15)))
         .order_by(Case.first_resolved_at).limit(400)
     ).all()
     picks = rng.sample(cases, min(len(cases), 5 + pod.id % 3))
+    facts = metrics.case_outcomes(row[0] for row in picks)
     created = []
-    for ref, assignee_id, resolved in sorted(picks, key=lambda row: row[2]):
+    for case_id, ref, assignee_id, resolved, request_type, handed_off in sorted(picks, key=lambda row: row[3]):
         candidates = [p for p in members if p != assignee_id]
         giver = coach if coach is not None and rng.random() < 0.4 else people[rng.choice(candidates)]
         when = resolved + timedelta(hours=rng.randint(2, 40))
+        true_here = case_claims(facts.get(case_id, {}), request_type, bool(handed_off))
+        fitting = [said for claims, said in CASE_MESSAGES if claims <= true_here]
+        if not fitting:
+            continue
         draft = services.Draft(
             pod_id=pod.id, receiver_ids=[assignee_id], principle=rng.choice(["customer_centric", "end_to_end"]),
-            message=rng.choice(CASE_MESSAGES.get(giver.locale, CASE_MESSAGES["en"])),
+            message=rng.choice(fitting).by(giver),
             evidence=services.EvidenceInput("case", case_ref=ref), points=rng.choice([0, 5, 10]),
             visibility="org" if rng.random() < 0.3 else "pod")
         try:
@@ -85,12 +124,12 @@ def _pod_history(pod: Pod, now: datetime, rng: random.Random) -> None:
     # A metric improvement, when the data has one for a member (the engine decides, nothing is typed in).
     for code in ("fcr", "csat", "handoff_rate"):
         for member_id in members:
+            giver = coach or people[next(m for m in members if m != member_id)]
             draft = services.Draft(
                 pod_id=pod.id, receiver_ids=[member_id], principle="continuous_improvement",
-                message=METRIC_MESSAGES.get(coach.locale if coach else "en", METRIC_MESSAGES["en"]),
+                message=METRIC_MESSAGE.by(giver),
                 evidence=services.EvidenceInput("metric", metric_code=code),
                 visibility="pod")
-            giver = coach or people[next(m for m in members if m != member_id)]
             try:
                 created.append(services.give(giver, draft, now=now - timedelta(days=3)))
                 break
@@ -105,7 +144,7 @@ def _pod_history(pod: Pod, now: datetime, rng: random.Random) -> None:
         try:
             created.append(services.give(coach, services.Draft(
                 pod_id=pod.id, receiver_ids=[action.owner_id], principle="continuous_improvement",
-                message=ACTION_MESSAGES.get(coach.locale, ACTION_MESSAGES["en"]),
+                message=ACTION_MESSAGE.by(coach),
                 evidence=services.EvidenceInput("action", action_id=action.id), visibility="org"),
                 now=(action.closed_at or now) + timedelta(days=1)))
         except services.RecognitionError:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
+from app.formatting import name_in
+
 CUSTOMER_JOURNEY = "customer_journey"
 
 BUILTIN_TEMPLATES: dict[str, tuple[object, list[tuple[str, object]]]] = {
@@ -26,9 +28,10 @@ BUILTIN_COLUMN_TITLES = {key: title for _name, columns in BUILTIN_TEMPLATES.valu
 
 
 def column_title(column: dict) -> str:
-    """A column's title: stored for journey and custom templates, translated for built-in ones."""
+    """A column's title: stored for journey and custom templates (in the reader's language when the pod named it
+    so), translated for built-in ones."""
     if column.get("title"):
-        return column["title"]
+        return name_in(column.get("titles"), column["title"])
     return str(BUILTIN_COLUMN_TITLES.get(column["key"], column["key"]))
 
 
@@ -40,4 +43,4 @@ def template_title(retro) -> str:
     """A retro's template name in the reader's language for built-in templates, as saved for the pod's own."""
     if retro.template_key in BUILTIN_TEMPLATES:
         return str(BUILTIN_TEMPLATES[retro.template_key][0])
-    return retro.template_name
+    return name_in(getattr(retro, "template_names", None), retro.template_name)

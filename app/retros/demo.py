@@ -160,6 +160,12 @@ NOTES = (say("Acordamos probarlo dos semanas y mirar las cifras en la próxima r
 # The card that speaks of first-contact resolution carries the FCR metric.
 FIRST_CONTACT_CARD = RETROS[1][2]["went_well"][1]
 REVIEW_PATTERN = ("done", "done", "not_done", "dropped")
+# Every pod's own template, named in each language (the English name is the fallback for any other).
+POD_TEMPLATE = (say("Por canal: teléfono, chat y correo", "Per canale: telefono, chat ed e-mail",
+                    "By channel: phone, chat and email"),
+                (say("Teléfono", "Telefono", "Phone"), say("Chat", "Chat", "Chat"),
+                 say("Correo electrónico", "E-mail", "Email"), say("Lo que une a los tres", "Ciò che li accomuna",
+                                                                   "What all three share")))
 
 
 @demo_step(40, "retros")
@@ -176,12 +182,20 @@ def load_retros_demo(now: datetime) -> None:
             members = [p for p in people if p not in coaches.get(pod.id, [])]
             if coach is None or len(members) < 3:
                 continue
+            _pod_template(coach, pod, now - timedelta(days=RETRO_EVERY_DAYS * CLOSED_PER_POD + 7))
             for n in range(CLOSED_PER_POD):
                 when = now - timedelta(days=RETRO_EVERY_DAYS * (CLOSED_PER_POD - n), hours=-rng.randint(0, 5))
                 _closed_retro(pod, coach, people, members, RETROS[(n + index) % len(RETROS)], n, when, rng)
             if pod is live_pod:
                 _retro_in_progress(pod, coach, people, members, now - timedelta(minutes=40), rng)
     db.session.flush()
+
+
+def _pod_template(coach: User, pod: Pod, when: datetime) -> None:
+    name, columns = POD_TEMPLATE
+    svc.save_template(coach, pod, name=name["en"], columns_text="\n".join(c["en"] for c in columns), now=when,
+                      names={lang: name[lang] for lang in ("es", "it")},
+                      columns_in={lang: "\n".join(c[lang] for c in columns) for lang in ("es", "it")})
 
 
 def _coaches(pod_ids: list[int]) -> dict[int, list[User]]:

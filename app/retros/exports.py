@@ -1,11 +1,14 @@
-"""Markdown and CSV of a closed retro; authors appear only for cards of a retro that was not anonymous."""
+"""Markdown and CSV of a closed retro; authors appear only for cards of a retro that was not anonymous.
+
+The Markdown is for people: dates as the reader writes them. The CSV is data for spreadsheets and tools: ISO 8601
+dates and plain numbers, which every spreadsheet locale reads the same way."""
 
 from __future__ import annotations
 
 import io
 
+from flask_babel import format_date, ngettext
 from flask_babel import gettext as _
-from flask_babel import ngettext
 
 from app.csvexport import SafeWriter
 from app.retros import effects
@@ -35,7 +38,7 @@ def markdown(board: Board) -> str:
     lines = [f"# {retro.title}", "",
              f"- {_('Pod')}: {board.pod.name}",
              f"- {_('Template')}: {template_title(retro)}",
-             f"- {_('Date')}: {retro.created_at.date().isoformat()}",
+             f"- {_('Date')}: {format_date(retro.created_at, 'medium')}",
              f"- {_('Facilitator')}: {retro.facilitator.display_name if retro.facilitator else '—'}", ""]
     lines += [f"## {_('Topics by votes')}", ""]
     titles = board.column_titles
@@ -53,7 +56,7 @@ def markdown(board: Board) -> str:
         lines.append(_("No action items."))
     for action in board.actions:
         owner = action.owner.display_name if action.owner else "—"
-        line = (f"- **{action.title}** — {owner}, {_('due')} {action.due_date.isoformat()}, "
+        line = (f"- **{action.title}** — {owner}, {_('due')} {format_date(action.due_date, 'medium')}, "
                 f"{principle_label(action.principle)}, {status_label(action.status)}")
         effect = _effect(action)
         lines.append(line + (f" — {effect}" if effect else ""))

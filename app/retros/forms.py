@@ -62,6 +62,10 @@ class RetroForm(FlaskForm):
 class TemplateForm(FlaskForm):
     name = _text(_l("Name"), 80)
     columns = _text(_l("Columns, one per line"), 1000, TextAreaField)
+    name_es = _text(_l("Name in Spanish"), 80)
+    name_it = _text(_l("Name in Italian"), 80)
+    columns_es = _text(_l("Columns in Spanish, one per line"), 1000, TextAreaField)
+    columns_it = _text(_l("Columns in Italian, one per line"), 1000, TextAreaField)
 
 
 class PhaseForm(FlaskForm):

@@ -27,6 +27,7 @@ from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
+from app.formatting import name_in
 from app.org.models import Pod, User
 from app.outcomes import metrics
 from app.timeutil import utcnow
@@ -118,6 +119,7 @@ class Retro(db.Model):
     title: Mapped[str] = mapped_column(String(120))
     template_key: Mapped[str] = mapped_column(String(40))
     template_name: Mapped[str] = mapped_column(String(80), default="")
+    template_names: Mapped[dict | None] = mapped_column(JSON, nullable=True)  # a pod template's names per language
     columns: Mapped[list] = mapped_column(JSON)
     facilitator_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
     anonymous: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -157,9 +159,15 @@ class RetroTemplate(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     pod_id: Mapped[int] = mapped_column(ForeignKey("pods.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(80))
+    names: Mapped[dict | None] = mapped_column(JSON, nullable=True)  # {"es": ..., "it": ...}; `name` is the fallback
     columns: Mapped[list] = mapped_column(JSON)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    @property
+    def label(self) -> str:
+        """The name in the reader's language, else the base name."""
+        return name_in(self.names, self.name)
 
 
 class RetroCheckin(db.Model):

@@ -21,6 +21,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from app import live
 from app.errors import ServiceError
 from app.extensions import db
+from app.formatting import NAMED_LOCALES, clean_names
 from app.forms import parse_int
 from app.notifications.services import notify, register_kind
 from app.org.models import LifecycleStage, Pod, Segment, User
@@ -157,7 +158,8 @@ def local_today(pod: Pod, now: datetime | None = None) -> date:
 
 
 def template_columns(pod: Pod, template_key: str) -> tuple[str, list[dict]]:
-    """The name and columns a new retro gets from a built-in template or one of the pod's own."""
+    """The name and columns a new retro gets from a built-in template or one of the pod's own (a column of a pod's
+    template may carry its titles per language: {"key", "title", "titles": {"es": ..., "it": ...}})."""
     if template_key == CUSTOMER_JOURNEY:
         stages = db.session.scalars(
             select(LifecycleStage).where(LifecycleStage.active).order_by(LifecycleStage.position, LifecycleStage.id)
@@ -186,6 +188,8 @@ def create_retro(actor: User, pod: Pod, *, title: str, template_key: str, facili
         raise RetroError(_l("Only a coach of this pod can open a retro."), 403)
     title = _clean(title, MAX_TITLE, _l("The title"))
     template_name, columns = template_columns(pod, template_key)
+    custom = parse_ref(template_key, ("custom",))
+    template_names = getattr(db.session.get(RetroTemplate, custom[1]), "names", None) if custom is not None else None
     facilitator = facilitator or actor
     if not can(facilitator, "retros.take_part", pod) and facilitator.id != actor.id:
         raise RetroError(_l("The facilitator must be a member or coach of the pod."), 422)
@@ -196,6 +200,7 @@ def create_retro(actor: User, pod: Pod, *, title: str, template_key: str, facili
     if grouping not in ("everyone", "facilitator"):
         raise RetroError(_l("Choose who may group cards."), 422)
     retro = Retro(pod_id=pod.id, title=title, template_key=template_key, template_name=template_name,
+                  template_names=template_names,
                   columns=columns, facilitator_id=facilitator.id, anonymous=anonymous,
                   votes_per_person=votes_per_person, max_votes_per_item=max_votes_per_item,
                   hide_votes=hide_votes, grouping=grouping, phase=Phase.CHECKIN.value, phase_started_at=now,
@@ -223,8 +228,12 @@ def suggested_facilitator(pod: Pod, candidates: list[User]) -> User | None:
                                           stats.get(u.id, (0, datetime.min))[1], u.display_name))
 
 
-def save_template(actor: User, pod: Pod, *, name: str, columns_text: str, now: datetime | None = None) -> RetroTemplate:
-    """Save a pod's own template: a name and one column title per line (2 to 8 columns)."""
+def save_template(actor: User, pod: Pod, *, name: str, columns_text: str, now: datetime | None = None,
+                  names: dict | None = None, columns_in: dict | None = None) -> RetroTemplate:
+    """Save a pod's own template: a name and one column title per line (2 to 8 columns).
+
+    ``names`` ({"es": ..., "it": ...}) name it per language and ``columns_in`` ({"es": "one title per line"})
+    title its columns per language, line for line; the base name and titles serve every other language."""
     if not can(actor, "retros.run", pod):
         raise RetroError(_l("Only a coach of this pod can save templates for it."), 403)
     name = _clean(name, 80, _l("The name"))
@@ -233,8 +242,20 @@ def save_template(actor: User, pod: Pod, *, name: str, columns_text: str, now: d
         raise RetroError(_l("A template needs between 2 and 8 columns, one per line."), 422)
     if len({t.casefold() for t in titles}) != len(titles):
         raise RetroError(_l("Column titles must differ."), 422)
-    template = RetroTemplate(pod_id=pod.id, name=name, created_by_id=actor.id, created_at=now or utcnow(),
-                             columns=[{"key": f"c{i}", "title": t} for i, t in enumerate(titles, start=1)])
+    names = clean_names({lang: _clean((names or {}).get(lang), 80, _l("The name"), required=False)
+                         for lang in NAMED_LOCALES})
+    columns = [{"key": f"c{i}", "title": t} for i, t in enumerate(titles, start=1)]
+    for lang in NAMED_LOCALES:
+        translated = [_clean(line, 60, _l("A column title")) for line in ((columns_in or {}).get(lang) or "").splitlines()
+                      if line.strip()]
+        if not translated:
+            continue
+        if len(translated) != len(titles):
+            raise RetroError(_l("Give the columns in each language line for line: as many lines as the columns."), 422)
+        for column, title in zip(columns, translated, strict=True):
+            column.setdefault("titles", {})[lang] = title
+    template = RetroTemplate(pod_id=pod.id, name=name, names=names, created_by_id=actor.id, created_at=now or utcnow(),
+                             columns=columns)
     try:
         with db.session.begin_nested():
             db.session.add(template)

@@ -43,7 +43,7 @@ from app.permissions import authorize, can, require
 from app.retros import bp, effects, exports
 from app.retros import services as retros
 from app.retros.board import Labels, load_board, people_of, pulse_count, reflect_counts, tally_of
-from app.retros.catalog import builtin_choices, template_title
+from app.retros.catalog import builtin_choices, column_title, template_title
 from app.retros.forms import (
     ActionForm,
     CardForm,
@@ -86,7 +86,8 @@ def retro_helpers():
     return {"retro_principles": PRINCIPLES, "retro_phase_order": PHASE_ORDER,
             "retro_principle_label": principle_label, "retro_status_label": status_label,
             "retro_phase_label": phase_label, "retro_metric": effects.format_value,
-            "retro_metric_name": effects.metric_name, "retro_template_title": template_title}
+            "retro_metric_name": effects.metric_name, "retro_template_title": template_title,
+            "retro_column_title": column_title}
 
 
 # --- the one pattern of a change ---------------------------------------------------------------------
@@ -308,7 +309,9 @@ def pod_retros(pod: Pod):
 @authorize(Pod, "retros.view")
 def save_template(pod: Pod):
     form = valid(TemplateForm())
-    retros.save_template(current_user, pod, name=form.name.data, columns_text=form.columns.data)
+    retros.save_template(current_user, pod, name=form.name.data, columns_text=form.columns.data,
+                         names={"es": form.name_es.data, "it": form.name_it.data},
+                         columns_in={"es": form.columns_es.data, "it": form.columns_it.data})
     db.session.commit()
     flash(_("Template saved."), "success")
     return redirect(url_for("retros.pod_retros", pod_id=pod.id))

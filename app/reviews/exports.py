@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask_babel import format_percent
+from flask_babel import format_decimal, format_percent
 from flask_babel import gettext as _
 
 from app.csvexport import csv_text
@@ -151,6 +151,11 @@ def _skills_lines(skills: dict | None) -> list[str]:
                        proposed=skills["from_proposals"])]
 
 
+def _score(value: float) -> str:
+    """An OKR score (0 to 1) as the reader writes decimals: 0.75 in English, 0,75 in Spanish and Italian."""
+    return format_decimal(value, "0.00")
+
+
 def _status(status: str | None) -> str:
     return {"met": _("met"), "missed": _("missed")}.get(status or "", "-")
 
@@ -160,7 +165,7 @@ def _okr_table(pdf, objectives: list[dict]) -> None:
     for objective in objectives:
         score = objective.get("score")
         pdf.set_font(FONT, "B", 9)
-        pdf.cell(0, 6, _text(objective["title"] + (f"  ({score:.2f})" if score is not None else "")))
+        pdf.cell(0, 6, _text(objective["title"] + (f"  ({_score(score)})" if score is not None else "")))
         pdf.ln()
         _cells(pdf, widths, [_("Key result"), _("Baseline"), _("Target"), _("Actual"), _("Score"),
                              _("Confidence")], bold=True)
@@ -169,8 +174,8 @@ def _okr_table(pdf, objectives: list[dict]) -> None:
             label = metrics.METRICS[code].label if code in metrics.METRICS else code
             _cells(pdf, widths, [label, format_metric(code, kr["baseline"]), format_metric(code, kr["target"]),
                                  format_metric(code, kr.get("actual")),
-                                 "-" if kr.get("score") is None else f"{kr['score']:.2f}",
-                                 f"{kr['confidence']}/10"])
+                                 "-" if kr.get("score") is None else _score(kr["score"]),
+                                 f"{format_decimal(kr['confidence'])}/10"])
 
 
 def matrix_pdf(quarter: str, rows: list[dict], codes: list[str]) -> bytes:

@@ -144,6 +144,50 @@
     if (speak) { announce(messages); }
   }
 
+
+  // Keep the keyboard's place when htmx swaps the part of the page that has the focus (a button of the
+  // board that was just pressed is replaced by its fresh copy): htmx itself only restores elements with an
+  // id, so the same control (same tag, name, text and form) is looked for inside the nearest surviving
+  // element with an id, else that element's first control, so Tab goes on from where the person was.
+  var FOCUSABLE = "a[href], button:not([disabled]), input:not([type=hidden]):not([disabled]), select:not([disabled]), textarea:not([disabled]), summary, [tabindex]:not([tabindex='-1'])";
+  var keptFocus = null;
+
+  function controlKey(el) {
+    var form = el.form || el.closest("form");
+    return [el.tagName, el.getAttribute("name") || "", el.getAttribute("value") || "", (el.textContent || "").trim(),
+      el.getAttribute("aria-label") || "", form ? form.getAttribute("action") || "" : "", el.getAttribute("href") || ""].join("|");
+  }
+
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var active = document.activeElement;
+    var target = event.detail.target;
+    keptFocus = null;
+    if (!active || active === document.body || !target || !target.contains(active)) { return; }
+    var scopes = [];
+    for (var node = active.parentElement; node; node = node.parentElement) {
+      if (node.id) { scopes.push(node.id); }
+      if (node === target) { break; }
+    }
+    keptFocus = {key: controlKey(active), scopes: scopes};
+  });
+
+  document.addEventListener("htmx:afterSettle", function () {
+    var wanted = keptFocus;
+    keptFocus = null;
+    var active = document.activeElement;
+    if (!wanted || (active && active !== document.body && document.contains(active))) { return; }
+    for (var i = 0; i < wanted.scopes.length; i++) {
+      var scope = document.getElementById(wanted.scopes[i]);
+      if (!scope) { continue; }
+      var controls = Array.prototype.filter.call(scope.querySelectorAll(FOCUSABLE), function (el) {
+        return el.getClientRects().length > 0;
+      });
+      var same = controls.filter(function (el) { return controlKey(el) === wanted.key; })[0];
+      var next = same || controls[0];
+      if (next) { next.focus(); return; }
+    }
+  });
+
   document.addEventListener("DOMContentLoaded", function () { remember(document, false); });
   document.addEventListener("htmx:afterSettle", function (event) { remember(event.target, true); });
 })();

@@ -34,7 +34,7 @@ def test_demo_shows_autonomy(client, auth):
     assert client.get("/autonomy/queue").status_code == 200
     own = client.get("/autonomy/proposals").get_data(as_text=True)
     assert "Nada que decidir" not in own and "Nothing to decide" not in own, "the coach sees their own proposals"
-    assert "Late-payment fees" in own
+    assert "Recargos por demora en facturas en disputa" in own  # the Spanish coach's own words
     auth.logout()
     auth.login(LEADER_EMAIL, "podium-demo")
     page = client.get("/autonomy/proposals").get_data(as_text=True)

@@ -11,13 +11,18 @@ import re
 from datetime import datetime
 
 import pytest
+from flask_babel import refresh
 from sqlalchemy import select
 
+from app.autonomy import demo as autonomy_demo
+from app.autonomy.models import Decision, LimitVersion, Proposal
 from app.demo.language import texts_in
 from app.demo.loader import load_demo
 from app.demo.org_data import COACH_EMAIL, PODS
 from app.extensions import db
 from app.org.models import Pod, User
+from app.recognition import demo as recognition_demo
+from app.recognition.models import Recognition
 from app.retros import demo as retros_demo
 from app.retros.models import Retro, RetroAction, RetroCard, RetroGroup, RetroNote
 from app.reviews import demo as reviews_demo
@@ -31,10 +36,13 @@ ENGLISH_COACH = "Emma Clarke"  # coaches "Enterprise Accounts" with Italian and 
 PLACEHOLDER = re.compile(r"%\([a-z]+\)[sd]")
 
 STANDUP_TEXTS = (standups_demo.YESTERDAY, standups_demo.TODAY, standups_demo.BLOCKERS)
-RETRO_TEXTS = (retros_demo.RETROS, retros_demo.IN_PROGRESS, retros_demo.NOTES)
+RETRO_TEXTS = (retros_demo.RETROS, retros_demo.IN_PROGRESS, retros_demo.NOTES, retros_demo.POD_TEMPLATE)
 REVIEW_TEXTS = tuple(value for name, value in vars(reviews_demo).items()
                      if name.isupper() and name not in ("ROSE_BY",))
-ALL_TEXTS = STANDUP_TEXTS + RETRO_TEXTS + REVIEW_TEXTS
+AUTONOMY_TEXTS = (autonomy_demo.RATIONALES, autonomy_demo.LIMIT_REASONS, autonomy_demo.PROPOSAL_REASONS,
+                  autonomy_demo.ACCEPTED_COMMENT, autonomy_demo.REJECTIONS, autonomy_demo.APPROVED)
+RECOGNITION_TEXTS = (recognition_demo.CASE_MESSAGES, recognition_demo.METRIC_MESSAGE, recognition_demo.ACTION_MESSAGE)
+ALL_TEXTS = STANDUP_TEXTS + RETRO_TEXTS + REVIEW_TEXTS + AUTONOMY_TEXTS + RECOGNITION_TEXTS
 
 
 def _fragments(locale: str) -> set[str]:
@@ -78,6 +86,14 @@ def test_spanish_and_italian_authors_write_in_their_language(demo):
             select(StandupEntry.user_id, StandupEntry.today))),
         "review objectives": _written_by(user_locale, db.session.execute(
             select(Review.opened_by_id, Objective.title).join(Review, Review.id == Objective.review_id))),
+        "autonomy rationales": _written_by(user_locale, db.session.execute(
+            select(Decision.agent_id, Decision.rationale))),
+        "autonomy comments": _written_by(user_locale, db.session.execute(
+            select(Decision.decided_by_id, Decision.comment).where(Decision.decided_by_id.is_not(None)))),
+        "limit proposals": _written_by(user_locale, db.session.execute(
+            select(Proposal.proposed_by_id, Proposal.reason).where(Proposal.proposed_by_id.is_not(None)))),
+        "recognitions": _written_by(user_locale, db.session.execute(
+            select(Recognition.giver_id, Recognition.message))),
     }
     for kind, rows in written.items():
         assert rows, kind
@@ -88,6 +104,9 @@ def test_spanish_and_italian_authors_write_in_their_language(demo):
             select(StandupEntry.user_id, StandupEntry.yesterday))),
         "review narratives": _written_by(user_locale, db.session.execute(
             select(NarrativeEdit.author_id, NarrativeEdit.text))),
+        # an accepted proposal's limit reads "<the coach's reason> — <the leader's comment>"
+        "limit reasons": _written_by(user_locale, db.session.execute(
+            select(LimitVersion.created_by_id, LimitVersion.reason))),
     }
     for kind, rows in free_text.items():
         assert rows, kind
@@ -104,12 +123,18 @@ def test_spanish_and_italian_authors_write_in_their_language(demo):
 
 
 def _pages(client, pod: Pod) -> dict[str, str]:
+    refresh()  # the demo loader chose a language in the tests' application context, which requests share
     board = db.session.scalar(select(StandupBoard).where(StandupBoard.pod_id == pod.id,
                                                          StandupBoard.day == NOW.date()))
     retros = list(db.session.scalars(select(Retro).where(Retro.pod_id == pod.id).order_by(Retro.id)))
     reviews = list(db.session.scalars(select(Review).where(Review.pod_id == pod.id).order_by(Review.id)))
+    decisions = list(db.session.scalars(select(Decision.id).where(Decision.pod_id == pod.id)
+                                        .order_by(Decision.id.desc()).limit(3)))
     urls = [f"/pods/{pod.id}", f"/standups/pods/{pod.id}", f"/standups/boards/{board.id}",
-            *(f"/retros/{retro.id}" for retro in retros), *(f"/reviews/{review.id}" for review in reviews)]
+            *(f"/retros/{retro.id}" for retro in retros), *(f"/reviews/{review.id}" for review in reviews),
+            f"/pods/{pod.id}/retros", "/autonomy/queue", "/autonomy/proposals", "/autonomy/limits",
+            f"/recognition/pods/{pod.id}",
+            *(f"/autonomy/decisions/{d}" for d in decisions)]
     pages = {}
     for url in urls:
         response = client.get(url)
@@ -130,6 +155,7 @@ def test_spanish_and_italian_pages_show_no_english_demo_sentence(demo, client, a
     # ... and the demo content is there, in the pod's language.
     plan = next(p for p in PODS if p.name == pod.name)
     assert plan.mission in pages[f"/pods/{pod.id}"]
+    assert retros_demo.POD_TEMPLATE[0][locale] in pages[f"/pods/{pod.id}/retros"]  # a template named per language
     everything = " ".join(pages.values())
     own = _fragments(locale)
     assert len([fragment for fragment in own if fragment in everything]) >= 10

@@ -1,13 +1,16 @@
 """Helpers for the accessibility crawl: find the pages a signed-in person can reach, run axe-core on them.
 
 axe-core is vendored in tests/e2e/assets (from the npm registry, MPL-2.0, licence alongside). It is injected
-through the DevTools protocol (``page.evaluate``), which the page's Content Security Policy does not govern.
+through the DevTools protocol, which the page's Content Security Policy does not govern: once per browser
+context with ``install_axe`` (an init script every page of the context runs before its own scripts), else by
+``page.evaluate`` on a page that lacks it.
 """
 
 from __future__ import annotations
 
 import re
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -37,8 +40,13 @@ def _links(page) -> list[str]:
     )
 
 
-def crawl(page, start: str = "/", limit: int = 120) -> list[str]:
-    """Breadth-first over same-site links from ``start``: one URL per page kind, at most ``limit``."""
+def crawl(page, start: str = "/", limit: int = 120, on_page: Callable[[str], None] | None = None,
+          errors: list | None = None) -> list[str]:
+    """Breadth-first over same-site links from ``start``: one URL per page kind, at most ``limit``.
+
+    ``on_page(url)`` runs on every HTML page reached, as loaded (the accessibility check, so the crawl's own visit
+    is checked rather than loading the page twice); ``errors`` (the page's console log) is emptied before each
+    visit, so what it holds during ``on_page`` belongs to that page."""
     seen_patterns: set[str] = set()
     order: list[str] = []
     queue = deque([start])
@@ -48,6 +56,8 @@ def crawl(page, start: str = "/", limit: int = 120) -> list[str]:
         if pattern in seen_patterns:
             continue
         seen_patterns.add(pattern)
+        if errors is not None:
+            errors.clear()
         try:
             response = page.goto(url)
         except Exception as error:  # a download (Playwright cannot navigate to it) is not a page
@@ -57,7 +67,10 @@ def crawl(page, start: str = "/", limit: int = 120) -> list[str]:
         if response is None or response.status != 200 or "text/html" not in response.headers.get("content-type", ""):
             continue
         order.append(url)
-        for href in _links(page):
+        links = _links(page)
+        if on_page is not None:
+            on_page(url)
+        for href in links:
             if not href or not href.startswith("/") or href.startswith("//"):
                 continue
             href = href.split("#")[0]
@@ -69,8 +82,13 @@ def crawl(page, start: str = "/", limit: int = 120) -> list[str]:
     return order
 
 
+def install_axe(context) -> None:
+    """Every page of ``context`` gets axe-core before its own scripts run (sent to the browser once)."""
+    context.add_init_script(script=AXE_SOURCE)
+
+
 def axe_violations(page) -> list[dict]:
-    """Serious and critical axe-core violations on the page as it is now."""
+    """Serious and critical axe-core violations on the page as it is now (every rule axe-core has)."""
     if not page.evaluate("typeof window.axe !== 'undefined'"):
         page.evaluate(AXE_SOURCE + "\n;true")
     result = page.evaluate(

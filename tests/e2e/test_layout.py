@@ -1,5 +1,5 @@
-"""Browser: the main pages fit a 390 px phone and a 1366 px laptop without sideways page scrolling; the menu
-button opens the navigation on a phone; presenting mode shows a board without the site's chrome.
+"""Browser: the main pages fit a 390 px phone, a 768 px tablet, a 1366 px laptop and a 1920 px wall screen
+without sideways page scrolling; the menu button opens the navigation on a phone; presenting mode shows a board without the site's chrome.
 
 Screenshots go to test-results/layout/ (gitignored) for a person to look at.
 """
@@ -12,18 +12,20 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from app.demo.org_data import COACH_EMAIL, LEADER_EMAIL
+from app.demo.org_data import ADMIN_EMAIL, COACH_EMAIL, LEADER_EMAIL
 
 pytestmark = pytest.mark.e2e
 
 SHOTS = Path(__file__).resolve().parents[2] / "test-results" / "layout"
-WIDTHS = (390, 1366)
+WIDTHS = (390, 768, 1366, 1920)
 # The navigation's sections and the pages wide tables live on; <pod> is the signed-in person's pod.
 MAIN_PAGES = {
     LEADER_EMAIL: ["/", "/pods", "/coverage", "/outcomes/org", "/reviews/", "/reviews/all", "/autonomy/",
                    "/recognition/", "/retros", "/standups/", "/imports", "/notifications/", "/profile"],
     COACH_EMAIL: ["/", "/standups/pods/<pod>", "/standups/pods/<pod>/history", "/outcomes/pods/<pod>",
                   "/pods/<pod>/retros", "/pods/<pod>/actions", "/autonomy/queue", "/recognition/pods/<pod>"],
+    ADMIN_EMAIL: ["/admin/users", "/autonomy/action-types", "/autonomy/limits", "/imports/mappings",
+                  "/outcomes/cases?metric=volume&part=all"],
 }
 
 
@@ -39,7 +41,7 @@ def _pod_of(page) -> str:
 
 
 @pytest.mark.parametrize("email", list(MAIN_PAGES))
-def test_main_pages_fit_a_phone_and_a_laptop(browser, live_server, login, email):
+def test_main_pages_fit_a_phone_a_tablet_a_laptop_and_a_wall_screen(browser, live_server, login, email):
     SHOTS.mkdir(parents=True, exist_ok=True)
     role = email.split("@")[0]
     too_wide = []
