@@ -11,6 +11,7 @@ from app.outcomes import metrics
 from app.outcomes.models import Case
 from app.retros import effects
 from app.retros import services as retros
+from app.timeutil import to_local, utcnow
 from tests.conftest import PASSWORD
 from tests.retros.conftest import advance_to
 
@@ -38,7 +39,7 @@ def _cases(pod, agent, day: date, *, handed_off: int, kept: int, prefix: str) ->
 
 
 def test_baseline_and_result_are_the_engines_figures(team, make_retro):
-    today = date.today()
+    today = to_local(utcnow(), team.pod.timezone).date()  # the pod's day (Madrid runs ahead of UTC)
     _cases(team.pod, team.members[0], today - timedelta(days=5), handed_off=2, kept=2, prefix="BASE")
     retro = make_retro("discuss")
     action = retros.create_action(team.members[1], retro, title="Keep billing cases in the pod",

@@ -65,7 +65,7 @@ def test_a_member_chosen_as_facilitator_advances(team, make_retro):
     ("vote", lambda t, r, c: retros.add_note(t.members[0], r, topic=f"card-{c.id}", text="n")),
     ("discuss", lambda t, r, c: retros.cast_vote(t.members[0], r, card_id=c.id)),
     ("closed", lambda t, r, c: retros.create_action(t.members[0], r, title="x", owner=t.members[0],
-                                                     due_date=date.today(), principle="autonomy")),
+                                                     due_date=date.today() + timedelta(days=1), principle="autonomy")),
 ])
 def test_each_phase_allows_only_its_own_actions(team, make_retro, phase, call):
     retro = make_retro("checkin")
