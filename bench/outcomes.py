@@ -190,6 +190,7 @@ def pod_page(app, pod_id: int, runs: int) -> None:
                           password_hash="x")
             db.session.add(leader)
             db.session.commit()
+        leader.session_key = "bench-session-key-0123456789"  # a signed-in session (auth.services.start_session)
         login_id = leader.get_id()
     client = app.test_client()
     with client.session_transaction() as session:

@@ -31,7 +31,6 @@ another feature's table in the period); autonomy registers "autonomy_rate" this 
 
 from __future__ import annotations
 
-from array import array
 from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -663,36 +662,45 @@ def drilldown_url(code: str, scope: Scope | None, start: date, end: date, part: 
 # percentiles included, read from a few thousand rows instead of a quarter of a million cases.
 
 _ROLLUP_CODES = frozenset(_CREATED + _RESOLVED + _TIMES + ("backlog",))
+_BREAKDOWN_CODES = _ROLLUP_CODES - {"backlog"}  # a breakdown's backlog comes from the cases table
 
 
 class _Minutes:
-    """The minutes of many days, each day a sorted array: order statistics by binary search over the value
-    (integers), counting with bisect in every day, so nothing is merged or sorted."""
+    """The minutes of many rollup rows, each a sorted array: exact order statistics by binary search over the
+    values (integers), counting with bisect in every array, so nothing is merged or sorted."""
 
     __slots__ = ("days", "n")
 
     def __init__(self) -> None:
-        self.days: list[array] = []
+        self.days: list = []
         self.n = 0
 
     def add(self, blob: bytes | None) -> None:
         if blob:
-            values = array("i")
-            rollups.unpack_into(values, blob)
+            values = rollups.unpack(blob)
             self.days.append(values)
             self.n += len(values)
 
     def kth(self, k: int) -> int:
-        """The k-th smallest value (0-based)."""
-        lo = min(values[0] for values in self.days)
-        hi = max(values[-1] for values in self.days)
+        """The k-th smallest value (0-based): a binary search between two bounds every array gives — no more
+        than k values lie below the least of the arrays' own quantiles at k/n, at least k + 1 at or below the
+        greatest of their quantiles at (k + 1)/n."""
+        n, days = self.n, self.days
+        lo = min(values[k * len(values) // n] for values in days)
+        hi = max(values[max(0, -(-(k + 1) * len(values) // n) - 1)] for values in days)
         while lo < hi:
             middle = (lo + hi) // 2
-            if sum(bisect_right(values, middle) for values in self.days) > k:
+            if sum(bisect_right(values, middle) for values in days) > k:
                 hi = middle
             else:
                 lo = middle + 1
         return lo
+
+    def following(self, k: int, value: int) -> int:
+        """The (k+1)-th smallest value, given that the k-th is `value`."""
+        if sum(bisect_right(values, value) for values in self.days) > k + 1:
+            return value
+        return min(values[i] for values in self.days if (i := bisect_right(values, value)) < len(values))
 
     def percentile(self, p: int) -> float | None:
         """Continuous percentile: position p(n-1)/100, interpolated between its two neighbours."""
@@ -702,7 +710,7 @@ class _Minutes:
         below = self.kth(index)
         if not rest:
             return float(below)
-        return float(below + (rest / 100) * (self.kth(index + 1) - below))
+        return float(below + (rest / 100) * (self.following(index, below) - below))
 
 
 class _Sums:
@@ -713,12 +721,15 @@ class _Sums:
         self.replies = _Minutes()
         self.resolutions = _Minutes()
 
-    def add(self, counts: Sequence[int], replies: bytes | None, resolutions: bytes | None, wanted: set) -> None:
+    def add(self, counts: Sequence[int], replies: bytes | None, resolutions: bytes | None,
+            times: tuple[bool, bool]) -> None:
+        mine = self.counts
         for i, value in enumerate(counts):
-            self.counts[i] += value or 0
-        if wanted & set(_FIRST_REPLY):
+            if value:
+                mine[i] += value
+        if times[0]:
             self.replies.add(replies)
-        if wanted & set(_RESOLUTION):
+        if times[1]:
             self.resolutions.add(resolutions)
 
 
@@ -743,8 +754,7 @@ def _figures_of(sums: _Sums, wanted: set, out: dict) -> None:
             out[code] = Figure(code, values.percentile(p), None, values.n)
 
 
-def _rollup_stmt(columns, zone: str | list[str], pod_id: int | None, pods_only: bool):
-    R = rollups.CaseDayRollup
+def _rollup_stmt(columns, zone: str | list[str], pod_id: int | None, pods_only: bool, R=rollups.CaseDayRollup):
     stmt = select(*columns).where(R.zone.in_(zone) if isinstance(zone, list) else R.zone == zone)
     if pod_id is not None:
         stmt = stmt.where(R.pod_id == pod_id)
@@ -754,26 +764,43 @@ def _rollup_stmt(columns, zone: str | list[str], pod_id: int | None, pods_only: 
 
 
 def _from_rollups(zones: dict[str, set | None], start: date, end: date, wanted: list[str], by_pod: bool,
-                  pod_id: int | None, edges: Sequence[date] | None = None) -> dict:
+                  pod_id: int | None, edges: Sequence[date] | None = None, plan: tuple = (None, None)) -> dict:
     """Figures from rollups. `zones` maps each zone to read to the pods read in it (None: every pod).
-    Keyed by pod id (by_pod), by period index (edges: the first day of each period), else None."""
-    R = rollups.CaseDayRollup
+    Keyed by pod id (by_pod; by the breakdown's value when `plan` names a breakdown), by period index (edges:
+    the first day of each period), else None. `plan` is (breakdown or None, the breakdown's key or None)."""
+    dim, wanted_key = plan
     codes = set(wanted)
     out: dict = defaultdict(dict)
     sums: dict = defaultdict(_Sums)
-    counts_columns = [getattr(R, name) for name in rollups.COUNTS]
-    stmt = _rollup_stmt([R.zone, R.day, R.pod_id, *counts_columns, R.first_reply_minutes, R.resolution_minutes],
-                        list(zones), pod_id, by_pod).where(R.day >= start, R.day <= end)
+    times = (bool(codes & set(_FIRST_REPLY)), bool(codes & set(_RESOLUTION)))
+    if dim is None:
+        R = rollups.CaseDayRollup
+        counts_columns = [getattr(R, name) for name in rollups.COUNTS]
+        stmt = _rollup_stmt([R.zone, R.day, R.pod_id, *counts_columns, R.first_reply_minutes,
+                             R.resolution_minutes], list(zones), pod_id, by_pod)
+    else:
+        R = rollups.CaseDayBreakdown
+        counts_columns = [getattr(R, name) for name in rollups.BREAKDOWN_COUNTS]
+        stmt = _rollup_stmt([R.zone, R.day, R.key if by_pod else R.pod_id, *counts_columns,
+                             R.first_reply_minutes if times[0] else literal(None),
+                             R.resolution_minutes if times[1] else literal(None)], list(zones), pod_id, False, R)
+        stmt = stmt.where(R.dim == dim)
+        if wanted_key is not None:
+            stmt = stmt.where(R.key == wanted_key)
+    stmt = stmt.where(R.day >= start, R.day <= end)
+    width = len(counts_columns)
     for zone_row in db.session.execute(stmt):
-        pods, row = zones[zone_row[0]], zone_row[1:]
-        day, pod = row[0], row[1]
-        if pods is not None and pod not in pods:
+        pods, day, group = zones[zone_row[0]], zone_row[1], zone_row[2]
+        if pods is not None and group not in pods:
             continue
-        key = pod if by_pod else (bisect_right(edges, day) - 1 if edges is not None else None)
-        sums[key].add(row[2:2 + len(counts_columns)], row[-2], row[-1], codes)
+        if by_pod:
+            key = group if dim is None else rollups.parse_key(dim, group)
+        else:
+            key = bisect_right(edges, day) - 1 if edges is not None else None
+        sums[key].add(zone_row[3:3 + width], zone_row[-2], zone_row[-1], times)
     for key, found in sums.items():
         _figures_of(found, codes, out[key])
-    if "backlog" in codes:
+    if "backlog" in codes and dim is None:
         _rollup_backlog(zones, end, by_pod, pod_id, edges, out)
     return out
 
@@ -810,13 +837,43 @@ def _rollup_backlog(zones: dict[str, set | None], end: date, by_pod: bool, pod_i
             index += 1
 
 
-def _rollup_ready(scope: Scope, zones: Iterable[str], dimension: str | None) -> bool:
-    if dimension not in (None, "pod"):
+def _rollup_plan(scope: Scope, dimension: str | None) -> tuple | None:
+    """Which rollups answer this scope and grouping: (None, None) the per-day rollups; (breakdown, key or None)
+    a breakdown's rollups (a group of it, or one of its values); None the cases table."""
+    used = {name: rollups.dim_key(name, (value,)) for name, value in
+            (("agent", scope.agent_id), ("channel", scope.channel), ("request_type", scope.request_type))
+            if value is not None}
+    if scope.segment_id is not None or scope.stage_id is not None:
+        if scope.segment_id is None or scope.stage_id is None:
+            return None
+        used["cell"] = rollups.dim_key("cell", (scope.segment_id, scope.stage_id))
+    if dimension in (None, "pod") and not used:
+        return None, None
+    if scope.pod_id is None:  # breakdowns are kept per pod, in the pod's own zone
+        return None
+    if dimension is None and len(used) == 1:
+        return next(iter(used.items()))
+    if dimension in rollups.BREAKDOWNS and set(used) <= {dimension}:
+        return dimension, used.get(dimension)
+    return None
+
+
+def _rollup_ready(scope: Scope, zones: Iterable[str], dimension: str | None, end: date | None = None) -> bool:
+    plan = _rollup_plan(scope, dimension)
+    if plan is None:
         return False
-    if any(getattr(scope, name) is not None for name in ("agent_id", "segment_id", "stage_id", "channel",
-                                                         "request_type")):
+    if plan[0] is not None and list(zones) != [_resolve_tz(scope, None)]:
         return False
-    return rollups.ready(db.session, zones)
+    return rollups.ready(db.session, zones, end)
+
+
+def _fast_codes(wanted: list[str], scope: Scope, dimension: str | None) -> list[str]:
+    """The wanted codes rollups can answer for this scope and grouping."""
+    plan = _rollup_plan(scope, dimension)
+    if plan is None:
+        return []
+    codes = _ROLLUP_CODES if plan[0] is None else _BREAKDOWN_CODES
+    return [c for c in wanted if c in codes]
 
 
 def _merge(into: dict, extra: dict) -> dict:
@@ -834,10 +891,11 @@ def compute(start: date, end: date, scope: Scope | None = None, codes: Iterable[
     wanted = _codes(codes)
     zone = _resolve_tz(scope, tz)
     window = _window(start, end, zone)
-    fast = [c for c in wanted if c in _ROLLUP_CODES]
-    if fast and _rollup_ready(scope, [zone], None):
-        found = _from_rollups({zone: None}, start, end, fast, False, scope.pod_id)
-        rest = [c for c in wanted if c not in _ROLLUP_CODES]
+    fast = _fast_codes(wanted, scope, None)
+    if fast and _rollup_ready(scope, [zone], None, end):
+        found = _from_rollups({zone: None}, start, end, fast, False, scope.pod_id,
+                              plan=_rollup_plan(scope, None))
+        rest = [c for c in wanted if c not in fast]
         if rest:
             _merge(found, _run(window, scope, rest, None))
     else:
@@ -866,10 +924,10 @@ def compute_by(dimension: str, start: date, end: date, scope: Scope | None = Non
         zone = _resolve_tz(scope, tz)
         window = _window(start, end, zone)
         zones = {zone: None}
-    fast = [c for c in wanted if c in _ROLLUP_CODES]
-    if fast and _rollup_ready(scope, zones, dimension):
-        found = _from_rollups(zones, start, end, fast, True, scope.pod_id)
-        rest = [c for c in wanted if c not in _ROLLUP_CODES]
+    fast = _fast_codes(wanted, scope, dimension)
+    if fast and _rollup_ready(scope, zones, dimension, end):
+        found = _from_rollups(zones, start, end, fast, True, scope.pod_id, plan=_rollup_plan(scope, dimension))
+        rest = [c for c in wanted if c not in fast]
         if rest:
             _merge(found, _run(window, scope, rest, dimension))
     else:
@@ -924,11 +982,11 @@ def series(start: date, end: date, grain: str, scope: Scope | None = None, codes
     periods = _periods(start, end, grain)
     edges = [local_day_bounds(first, first, zone)[0] for _label, first, _last in periods]
     edges.append(local_day_bounds(end, end, zone)[1])
-    fast = [c for c in wanted if c in _ROLLUP_CODES]
-    if fast and _rollup_ready(scope, [zone], None):
+    fast = _fast_codes(wanted, scope, None)
+    if fast and _rollup_ready(scope, [zone], None, end):
         found = _from_rollups({zone: None}, start, end, fast, False, scope.pod_id,
-                              [first for _label, first, _last in periods])
-        rest = [c for c in wanted if c not in _ROLLUP_CODES]
+                              [first for _label, first, _last in periods], plan=_rollup_plan(scope, None))
+        rest = [c for c in wanted if c not in fast]
         if rest:
             _merge(found, _run(_Window(edges[0], edges[-1]), scope, rest, None, edges))
     else:
