@@ -139,13 +139,22 @@ def load(app, count: int) -> None:
         db.session.commit()
         db.session.execute(text("ANALYZE"))
         db.session.commit()
-        print(f"  built the per-day rollups in {time.perf_counter() - started:.1f} s")
+        print(f"  built the per-day rollups and breakdowns in {time.perf_counter() - started:.1f} s")
+        times = []
+        for day in (date(2026, 5, 12), date(2026, 5, 13), date(2026, 5, 14)):
+            started = time.perf_counter()
+            rollups.refresh_days([day])  # what a write touching one day costs (the API, a small import)
+            db.session.commit()
+            times.append(time.perf_counter() - started)
+        print(f"  refreshing the rollups of one day: min {min(times) * 1000:.0f} ms, "
+              f"median {statistics.median(times) * 1000:.0f} ms over 3 runs")
 
 
 def measure(app, runs: int) -> None:
     from app.extensions import db
     from app.outcomes import metrics
 
+    print(f"  load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} (2 cores shared)")
     with app.app_context():
         def timed(label: str, call):
             call()  # warm the caches, as a running server has them

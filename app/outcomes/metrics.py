@@ -31,6 +31,7 @@ another feature's table in the period); autonomy registers "autonomy_rate" this 
 
 from __future__ import annotations
 
+from array import array
 from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -39,7 +40,7 @@ from datetime import date, datetime, timedelta
 
 from flask_babel import format_decimal, format_percent
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, case, func, literal, or_, select, text, true
+from sqlalchemy import Date, and_, case, func, literal, or_, select, text, true
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.extensions import db
@@ -246,11 +247,18 @@ def _case_filters(scope: Scope) -> list:
     return filters
 
 
+def _memo() -> dict:
+    """What the engine remembers for the rest of the transaction (pods' and the organisation's zones)."""
+    return db.session.info.setdefault(rollups.CACHE, {})
+
+
 def _org_timezone() -> str:
     from app.org.models import Organisation
 
-    org = db.session.scalar(select(Organisation.timezone).order_by(Organisation.id).limit(1))
-    return org or "Europe/Madrid"
+    memo = _memo()
+    if "org" not in memo:
+        memo["org"] = db.session.scalar(select(Organisation.timezone).order_by(Organisation.id).limit(1))
+    return memo["org"] or "Europe/Madrid"
 
 
 def _resolve_tz(scope: Scope, tz: str | None) -> str:
@@ -259,9 +267,12 @@ def _resolve_tz(scope: Scope, tz: str | None) -> str:
     if scope.pod_id is not None:
         from app.org.models import Pod
 
-        pod_tz = db.session.scalar(select(Pod.timezone).where(Pod.id == scope.pod_id))
-        if pod_tz:
-            return pod_tz
+        memo = _memo()
+        key = ("pod", scope.pod_id)
+        if key not in memo:
+            memo[key] = db.session.scalar(select(Pod.timezone).where(Pod.id == scope.pod_id))
+        if memo[key]:
+            return memo[key]
     return _org_timezone()
 
 
@@ -670,6 +681,7 @@ class _Minutes:
     values (integers), counting with bisect in every array, so nothing is merged or sorted."""
 
     __slots__ = ("days", "n")
+    SORTED = 60_000  # up to this many values, merge and sort
 
     def __init__(self) -> None:
         self.days: list = []
@@ -703,14 +715,25 @@ class _Minutes:
         return min(values[i] for values in self.days if (i := bisect_right(values, value)) < len(values))
 
     def percentile(self, p: int) -> float | None:
-        """Continuous percentile: position p(n-1)/100, interpolated between its two neighbours."""
+        """Continuous percentile: position p(n-1)/100, interpolated between its two neighbours. A small sample
+        is merged and sorted once (cheaper than searching); a large one is searched."""
         if not self.n:
             return None
         index, rest = divmod(p * (self.n - 1), 100)
-        below = self.kth(index)
+        if self.n <= self.SORTED:
+            if len(self.days) > 1:
+                merged = array("i")
+                for values in self.days:
+                    merged.extend(values)
+                self.days = [array("i", sorted(merged))]
+            values = self.days[0]
+            below, above = values[index], values[min(index + 1, self.n - 1)]
+        else:
+            below = self.kth(index)
+            above = self.following(index, below) if rest else below
         if not rest:
             return float(below)
-        return float(below + (rest / 100) * (self.following(index, below) - below))
+        return float(below + (rest / 100) * (above - below))
 
 
 class _Sums:
@@ -773,6 +796,7 @@ def _from_rollups(zones: dict[str, set | None], start: date, end: date, wanted: 
     out: dict = defaultdict(dict)
     sums: dict = defaultdict(_Sums)
     times = (bool(codes & set(_FIRST_REPLY)), bool(codes & set(_RESOLUTION)))
+    backlog = "backlog" in codes and dim is None
     if dim is None:
         R = rollups.CaseDayRollup
         counts_columns = [getattr(R, name) for name in rollups.COUNTS]
@@ -788,53 +812,46 @@ def _from_rollups(zones: dict[str, set | None], start: date, end: date, wanted: 
         if wanted_key is not None:
             stmt = stmt.where(R.key == wanted_key)
     stmt = stmt.where(R.day >= start, R.day <= end)
+    if backlog:
+        # The backlog at the end = everything created minus everything done up to then: the days before the
+        # period summed per zone and pod, in the same statement.
+        earlier = _rollup_stmt([R.zone, literal(None, Date), R.pod_id, func.sum(R.created),
+                                *(literal(0) for _c in counts_columns[1:-1]), func.sum(R.done), literal(None),
+                                literal(None)], list(zones), pod_id, by_pod)
+        stmt = stmt.union_all(earlier.where(R.day < start).group_by(R.zone, R.pod_id))
     width = len(counts_columns)
+    before: dict = defaultdict(int)
     for zone_row in db.session.execute(stmt):
         pods, day, group = zones[zone_row[0]], zone_row[1], zone_row[2]
         if pods is not None and group not in pods:
             continue
         if by_pod:
             key = group if dim is None else rollups.parse_key(dim, group)
+        elif day is None:
+            key = None
         else:
             key = bisect_right(edges, day) - 1 if edges is not None else None
+        if day is None:
+            before[key] += _int(zone_row[3]) - _int(zone_row[3 + width - 1])
+            continue
         sums[key].add(zone_row[3:3 + width], zone_row[-2], zone_row[-1], times)
     for key, found in sums.items():
         _figures_of(found, codes, out[key])
-    if "backlog" in codes and dim is None:
-        _rollup_backlog(zones, end, by_pod, pod_id, edges, out)
-    return out
+    if backlog:
+        def net(key) -> int:
+            found = sums.get(key)
+            return found.counts[0] - found.counts[-1] if found is not None else 0
 
-
-def _rollup_backlog(zones: dict[str, set | None], end: date, by_pod: bool, pod_id: int | None,
-                    edges: Sequence[date] | None, out: dict) -> None:
-    """Open at the end of a day = created up to that day - done up to that day."""
-    R = rollups.CaseDayRollup
-    net = func.sum(R.created) - func.sum(R.done)
-    if edges is None:
-        if by_pod:
-            stmt = _rollup_stmt([R.zone, R.pod_id, net], list(zones), pod_id, True).where(R.day <= end)
-            stmt = stmt.group_by(R.zone, R.pod_id)
+        if edges is None:
+            for key in before.keys() | sums.keys():
+                count = before.get(key, 0) + net(key)
+                out[key]["backlog"] = Figure("backlog", count, count, None)
         else:
-            stmt = _rollup_stmt([R.zone, literal(None), net], list(zones), pod_id, False).where(R.day <= end)
-            stmt = stmt.group_by(R.zone)
-        for zone, key, count in db.session.execute(stmt):
-            pods = zones[zone]
-            if by_pod and pods is not None and key not in pods:
-                continue
-            out[key if by_pod else None]["backlog"] = Figure("backlog", _int(count), _int(count), None)
-        return
-    for zone in zones:
-        stmt = _rollup_stmt([R.day, net], zone, pod_id, False).where(R.day <= end).group_by(R.day).order_by(R.day)
-        running, index = 0, 0
-        ends = [following - timedelta(days=1) for following in edges[1:]] + [end]
-        for day, count in db.session.execute(stmt):
-            while index < len(ends) and day > ends[index]:
+            running = before.get(None, 0)
+            for index in range(len(edges)):
+                running += net(index)
                 out[index]["backlog"] = Figure("backlog", running, running, None)
-                index += 1
-            running += _int(count)
-        while index < len(ends):
-            out[index]["backlog"] = Figure("backlog", running, running, None)
-            index += 1
+    return out
 
 
 def _rollup_plan(scope: Scope, dimension: str | None) -> tuple | None:

@@ -49,7 +49,6 @@ from sqlalchemy import (
     bindparam,
     delete,
     event,
-    exists,
     func,
     insert,
     select,
@@ -64,6 +63,8 @@ from app.timeutil import local_day_bounds, utcnow
 PENDING = "outcomes_rollup_days"
 CHECK_ZONES = "outcomes_rollup_zones"
 REBUILD = "outcomes_rollup_rebuild"
+STATE = "outcomes_rollup_state"  # (built zones, earliest queued day) as read in this transaction
+CACHE = "outcomes_engine_cache"  # the engine's per-transaction memo (zones of pods and the organisation)
 DEFER = "outcomes_rollup_defer"
 COUNTS = ("created", "escalated", "resolved", "fcr", "handed_off", "handoffs", "reopened", "csat_good",
           "csat_rated", "sla_met", "sla_due", "done")
@@ -437,6 +438,7 @@ def _lock(session: Session) -> None:
 
 
 def _write(session: Session, zones: list[str], first: date, last: date, full: bool = False) -> None:
+    forget(session)
     conn = session.connection()
     for table in (CaseDayRollup.__table__, CaseDayBreakdown.__table__):
         conn.execute(delete(table).where(table.c.zone.in_(zones), table.c.day >= first, table.c.day <= last))
@@ -461,6 +463,7 @@ def built_zones(session: Session) -> set[str]:
 
 
 def _build_zones(session: Session, zones: list[str]) -> None:
+    forget(session)
     """Every day of these zones from scratch, one scan of the cases per breakdown and family."""
     if not zones:
         return
@@ -534,6 +537,7 @@ def rebuild(session: Session | None = None) -> None:
     conn.execute(delete(CaseDayRollup.__table__))
     conn.execute(delete(CaseDayBreakdown.__table__))
     conn.execute(delete(RollupQueue.__table__))
+    forget(session)
     _build_zones(session, wanted_zones(session))
 
 
@@ -564,6 +568,7 @@ def queue_days(days: Iterable[date | datetime | str | None], session: Session | 
     else:
         from sqlalchemy.dialects.sqlite import insert as upsert
     table = RollupQueue.__table__
+    forget(session)
     stmt = upsert(table)
     stmt = stmt.on_conflict_do_update(index_elements=[table.c.day], set_={"version": table.c.version + 1})
     conn = session.connection()
@@ -585,6 +590,7 @@ def refresh_queued(session: Session | None = None) -> int:
     table = RollupQueue.__table__
     conn.execute(delete(table).where(table.c.day == bindparam("d"), table.c.version == bindparam("v")),
                  [{"d": day, "v": version} for day, version in queued])
+    forget(session)
     return len(queued)
 
 
@@ -612,14 +618,20 @@ def flush_pending(session: Session | None = None) -> None:
 
 def ready(session: Session, zones: Iterable[str], end: date | None = None) -> bool:
     """May the engine read rollups for these zones, for periods ending on `end` (after recomputing what this
-    transaction touched)? Not while a day the period (or its backlog) reaches waits in the queue."""
+    transaction touched)? Not while a day the period (or its backlog) reaches waits in the queue. Read once per
+    transaction (one query), forgotten when it ends or this session writes rollups."""
     flush_pending(session)
-    queued = exists().where(RollupQueue.day <= end + timedelta(days=1)) if end is not None else exists()
-    rows = session.connection().execute(
-        select(RollupZone.zone, select(queued.select_from(RollupQueue.__table__)).scalar_subquery())).all()
-    if not rows or rows[0][1]:
+    state = session.info.get(STATE)
+    if state is None:
+        earliest = select(func.min(RollupQueue.day)).scalar_subquery()
+        rows = session.connection().execute(select(RollupZone.zone, earliest)).all()
+        state = session.info[STATE] = ({zone for zone, _day in rows}, rows[0][1] if rows else None)
+    built, queued = state
+    if not built:
         return False
-    return set(zones) <= {zone for zone, _queued in rows}
+    if queued is not None and (end is None or queued <= end + timedelta(days=1)):
+        return False
+    return set(zones) <= built
 
 
 TIMESTAMPS = ("created_at", "first_resolved_at", "closed_at")
@@ -655,6 +667,7 @@ def _after_flush(session: Session, _context) -> None:
             moments.extend(_case_moments(obj))
         elif isinstance(obj, Pod | Organisation):
             session.info[CHECK_ZONES] = True
+            session.info.pop(CACHE, None)
             if isinstance(obj, Pod) and obj in session.dirty and _zone_changed(obj):
                 session.info[REBUILD] = True  # its breakdowns are read in its own zone
     if moments:
@@ -696,5 +709,16 @@ def _before_commit(session: Session) -> None:
 
 @event.listens_for(Session, "after_rollback")
 def _after_rollback(session: Session) -> None:
-    for key in (PENDING, CHECK_ZONES, REBUILD):
+    for key in (PENDING, CHECK_ZONES, REBUILD, STATE, CACHE):
         session.info.pop(key, None)
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    for key in (STATE, CACHE):
+        session.info.pop(key, None)
+
+
+def forget(session: Session) -> None:
+    """Drop what this transaction remembered of the rollups' state (it just changed them)."""
+    session.info.pop(STATE, None)

@@ -335,7 +335,9 @@ def test_refresh_days_recomputes_days_written_around_the_session():
     same(metrics.compute(*day), reference(metrics.compute, *day))
 
 
-def test_percentiles_of_many_arrays_are_the_sorted_values():
+@pytest.mark.parametrize("merge_up_to", [0, 60_000])  # searched, or merged and sorted
+def test_percentiles_of_many_arrays_are_the_sorted_values(monkeypatch, merge_up_to):
+    monkeypatch.setattr(metrics._Minutes, "SORTED", merge_up_to)
     rng = random.Random(9)
     for _trial in range(200):
         minutes = metrics._Minutes()
