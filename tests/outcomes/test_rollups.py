@@ -355,3 +355,30 @@ def test_percentiles_of_many_arrays_are_the_sorted_values(monkeypatch, merge_up_
             index, rest = divmod(p * (len(every) - 1), 100)
             expected = every[index] + (rest / 100) * ((every[index + 1] if rest else every[index]) - every[index])
             assert minutes.percentile(p) == pytest.approx(expected)
+
+
+def test_the_scheduler_catches_up_with_days_a_writer_left_queued(app, world):
+    from app.outcomes.models import Import
+    from app.scheduler.runner import run_job
+
+    with rollups.deferred():
+        db.session.execute(insert(Case), [dict(source="podium", external_id="left", status="open",
+                                               pod_id=world["madrid"].id, created_at=datetime(2026, 10, 7, 9),
+                                               replies=0, reopens=0, group_stations=1, assignee_stations=1,
+                                               escalated=False)])
+        db.session.commit()
+    now = datetime(2026, 12, 1, 9, 0)
+    running = Import(source="zendesk", filename="big.csv", timezone="UTC", status="running", heartbeat_at=now)
+    db.session.add(running)
+    db.session.commit()
+    assert run_job(app, "outcome_rollups", now, now=now) == "finished"
+    assert db.session.scalar(select(func.count()).select_from(rollups.RollupQueue)) == 1  # the import's to do
+    running.status = "failed"
+    db.session.commit()
+    later = now + timedelta(minutes=5)
+    assert run_job(app, "outcome_rollups", later, now=later) == "finished"
+    db.session.expire_all()
+    assert not db.session.scalar(select(func.count()).select_from(rollups.RollupQueue))
+    period = (date(2026, 10, 1), date(2026, 10, 31))
+    assert used_rollups(metrics.compute, *period)
+    same(metrics.compute(*period), reference(metrics.compute, *period))
