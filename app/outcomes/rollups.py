@@ -240,7 +240,7 @@ def _compute(session: Session, zones: list[str], first: date, last: date, full: 
     starts = [_day_starts(zone, first, last, not postgres) for zone in zones]
     zone_index = {zone: i for i, zone in enumerate(zones)}
     own = {pod: zone_index[zone] for pod, zone in pod_zones.items() if zone in zone_index}
-    lo = min(s[0] for s in starts)
+    lo = min(s[0] for s in starts)  # typed as the driver returns moments (SQLite: DateTime text)
     hi = max(s[-1] for s in starts)
     created: dict = {}   # (zone, day, pod[, dim, key]) -> [created, escalated, first reply minutes]
     resolved: dict = {}  # (zone, day, pod[, dim, key], flags) -> cases
@@ -373,17 +373,23 @@ def _compute(session: Session, zones: list[str], first: date, last: date, full: 
 
 def _done_from_other_passes(conn, postgres: bool, lo, hi, on_done) -> None:
     """Cases done in the range whose done moment is not their closing: found by creation or first resolution
-    in the range, but not closed in it (those the closing pass counted)."""
+    in the range, but not closed in it (those the closing pass counted) — two index ranges, disjoint."""
     table = Case.__table__.name
-    sql = (f"SELECT pod_id, created_at, first_resolved_at, closed_at FROM {table} WHERE "
-           f"((created_at >= %s AND created_at < %s) OR (first_resolved_at >= %s AND first_resolved_at < %s)) "
-           f"AND NOT (closed_at IS NOT NULL AND closed_at >= %s AND closed_at < %s)")
+    not_closed = "NOT (closed_at IS NOT NULL AND closed_at >= %s AND closed_at < %s)"
+    queries = (
+        (f"SELECT pod_id, created_at, first_resolved_at, closed_at FROM {table} "
+         f"WHERE created_at >= %s AND created_at < %s AND {not_closed}", (lo, hi, lo, hi)),
+        (f"SELECT pod_id, created_at, first_resolved_at, closed_at FROM {table} "
+         f"WHERE first_resolved_at >= %s AND first_resolved_at < %s AND NOT (created_at >= %s AND created_at < %s) "
+         f"AND {not_closed}", (lo, hi, lo, hi, lo, hi)),
+    )
     cursor = conn.connection.cursor()
     try:
-        cursor.execute(sql if postgres else sql.replace("%s", "?"), (lo, hi, lo, hi, lo, hi))
-        while rows := cursor.fetchmany(20_000):
-            for row in rows:
-                on_done(row)
+        for sql, params in queries:
+            cursor.execute(sql if postgres else sql.replace("%s", "?"), params)
+            while rows := cursor.fetchmany(20_000):
+                for row in rows:
+                    on_done(row)
     finally:
         cursor.close()
 
