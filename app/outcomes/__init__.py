@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("outcomes", __name__)
 
-from app.outcomes import import_views, views  # noqa: E402,F401
+from app.outcomes import import_views, jobs, views  # noqa: E402,F401

@@ -40,7 +40,7 @@ from datetime import date, datetime, timedelta
 
 from flask_babel import format_decimal, format_percent
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, case, func, literal, or_, select, text, true
+from sqlalchemy import Date, and_, case, func, literal, or_, select, text, true
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.extensions import db
@@ -252,11 +252,18 @@ def _case_filters(scope: Scope) -> list:
     return filters
 
 
+def _memo() -> dict:
+    """What the engine remembers for the rest of the transaction (pods' and the organisation's zones)."""
+    return db.session.info.setdefault(rollups.CACHE, {})
+
+
 def _org_timezone() -> str:
     from app.org.models import Organisation
 
-    org = db.session.scalar(select(Organisation.timezone).order_by(Organisation.id).limit(1))
-    return org or "Europe/Madrid"
+    memo = _memo()
+    if "org" not in memo:
+        memo["org"] = db.session.scalar(select(Organisation.timezone).order_by(Organisation.id).limit(1))
+    return memo["org"] or "Europe/Madrid"
 
 
 def _resolve_tz(scope: Scope, tz: str | None) -> str:
@@ -265,9 +272,12 @@ def _resolve_tz(scope: Scope, tz: str | None) -> str:
     if scope.pod_id is not None:
         from app.org.models import Pod
 
-        pod_tz = db.session.scalar(select(Pod.timezone).where(Pod.id == scope.pod_id))
-        if pod_tz:
-            return pod_tz
+        memo = _memo()
+        key = ("pod", scope.pod_id)
+        if key not in memo:
+            memo[key] = db.session.scalar(select(Pod.timezone).where(Pod.id == scope.pod_id))
+        if memo[key]:
+            return memo[key]
     return _org_timezone()
 
 
@@ -670,46 +680,67 @@ def drilldown_url(code: str, scope: Scope | None, start: date, end: date, part: 
 # percentiles included, read from a few thousand rows instead of a quarter of a million cases.
 
 _ROLLUP_CODES = frozenset(_CREATED + _RESOLVED + _TIMES + ("backlog",))
+_BREAKDOWN_CODES = _ROLLUP_CODES - {"backlog"}  # a breakdown's backlog comes from the cases table
 
 
 class _Minutes:
-    """The minutes of many days, each day a sorted array: order statistics by binary search over the value
-    (integers), counting with bisect in every day, so nothing is merged or sorted."""
+    """The minutes of many rollup rows, each a sorted array: exact order statistics by binary search over the
+    values (integers), counting with bisect in every array, so nothing is merged or sorted."""
 
     __slots__ = ("days", "n")
+    SORTED = 60_000  # up to this many values, merge and sort
 
     def __init__(self) -> None:
-        self.days: list[array] = []
+        self.days: list = []
         self.n = 0
 
     def add(self, blob: bytes | None) -> None:
         if blob:
-            values = array("i")
-            rollups.unpack_into(values, blob)
+            values = rollups.unpack(blob)
             self.days.append(values)
             self.n += len(values)
 
     def kth(self, k: int) -> int:
-        """The k-th smallest value (0-based)."""
-        lo = min(values[0] for values in self.days)
-        hi = max(values[-1] for values in self.days)
+        """The k-th smallest value (0-based): a binary search between two bounds every array gives — no more
+        than k values lie below the least of the arrays' own quantiles at k/n, at least k + 1 at or below the
+        greatest of their quantiles at (k + 1)/n."""
+        n, days = self.n, self.days
+        lo = min(values[k * len(values) // n] for values in days)
+        hi = max(values[max(0, -(-(k + 1) * len(values) // n) - 1)] for values in days)
         while lo < hi:
             middle = (lo + hi) // 2
-            if sum(bisect_right(values, middle) for values in self.days) > k:
+            if sum(bisect_right(values, middle) for values in days) > k:
                 hi = middle
             else:
                 lo = middle + 1
         return lo
 
+    def following(self, k: int, value: int) -> int:
+        """The (k+1)-th smallest value, given that the k-th is `value`."""
+        if sum(bisect_right(values, value) for values in self.days) > k + 1:
+            return value
+        return min(values[i] for values in self.days if (i := bisect_right(values, value)) < len(values))
+
     def percentile(self, p: int) -> float | None:
-        """Continuous percentile: position p(n-1)/100, interpolated between its two neighbours."""
+        """Continuous percentile: position p(n-1)/100, interpolated between its two neighbours. A small sample
+        is merged and sorted once (cheaper than searching); a large one is searched."""
         if not self.n:
             return None
         index, rest = divmod(p * (self.n - 1), 100)
-        below = self.kth(index)
+        if self.n <= self.SORTED:
+            if len(self.days) > 1:
+                merged = array("i")
+                for values in self.days:
+                    merged.extend(values)
+                self.days = [array("i", sorted(merged))]
+            values = self.days[0]
+            below, above = values[index], values[min(index + 1, self.n - 1)]
+        else:
+            below = self.kth(index)
+            above = self.following(index, below) if rest else below
         if not rest:
             return float(below)
-        return float(below + (rest / 100) * (self.kth(index + 1) - below))
+        return float(below + (rest / 100) * (above - below))
 
 
 class _Sums:
@@ -720,12 +751,15 @@ class _Sums:
         self.replies = _Minutes()
         self.resolutions = _Minutes()
 
-    def add(self, counts: Sequence[int], replies: bytes | None, resolutions: bytes | None, wanted: set) -> None:
+    def add(self, counts: Sequence[int], replies: bytes | None, resolutions: bytes | None,
+            times: tuple[bool, bool]) -> None:
+        mine = self.counts
         for i, value in enumerate(counts):
-            self.counts[i] += value or 0
-        if wanted & set(_FIRST_REPLY):
+            if value:
+                mine[i] += value
+        if times[0]:
             self.replies.add(replies)
-        if wanted & set(_RESOLUTION):
+        if times[1]:
             self.resolutions.add(resolutions)
 
 
@@ -750,8 +784,7 @@ def _figures_of(sums: _Sums, wanted: set, out: dict) -> None:
             out[code] = Figure(code, values.percentile(p), None, values.n)
 
 
-def _rollup_stmt(columns, zone: str | list[str], pod_id: int | None, pods_only: bool):
-    R = rollups.CaseDayRollup
+def _rollup_stmt(columns, zone: str | list[str], pod_id: int | None, pods_only: bool, R=rollups.CaseDayRollup):
     stmt = select(*columns).where(R.zone.in_(zone) if isinstance(zone, list) else R.zone == zone)
     if pod_id is not None:
         stmt = stmt.where(R.pod_id == pod_id)
@@ -761,69 +794,110 @@ def _rollup_stmt(columns, zone: str | list[str], pod_id: int | None, pods_only: 
 
 
 def _from_rollups(zones: dict[str, set | None], start: date, end: date, wanted: list[str], by_pod: bool,
-                  pod_id: int | None, edges: Sequence[date] | None = None) -> dict:
+                  pod_id: int | None, edges: Sequence[date] | None = None, plan: tuple = (None, None)) -> dict:
     """Figures from rollups. `zones` maps each zone to read to the pods read in it (None: every pod).
-    Keyed by pod id (by_pod), by period index (edges: the first day of each period), else None."""
-    R = rollups.CaseDayRollup
+    Keyed by pod id (by_pod; by the breakdown's value when `plan` names a breakdown), by period index (edges:
+    the first day of each period), else None. `plan` is (breakdown or None, the breakdown's key or None)."""
+    dim, wanted_key = plan
     codes = set(wanted)
     out: dict = defaultdict(dict)
     sums: dict = defaultdict(_Sums)
-    counts_columns = [getattr(R, name) for name in rollups.COUNTS]
-    stmt = _rollup_stmt([R.zone, R.day, R.pod_id, *counts_columns, R.first_reply_minutes, R.resolution_minutes],
-                        list(zones), pod_id, by_pod).where(R.day >= start, R.day <= end)
+    times = (bool(codes & set(_FIRST_REPLY)), bool(codes & set(_RESOLUTION)))
+    backlog = "backlog" in codes and dim is None
+    if dim is None:
+        R = rollups.CaseDayRollup
+        counts_columns = [getattr(R, name) for name in rollups.COUNTS]
+        stmt = _rollup_stmt([R.zone, R.day, R.pod_id, *counts_columns, R.first_reply_minutes,
+                             R.resolution_minutes], list(zones), pod_id, by_pod)
+    else:
+        R = rollups.CaseDayBreakdown
+        counts_columns = [getattr(R, name) for name in rollups.BREAKDOWN_COUNTS]
+        stmt = _rollup_stmt([R.zone, R.day, R.key if by_pod else R.pod_id, *counts_columns,
+                             R.first_reply_minutes if times[0] else literal(None),
+                             R.resolution_minutes if times[1] else literal(None)], list(zones), pod_id, False, R)
+        stmt = stmt.where(R.dim == dim)
+        if wanted_key is not None:
+            stmt = stmt.where(R.key == wanted_key)
+    stmt = stmt.where(R.day >= start, R.day <= end)
+    if backlog:
+        # The backlog at the end = everything created minus everything done up to then: the days before the
+        # period summed per zone and pod, in the same statement.
+        earlier = _rollup_stmt([R.zone, literal(None, Date), R.pod_id, func.sum(R.created),
+                                *(literal(0) for _c in counts_columns[1:-1]), func.sum(R.done), literal(None),
+                                literal(None)], list(zones), pod_id, by_pod)
+        stmt = stmt.union_all(earlier.where(R.day < start).group_by(R.zone, R.pod_id))
+    width = len(counts_columns)
+    before: dict = defaultdict(int)
     for zone_row in db.session.execute(stmt):
-        pods, row = zones[zone_row[0]], zone_row[1:]
-        day, pod = row[0], row[1]
-        if pods is not None and pod not in pods:
+        pods, day, group = zones[zone_row[0]], zone_row[1], zone_row[2]
+        if pods is not None and group not in pods:
             continue
-        key = pod if by_pod else (bisect_right(edges, day) - 1 if edges is not None else None)
-        sums[key].add(row[2:2 + len(counts_columns)], row[-2], row[-1], codes)
+        if by_pod:
+            key = group if dim is None else rollups.parse_key(dim, group)
+        elif day is None:
+            key = None
+        else:
+            key = bisect_right(edges, day) - 1 if edges is not None else None
+        if day is None:
+            before[key] += _int(zone_row[3]) - _int(zone_row[3 + width - 1])
+            continue
+        sums[key].add(zone_row[3:3 + width], zone_row[-2], zone_row[-1], times)
     for key, found in sums.items():
         _figures_of(found, codes, out[key])
-    if "backlog" in codes:
-        _rollup_backlog(zones, end, by_pod, pod_id, edges, out)
+    if backlog:
+        def net(key) -> int:
+            found = sums.get(key)
+            return found.counts[0] - found.counts[-1] if found is not None else 0
+
+        if edges is None:
+            for key in before.keys() | sums.keys():
+                count = before.get(key, 0) + net(key)
+                out[key]["backlog"] = Figure("backlog", count, count, None)
+        else:
+            running = before.get(None, 0)
+            for index in range(len(edges)):
+                running += net(index)
+                out[index]["backlog"] = Figure("backlog", running, running, None)
     return out
 
 
-def _rollup_backlog(zones: dict[str, set | None], end: date, by_pod: bool, pod_id: int | None,
-                    edges: Sequence[date] | None, out: dict) -> None:
-    """Open at the end of a day = created up to that day - done up to that day."""
-    R = rollups.CaseDayRollup
-    net = func.sum(R.created) - func.sum(R.done)
-    if edges is None:
-        if by_pod:
-            stmt = _rollup_stmt([R.zone, R.pod_id, net], list(zones), pod_id, True).where(R.day <= end)
-            stmt = stmt.group_by(R.zone, R.pod_id)
-        else:
-            stmt = _rollup_stmt([R.zone, literal(None), net], list(zones), pod_id, False).where(R.day <= end)
-            stmt = stmt.group_by(R.zone)
-        for zone, key, count in db.session.execute(stmt):
-            pods = zones[zone]
-            if by_pod and pods is not None and key not in pods:
-                continue
-            out[key if by_pod else None]["backlog"] = Figure("backlog", _int(count), _int(count), None)
-        return
-    for zone in zones:
-        stmt = _rollup_stmt([R.day, net], zone, pod_id, False).where(R.day <= end).group_by(R.day).order_by(R.day)
-        running, index = 0, 0
-        ends = [following - timedelta(days=1) for following in edges[1:]] + [end]
-        for day, count in db.session.execute(stmt):
-            while index < len(ends) and day > ends[index]:
-                out[index]["backlog"] = Figure("backlog", running, running, None)
-                index += 1
-            running += _int(count)
-        while index < len(ends):
-            out[index]["backlog"] = Figure("backlog", running, running, None)
-            index += 1
+def _rollup_plan(scope: Scope, dimension: str | None) -> tuple | None:
+    """Which rollups answer this scope and grouping: (None, None) the per-day rollups; (breakdown, key or None)
+    a breakdown's rollups (a group of it, or one of its values); None the cases table."""
+    used = {name: rollups.dim_key(name, (value,)) for name, value in
+            (("agent", scope.agent_id), ("channel", scope.channel), ("request_type", scope.request_type))
+            if value is not None}
+    if scope.segment_id is not None or scope.stage_id is not None:
+        if scope.segment_id is None or scope.stage_id is None:
+            return None
+        used["cell"] = rollups.dim_key("cell", (scope.segment_id, scope.stage_id))
+    if dimension in (None, "pod") and not used:
+        return None, None
+    if scope.pod_id is None:  # breakdowns are kept per pod, in the pod's own zone
+        return None
+    if dimension is None and len(used) == 1:
+        return next(iter(used.items()))
+    if dimension in rollups.BREAKDOWNS and set(used) <= {dimension}:
+        return dimension, used.get(dimension)
+    return None
 
 
-def _rollup_ready(scope: Scope, zones: Iterable[str], dimension: str | None) -> bool:
-    if dimension not in (None, "pod"):
+def _rollup_ready(scope: Scope, zones: Iterable[str], dimension: str | None, end: date | None = None) -> bool:
+    plan = _rollup_plan(scope, dimension)
+    if plan is None:
         return False
-    if any(getattr(scope, name) is not None for name in ("agent_id", "segment_id", "stage_id", "channel",
-                                                         "request_type")):
+    if plan[0] is not None and list(zones) != [_resolve_tz(scope, None)]:
         return False
-    return rollups.ready(db.session, zones)
+    return rollups.ready(db.session, zones, end)
+
+
+def _fast_codes(wanted: list[str], scope: Scope, dimension: str | None) -> list[str]:
+    """The wanted codes rollups can answer for this scope and grouping."""
+    plan = _rollup_plan(scope, dimension)
+    if plan is None:
+        return []
+    codes = _ROLLUP_CODES if plan[0] is None else _BREAKDOWN_CODES
+    return [c for c in wanted if c in codes]
 
 
 def _merge(into: dict, extra: dict) -> dict:
@@ -841,10 +915,11 @@ def compute(start: date, end: date, scope: Scope | None = None, codes: Iterable[
     wanted = _codes(codes)
     zone = _resolve_tz(scope, tz)
     window = _window(start, end, zone)
-    fast = [c for c in wanted if c in _ROLLUP_CODES]
-    if fast and _rollup_ready(scope, [zone], None):
-        found = _from_rollups({zone: None}, start, end, fast, False, scope.pod_id)
-        rest = [c for c in wanted if c not in _ROLLUP_CODES]
+    fast = _fast_codes(wanted, scope, None)
+    if fast and _rollup_ready(scope, [zone], None, end):
+        found = _from_rollups({zone: None}, start, end, fast, False, scope.pod_id,
+                              plan=_rollup_plan(scope, None))
+        rest = [c for c in wanted if c not in fast]
         if rest:
             _merge(found, _run(window, scope, rest, None))
     else:
@@ -873,10 +948,10 @@ def compute_by(dimension: str, start: date, end: date, scope: Scope | None = Non
         zone = _resolve_tz(scope, tz)
         window = _window(start, end, zone)
         zones = {zone: None}
-    fast = [c for c in wanted if c in _ROLLUP_CODES]
-    if fast and _rollup_ready(scope, zones, dimension):
-        found = _from_rollups(zones, start, end, fast, True, scope.pod_id)
-        rest = [c for c in wanted if c not in _ROLLUP_CODES]
+    fast = _fast_codes(wanted, scope, dimension)
+    if fast and _rollup_ready(scope, zones, dimension, end):
+        found = _from_rollups(zones, start, end, fast, True, scope.pod_id, plan=_rollup_plan(scope, dimension))
+        rest = [c for c in wanted if c not in fast]
         if rest:
             _merge(found, _run(window, scope, rest, dimension))
     else:
@@ -931,11 +1006,11 @@ def series(start: date, end: date, grain: str, scope: Scope | None = None, codes
     periods = _periods(start, end, grain)
     edges = [local_day_bounds(first, first, zone)[0] for _label, first, _last in periods]
     edges.append(local_day_bounds(end, end, zone)[1])
-    fast = [c for c in wanted if c in _ROLLUP_CODES]
-    if fast and _rollup_ready(scope, [zone], None):
+    fast = _fast_codes(wanted, scope, None)
+    if fast and _rollup_ready(scope, [zone], None, end):
         found = _from_rollups({zone: None}, start, end, fast, False, scope.pod_id,
-                              [first for _label, first, _last in periods])
-        rest = [c for c in wanted if c not in _ROLLUP_CODES]
+                              [first for _label, first, _last in periods], plan=_rollup_plan(scope, None))
+        rest = [c for c in wanted if c not in fast]
         if rest:
             _merge(found, _run(_Window(edges[0], edges[-1]), scope, rest, None, edges))
     else:

@@ -1,10 +1,17 @@
-"""Per-day rollups of cases, so the organisation's and every pod's figures stay fast at a million cases.
+"""Per-day rollups of cases, so the organisation's, every pod's and a pod dashboard's figures stay fast at a
+million cases.
 
-One row per (time zone, local day, pod) holds the day's sums the engine needs (cases created, escalated,
-resolved, first-contact resolved, handed off, handoffs, reopened, CSAT good / rated, SLA met / due, cases
-done for the backlog) and the day's first-reply and resolution minutes as a sorted array of integers, so
-percentiles stay exact (continuous, as METRICS.md) by merging the days of a period. Rollups exist for the
-organisation's zone and every pod's zone ("built" zones, listed in `case_rollup_zones`).
+`case_day_rollups`: one row per (time zone, local day, pod) holds the day's sums the engine needs (cases
+created, escalated, resolved, first-contact resolved, handed off, handoffs, reopened, CSAT good / rated, SLA
+met / due, cases done for the backlog) and the day's first-reply and resolution minutes as a sorted array of
+integers, so percentiles stay exact (continuous, as METRICS.md) by merging the days of a period.
+`case_day_breakdowns`: the same sums and minutes per (zone, day, pod, breakdown, key) for the breakdowns the
+dashboards show — segment x stage cell, channel, request type, agent — without the backlog's "done".
+Rollups exist for the organisation's zone and every pod's zone ("built" zones, listed in `case_rollup_zones`).
+
+Days are computed in SQL: a case's local day is date(moment + shift), the shift a piecewise-constant number of
+seconds drawn from `local_day_bounds` itself (so DST days are exactly the engine's days), and each day's sums
+are GROUP BY aggregates over index ranges of the cases; only the minutes travel to Python, as text.
 
 Kept in step with the cases automatically:
 - ORM writes of cases (flush) and ORM-enabled bulk statements (`session.execute(insert(Case), rows)`,
@@ -13,7 +20,11 @@ Kept in step with the cases automatically:
   moments (or dates) of the timestamps they wrote and of those they replaced;
 - touched days are recomputed from the cases just before the session commits (`before_commit`) and before the
   engine reads rollups in the same transaction (`flush_pending()`), inside the same transaction; a rollback
-  drops them with the cases. `refresh(days)` recomputes given days at once; `rebuild()` everything.
+  drops them with the cases. `refresh_days(days)` recomputes given days at once; `rebuild()` everything.
+- a long writer (a file import) runs its batches inside `deferred()`: each batch's commit queues its touched
+  days durably (`case_rollup_queue`, in the batch's own transaction) instead of recomputing them, and
+  `refresh_queued()` at the end recomputes just those days once. While days are queued the engine answers
+  periods that reach them from the cases table (the reference path), so figures are never stale.
 A zone not built yet (a new pod time zone) is built at the next commit that touches cases, pods or the
 organisation; until then the engine answers from the cases table (the reference path).
 """
@@ -22,10 +33,10 @@ from __future__ import annotations
 
 import sys
 from array import array
-from collections import defaultdict
-from collections.abc import Iterable
+from bisect import bisect_right
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     Date,
@@ -35,6 +46,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
+    bindparam,
     delete,
     event,
     func,
@@ -51,9 +63,13 @@ from app.timeutil import local_day_bounds, utcnow
 PENDING = "outcomes_rollup_days"
 CHECK_ZONES = "outcomes_rollup_zones"
 REBUILD = "outcomes_rollup_rebuild"
+STATE = "outcomes_rollup_state"  # (built zones, earliest queued day) as read in this transaction
+CACHE = "outcomes_engine_cache"  # the engine's per-transaction memo (zones of pods and the organisation)
+DEFER = "outcomes_rollup_defer"
 COUNTS = ("created", "escalated", "resolved", "fcr", "handed_off", "handoffs", "reopened", "csat_good",
           "csat_rated", "sla_met", "sla_due", "done")
-_BIG_ENDIAN = sys.byteorder == "big"
+BREAKDOWN_COUNTS = COUNTS[:-1]  # a breakdown's backlog comes from the cases table
+BREAKDOWNS = ("cell", "channel", "request_type", "agent")
 
 
 class CaseDayRollup(db.Model):
@@ -83,6 +99,35 @@ class CaseDayRollup(db.Model):
     resolution_minutes: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
 
 
+class CaseDayBreakdown(db.Model):
+    """The sums of one local day's cases of one pod with one value of a breakdown (`dim`: "cell" keyed
+    "<segment id>:<stage id>", "channel", "request_type", "agent" keyed by the assignee's id), read in the
+    pod's own zone only (what its dashboard reads); cases of no pod have none."""
+
+    __tablename__ = "case_day_breakdowns"
+    __table_args__ = (Index("ix_case_day_breakdowns_read", "zone", "dim", "day", "pod_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    zone: Mapped[str] = mapped_column(String(64))
+    dim: Mapped[str] = mapped_column(String(16))
+    key: Mapped[str] = mapped_column(String(40))
+    day: Mapped[date] = mapped_column(Date)
+    pod_id: Mapped[int | None] = mapped_column(ForeignKey("pods.id", ondelete="SET NULL"), nullable=True)
+    created: Mapped[int] = mapped_column(Integer, default=0)
+    escalated: Mapped[int] = mapped_column(Integer, default=0)
+    resolved: Mapped[int] = mapped_column(Integer, default=0)
+    fcr: Mapped[int] = mapped_column(Integer, default=0)
+    handed_off: Mapped[int] = mapped_column(Integer, default=0)
+    handoffs: Mapped[int] = mapped_column(Integer, default=0)
+    reopened: Mapped[int] = mapped_column(Integer, default=0)
+    csat_good: Mapped[int] = mapped_column(Integer, default=0)
+    csat_rated: Mapped[int] = mapped_column(Integer, default=0)
+    sla_met: Mapped[int] = mapped_column(Integer, default=0)
+    sla_due: Mapped[int] = mapped_column(Integer, default=0)
+    first_reply_minutes: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    resolution_minutes: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+
+
 class RollupZone(db.Model):
     """A time zone whose rollups are complete."""
 
@@ -92,9 +137,43 @@ class RollupZone(db.Model):
     built_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
+class RollupQueue(db.Model):
+    """A UTC day whose cases changed under `deferred()` and whose rollups wait for `refresh_queued()`.
+    `version` grows with every queuing, so a refresh removes only the queuings it has seen."""
+
+    __tablename__ = "case_rollup_queue"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+def dim_key(dim: str, values: tuple) -> str | None:
+    """The stored key of a breakdown value (None: the case has no value for it and belongs to no group)."""
+    if any(v is None for v in values):
+        return None
+    return f"{values[0]}:{values[1]}" if dim == "cell" else str(values[0])
+
+
+def parse_key(dim: str, key: str):
+    """The engine's group key for a stored key: (segment_id, stage_id), an agent id, or the text itself."""
+    if dim == "cell":
+        segment, _sep, stage = key.partition(":")
+        return int(segment), int(stage)
+    return int(key) if dim == "agent" else key
+
+
+def _dim_columns(dim: str) -> tuple:
+    return {"cell": (Case.segment_id, Case.stage_id), "channel": (Case.channel,),
+            "request_type": (Case.request_type,), "agent": (Case.assignee_id,)}[dim]
+
+
 # --- packing minutes ------------------------------------------------------------------------------
 
+_BIG_ENDIAN = sys.byteorder == "big"
+
+
 def pack(values: list[int]) -> bytes | None:
+    """Minutes as sorted 32-bit little-endian integers."""
     if not values:
         return None
     packed = array("i", sorted(values))
@@ -103,149 +182,259 @@ def pack(values: list[int]) -> bytes | None:
     return packed.tobytes()
 
 
-def unpack_into(target: array, blob: bytes | None) -> None:
-    if not blob:
-        return
-    if _BIG_ENDIAN:  # pragma: no cover
-        extra = array("i")
-        extra.frombytes(blob)
-        extra.byteswap()
-        target.extend(extra)
-    else:
-        target.frombytes(bytes(blob))
+def unpack(blob: bytes | None) -> array:
+    values = array("i")
+    if blob:
+        values.frombytes(bytes(blob))
+        if _BIG_ENDIAN:  # pragma: no cover
+            values.byteswap()
+    return values
+
+
+def minutes_of(blob: bytes | None) -> list[int]:
+    return unpack(blob).tolist()
 
 
 # --- local days -----------------------------------------------------------------------------------
 
-class _DayOf:
-    """The local day (in `zone`) a naive UTC moment falls in, exactly as local_day_bounds draws days."""
-
-    def __init__(self, zone: str) -> None:
-        self.zone = zone
-        self.info = ZoneInfo(zone)
-        self.cache: dict[datetime, date] = {}
-
-    def __call__(self, moment: datetime) -> date:
-        key = moment.replace(minute=moment.minute - moment.minute % 15, second=0, microsecond=0)
-        day = self.cache.get(key)
-        if day is None:
-            day = key.replace(tzinfo=ZoneInfo("UTC")).astimezone(self.info).date()
-            start, end = local_day_bounds(day, day, self.zone)
-            if key < start:
-                day -= timedelta(days=1)
-            elif key >= end:
-                day += timedelta(days=1)
-            self.cache[key] = day
-        return day
-
-
-def _ranges(days: Iterable[date]) -> list[tuple[date, date]]:
+def _ranges(days: Iterable[date], gap: int = 1) -> list[tuple[date, date]]:
+    """Runs of days; days at most `gap` apart share a run (the days between are recomputed too)."""
     ordered = sorted(set(days))
     ranges: list[tuple[date, date]] = []
     for day in ordered:
-        if ranges and (day - ranges[-1][1]).days == 1:
+        if ranges and (day - ranges[-1][1]).days <= gap:
             ranges[-1] = (ranges[-1][0], day)
         else:
             ranges.append((day, day))
     return ranges
 
 
-def _earliest(resolved: datetime | None, closed: datetime | None) -> datetime | None:
-    if resolved is None:
-        return closed
-    return resolved if closed is None or resolved < closed else closed
+def _day_starts(zone: str, first: date, last: date, as_text: bool) -> list:
+    """The UTC starts of the local days first..last+1 (the last one ends `last`), exactly local_day_bounds'
+    days, as the database returns moments (SQLite: its DateTime text, which sorts like the moments)."""
+    starts = []
+    day = first
+    while day <= last + timedelta(days=1):
+        moment = local_day_bounds(day, day, zone)[0]
+        starts.append(moment.isoformat(" ", "microseconds") if as_text else moment)
+        day += timedelta(days=1)
+    return starts
 
 
 # --- computing days -------------------------------------------------------------------------------
 
-_COLUMNS = (Case.pod_id, Case.created_at, Case.escalated, Case.first_reply_minutes, Case.first_resolved_at,
-            Case.closed_at, Case.replies, Case.reopens, Case.assignee_stations, Case.group_stations, Case.csat_score,
-            Case.due_at, Case.resolution_minutes)
+_COLUMNS = ("pod_id", "created_at", "first_resolved_at", "closed_at", "segment_id", "stage_id", "channel",
+            "request_type", "assignee_id", "escalated", "first_reply_minutes", "replies", "reopens",
+            "assignee_stations", "group_stations", "csat_score", "due_at", "resolution_minutes")
+# The resolved family's counts, from a case's flags (fcr, handed off, handoffs, reopened, good, rated, met, due).
+_RESOLVED = ("fcr", "handed_off", "handoffs", "reopened", "csat_good", "csat_rated", "sla_met", "sla_due")
 
 
-def _compute(session: Session, zones: list[str], first: date, last: date, full: bool = False) -> list[dict]:
-    """Rollup rows of the local days first..last in each zone, from the cases: one table scan when `full`,
-    else three index ranges (by creation, first resolution and closing)."""
-    bounds = [(zone, *local_day_bounds(first, last, zone), _DayOf(zone)) for zone in zones]
-    lo = min(b[1] for b in bounds)
-    hi = max(b[2] for b in bounds)
-    sums: dict[tuple, list[int]] = defaultdict(lambda: [0] * len(COUNTS))
-    replies: dict[tuple, list[int]] = defaultdict(list)
-    resolutions: dict[tuple, list[int]] = defaultdict(list)
+def _compute(session: Session, zones: list[str], first: date, last: date, full: bool,
+             pod_zones: dict) -> tuple[list[dict], list[dict]]:
+    """Rollup rows (every zone) and breakdown rows (each pod in its own zone) of the local days first..last,
+    from the cases: one pass over the table when `full`, else three index ranges (creation, first resolution,
+    closing). Each case is counted in Python from plain driver values, resolved cases by their flags."""
+    conn = session.connection()
+    postgres = conn.dialect.name == "postgresql"
+    starts = [_day_starts(zone, first, last, not postgres) for zone in zones]
+    zone_index = {zone: i for i, zone in enumerate(zones)}
+    own = {pod: zone_index[zone] for pod, zone in pod_zones.items() if zone in zone_index}
+    lo = min(s[0] for s in starts)  # typed as the driver returns moments (SQLite: DateTime text)
+    hi = max(s[-1] for s in starts)
+    created: dict = {}   # (zone, day, pod[, dim, key]) -> [created, escalated, first reply minutes]
+    resolved: dict = {}  # (zone, day, pod[, dim, key], flags) -> cases
+    minutes: dict = {}   # (zone, day, pod[, dim, key]) -> resolution minutes
+    done: dict = {}      # (zone, day, pod) -> cases done
+    spans = list(enumerate(starts))
 
-    # Done (for the backlog) = the earlier of first resolution and closing, but not before creation: each case
-    # counts as done on the day of exactly one of its timestamps.
+    def days_of(moment) -> list[tuple[int, int]]:
+        found = []
+        for z, bounds in spans:
+            if bounds[0] <= moment < bounds[-1]:
+                found.append((z, bisect_right(bounds, moment) - 1))
+        return found
+
+    def parts(pod, segment, stage, channel, request_type, agent) -> list[tuple[str, str]]:
+        keys = []
+        if segment is not None and stage is not None:
+            keys.append(("cell", f"{segment}:{stage}"))
+        if channel is not None:
+            keys.append(("channel", channel))
+        if request_type is not None:
+            keys.append(("request_type", request_type))
+        if agent is not None:
+            keys.append(("agent", str(agent)))
+        return keys
+
     def on_created(row) -> None:
-        pod_id, created_at, escalated, minutes, resolved_at, closed_at = row[:6]
-        earliest = _earliest(resolved_at, closed_at)
-        for zone, z_lo, z_hi, day_of in bounds:
-            if z_lo <= created_at < z_hi:
-                key = (zone, day_of(created_at), pod_id)
-                counts = sums[key]
-                counts[0] += 1
-                counts[1] += 1 if escalated else 0
-                if minutes is not None:
-                    replies[key].append(minutes)
-                if earliest is not None and earliest < created_at:
-                    counts[11] += 1
+        pod, created_at, resolved_at, closed_at, segment, stage, channel, request_type, agent, escalated, reply = row[:11]
+        mine = own.get(pod)
+        breakdown = None
+        for z, d in days_of(created_at):
+            targets = [(z, d, pod)]
+            if z == mine:
+                if breakdown is None:
+                    breakdown = parts(pod, segment, stage, channel, request_type, agent)
+                targets.extend((z, d, pod, dim, key) for dim, key in breakdown)
+            for target in targets:
+                sums = created.get(target)
+                if sums is None:
+                    sums = created[target] = [0, 0, []]
+                sums[0] += 1
+                if escalated:
+                    sums[1] += 1
+                if reply is not None:
+                    sums[2].append(reply)
 
     def on_resolved(row) -> None:
-        (pod_id, created_at, _esc, _fr, resolved_at, closed_at, replies_n, reopens, assignee_st, group_st, csat,
-         due_at, minutes) = row
-        for zone, z_lo, z_hi, day_of in bounds:
-            if not z_lo <= resolved_at < z_hi:
-                continue
-            key = (zone, day_of(resolved_at), pod_id)
-            counts = sums[key]
-            counts[2] += 1
-            if replies_n is not None and reopens is not None and assignee_st is not None and \
-                    replies_n <= 1 and reopens == 0 and assignee_st <= 1:
-                counts[3] += 1
-            if (assignee_st is not None and assignee_st > 1) or (group_st is not None and group_st > 1):
-                counts[4] += 1
-            if group_st is not None and group_st > 1:
-                counts[5] += group_st - 1
-            if reopens is not None and reopens > 0:
-                counts[6] += 1
-            if csat is not None:
-                counts[8] += 1
-                counts[7] += 1 if csat >= 4 else 0
-            if due_at is not None:
-                counts[10] += 1
-                counts[9] += 1 if resolved_at <= due_at else 0
-            if minutes is not None:
-                resolutions[key].append(minutes)
-            if resolved_at >= created_at and (closed_at is None or resolved_at <= closed_at):
-                counts[11] += 1
+        (pod, created_at, resolved_at, closed_at, segment, stage, channel, request_type, agent, _esc, _reply,
+         replies, reopens, assignee_st, group_st, csat, due_at, resolution) = row
+        flags = (
+            1 if (replies is not None and reopens is not None and assignee_st is not None and replies <= 1
+                  and reopens == 0 and assignee_st <= 1) else 0,
+            1 if ((assignee_st is not None and assignee_st > 1) or (group_st is not None and group_st > 1)) else 0,
+            group_st - 1 if group_st is not None and group_st > 1 else 0,
+            1 if reopens is not None and reopens > 0 else 0,
+            1 if csat is not None and csat >= 4 else 0,
+            1 if csat is not None else 0,
+            1 if due_at is not None and resolved_at <= due_at else 0,
+            1 if due_at is not None else 0,
+        )
+        mine = own.get(pod)
+        breakdown = None
+        for z, d in days_of(resolved_at):
+            targets = [(z, d, pod)]
+            if z == mine:
+                if breakdown is None:
+                    breakdown = parts(pod, segment, stage, channel, request_type, agent)
+                targets.extend((z, d, pod, dim, key) for dim, key in breakdown)
+            for target in targets:
+                flagged = (target, flags)
+                resolved[flagged] = resolved.get(flagged, 0) + 1
+                if resolution is not None:
+                    found = minutes.get(target)
+                    if found is None:
+                        minutes[target] = [resolution]
+                    else:
+                        found.append(resolution)
 
-    def on_closed(row) -> None:
-        pod_id, created_at, resolved_at, closed_at = row[0], row[1], row[4], row[5]
-        if closed_at >= created_at and (resolved_at is None or closed_at < resolved_at):
-            for zone, z_lo, z_hi, day_of in bounds:
-                if z_lo <= closed_at < z_hi:
-                    sums[(zone, day_of(closed_at), pod_id)][11] += 1
+    def on_done(row) -> None:
+        pod, created_at, resolved_at, closed_at = row[:4]
+        if resolved_at is None:
+            moment = closed_at
+        elif closed_at is None or resolved_at < closed_at:
+            moment = resolved_at
+        else:
+            moment = closed_at
+        if moment is None:
+            return
+        if moment < created_at:
+            moment = created_at
+        for z, d in days_of(moment):
+            target = (z, d, pod)
+            done[target] = done.get(target, 0) + 1
 
-    conn = session.connection()
+    table = Case.__table__
+    columns = ", ".join(_COLUMNS)
     if full:
-        for row in conn.execute(select(*_COLUMNS)):
-            on_created(row)
-            if row[4] is not None:
-                on_resolved(row)
-            if row[5] is not None:
-                on_closed(row)
+        passes = [(f"SELECT {columns} FROM {table.name}", None)]
     else:
-        for column, handle in ((Case.created_at, on_created), (Case.first_resolved_at, on_resolved),
-                               (Case.closed_at, on_closed)):
-            for row in conn.execute(select(*_COLUMNS).where(column >= lo, column < hi)):
-                handle(row)
-    rows = []
-    for key in sums.keys() | replies.keys() | resolutions.keys():
-        zone, day, pod_id = key
-        counts = sums.get(key) or [0] * len(COUNTS)
-        rows.append({"zone": zone, "day": day, "pod_id": pod_id, **dict(zip(COUNTS, counts, strict=True)),
-                     "first_reply_minutes": pack(replies.get(key, [])),
-                     "resolution_minutes": pack(resolutions.get(key, []))})
-    return rows
+        passes = [(f"SELECT {columns} FROM {table.name} WHERE {name} >= %s AND {name} < %s", name)
+                  for name in ("created_at", "first_resolved_at", "closed_at")]
+    cursor = conn.connection.cursor()
+    try:
+        for sql, name in passes:
+            if name is None:
+                cursor.execute(sql)
+            else:
+                cursor.execute(sql if postgres else sql.replace("%s", "?"), (lo, hi))
+            while rows := cursor.fetchmany(20_000):
+                for row in rows:
+                    if name is None:
+                        on_created(row)
+                        if row[2] is not None:
+                            on_resolved(row)
+                        if row[2] is not None or row[3] is not None:
+                            on_done(row)
+                    elif name == "created_at":
+                        on_created(row)
+                    elif name == "first_resolved_at":
+                        on_resolved(row)
+                    else:  # closed in the range: counted once, on the day of its done moment
+                        on_done(row)
+    finally:
+        cursor.close()
+    if not full:
+        # Done moments equal to a creation or resolution in range (not a closing) come from those passes.
+        _done_from_other_passes(conn, postgres, lo, hi, on_done)
+    return _rows(zones, first, created, resolved, minutes, done)
+
+
+def _done_from_other_passes(conn, postgres: bool, lo, hi, on_done) -> None:
+    """Cases done in the range whose done moment is not their closing: found by creation or first resolution
+    in the range, but not closed in it (those the closing pass counted) — two index ranges, disjoint."""
+    table = Case.__table__.name
+    not_closed = "NOT (closed_at IS NOT NULL AND closed_at >= %s AND closed_at < %s)"
+    queries = (
+        (f"SELECT pod_id, created_at, first_resolved_at, closed_at FROM {table} "
+         f"WHERE created_at >= %s AND created_at < %s AND {not_closed}", (lo, hi, lo, hi)),
+        (f"SELECT pod_id, created_at, first_resolved_at, closed_at FROM {table} "
+         f"WHERE first_resolved_at >= %s AND first_resolved_at < %s AND NOT (created_at >= %s AND created_at < %s) "
+         f"AND {not_closed}", (lo, hi, lo, hi, lo, hi)),
+    )
+    cursor = conn.connection.cursor()
+    try:
+        for sql, params in queries:
+            cursor.execute(sql if postgres else sql.replace("%s", "?"), params)
+            while rows := cursor.fetchmany(20_000):
+                for row in rows:
+                    on_done(row)
+    finally:
+        cursor.close()
+
+
+def _rows(zones, first, created, resolved, minutes, done) -> tuple[list[dict], list[dict]]:
+    empty = dict.fromkeys(COUNTS, 0)
+    found: dict[tuple, dict] = {}
+
+    def row_of(target) -> dict:
+        row = found.get(target)
+        if row is None:
+            zone, day = zones[target[0]], first + timedelta(days=target[1])
+            row = found[target] = {**empty, "zone": zone, "day": day, "pod_id": target[2],
+                                   "first_reply_minutes": None, "resolution_minutes": None}
+            if len(target) > 3:
+                row["dim"], row["key"] = target[3], target[4]
+        return row
+
+    for target, (count, escalated, replies) in created.items():
+        row = row_of(target)
+        row["created"], row["escalated"], row["first_reply_minutes"] = count, escalated, pack(replies)
+    for (target, flags), count in resolved.items():
+        row = row_of(target)
+        row["resolved"] += count
+        for name, flag in zip(_RESOLVED, flags, strict=True):
+            if flag:
+                row[name] += flag * count
+    for target, values in minutes.items():
+        row_of(target)["resolution_minutes"] = pack(values)
+    for target, count in done.items():
+        row_of(target)["done"] = count
+    main_rows, part_rows = [], []
+    for target, row in found.items():
+        if len(target) > 3:
+            del row["done"]
+            part_rows.append(row)
+        else:
+            main_rows.append(row)
+    return main_rows, part_rows
+
+
+def _pod_zones(session: Session) -> dict:
+    from app.org.models import Pod
+
+    return dict(session.connection().execute(select(Pod.id, Pod.timezone).where(Pod.timezone.is_not(None))).all())
 
 
 def _lock(session: Session) -> None:
@@ -255,12 +444,14 @@ def _lock(session: Session) -> None:
 
 
 def _write(session: Session, zones: list[str], first: date, last: date, full: bool = False) -> None:
+    forget(session)
     conn = session.connection()
-    conn.execute(delete(CaseDayRollup.__table__).where(
-        CaseDayRollup.zone.in_(zones), CaseDayRollup.day >= first, CaseDayRollup.day <= last))
-    rows = _compute(session, zones, first, last, full)
-    for start in range(0, len(rows), 5000):
-        conn.execute(insert(CaseDayRollup.__table__), rows[start:start + 5000])
+    for table in (CaseDayRollup.__table__, CaseDayBreakdown.__table__):
+        conn.execute(delete(table).where(table.c.zone.in_(zones), table.c.day >= first, table.c.day <= last))
+    main_rows, part_rows = _compute(session, zones, first, last, full, _pod_zones(session))
+    for table, rows in ((CaseDayRollup.__table__, main_rows), (CaseDayBreakdown.__table__, part_rows)):
+        for start in range(0, len(rows), 5000):
+            conn.execute(insert(table), rows[start:start + 5000])
 
 
 def wanted_zones(session: Session) -> list[str]:
@@ -278,13 +469,15 @@ def built_zones(session: Session) -> set[str]:
 
 
 def _build_zones(session: Session, zones: list[str]) -> None:
-    """Every day of these zones from scratch, in one scan of the cases."""
+    forget(session)
+    """Every day of these zones from scratch, one scan of the cases per breakdown and family."""
     if not zones:
         return
     conn = session.connection()
     lo, hi = conn.execute(select(func.min(Case.created_at), func.max(Case.created_at))).one()
     last_resolved, last_closed = conn.execute(select(func.max(Case.first_resolved_at), func.max(Case.closed_at))).one()
-    conn.execute(delete(CaseDayRollup.__table__).where(CaseDayRollup.zone.in_(zones)))
+    for table in (CaseDayRollup.__table__, CaseDayBreakdown.__table__):
+        conn.execute(delete(table).where(table.c.zone.in_(zones)))
     if lo is not None:
         latest = max(m for m in (hi, last_resolved, last_closed) if m is not None)
         _write(session, zones, lo.date() - timedelta(days=1), latest.date() + timedelta(days=1), full=True)
@@ -301,55 +494,119 @@ def ensure_zones(session: Session | None = None) -> None:
     _lock(session)
     conn = session.connection()
     for zone in built - wanted:
-        conn.execute(delete(CaseDayRollup.__table__).where(CaseDayRollup.zone == zone))
+        for table in (CaseDayRollup.__table__, CaseDayBreakdown.__table__):
+            conn.execute(delete(table).where(table.c.zone == zone))
         conn.execute(delete(RollupZone.__table__).where(RollupZone.zone == zone))
     _build_zones(session, sorted(wanted - built))
 
 
-def refresh(days: Iterable[date | datetime], session: Session | None = None) -> None:
-    """Recompute the rollups of the days given (UTC dates, or UTC moments) in every built zone, now.
+def _utc_days(days: Iterable[date | datetime | str | None]) -> set[date]:
+    found = set()
+    for moment in days:
+        if moment is None:
+            continue
+        if isinstance(moment, str):
+            moment = date.fromisoformat(moment[:10])
+        found.add(moment.date() if isinstance(moment, datetime) else moment)
+    return found
 
-    The import path and the API call this (through `touch` and the commit) after writing a batch; a local day
-    may differ from the UTC date by one, so the neighbours are recomputed too."""
+
+def refresh_days(days: Iterable[date | datetime | str | None], session: Session | None = None) -> None:
+    """Recompute, now and in the session's transaction, the rollups of the days given (UTC dates, or UTC moments
+    of the timestamps written and replaced) in every built zone: the work is proportional to the cases of those
+    days, not to the table. A local day may differ from the UTC date by one, so the neighbours come too."""
     session = session or db.session
-    utc_days = {d.date() if isinstance(d, datetime) else d for d in days if d is not None}
+    utc_days = _utc_days(days)
     ensure_zones(session)
     if not utc_days:
         return
     _lock(session)
-    local = {d + timedelta(days=shift) for d in utc_days for shift in (-1, 0, 1)}
     zones = sorted(built_zones(session))
-    ranges = _ranges(local)
-    if zones and len(local) > 60:  # most of the history: one scan beats many index ranges
-        _write(session, zones, ranges[0][0], ranges[-1][1], full=True)
+    if not zones:
         return
+    ranges = _ranges({d + timedelta(days=shift) for d in utc_days for shift in (-1, 0, 1)}, gap=7)
+    if len(ranges) > 12:  # scattered over the history: one pass over the span beats many small ones
+        ranges = [(ranges[0][0], ranges[-1][1])]
     for first, last in ranges:
-        if zones:
-            _write(session, zones, first, last)
+        _write(session, zones, first, last)
+
+
+refresh = refresh_days  # the earlier name
 
 
 def rebuild(session: Session | None = None) -> None:
-    """Every zone's rollups from scratch (`flask outcomes rollups`)."""
+    """Every zone's rollups from scratch (`flask outcomes rollups`); the queue is then empty."""
     session = session or db.session
     _lock(session)
     conn = session.connection()
     conn.execute(delete(RollupZone.__table__))
     conn.execute(delete(CaseDayRollup.__table__))
+    conn.execute(delete(CaseDayBreakdown.__table__))
+    conn.execute(delete(RollupQueue.__table__))
+    forget(session)
     _build_zones(session, wanted_zones(session))
+
+
+# --- deferring: long writers ----------------------------------------------------------------------
+
+@contextmanager
+def deferred(session: Session | None = None) -> Iterator[None]:
+    """Inside, a commit queues the days its cases touched (durably, in its own transaction) instead of
+    recomputing them; call `refresh_queued()` and commit when the writing is over (an import's end)."""
+    session = session or db.session
+    session.info[DEFER] = session.info.get(DEFER, 0) + 1
+    try:
+        yield
+    finally:
+        session.info[DEFER] -= 1
+        if not session.info[DEFER]:
+            session.info.pop(DEFER)
+
+
+def queue_days(days: Iterable[date | datetime | str | None], session: Session | None = None) -> None:
+    """Queue UTC days for `refresh_queued()` (in the session's transaction)."""
+    session = session or db.session
+    found = sorted(_utc_days(days))  # one order for every writer: no deadlock on the queue's rows
+    if not found:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as upsert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as upsert
+    table = RollupQueue.__table__
+    forget(session)
+    stmt = upsert(table)
+    stmt = stmt.on_conflict_do_update(index_elements=[table.c.day], set_={"version": table.c.version + 1})
+    conn = session.connection()
+    for start in range(0, len(found), 1000):
+        conn.execute(stmt, [{"day": day, "version": 1} for day in found[start:start + 1000]])
+
+
+def refresh_queued(session: Session | None = None) -> int:
+    """Recompute the rollups of the queued days — only those — and empty the queue of what it saw. Returns
+    the number of UTC days refreshed. The caller commits."""
+    session = session or db.session
+    flush_pending(session)
+    _lock(session)
+    conn = session.connection()
+    queued = conn.execute(select(RollupQueue.day, RollupQueue.version)).all()
+    if not queued:
+        return 0
+    refresh_days([day for day, _version in queued], session)
+    table = RollupQueue.__table__
+    conn.execute(delete(table).where(table.c.day == bindparam("d"), table.c.version == bindparam("v")),
+                 [{"d": day, "v": version} for day, version in queued])
+    forget(session)
+    return len(queued)
 
 
 # --- keeping in step ------------------------------------------------------------------------------
 
 def touch(moments: Iterable[date | datetime | str | None], session: Session | None = None) -> None:
-    """Note days whose cases changed (UTC moments, dates, or SQLite's datetime text); recomputed at commit."""
+    """Note days whose cases changed (UTC moments, dates, or SQLite's datetime text); recomputed at commit
+    (queued instead inside `deferred()`)."""
     session = session or db.session
-    pending = session.info.setdefault(PENDING, set())
-    for moment in moments:
-        if moment is None:
-            continue
-        if isinstance(moment, str):
-            moment = date.fromisoformat(moment[:10])
-        pending.add(moment.date() if isinstance(moment, datetime) else moment)
+    session.info.setdefault(PENDING, set()).update(_utc_days(moments))
 
 
 def flush_pending(session: Session | None = None) -> None:
@@ -360,18 +617,37 @@ def flush_pending(session: Session | None = None) -> None:
     if session.info.pop(REBUILD, False):
         rebuild(session)
     elif days:
-        refresh(days, session)
+        refresh_days(days, session)
     elif check:
         ensure_zones(session)
 
 
-def ready(session: Session, zones: Iterable[str]) -> bool:
-    """May the engine read rollups for these zones (after recomputing what this transaction touched)?"""
+def ready(session: Session, zones: Iterable[str], end: date | None = None) -> bool:
+    """May the engine read rollups for these zones, for periods ending on `end` (after recomputing what this
+    transaction touched)? Not while a day the period (or its backlog) reaches waits in the queue. Read once per
+    transaction (one query), forgotten when it ends or this session writes rollups."""
     flush_pending(session)
-    return set(zones) <= built_zones(session)
+    state = session.info.get(STATE)
+    if state is None:
+        earliest = select(func.min(RollupQueue.day)).scalar_subquery()
+        rows = session.connection().execute(select(RollupZone.zone, earliest)).all()
+        state = session.info[STATE] = ({zone for zone, _day in rows}, rows[0][1] if rows else None)
+    built, queued = state
+    if not built:
+        return False
+    if queued is not None and (end is None or queued <= end + timedelta(days=1)):
+        return False
+    return set(zones) <= built
 
 
 TIMESTAMPS = ("created_at", "first_resolved_at", "closed_at")
+
+
+def _zone_changed(pod) -> bool:
+    from sqlalchemy import inspect as sa_inspect
+
+    history = sa_inspect(pod).attrs["timezone"].history
+    return bool(history.deleted) and list(history.deleted) != list(history.added)
 
 
 def _case_moments(obj: Case) -> list:
@@ -397,6 +673,9 @@ def _after_flush(session: Session, _context) -> None:
             moments.extend(_case_moments(obj))
         elif isinstance(obj, Pod | Organisation):
             session.info[CHECK_ZONES] = True
+            session.info.pop(CACHE, None)
+            if isinstance(obj, Pod) and obj in session.dirty and _zone_changed(obj):
+                session.info[REBUILD] = True  # its breakdowns are read in its own zone
     if moments:
         touch(moments, session)
 
@@ -428,11 +707,24 @@ def _bulk_statement(state) -> None:
 @event.listens_for(Session, "before_commit")
 def _before_commit(session: Session) -> None:
     session.flush()  # the commit's own flush comes after this hook: note its days first
+    if session.info.get(DEFER) and session.info.get(PENDING):
+        queue_days(session.info.pop(PENDING), session)
     if session.info.get(PENDING) or session.info.get(CHECK_ZONES) or session.info.get(REBUILD):
         flush_pending(session)
 
 
 @event.listens_for(Session, "after_rollback")
 def _after_rollback(session: Session) -> None:
-    for key in (PENDING, CHECK_ZONES, REBUILD):
+    for key in (PENDING, CHECK_ZONES, REBUILD, STATE, CACHE):
         session.info.pop(key, None)
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    for key in (STATE, CACHE):
+        session.info.pop(key, None)
+
+
+def forget(session: Session) -> None:
+    """Drop what this transaction remembered of the rollups' state (it just changed them)."""
+    session.info.pop(STATE, None)

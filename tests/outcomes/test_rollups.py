@@ -6,7 +6,7 @@ import random
 from datetime import date, datetime, timedelta
 
 import pytest
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 
 from app.extensions import db
 from app.org.models import Organisation
@@ -54,7 +54,9 @@ def same(fast: dict, slow: dict) -> None:
             assert a.value == pytest.approx(b.value, rel=1e-9, abs=1e-9), (code, a, b)
 
 
-def random_cases(rng: random.Random, count: int, pods: list, start: datetime, days: int) -> list[dict]:
+def random_cases(rng: random.Random, count: int, pods: list, start: datetime, days: int,
+                 dims: dict | None = None) -> list[dict]:
+    """Random cases; `dims` gives the choices of segment_id, stage_id, channel, request_type, assignee_id."""
     rows = []
     for n in range(count):
         created = start + timedelta(minutes=rng.randrange(days * 1440))
@@ -71,21 +73,28 @@ def random_cases(rng: random.Random, count: int, pods: list, start: datetime, da
             group_stations=rng.choice((1, 1, 2, 3)), assignee_stations=rng.choice((1, 1, 2)),
             csat_score=rng.choice((None, None, 1, 3, 4, 5)), escalated=rng.random() < 0.1,
             due_at=created + timedelta(hours=rng.choice((1, 24))) if rng.random() < 0.6 else None,
+            **{name: rng.choice(choices) for name, choices in (dims or {}).items()},
         ))
     return rows
 
 
 @pytest.fixture
-def world(make_pod):
+def world(make_pod, make_segment, make_user, stages):
     madrid = make_pod("Madrid", timezone="Europe/Madrid")
     canary = make_pod("Canary", timezone="Atlantic/Canary")
     sydney = make_pod("Sydney", timezone="Australia/Sydney")
+    segments = [make_segment("Homes").id, make_segment("Shops").id]
+    agents = [make_user("agent").id for _n in range(3)]
     rng = random.Random(14)
     pods = [madrid.id, canary.id, sydney.id, None]
+    dims = {"segment_id": [*segments, None], "stage_id": [s.id for s in stages[:3]] + [None],
+            "channel": ["phone", "email", "chat", None], "request_type": ["complaint", "quote", None],
+            "assignee_id": [*agents, None]}
     # Around the autumn DST change in Europe (25 October 2026) and Sydney's spring one (4 October 2026).
-    db.session.execute(insert(Case), random_cases(rng, 900, pods, datetime(2026, 9, 20), 45))
+    db.session.execute(insert(Case), random_cases(rng, 900, pods, datetime(2026, 9, 20), 45, dims))
     db.session.commit()
-    return {"madrid": madrid, "canary": canary, "sydney": sydney}
+    return {"madrid": madrid, "canary": canary, "sydney": sydney, "segments": segments, "agents": agents,
+            "stages": [s.id for s in stages[:3]]}
 
 
 PERIODS = [
@@ -192,7 +201,7 @@ def test_a_new_time_zone_is_built_and_the_file_import_keeps_rollups_in_step(worl
 def _rows() -> list[tuple]:
     R = rollups.CaseDayRollup
     found = db.session.execute(select(R.zone, R.day, R.pod_id, R.created, R.done, R.resolution_minutes))
-    return sorted((zone, day, pod or 0, created, done, bytes(blob or b""))
+    return sorted((zone, day, pod or 0, created, done, sorted(rollups.minutes_of(blob)))
                   for zone, day, pod, created, done, blob in found)
 
 
@@ -202,3 +211,174 @@ def test_rebuild_gives_the_same_rows(world):
     db.session.commit()
     after = _rows()
     assert before == after and before
+
+
+# --- breakdowns: what a pod dashboard shows -------------------------------------------------------
+
+def same_groups(fast: dict, slow: dict) -> None:
+    assert fast.keys() == slow.keys()
+    for key in fast:
+        same(fast[key], slow[key])
+
+
+@pytest.mark.parametrize("period", PERIODS)
+@pytest.mark.parametrize("dimension", rollups.BREAKDOWNS)
+def test_a_pods_breakdowns_match_the_reference(world, period, dimension):
+    for pod in ("madrid", "sydney"):
+        scope = Scope(pod_id=world[pod].id)
+        assert used_rollups(metrics.compute_by, dimension, *period, scope)
+        same_groups(metrics.compute_by(dimension, *period, scope),
+                    reference(metrics.compute_by, dimension, *period, scope))
+
+
+def test_one_value_of_a_breakdown_matches_the_reference(world):
+    period = (date(2026, 10, 1), date(2026, 10, 31))
+    pod = world["sydney"].id
+    for scope in (Scope(pod_id=pod, agent_id=world["agents"][0]), Scope(pod_id=pod, channel="chat"),
+                  Scope(pod_id=pod, request_type="complaint"),
+                  Scope(pod_id=pod, segment_id=world["segments"][1], stage_id=world["stages"][2])):
+        assert used_rollups(metrics.compute, *period, scope)
+        same(metrics.compute(*period, scope), reference(metrics.compute, *period, scope))  # backlog included
+        fast = metrics.series(*period, "week", scope)
+        slow = reference(metrics.series, *period, "week", scope)
+        for (_a, figures), (_b, expected) in zip(fast, slow, strict=True):
+            same(figures, expected)
+    # A breakdown within the agent's figures, the organisation's breakdowns: the cases table answers, alike.
+    for call, args in ((metrics.compute_by, ("channel", *period, Scope(pod_id=pod, agent_id=world["agents"][0]))),
+                       (metrics.compute_by, ("channel", *period)), (metrics.compute, (*period, Scope(channel="chat")))):
+        assert not used_rollups(call, *args)
+
+
+def test_breakdowns_follow_a_pod_moving_to_another_zone_and_re_attributed_cases(world):
+    period = (date(2026, 10, 20), date(2026, 10, 31))
+    pod = world["canary"]
+    pod.timezone = "America/New_York"
+    db.session.commit()
+    scope = Scope(pod_id=pod.id)
+    for dimension in rollups.BREAKDOWNS:
+        assert used_rollups(metrics.compute_by, dimension, *period, scope)
+        same_groups(metrics.compute_by(dimension, *period, scope),
+                    reference(metrics.compute_by, dimension, *period, scope))
+    ids = list(db.session.scalars(select(Case.id).where(Case.pod_id == world["madrid"].id).limit(30)))
+    db.session.execute(update(Case), [{"id": i, "pod_id": pod.id, "channel": "web"} for i in ids])
+    db.session.commit()
+    same_groups(metrics.compute_by("channel", *period, scope), reference(metrics.compute_by, "channel", *period, scope))
+
+
+# --- keeping in step: only the days touched; long writers queue them -------------------------------
+
+def _row_ids_by_day() -> dict:
+    R = rollups.CaseDayRollup
+    found: dict = {}
+    for row_id, day in db.session.execute(select(R.id, R.day)):
+        found.setdefault(day, set()).add(row_id)
+    return found
+
+
+def test_a_write_recomputes_only_the_days_it_touched(world):
+    before = _row_ids_by_day()
+    db.session.add(Case(source="podium", external_id="one-more", status="open", pod_id=world["madrid"].id,
+                        created_at=datetime(2026, 10, 12, 10), replies=0, reopens=0, group_stations=1,
+                        assignee_stations=1, escalated=False))
+    db.session.commit()
+    after = _row_ids_by_day()
+    changed = {day for day in before.keys() | after.keys() if before.get(day) != after.get(day)}
+    assert changed and all(abs((day - date(2026, 10, 12)).days) <= 2 for day in changed)
+    period = (date(2026, 10, 1), date(2026, 10, 31))
+    same(metrics.compute(*period), reference(metrics.compute, *period))
+
+
+def test_a_deferred_writer_queues_its_days_and_figures_stay_exact_until_they_are_refreshed(world):
+    period = (date(2026, 9, 20), date(2026, 11, 10))
+    scope = Scope(pod_id=world["madrid"].id)
+    rng = random.Random(3)
+    before = _row_ids_by_day()
+    with rollups.deferred():
+        for batch in range(3):  # an import: every batch its own transaction
+            rows = random_cases(rng, 50, [world["madrid"].id], datetime(2026, 10, 1), 10)
+            for n, row in enumerate(rows):
+                row["external_id"] = f"import-{batch}-{n}"
+            db.session.execute(insert(Case), rows)
+            db.session.commit()
+    assert _row_ids_by_day() == before  # nothing recomputed yet
+    assert db.session.scalar(select(func.count()).select_from(rollups.RollupQueue))
+    # While days wait, the periods reaching them come from the cases table; earlier ones still from rollups.
+    assert not used_rollups(metrics.compute, *period, scope)
+    same(metrics.compute(*period, scope), reference(metrics.compute, *period, scope))
+    assert used_rollups(metrics.compute, date(2026, 9, 20), date(2026, 9, 25), scope)
+    assert rollups.refresh_queued() > 0
+    db.session.commit()
+    assert not db.session.scalar(select(func.count()).select_from(rollups.RollupQueue))
+    assert used_rollups(metrics.compute, *period, scope)
+    same(metrics.compute(*period, scope), reference(metrics.compute, *period, scope))
+    same_groups(metrics.compute_by("agent", *period, scope), reference(metrics.compute_by, "agent", *period, scope))
+    changed = {day for day, ids in _row_ids_by_day().items() if before.get(day) != ids}
+    # the days of those cases (created 1-10 October, resolved or closed within 5 days) and their neighbours
+    assert changed and min(changed) >= date(2026, 9, 29) and max(changed) <= date(2026, 10, 18)
+
+
+def test_refresh_days_recomputes_days_written_around_the_session():
+    from app.outcomes.models import Case as C
+
+    db.session.execute(insert(C), [dict(source="podium", external_id="x", status="open",
+                                        created_at=datetime(2026, 3, 29, 0, 30), replies=0, reopens=0,
+                                        group_stations=1, assignee_stations=1, escalated=False)])
+    db.session.commit()
+    with rollups.deferred():
+        db.session.execute(update(C).where(C.external_id == "x").values(created_at=datetime(2026, 3, 30, 12)))
+        db.session.commit()
+    rollups.refresh_days([date(2026, 3, 29), date(2026, 3, 30)])
+    rollups.refresh_queued()
+    db.session.commit()
+    day = (date(2026, 3, 30), date(2026, 3, 30))
+    assert metrics.compute(*day, codes=["volume"])["volume"].value == 1
+    same(metrics.compute(*day), reference(metrics.compute, *day))
+
+
+@pytest.mark.parametrize("merge_up_to", [0, 60_000])  # searched, or merged and sorted
+def test_percentiles_of_many_arrays_are_the_sorted_values(monkeypatch, merge_up_to):
+    monkeypatch.setattr(metrics._Minutes, "SORTED", merge_up_to)
+    rng = random.Random(9)
+    for _trial in range(200):
+        minutes = metrics._Minutes()
+        every = []
+        for _day in range(rng.randrange(1, 12)):
+            values = [rng.choice((0, 1, 1, 5, 60, 61, 2000, rng.randrange(100_000)))
+                      for _n in range(rng.randrange(0, 30))]
+            every.extend(values)
+            minutes.add(rollups.pack(values))
+        every.sort()
+        for p in (0, 10, 50, 90, 100):
+            if not every:
+                assert minutes.percentile(p) is None
+                continue
+            index, rest = divmod(p * (len(every) - 1), 100)
+            expected = every[index] + (rest / 100) * ((every[index + 1] if rest else every[index]) - every[index])
+            assert minutes.percentile(p) == pytest.approx(expected)
+
+
+def test_the_scheduler_catches_up_with_days_a_writer_left_queued(app, world):
+    from app.outcomes.models import Import
+    from app.scheduler.runner import run_job
+
+    with rollups.deferred():
+        db.session.execute(insert(Case), [dict(source="podium", external_id="left", status="open",
+                                               pod_id=world["madrid"].id, created_at=datetime(2026, 10, 7, 9),
+                                               replies=0, reopens=0, group_stations=1, assignee_stations=1,
+                                               escalated=False)])
+        db.session.commit()
+    now = datetime(2026, 12, 1, 9, 0)
+    running = Import(source="zendesk", filename="big.csv", timezone="UTC", status="running", heartbeat_at=now)
+    db.session.add(running)
+    db.session.commit()
+    assert run_job(app, "outcome_rollups", now, now=now) == "finished"
+    assert db.session.scalar(select(func.count()).select_from(rollups.RollupQueue)) == 1  # the import's to do
+    running.status = "failed"
+    db.session.commit()
+    later = now + timedelta(minutes=5)
+    assert run_job(app, "outcome_rollups", later, now=later) == "finished"
+    db.session.expire_all()
+    assert not db.session.scalar(select(func.count()).select_from(rollups.RollupQueue))
+    period = (date(2026, 10, 1), date(2026, 10, 31))
+    assert used_rollups(metrics.compute, *period)
+    same(metrics.compute(*period), reference(metrics.compute, *period))
