@@ -267,7 +267,9 @@ class CaseWriter:
             moments.extend([row[i] for i in ROLLUP_POSITIONS])
         if self.days is None:
             rollups.touch(moments)
-        else:
+        else:  # queued in the batch's transaction: until the import's end refreshes them, figures reaching
+            # these days are answered from the cases (exact, never stale)
+            rollups.queue_days(moments)
             self.days.update(moment[:10] if isinstance(moment, str) else moment.date()
                              for moment in moments if moment is not None)
         if inserts:
@@ -454,8 +456,8 @@ def execute_import(import_id: int, worker: str, path: str | Path, fmt: str, opti
 def refresh_rollups(days: set, *, rebuild: bool = False) -> None:
     """Bring the per-day rollups in step with what an import committed: its days once, at the job's end. Commits.
 
-    While an import runs the figures read the rollups as they were (the cases are committed batch by batch,
-    the rollups once). A whole rebuild when asked (a resumed job) or when some zone has no rollups yet
+    While an import runs, each batch queues its days (`rollups.queue_days`) and figures reaching them are
+    answered from the cases; the rollups are recomputed once, here, and the days taken off the queue. A whole rebuild when asked (a resumed job) or when some zone has no rollups yet
     (`refresh` would build it whole and then recompute the days again).
     """
     db.session.rollback()
@@ -467,7 +469,9 @@ def refresh_rollups(days: set, *, rebuild: bool = False) -> None:
         ordered = sorted({day if isinstance(day, date) else date.fromisoformat(day) for day in days})
         # A few weeks per transaction: on SQLite each holds the write lock briefly, not for the whole history.
         for start in range(0, len(ordered), ROLLUP_DAYS_PER_COMMIT):
-            rollups.refresh(ordered[start:start + ROLLUP_DAYS_PER_COMMIT], db.session)
+            chunk = ordered[start:start + ROLLUP_DAYS_PER_COMMIT]
+            rollups.refresh_days(chunk, db.session)
+            rollups.dequeue(chunk, db.session)
             db.session.commit()
     except Exception:
         db.session.rollback()

@@ -582,6 +582,18 @@ def queue_days(days: Iterable[date | datetime | str | None], session: Session | 
         conn.execute(stmt, [{"day": day, "version": 1} for day in found[start:start + 1000]])
 
 
+def dequeue(days: Iterable[date | datetime | str | None], session: Session | None = None) -> None:
+    """Take UTC days off the queue once their rollups were recomputed (an import refreshing its own days in
+    short transactions, `app.outcomes.ingest.refresh_rollups`). The caller commits."""
+    session = session or db.session
+    found = sorted(_utc_days(days))
+    table = RollupQueue.__table__
+    conn = session.connection()
+    for start in range(0, len(found), 500):
+        conn.execute(delete(table).where(table.c.day.in_(found[start:start + 500])))
+    forget(session)
+
+
 def refresh_queued(session: Session | None = None) -> int:
     """Recompute the rollups of the queued days — only those — and empty the queue of what it saw. Returns
     the number of UTC days refreshed. The caller commits."""

@@ -2,7 +2,7 @@
 long writers (imports)
 
 Revision ID: metrics_0002
-Revises: metrics_0001
+Revises: a11y_0002
 Create Date: 2026-12-02 22:00:00
 
 The breakdowns start empty: the zones are marked unbuilt, so the next commit that touches cases, pods or the
@@ -13,7 +13,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = 'metrics_0002'
-down_revision = 'metrics_0001'
+down_revision = 'a11y_0002'
 branch_labels = None
 depends_on = None
 
