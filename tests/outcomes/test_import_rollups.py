@@ -74,3 +74,23 @@ def test_a_resumed_job_rebuilds_the_rollups(tmp_path, uploads, small_batches):  
     assert import_jobs.run_pending_imports() == 1
     assert job(queued.id).rows_created == 200
     assert _rows() == rebuilt() and db.session.scalar(select(rollups.CaseDayRollup.day).limit(1)) is not None
+
+
+def test_an_import_queues_its_days_while_it_runs_and_leaves_the_queue_empty(tmp_path, monkeypatch):
+    """Figures read while an import runs come from the cases for its days (queued), never from stale rollups."""
+    ingest.import_file(zendesk_file(tmp_path, rows_over_weeks(5)), fmt="zendesk", timezone="UTC")
+    (tmp_path / "more").mkdir()
+    original = ingest.CaseWriter.write
+    seen = []
+
+    def watch(self, records):
+        result = original(self, records)
+        seen.append(db.session.scalar(select(db.func.count()).select_from(rollups.RollupQueue)))
+        return result
+
+    monkeypatch.setattr(ingest.CaseWriter, "write", watch)
+    ingest.import_file(zendesk_file(tmp_path / "more", rows_over_weeks(60, start=100)), fmt="zendesk",
+                       timezone="UTC", batch_size=20)
+    assert seen and all(count > 0 for count in seen)
+    assert db.session.scalar(select(db.func.count()).select_from(rollups.RollupQueue)) == 0
+    assert _rows() == rebuilt()
