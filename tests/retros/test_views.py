@@ -13,7 +13,7 @@ from sqlalchemy import select, text
 
 from app.extensions import db
 from app.retros import services as retros
-from app.retros.models import Retro, RetroAction, RetroCard, RetroVote, RetroVoteTally
+from app.retros.models import Retro, RetroAction, RetroCard, RetroTemplate, RetroVote, RetroVoteTally
 from app.timeutil import to_local, utcnow
 from tests.retros.conftest import advance_to
 
@@ -526,3 +526,16 @@ def test_the_scheduled_job_reminds_owners(app, team, make_retro):
     assert result == "1 retro action reminders"
     note = db.session.scalar(select(Notification).where(Notification.user_id == team.members[2].id))
     assert note.kind == "retro_action_due" and note.url == f"/pods/{team.pod.id}/actions"
+
+
+def test_deleting_a_template_needs_a_coach_or_leader_and_twice_is_not_an_error(team, as_user):
+    template = retros.save_template(team.coach, team.pod, name="Queues", columns_text="Phone\nChat")
+    db.session.commit()
+    url = f"/pods/{team.pod.id}/retro-templates/{template.id}/delete"
+    assert as_user(team.members[0]).post(url).status_code == 403
+    assert db.session.get(RetroTemplate, template.id) is not None
+    leader = as_user(team.leader)
+    assert leader.post(url).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(RetroTemplate, template.id) is None
+    assert leader.post(url).status_code == 302  # a second tab's click: gone either way
