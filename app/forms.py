@@ -23,6 +23,7 @@ from wtforms import DecimalField as _DecimalField
 from wtforms import IntegerField as _IntegerField
 from wtforms.validators import ValidationError
 
+from app.errors import ServiceError
 from app.timeutil import is_valid_timezone
 
 # PostgreSQL INTEGER is 32-bit; SQLite stores 64. Ids and counts stay within the smaller one.
@@ -192,3 +193,13 @@ def validate_timezone_field(form, field):
     value = field.data or ""
     if len(value) > 64 or not is_valid_timezone(value):
         raise ValidationError(_l("Choose a time zone from the list."))
+
+
+def validated(form: FlaskForm, error: type[ServiceError] = ServiceError) -> FlaskForm:
+    """The form when it validates; otherwise ``error`` (a feature's ServiceError, with its own status) naming the
+    first field that is wrong: "Level: Not a valid choice." The one error handler shows it; nothing is saved."""
+    if not form.validate():
+        name, errors = next(iter(form.errors.items()))
+        label = form[name].label.text if name in form else name
+        raise error(_("%(field)s: %(error)s", field=label, error=errors[0]))
+    return form

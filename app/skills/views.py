@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from app import permissions as P
 from app.extensions import db
-from app.forms import EmptyForm
+from app.forms import EmptyForm, validated
 from app.htmx import is_htmx, render_page_or_fragment
 from app.org.models import Pod, Role
 from app.permissions import authorize, can
@@ -21,12 +21,7 @@ from app.skills.forms import DecideForm, LevelForm, ProposeForm, SkillForm
 
 
 def _validated(form: FlaskForm) -> FlaskForm:
-    """The form's data, or a 422 naming the first field that is wrong."""
-    if not form.validate():
-        name, errors = next(iter(form.errors.items()))
-        label = form[name].label.text if name in form else name
-        raise services.SkillError(_("%(field)s: %(error)s", field=label, error=errors[0]))
-    return form
+    return validated(form, services.SkillError)
 
 
 def _visible_pods() -> list[Pod]:

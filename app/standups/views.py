@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from app import live as live_checks
 from app.extensions import db
-from app.forms import arg_int, parse_date
+from app.forms import arg_int, parse_date, validated
 from app.htmx import is_htmx
 from app.org.models import Pod, Role
 from app.permissions import authorize, can, require
@@ -33,12 +33,7 @@ MONTH = re.compile(r"[0-9]{4}-[0-9]{2}")
 
 
 def _validated(form: FlaskForm) -> FlaskForm:
-    """The form's data, or a 400 naming the first field that is wrong."""
-    if not form.validate():
-        name, errors = next(iter(form.errors.items()))
-        label = form[name].label.text if name in form else name
-        raise services.StandupError(_("%(field)s: %(error)s", field=label, error=errors[0]))
-    return form
+    return validated(form, services.StandupError)
 
 
 @bp.route("/standups/")
