@@ -72,16 +72,10 @@ BREAKDOWN_COUNTS = COUNTS[:-1]  # a breakdown's backlog comes from the cases tab
 BREAKDOWNS = ("cell", "channel", "request_type", "agent")
 
 
-class CaseDayRollup(db.Model):
-    """The sums of one local day's cases of one pod (pod_id NULL: cases of no pod), read in `zone`."""
+class _DaySums:
+    """The columns a day's rollup and a day's breakdown share: the counts of BREAKDOWN_COUNTS and the day's
+    minutes, as sorted 32-bit little-endian integers (by creation / first resolution)."""
 
-    __tablename__ = "case_day_rollups"
-    __table_args__ = (Index("ix_case_day_rollups_zone_day", "zone", "day", "pod_id"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    zone: Mapped[str] = mapped_column(String(64))
-    day: Mapped[date] = mapped_column(Date)
-    pod_id: Mapped[int | None] = mapped_column(ForeignKey("pods.id", ondelete="SET NULL"), nullable=True)
     created: Mapped[int] = mapped_column(Integer, default=0)
     escalated: Mapped[int] = mapped_column(Integer, default=0)
     resolved: Mapped[int] = mapped_column(Integer, default=0)
@@ -93,13 +87,24 @@ class CaseDayRollup(db.Model):
     csat_rated: Mapped[int] = mapped_column(Integer, default=0)
     sla_met: Mapped[int] = mapped_column(Integer, default=0)
     sla_due: Mapped[int] = mapped_column(Integer, default=0)
-    done: Mapped[int] = mapped_column(Integer, default=0)
-    # Sorted 32-bit little-endian integers: the minutes of the day's cases (by creation / first resolution).
     first_reply_minutes: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     resolution_minutes: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
 
 
-class CaseDayBreakdown(db.Model):
+class CaseDayRollup(_DaySums, db.Model):
+    """The sums of one local day's cases of one pod (pod_id NULL: cases of no pod), read in `zone`."""
+
+    __tablename__ = "case_day_rollups"
+    __table_args__ = (Index("ix_case_day_rollups_zone_day", "zone", "day", "pod_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    zone: Mapped[str] = mapped_column(String(64))
+    day: Mapped[date] = mapped_column(Date)
+    pod_id: Mapped[int | None] = mapped_column(ForeignKey("pods.id", ondelete="SET NULL"), nullable=True)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class CaseDayBreakdown(_DaySums, db.Model):
     """The sums of one local day's cases of one pod with one value of a breakdown (`dim`: "cell" keyed
     "<segment id>:<stage id>", "channel", "request_type", "agent" keyed by the assignee's id), read in the
     pod's own zone only (what its dashboard reads); cases of no pod have none."""
@@ -113,19 +118,6 @@ class CaseDayBreakdown(db.Model):
     key: Mapped[str] = mapped_column(String(40))
     day: Mapped[date] = mapped_column(Date)
     pod_id: Mapped[int | None] = mapped_column(ForeignKey("pods.id", ondelete="SET NULL"), nullable=True)
-    created: Mapped[int] = mapped_column(Integer, default=0)
-    escalated: Mapped[int] = mapped_column(Integer, default=0)
-    resolved: Mapped[int] = mapped_column(Integer, default=0)
-    fcr: Mapped[int] = mapped_column(Integer, default=0)
-    handed_off: Mapped[int] = mapped_column(Integer, default=0)
-    handoffs: Mapped[int] = mapped_column(Integer, default=0)
-    reopened: Mapped[int] = mapped_column(Integer, default=0)
-    csat_good: Mapped[int] = mapped_column(Integer, default=0)
-    csat_rated: Mapped[int] = mapped_column(Integer, default=0)
-    sla_met: Mapped[int] = mapped_column(Integer, default=0)
-    sla_due: Mapped[int] = mapped_column(Integer, default=0)
-    first_reply_minutes: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
-    resolution_minutes: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
 
 
 class RollupZone(db.Model):
