@@ -219,7 +219,10 @@ class LivePolls:
                 break
         else:
             return False
-        query = parse_qs(environ.get("QUERY_STRING", ""), max_num_fields=8)
+        try:
+            query = parse_qs(environ.get("QUERY_STRING", ""), max_num_fields=8)
+        except ValueError:  # more fields than a poll sends: not a poll, Flask answers it
+            return False
         seen = (query.get("v") or [""])[0]
         if not seen.isascii() or not seen.isdigit() or len(seen) > 10:
             return False
