@@ -293,8 +293,29 @@ def _allowed(method: str, response) -> bool:
     return code not in (401, 403, 404) and code < 500
 
 
+# Routes whose allowed write deletes the object they name: the row is put back, so each identity meets it.
+CONSUMED = {("retros.delete_template", "POST"): (RetroTemplate, "template_id")}
+_SNAPSHOTS: dict = {}
+
+
+def _restore(model) -> None:
+    row = _SNAPSHOTS[model]
+    if db.session.get(model, row["id"]) is None:
+        db.session.execute(model.__table__.insert().values(**row))
+        db.session.commit()
+
+
+def _snapshot(ids) -> None:
+    for model, id_key in CONSUMED.values():
+        ident = ids.get(id_key)  # as _resolve reads it
+        if ident is not None:
+            _SNAPSHOTS[model] = dict(db.session.execute(
+                select(model.__table__).where(model.__table__.c.id == ident)).mappings().one())
+
+
 def _observe(app, client, world) -> tuple[dict, list]:
     ids, people = world
+    _snapshot(ids)
     rules = [r for r in app.url_map.iter_rules() if r.endpoint not in SKIP]
     observed: dict[tuple[str, str], set] = {}
     errors = []
@@ -319,6 +340,8 @@ def _observe(app, client, world) -> tuple[dict, list]:
                 observed.setdefault(key, set())
                 if _allowed(method, response):
                     observed[key].add(who)
+                    if key in CONSUMED:  # the write deleted its object: put it back for the next identity
+                        _restore(CONSUMED[key][0])
     return observed, errors
 
 

@@ -321,14 +321,12 @@ def save_template(pod: Pod):
 @login_required
 @authorize(Pod, "retros.run")
 def delete_template(pod: Pod, template_id: int):
-    """Deleting twice (a double click, a second tab) is not an error: the template is gone either way."""
     valid(EmptyForm())
-    template = db.session.get(RetroTemplate, template_id)
-    if template is not None:
-        if template.pod_id != pod.id:
-            abort(404)
-        retros.delete_template(current_user, template)
-        db.session.commit()
+    template = db.get_or_404(RetroTemplate, template_id)
+    if template.pod_id != pod.id:
+        abort(404)
+    retros.delete_template(current_user, template)
+    db.session.commit()
     flash(_("Template deleted."), "success")
     return redirect(url_for("retros.pod_retros", pod_id=pod.id))
 
