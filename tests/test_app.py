@@ -69,3 +69,20 @@ def test_static_files_are_cacheable(client, auth, make_user):
     response = client.get("/static/css/app.css")
     assert response.status_code == 200
     assert response.headers.get("Cache-Control") != "no-store"
+
+
+def test_csv_cells_in_each_locale():
+    """Numbers, dates and yes/no as each locale's spreadsheet reads them; texts never run as formulas."""
+    from datetime import date, datetime
+    from decimal import Decimal
+
+    from app.csvexport import CsvStyle, csv_text
+
+    row = [date(2026, 3, 4), datetime(2026, 12, 3, 9, 5, 7), 0.85, Decimal("12.50"), 1200, -3, True, None, "=SUM(A1)"]
+    assert csv_text([row], CsvStyle.for_locale("en")) == \
+        "2026-03-04,2026-12-03 09:05:07,0.85,12.50,1200,-3,1,,'=SUM(A1)\r\n"
+    assert csv_text([row], CsvStyle.for_locale("es")) == \
+        "4/3/2026;3/12/2026 09:05:07;0,85;12,50;1200;-3;1;;'=SUM(A1)\r\n"
+    assert csv_text([row], CsvStyle.for_locale("it")) == \
+        "04/03/2026;03/12/2026 09:05:07;0,85;12,50;1200;-3;1;;'=SUM(A1)\r\n"
+    assert csv_text([[1e-7, "a;b"]], CsvStyle.for_locale("it")) == '0,0000001;"a;b"\r\n'

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -12,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import aliased
 
+from app.csvexport import SafeWriter
 from app.errors import ServiceError
 from app.extensions import db
 from app.org.models import LifecycleStage, Pod, Segment, User
@@ -140,33 +140,15 @@ def page(request: Request, cursor: str | None = None, size: int = PAGE_SIZE) -> 
     return rows[:size], following
 
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def safe_cell(value) -> str:
-    """A cell as text that a spreadsheet shows and never runs: a leading = + - @ gets a quote in front."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, datetime):
-        return value.isoformat(sep=" ")
-    text = str(value)
-    if text.startswith(_FORMULA_START):
-        return "'" + text
-    return text
-
-
 def export(request: Request) -> Iterator[str]:
     """The whole list as CSV text, streamed a batch at a time (keyset, so memory stays flat)."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = SafeWriter(buffer)
     writer.writerow(HEADER)
     cursor = None
     while True:
         rows, cursor = page(request, cursor, EXPORT_BATCH)
-        for row in rows:
-            writer.writerow([safe_cell(value) for value in row])
+        writer.writerows(rows)
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()

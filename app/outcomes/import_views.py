@@ -9,7 +9,6 @@ from pathlib import Path
 
 from flask import (
     Flask,
-    Response,
     abort,
     current_app,
     flash,
@@ -17,7 +16,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    stream_with_context,
     url_for,
 )
 from flask_babel import get_locale
@@ -27,7 +25,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from app import permissions as P
-from app.csvexport import SafeWriter
+from app.csvexport import SafeWriter, csv_response
 from app.extension_points import nav_item
 from app.extensions import csrf, db
 from app.forms import EmptyForm, parse_int
@@ -229,9 +227,7 @@ def import_errors_csv(import_id: int):
                 buffer.truncate()
         yield buffer.getvalue()
 
-    response = Response(stream_with_context(rows()), mimetype="text/csv")
-    response.headers["Content-Disposition"] = f'attachment; filename="import-{import_.id}-errors.csv"'
-    return response
+    return csv_response(rows(), f"import-{import_.id}-errors.csv")
 
 
 # --- mappings -------------------------------------------------------------------------------------

@@ -7,14 +7,12 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from flask import (
-    Response,
     abort,
     flash,
     make_response,
     redirect,
     render_template,
     request,
-    stream_with_context,
     url_for,
 )
 from flask_babel import gettext as _
@@ -23,6 +21,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from app import permissions as P
+from app.csvexport import csv_response
 from app.errors import refused_on
 from app.extension_points import home_section, nav_item
 from app.extensions import db
@@ -311,8 +310,7 @@ def case_list():
         abort(403)
     if request.args.get("format") == "csv":
         name = f"cases-{wanted.code}-{wanted.part}-{wanted.start.isoformat()}-{wanted.end.isoformat()}.csv"
-        return Response(stream_with_context(CL.export(wanted)), mimetype="text/csv",
-                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+        return csv_response(CL.export(wanted), name)
     rows, following = CL.page(wanted, request.args.get("after") or None)
     args = {k: v for k, v in request.args.items() if k not in ("after", "format")}
     definition = metrics.METRICS[wanted.code]

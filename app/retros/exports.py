@@ -77,8 +77,7 @@ def csv_text(board: Board) -> str:
             writer.writerow(["note", topic.title, "", note.text, "", "", "", "", "", "", "", "", "", ""])
     for action in board.actions:
         writer.writerow(["action", "", "", action.title, "", "", action.owner.display_name if action.owner else "",
-                         action.due_date.isoformat(), principle_label(action.principle), status_label(action.status),
-                         action.metric_code or "", action.direction or "",
-                         "" if action.baseline_value is None else action.baseline_value,
-                         "" if action.result_value is None else action.result_value])
+                         action.due_date, principle_label(action.principle), status_label(action.status),
+                         action.metric_code or "", action.direction or "", action.baseline_value,
+                         action.result_value])
     return buffer.getvalue()

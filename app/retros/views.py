@@ -35,6 +35,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from app import live
+from app.csvexport import csv_response
 from app.extensions import db
 from app.forms import EmptyForm
 from app.htmx import is_htmx
@@ -468,7 +469,7 @@ def export_markdown(retro: Retro):
 @login_required
 @authorize(Retro, "retros.view", options=WITH_POD)
 def export_csv(retro: Retro):
-    return _download(retro, exports.csv_text(_closed(retro)), "csv", "text/csv")
+    return csv_response(exports.csv_text(_closed(retro)), f"retro-{retro.id}.csv")
 
 
 @bp.route("/retros/<int:retro_id>/summary")

@@ -20,10 +20,6 @@ FONT_DIR = Path(__file__).resolve().parent / "fonts"
 FONT = "dejavu"
 
 
-def _csv(rows: list[list]) -> str:
-    return csv_text(["" if value is None else value for value in row] for row in rows)
-
-
 def review_csv(data: dict) -> str:
     """One row per metric: raw engine values (rates as fractions, times in minutes)."""
     rows = [["pod", "quarter", "metric", "value", "numerator", "denominator", "target", "previous_quarter",
@@ -31,7 +27,7 @@ def review_csv(data: dict) -> str:
     for row in data["scorecard"]:
         rows.append([data["pod"], data["quarter"], row["code"], row["value"], row["numerator"],
                      row["denominator"], row["target"], row["previous"], row["last_year"], row["status"]])
-    return _csv(rows)
+    return csv_text(rows)
 
 
 def matrix_csv(quarter: str, rows: list[dict]) -> str:
@@ -39,7 +35,7 @@ def matrix_csv(quarter: str, rows: list[dict]) -> str:
     for row in rows:
         for code, cell in row["cells"].items():
             out.append([quarter, row["pod"].name, code, cell["value"], cell["target"], cell["status"]])
-    return _csv(out)
+    return csv_text(out)
 
 
 def _text(text) -> str:

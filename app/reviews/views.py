@@ -10,6 +10,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from app.csvexport import csv_response
 from app.extension_points import quarter_activity_of
 from app.extensions import db
 from app.org.models import LifecycleStage, Pod, Segment
@@ -183,8 +184,7 @@ def _filename(review: Review, extension: str) -> str:
 
 @_review_route("/<int:review_id>/review.csv")
 def review_csv(review: Review):
-    return Response(exports.review_csv(svc.content(review)), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{_filename(review, "csv")}"'})
+    return csv_response(exports.review_csv(svc.content(review)), _filename(review, "csv"))
 
 
 @_review_route("/<int:review_id>/review.pdf")
@@ -241,8 +241,7 @@ def leader_view():
 def leader_csv():
     year, quarter, _sort, _desc, matrix = _matrix_args()
     key = svc.quarter_label(year, quarter)
-    return Response(exports.matrix_csv(key, matrix["rows"]), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="reviews-{key}.csv"'})
+    return csv_response(exports.matrix_csv(key, matrix["rows"]), f"reviews-{key}.csv")
 
 
 @bp.route("/all.pdf")

@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy import insert
 
+from app.csvexport import safe_cell
 from app.extensions import db
 from app.outcomes import case_list as CL
 from app.outcomes import metrics
@@ -148,14 +149,14 @@ def test_csv_has_every_case_and_no_formulas(world, client, auth):
         url = metrics.drilldown_url("resolved", Scope(pod_id=world["pod"].id), *PERIOD)
     response = client.get(url + "&format=csv")
     assert response.status_code == 200 and response.mimetype == "text/csv"
-    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    rows = list(csv.reader(io.StringIO(response.data.decode("utf-8-sig"))))
     assert rows[0] == list(CL.HEADER)
     assert len(rows) - 1 == _count("resolved", Scope(pod_id=world["pod"].id), "all")
     for row in rows[1:]:
         for cell in row:
             assert not cell.startswith(("=", "+", "-", "@")), cell
     assert any(row[1].startswith("'=HYPERLINK") for row in rows[1:])
-    assert CL.safe_cell("-2") == "'-2" and CL.safe_cell("ok") == "ok" and CL.safe_cell(None) == ""
+    assert safe_cell("-2") == "'-2" and safe_cell("ok") == "ok" and safe_cell(None) == ""
 
 
 def test_dashboard_figures_link_to_their_cases(world, client, auth):

@@ -123,7 +123,7 @@ def test_error_report_downloads_as_csv_with_lines_and_reasons(client, auth, peop
     response = client.get(f"/imports/{done.id}/errors.csv")
     assert response.status_code == 200 and response.mimetype == "text/csv"
     assert "attachment" in response.headers["Content-Disposition"]
-    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    rows = list(csv.reader(io.StringIO(response.data.decode("utf-8-sig"))))
     assert rows[0] == ["Line", "Case id", "Reason"]
     assert [(r[0], r[1]) for r in rows[1:]] == [("2", "1"), ("4", "3")]
     assert "Lost" in rows[1][2]

@@ -28,7 +28,7 @@ def _card(retro, user, text="A card", column="start"):
 
 
 def _body(response) -> str:
-    return response.get_data(as_text=True)
+    return response.data.decode("utf-8-sig")
 
 
 # --- phases ------------------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ def hostile_review(team, make_case):
 
 def _rows(response) -> list[list[str]]:
     assert response.status_code == 200 and response.mimetype == "text/csv"
-    return list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    return list(csv.reader(io.StringIO(response.data.decode("utf-8-sig"))))
 
 
 def _neutralised(rows: list[list[str]]) -> None:

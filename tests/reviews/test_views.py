@@ -134,7 +134,7 @@ def test_pdf_prints_a_narrative_beyond_latin_1(client, auth, team, review):
 def test_csv_pdf_and_print_carry_the_pods_figures(client, auth, team, review):
     _sign(team, review)
     auth.login(team.leader)
-    rows = list(csv.DictReader(io.StringIO(client.get(f"/reviews/{review.id}/review.csv").data.decode())))
+    rows = list(csv.DictReader(io.StringIO(client.get(f"/reviews/{review.id}/review.csv").data.decode("utf-8-sig"))))
     volume = next(row for row in rows if row["metric"] == "volume")
     assert (volume["pod"], volume["quarter"], volume["value"]) == ("Home pod", "2026-Q3", "2")
     csat = next(row for row in rows if row["metric"] == "csat")
@@ -144,6 +144,21 @@ def test_csv_pdf_and_print_carry_the_pods_figures(client, auth, team, review):
     assert "Home pod" in pdf_text(pdf.data) and "50.0%" in pdf_text(pdf.data)
     page = client.get(f"/reviews/{review.id}/print")
     assert page.status_code == 200 and b"50.0%" in page.data and b"Home pod" in page.data
+
+
+def test_csv_follows_the_readers_locale(client, auth, team, review):
+    """A Spanish or Italian spreadsheet opens the file as columns of numbers: ';' between cells, a decimal comma."""
+    _sign(team, review)
+    for locale in ("es", "it"):
+        team.leader.locale = locale
+        db.session.commit()
+        auth.login(team.leader)
+        response = client.get(f"/reviews/{review.id}/review.csv")
+        assert response.data.startswith("\ufeff".encode())  # spreadsheets read the accents as UTF-8
+        rows = list(csv.DictReader(io.StringIO(response.data.decode("utf-8-sig")), delimiter=";"))
+        csat = next(row for row in rows if row["metric"] == "csat")
+        assert (csat["value"], csat["numerator"], csat["denominator"]) == ("0,5", "1", "2"), locale
+        auth.logout()
 
 
 def test_leader_view_side_by_side_with_status_colours_and_sorting(client, auth, team, make_case, review):
@@ -164,7 +179,7 @@ def test_leader_view_side_by_side_with_status_colours_and_sorting(client, auth, 
     assert 'id="outcomes-heat-map"' in page
     assert client.get("/reviews/all?quarter=2026-Q9").status_code == 400
     assert client.get("/reviews/all?sort=bogus").status_code == 400
-    rows = list(csv.DictReader(io.StringIO(client.get("/reviews/all.csv?quarter=2026-Q3").data.decode())))
+    rows = list(csv.DictReader(io.StringIO(client.get("/reviews/all.csv?quarter=2026-Q3").data.decode("utf-8-sig"))))
     assert {"quarter": "2026-Q3", "pod": "Other pod", "metric": "csat", "value": "1.0", "target": "0.9",
             "target_status": "met"} in rows
     pdf = client.get("/reviews/all.pdf?quarter=2026-Q3")
