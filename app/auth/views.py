@@ -6,13 +6,7 @@ from flask_login import current_user, login_required, logout_user
 
 from app.auth import bp
 from app.auth.forms import LoginForm, PasswordForm, ProfileForm
-from app.auth.services import (
-    authenticate,
-    end_session,
-    is_safe_next,
-    load_session_user,
-    start_session,
-)
+from app.auth.services import authenticate, end_session, is_safe_next, load_session_user, start_session
 from app.extensions import client_address, db, limiter, login_manager
 from app.htmx import hx_redirect
 from app.org import services as org_services

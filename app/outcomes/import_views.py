@@ -7,17 +7,7 @@ import logging
 from collections.abc import Iterator
 from pathlib import Path
 
-from flask import (
-    Flask,
-    abort,
-    current_app,
-    flash,
-    make_response,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import Flask, abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -35,13 +25,7 @@ from app.org.services import get_organisation
 from app.outcomes import attribution, bp, import_demo, import_jobs  # noqa: F401  (import_demo registers its demo step)
 from app.outcomes.dashboard import REQUEST_TYPE_LABELS
 from app.outcomes.forms import ImportForm, MappingForm
-from app.outcomes.importers import (
-    FIELD_DEFAULTS,
-    FORMAT_NAMES,
-    PODIUM_COLUMNS,
-    FileRejected,
-    check_file,
-)
+from app.outcomes.importers import FIELD_DEFAULTS, FORMAT_NAMES, PODIUM_COLUMNS, FileRejected, check_file
 from app.outcomes.models import (
     ACTIVE_IMPORT_STATUSES,
     Import,
