@@ -15,16 +15,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert, select
 
-from app.demo.org_data import (
-    CLOSURE,
-    ENTERPRISE,
-    IN_LIFE,
-    ONBOARDING,
-    PRE_SALE,
-    RESIDENTIAL,
-    SMALL_BUSINESS,
-    WARRANTY,
-)
+from app.demo.org_data import CLOSURE, ENTERPRISE, IN_LIFE, ONBOARDING, PRE_SALE, RESIDENTIAL, SMALL_BUSINESS, WARRANTY
 from app.extension_points import demo_step
 from app.extensions import db
 from app.org.models import Coverage, LifecycleStage, Membership, Pod, Segment, User

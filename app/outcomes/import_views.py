@@ -26,14 +26,7 @@ from app.outcomes import attribution, bp, import_demo, import_jobs  # noqa: F401
 from app.outcomes.dashboard import REQUEST_TYPE_LABELS
 from app.outcomes.forms import ImportForm, MappingForm
 from app.outcomes.importers import FIELD_DEFAULTS, FORMAT_NAMES, PODIUM_COLUMNS, FileRejected, check_file
-from app.outcomes.models import (
-    ACTIVE_IMPORT_STATUSES,
-    Import,
-    ImportRowError,
-    ImportStatus,
-    MappingKind,
-    ValueMapping,
-)
+from app.outcomes.models import ACTIVE_IMPORT_STATUSES, Import, ImportRowError, ImportStatus, MappingKind, ValueMapping
 from app.timeutil import timezone_choices
 
 log = logging.getLogger(__name__)

@@ -20,14 +20,7 @@ from app.outcomes import targets as T
 from app.permissions import authorize, require
 from app.reviews import bp, exports
 from app.reviews import services as svc
-from app.reviews.forms import (
-    ConfidenceForm,
-    KeyResultForm,
-    NarrativeForm,
-    ObjectiveForm,
-    OpenReviewForm,
-    ReopenForm,
-)
+from app.reviews.forms import ConfidenceForm, KeyResultForm, NarrativeForm, ObjectiveForm, OpenReviewForm, ReopenForm
 from app.reviews.models import SECTIONS, KeyResult, Objective, Review
 from app.timeutil import to_local, utcnow
 

@@ -19,9 +19,7 @@ nav_item(45, "skills.index", _l("Skills"), active_prefix="skills.")
 @bp.app_template_global("skills_standup_gaps")
 def skills_standup_gaps(board):
     """For the stand-up board: the pod's skills nobody who posted on this board covers; None when not shown."""
-    from app.standups.models import (
-        StandupEntry,  # the stand-up board is the caller; its model is read, not changed
-    )
+    from app.standups.models import StandupEntry  # the stand-up board is the caller; its model is read, not changed
 
     if not current_user.is_authenticated or not can(current_user, VIEW, board.pod_id):
         return None
