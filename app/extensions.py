@@ -34,3 +34,15 @@ limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enable
 
 def client_address() -> str:
     return request.remote_addr or "unknown"
+
+
+def begin_write() -> None:
+    """On SQLite, start the transaction IMMEDIATE so it holds the write lock before it reads anything: a
+    read-then-write that checks a rule (a budget, a cap, a version) cannot interleave with another one.
+    PostgreSQL needs nothing here: its callers take row or advisory locks."""
+    connection = db.session.connection()
+    if connection.dialect.name != "sqlite":
+        return
+    raw = connection.connection.dbapi_connection
+    if not raw.in_transaction:
+        raw.execute("BEGIN IMMEDIATE")

@@ -1,8 +1,10 @@
 """htmx helpers: tell fragments from pages, and answer with HX-* headers."""
 
 import json
+from collections.abc import Callable
 
-from flask import Response, make_response, render_template, request
+from flask import Response, flash, make_response, redirect, render_template, request
+from flask.typing import ResponseReturnValue
 
 
 def is_htmx() -> bool:
@@ -34,3 +36,12 @@ def with_trigger(response: Response, event: str, detail: object | None = None) -
         payload = {**json.loads(existing), **payload}
     response.headers["HX-Trigger"] = json.dumps(payload)
     return response
+
+
+def answer_change(fragment: Callable[[], ResponseReturnValue], message: str, url: str) -> ResponseReturnValue:
+    """What a post that changed something answers: htmx gets the changed part of the page (``fragment()``); a
+    plain form post gets ``message`` as a flash and a redirect to ``url``, the page it came from."""
+    if is_htmx():
+        return fragment()
+    flash(message, "success")
+    return redirect(url)

@@ -10,19 +10,8 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import (
-    JSON,
-    Boolean,
-    CheckConstraint,
-    DateTime,
-    ForeignKey,
-    Index,
-    Integer,
-    String,
-    Text,
-    UniqueConstraint,
-    false,
-)
+import sqlalchemy as sa
+from sqlalchemy import false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -75,14 +64,14 @@ class ActionType(CatalogItem, db.Model):
 
     __tablename__ = "autonomy_action_types"
     __table_args__ = (
-        CheckConstraint("unit IN ('money', 'days', 'count')", name="unit_valid"),
-        CheckConstraint("unit <> 'money' OR currency IS NOT NULL", name="money_currency"),
+        sa.CheckConstraint("unit IN ('money', 'days', 'count')", name="unit_valid"),
+        sa.CheckConstraint("unit <> 'money' OR currency IS NOT NULL", name="money_currency"),
     )
 
-    code: Mapped[str] = mapped_column(String(32), unique=True)
-    unit: Mapped[str] = mapped_column(String(8))
-    currency: Mapped[str | None] = mapped_column(String(3), nullable=True)
-    names: Mapped[dict | None] = mapped_column(JSON, nullable=True)  # {"es": ..., "it": ...}; `name` is the fallback
+    code: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    unit: Mapped[str] = mapped_column(sa.String(8))
+    currency: Mapped[str | None] = mapped_column(sa.String(3), nullable=True)
+    names: Mapped[dict | None] = mapped_column(sa.JSON, nullable=True)  # {"es": ..., "it": ...}; `name` is the fallback
 
     @property
     def label(self) -> str:
@@ -106,28 +95,28 @@ class Limit(db.Model):
 
     __tablename__ = "autonomy_limits"
     __table_args__ = (
-        CheckConstraint("level IN ('org', 'role', 'pod', 'agent')", name="level_valid"),
-        CheckConstraint(
+        sa.CheckConstraint("level IN ('org', 'role', 'pod', 'agent')", name="level_valid"),
+        sa.CheckConstraint(
             "(level = 'org' AND role IS NULL AND pod_id IS NULL AND agent_id IS NULL)"
             " OR (level = 'role' AND role IS NOT NULL AND pod_id IS NULL AND agent_id IS NULL)"
             " OR (level = 'pod' AND role IS NULL AND pod_id IS NOT NULL AND agent_id IS NULL)"
             " OR (level = 'agent' AND role IS NULL AND pod_id IS NULL AND agent_id IS NOT NULL)",
             name="scope_consistent",
         ),
-        Index("ix_autonomy_limits_lookup", "action_type_id", "level"),
+        sa.Index("ix_autonomy_limits_lookup", "action_type_id", "level"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    action_type_id: Mapped[int] = mapped_column(ForeignKey("autonomy_action_types.id", ondelete="CASCADE"))
-    level: Mapped[str] = mapped_column(String(8))
-    role: Mapped[str | None] = mapped_column(String(16), nullable=True)
-    pod_id: Mapped[int | None] = mapped_column(ForeignKey("pods.id", ondelete="CASCADE"), nullable=True)
-    agent_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=True)
-    segment_id: Mapped[int | None] = mapped_column(ForeignKey("segments.id", ondelete="CASCADE"), nullable=True)
-    stage_id: Mapped[int | None] = mapped_column(ForeignKey("lifecycle_stages.id", ondelete="CASCADE"),
+    action_type_id: Mapped[int] = mapped_column(sa.ForeignKey("autonomy_action_types.id", ondelete="CASCADE"))
+    level: Mapped[str] = mapped_column(sa.String(8))
+    role: Mapped[str | None] = mapped_column(sa.String(16), nullable=True)
+    pod_id: Mapped[int | None] = mapped_column(sa.ForeignKey("pods.id", ondelete="CASCADE"), nullable=True)
+    agent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=True)
+    segment_id: Mapped[int | None] = mapped_column(sa.ForeignKey("segments.id", ondelete="CASCADE"), nullable=True)
+    stage_id: Mapped[int | None] = mapped_column(sa.ForeignKey("lifecycle_stages.id", ondelete="CASCADE"),
                                                  nullable=True)
-    request_type: Mapped[str | None] = mapped_column(String(24), nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    request_type: Mapped[str | None] = mapped_column(sa.String(24), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime, default=utcnow)
 
     action_type: Mapped[ActionType] = relationship()
     versions: Mapped[list[LimitVersion]] = relationship(back_populates="limit", order_by="LimitVersion.number")
@@ -142,28 +131,28 @@ class LimitVersion(db.Model):
 
     __tablename__ = "autonomy_limit_versions"
     __table_args__ = (
-        UniqueConstraint("limit_id", "number"),
-        CheckConstraint("per_case_max >= 0", name="per_case_max_positive"),
-        CheckConstraint("period IS NULL OR period IN ('day', 'week', 'month')", name="period_valid"),
-        CheckConstraint("period_cap IS NULL OR period_cap >= 0", name="period_cap_positive"),
-        CheckConstraint("customer_cap IS NULL OR customer_cap >= 0", name="customer_cap_positive"),
-        CheckConstraint("(period_cap IS NULL AND customer_cap IS NULL) OR period IS NOT NULL",
+        sa.UniqueConstraint("limit_id", "number"),
+        sa.CheckConstraint("per_case_max >= 0", name="per_case_max_positive"),
+        sa.CheckConstraint("period IS NULL OR period IN ('day', 'week', 'month')", name="period_valid"),
+        sa.CheckConstraint("period_cap IS NULL OR period_cap >= 0", name="period_cap_positive"),
+        sa.CheckConstraint("customer_cap IS NULL OR customer_cap >= 0", name="customer_cap_positive"),
+        sa.CheckConstraint("(period_cap IS NULL AND customer_cap IS NULL) OR period IS NOT NULL",
                         name="caps_need_period"),
-        CheckConstraint("approver_role IN ('coach', 'leader')", name="approver_role_valid"),
+        sa.CheckConstraint("approver_role IN ('coach', 'leader')", name="approver_role_valid"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    limit_id: Mapped[int] = mapped_column(ForeignKey("autonomy_limits.id", ondelete="CASCADE"), index=True)
-    number: Mapped[int] = mapped_column(Integer)
-    per_case_max: Mapped[int] = mapped_column(Integer, default=0)
-    period: Mapped[str | None] = mapped_column(String(8), nullable=True)
-    period_cap: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    customer_cap: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    approver_role: Mapped[str] = mapped_column(String(8), default="coach")
-    retired: Mapped[bool] = mapped_column(Boolean, default=False)
-    reason: Mapped[str] = mapped_column(Text, default="")
-    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    limit_id: Mapped[int] = mapped_column(sa.ForeignKey("autonomy_limits.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(sa.Integer)
+    per_case_max: Mapped[int] = mapped_column(sa.Integer, default=0)
+    period: Mapped[str | None] = mapped_column(sa.String(8), nullable=True)
+    period_cap: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
+    customer_cap: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
+    approver_role: Mapped[str] = mapped_column(sa.String(8), default="coach")
+    retired: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    reason: Mapped[str] = mapped_column(sa.Text, default="")
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime, default=utcnow)
 
     limit: Mapped[Limit] = relationship(back_populates="versions")
     created_by: Mapped[User | None] = relationship()
@@ -174,47 +163,47 @@ class Decision(db.Model):
 
     __tablename__ = "autonomy_decisions"
     __table_args__ = (
-        CheckConstraint("status IN ('done', 'pending', 'approved', 'rejected', 'cancelled')", name="status_valid"),
-        CheckConstraint("amount > 0", name="amount_positive"),
-        CheckConstraint("approver_level IS NULL OR approver_level IN ('coach', 'leader')",
+        sa.CheckConstraint("status IN ('done', 'pending', 'approved', 'rejected', 'cancelled')", name="status_valid"),
+        sa.CheckConstraint("amount > 0", name="amount_positive"),
+        sa.CheckConstraint("approver_level IS NULL OR approver_level IN ('coach', 'leader')",
                         name="approver_level_valid"),
-        Index("ix_autonomy_decisions_agent_type", "agent_id", "action_type_id", "decided_at"),
-        Index("ix_autonomy_decisions_pod_decided", "pod_id", "decided_at"),
-        Index("ix_autonomy_decisions_status", "status", "requested_at"),
+        sa.Index("ix_autonomy_decisions_agent_type", "agent_id", "action_type_id", "decided_at"),
+        sa.Index("ix_autonomy_decisions_pod_decided", "pod_id", "decided_at"),
+        sa.Index("ix_autonomy_decisions_status", "status", "requested_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    decided_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
-    requested_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-    within_limit: Mapped[bool] = mapped_column(Boolean)
-    status: Mapped[str] = mapped_column(String(12))
-    agent_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    pod_id: Mapped[int | None] = mapped_column(ForeignKey("pods.id", ondelete="SET NULL"), nullable=True)
-    segment_id: Mapped[int | None] = mapped_column(ForeignKey("segments.id", ondelete="SET NULL"), nullable=True)
-    stage_id: Mapped[int | None] = mapped_column(ForeignKey("lifecycle_stages.id", ondelete="SET NULL"),
+    decided_at: Mapped[datetime] = mapped_column(sa.DateTime, default=utcnow, index=True)
+    requested_at: Mapped[datetime] = mapped_column(sa.DateTime, default=utcnow)
+    within_limit: Mapped[bool] = mapped_column(sa.Boolean)
+    status: Mapped[str] = mapped_column(sa.String(12))
+    agent_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    pod_id: Mapped[int | None] = mapped_column(sa.ForeignKey("pods.id", ondelete="SET NULL"), nullable=True)
+    segment_id: Mapped[int | None] = mapped_column(sa.ForeignKey("segments.id", ondelete="SET NULL"), nullable=True)
+    stage_id: Mapped[int | None] = mapped_column(sa.ForeignKey("lifecycle_stages.id", ondelete="SET NULL"),
                                                  nullable=True)
-    request_type: Mapped[str | None] = mapped_column(String(24), nullable=True)
+    request_type: Mapped[str | None] = mapped_column(sa.String(24), nullable=True)
     # True when Podium did not know the case, so the segment, stage or request type the limit was chosen by are
     # the agent's word, not the case's: the ledger and approvers see it. A known case always decides them.
-    conditions_declared: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    conditions_declared: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=false())
 
-    action_type_id: Mapped[int] = mapped_column(ForeignKey("autonomy_action_types.id", ondelete="RESTRICT"))
-    amount: Mapped[int] = mapped_column(Integer)
-    currency: Mapped[str | None] = mapped_column(String(3), nullable=True)
-    case_ref: Mapped[str] = mapped_column(String(64), default="")
-    customer_ref: Mapped[str] = mapped_column(String(64), default="")
-    rationale: Mapped[str] = mapped_column(Text, default="")
+    action_type_id: Mapped[int] = mapped_column(sa.ForeignKey("autonomy_action_types.id", ondelete="RESTRICT"))
+    amount: Mapped[int] = mapped_column(sa.Integer)
+    currency: Mapped[str | None] = mapped_column(sa.String(3), nullable=True)
+    case_ref: Mapped[str] = mapped_column(sa.String(64), default="")
+    customer_ref: Mapped[str] = mapped_column(sa.String(64), default="")
+    rationale: Mapped[str] = mapped_column(sa.Text, default="")
     limit_version_id: Mapped[int | None] = mapped_column(
-        ForeignKey("autonomy_limit_versions.id", ondelete="RESTRICT"), nullable=True)
+        sa.ForeignKey("autonomy_limit_versions.id", ondelete="RESTRICT"), nullable=True)
     # Why it needed approval: per_case, period_cap, customer_cap or no_limit.
-    exceeded: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    exceeded: Mapped[str | None] = mapped_column(sa.String(16), nullable=True)
 
-    approver_level: Mapped[str | None] = mapped_column(String(8), nullable=True)
-    approver_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
-    escalated_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
-    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
-    resolved_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
-    comment: Mapped[str] = mapped_column(Text, default="")
+    approver_level: Mapped[str | None] = mapped_column(sa.String(8), nullable=True)
+    approver_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    escalated_at: Mapped[datetime | None] = mapped_column(sa.DateTime, nullable=True)
+    decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    resolved_at: Mapped[datetime | None] = mapped_column(sa.DateTime, nullable=True)
+    comment: Mapped[str] = mapped_column(sa.Text, default="")
 
     agent: Mapped[User] = relationship(foreign_keys=[agent_id])
     approver: Mapped[User | None] = relationship(foreign_keys=[approver_id])
@@ -228,40 +217,40 @@ class Proposal(db.Model):
 
     __tablename__ = "autonomy_proposals"
     __table_args__ = (
-        CheckConstraint("status IN ('open', 'accepted', 'dismissed')", name="status_valid"),
-        CheckConstraint("kind IN ('change', 'raise', 'review')", name="kind_valid"),
-        CheckConstraint("per_case_max >= 0", name="per_case_max_positive"),
-        Index("ix_autonomy_proposals_status", "status", "created_at"),
+        sa.CheckConstraint("status IN ('open', 'accepted', 'dismissed')", name="status_valid"),
+        sa.CheckConstraint("kind IN ('change', 'raise', 'review')", name="kind_valid"),
+        sa.CheckConstraint("per_case_max >= 0", name="per_case_max_positive"),
+        sa.Index("ix_autonomy_proposals_status", "status", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(8))
-    status: Mapped[str] = mapped_column(String(10), default="open")
-    action_type_id: Mapped[int] = mapped_column(ForeignKey("autonomy_action_types.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(sa.String(8))
+    status: Mapped[str] = mapped_column(sa.String(10), default="open")
+    action_type_id: Mapped[int] = mapped_column(sa.ForeignKey("autonomy_action_types.id", ondelete="CASCADE"))
     # The scope the change applies to (for raise/review: the agent).
-    level: Mapped[str] = mapped_column(String(8))
-    role: Mapped[str | None] = mapped_column(String(16), nullable=True)
-    pod_id: Mapped[int | None] = mapped_column(ForeignKey("pods.id", ondelete="CASCADE"), nullable=True)
-    agent_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=True)
+    level: Mapped[str] = mapped_column(sa.String(8))
+    role: Mapped[str | None] = mapped_column(sa.String(16), nullable=True)
+    pod_id: Mapped[int | None] = mapped_column(sa.ForeignKey("pods.id", ondelete="CASCADE"), nullable=True)
+    agent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=True)
     # The version in force when the proposal was made.
     base_version_id: Mapped[int | None] = mapped_column(
-        ForeignKey("autonomy_limit_versions.id", ondelete="SET NULL"), nullable=True)
-    per_case_max: Mapped[int] = mapped_column(Integer)
-    period: Mapped[str | None] = mapped_column(String(8), nullable=True)
-    period_cap: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    customer_cap: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    approver_role: Mapped[str] = mapped_column(String(8), default="coach")
-    reason: Mapped[str] = mapped_column(Text, default="")
+        sa.ForeignKey("autonomy_limit_versions.id", ondelete="SET NULL"), nullable=True)
+    per_case_max: Mapped[int] = mapped_column(sa.Integer)
+    period: Mapped[str | None] = mapped_column(sa.String(8), nullable=True)
+    period_cap: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
+    customer_cap: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
+    approver_role: Mapped[str] = mapped_column(sa.String(8), default="coach")
+    reason: Mapped[str] = mapped_column(sa.Text, default="")
     # Evidence for fitness suggestions.
-    evidence_total: Mapped[int] = mapped_column(Integer, default=0)
-    evidence_hits: Mapped[int] = mapped_column(Integer, default=0)
-    proposed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
-    decided_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
-    comment: Mapped[str] = mapped_column(Text, default="")
+    evidence_total: Mapped[int] = mapped_column(sa.Integer, default=0)
+    evidence_hits: Mapped[int] = mapped_column(sa.Integer, default=0)
+    proposed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime, default=utcnow)
+    decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(sa.DateTime, nullable=True)
+    comment: Mapped[str] = mapped_column(sa.Text, default="")
     result_version_id: Mapped[int | None] = mapped_column(
-        ForeignKey("autonomy_limit_versions.id", ondelete="SET NULL"), nullable=True)
+        sa.ForeignKey("autonomy_limit_versions.id", ondelete="SET NULL"), nullable=True)
 
     action_type: Mapped[ActionType] = relationship()
     agent: Mapped[User | None] = relationship(foreign_keys=[agent_id])
@@ -275,6 +264,6 @@ class AutonomySettings(db.Model):
     __tablename__ = "autonomy_settings"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    escalation_hours: Mapped[int] = mapped_column(Integer, default=4)
-    workday_start_hour: Mapped[int] = mapped_column(Integer, default=9)
-    workday_end_hour: Mapped[int] = mapped_column(Integer, default=17)
+    escalation_hours: Mapped[int] = mapped_column(sa.Integer, default=4)
+    workday_start_hour: Mapped[int] = mapped_column(sa.Integer, default=9)
+    workday_end_hour: Mapped[int] = mapped_column(sa.Integer, default=17)

@@ -42,7 +42,7 @@ from app.autonomy.models import (
     ScopeLevel,
     Unit,
 )
-from app.extensions import db
+from app.extensions import begin_write, db
 from app.formatting import NAMED_LOCALES, clean_names
 from app.notifications.services import notify, register_kind
 from app.org.models import LifecycleStage, Membership, Pod, Role, Segment, User, pod_coaches
@@ -520,9 +520,7 @@ def _lock(agent_id: int, action_type_id: int) -> None:
         db.session.execute(text("SELECT pg_advisory_xact_lock(:a, :b)"),
                            {"a": 0x6175746f, "b": agent_id * 1000 + action_type_id % 1000})
     else:
-        raw = connection.connection.dbapi_connection
-        if not raw.in_transaction:
-            raw.execute("BEGIN IMMEDIATE")
+        begin_write()
 
 
 # --- decisions -------------------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from app.autonomy.models import ActionType, Decision, Limit, LimitVersion, Perio
 from app.errors import refused_on
 from app.extensions import db
 from app.forms import arg_int, parse_int
-from app.htmx import is_htmx
+from app.htmx import answer_change
 from app.org.models import LifecycleStage, Membership, Pod, Role, Segment, User
 from app.outcomes import metrics
 from app.outcomes.models import REQUEST_TYPES
@@ -134,12 +134,10 @@ def resolve(decision: Decision, verdict: str):
     svc.resolve_decision(current_user, decision, approve=verdict == "approve", comment=form.comment.data)
     db.session.commit()
     message = _("Approved.") if verdict == "approve" else _("Rejected.")
-    if is_htmx():
-        return render_template("autonomy/_queue_done.html", d=decision, message=message)
-    flash(message, "success")
-    return redirect(form.next.data == "detail"
-                    and url_for("autonomy.decision_detail", decision_id=decision.id)
-                    or url_for("autonomy.queue"))
+    back = (url_for("autonomy.decision_detail", decision_id=decision.id) if form.next.data == "detail"
+            else url_for("autonomy.queue"))
+    return answer_change(lambda: render_template("autonomy/_queue_done.html", d=decision, message=message),
+                         message, back)
 
 
 @bp.route("/queue")

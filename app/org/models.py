@@ -5,27 +5,10 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime, time
 
+import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_login import UserMixin
-from sqlalchemy import (
-    Boolean,
-    CheckConstraint,
-    Column,
-    Date,
-    DateTime,
-    ForeignKey,
-    Index,
-    Integer,
-    String,
-    Table,
-    Text,
-    Time,
-    UniqueConstraint,
-    and_,
-    or_,
-    select,
-    text,
-)
+from sqlalchemy import and_, or_, select, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql import ColumnElement, Select
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -34,11 +17,11 @@ from app.extensions import db
 from app.timeutil import utcnow
 
 
-def unique_while_open(name: str, *columns: str, open_column: str) -> Index:
+def unique_while_open(name: str, *columns: str, open_column: str) -> sa.Index:
     """A unique index over the rows still open (``open_column IS NULL``), the same on SQLite and PostgreSQL:
     history rows may repeat, one open row at a time (two people acting at once cannot open a second)."""
     still_open = text(f"{open_column} IS NULL")
-    return Index(name, *columns, unique=True, sqlite_where=still_open, postgresql_where=still_open)
+    return sa.Index(name, *columns, unique=True, sqlite_where=still_open, postgresql_where=still_open)
 
 
 class Role(str, enum.Enum):
@@ -60,21 +43,21 @@ WEEKDAYS = (1, 2, 3, 4, 5, 6, 7)
 class User(UserMixin, db.Model):
     __tablename__ = "users"
     __table_args__ = (
-        CheckConstraint("role IN ('agent', 'coach', 'leader', 'admin')", name="role_valid"),
-        CheckConstraint("locale IN ('en', 'es', 'it')", name="locale_valid"),
+        sa.CheckConstraint("role IN ('agent', 'coach', 'leader', 'admin')", name="role_valid"),
+        sa.CheckConstraint("locale IN ('en', 'es', 'it')", name="locale_valid"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    email: Mapped[str] = mapped_column(String(254), unique=True)
-    display_name: Mapped[str] = mapped_column(String(120))
-    role: Mapped[str] = mapped_column(String(16), default=Role.AGENT.value)
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    display_name: Mapped[str] = mapped_column(sa.String(120))
+    role: Mapped[str] = mapped_column(sa.String(16), default=Role.AGENT.value)
     # None until the person chooses a language in their profile: until then pages follow their browser.
-    locale: Mapped[str | None] = mapped_column(String(5), default=None)
-    timezone: Mapped[str] = mapped_column(String(64), default="Europe/Madrid")
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
-    password_hash: Mapped[str] = mapped_column(String(255), default="")
-    session_version: Mapped[int] = mapped_column(Integer, default=1)
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    locale: Mapped[str | None] = mapped_column(sa.String(5), default=None)
+    timezone: Mapped[str] = mapped_column(sa.String(64), default="Europe/Madrid")
+    active: Mapped[bool] = mapped_column(sa.Boolean, default=True)
+    password_hash: Mapped[str] = mapped_column(sa.String(255), default="")
+    session_version: Mapped[int] = mapped_column(sa.Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime, default=utcnow)
 
     memberships: Mapped[list[Membership]] = relationship(back_populates="user")
 
@@ -129,9 +112,9 @@ class Organisation(db.Model):
     __tablename__ = "organisation"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(120), default="Podium")
-    timezone: Mapped[str] = mapped_column(String(64), default="Europe/Madrid")
-    fiscal_year_start_month: Mapped[int] = mapped_column(Integer, default=1)
+    name: Mapped[str] = mapped_column(sa.String(120), default="Podium")
+    timezone: Mapped[str] = mapped_column(sa.String(64), default="Europe/Madrid")
+    fiscal_year_start_month: Mapped[int] = mapped_column(sa.Integer, default=1)
 
 
 class CatalogItem:
@@ -139,10 +122,10 @@ class CatalogItem:
     types): a unique name, a description, its position in lists, and whether it is still offered."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(80), unique=True)
-    description: Mapped[str] = mapped_column(Text, default="")
-    position: Mapped[int] = mapped_column(Integer, default=0)
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    name: Mapped[str] = mapped_column(sa.String(80), unique=True)
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    position: Mapped[int] = mapped_column(sa.Integer, default=0)
+    active: Mapped[bool] = mapped_column(sa.Boolean, default=True)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name}>"
@@ -165,28 +148,28 @@ DEFAULT_STAGES = (
 )
 
 
-pod_coaches = Table(
+pod_coaches = sa.Table(
     "pod_coaches",
     db.metadata,
-    Column("pod_id", ForeignKey("pods.id", ondelete="CASCADE"), primary_key=True),
-    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("pod_id", sa.ForeignKey("pods.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("user_id", sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
 )
 
 
 class Pod(db.Model):
     __tablename__ = "pods"
     __table_args__ = (
-        CheckConstraint("length(working_days) BETWEEN 1 AND 7", name="working_days_valid"),
+        sa.CheckConstraint("length(working_days) BETWEEN 1 AND 7", name="working_days_valid"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(80), unique=True)
-    mission: Mapped[str] = mapped_column(Text, default="")
-    timezone: Mapped[str] = mapped_column(String(64), default="Europe/Madrid")
-    standup_time: Mapped[time] = mapped_column(Time, default=time(9, 30))
-    working_days: Mapped[str] = mapped_column(String(7), default="12345")
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    name: Mapped[str] = mapped_column(sa.String(80), unique=True)
+    mission: Mapped[str] = mapped_column(sa.Text, default="")
+    timezone: Mapped[str] = mapped_column(sa.String(64), default="Europe/Madrid")
+    standup_time: Mapped[time] = mapped_column(sa.Time, default=time(9, 30))
+    working_days: Mapped[str] = mapped_column(sa.String(7), default="12345")
+    active: Mapped[bool] = mapped_column(sa.Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime, default=utcnow)
 
     coaches: Mapped[list[User]] = relationship(secondary=pod_coaches, order_by="User.display_name")
     memberships: Mapped[list[Membership]] = relationship(back_populates="pod", order_by="Membership.start_date")
@@ -225,19 +208,19 @@ class Membership(db.Model):
 
     __tablename__ = "memberships"
     __table_args__ = (
-        CheckConstraint("profile IN ('generalist', 'specialist')", name="profile_valid"),
-        CheckConstraint("end_date IS NULL OR end_date >= start_date", name="dates_ordered"),
-        Index("ix_memberships_user_current", "user_id", "end_date"),
+        sa.CheckConstraint("profile IN ('generalist', 'specialist')", name="profile_valid"),
+        sa.CheckConstraint("end_date IS NULL OR end_date >= start_date", name="dates_ordered"),
+        sa.Index("ix_memberships_user_current", "user_id", "end_date"),
         unique_while_open("uq_memberships_open", "pod_id", "user_id", open_column="end_date"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    pod_id: Mapped[int] = mapped_column(ForeignKey("pods.id", ondelete="CASCADE"), index=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    start_date: Mapped[date] = mapped_column(Date)
-    end_date: Mapped[date | None] = mapped_column(Date, nullable=True)
-    profile: Mapped[str] = mapped_column(String(16), default=MemberProfile.GENERALIST.value)
-    skills: Mapped[str] = mapped_column(String(500), default="")
+    pod_id: Mapped[int] = mapped_column(sa.ForeignKey("pods.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    start_date: Mapped[date] = mapped_column(sa.Date)
+    end_date: Mapped[date | None] = mapped_column(sa.Date, nullable=True)
+    profile: Mapped[str] = mapped_column(sa.String(16), default=MemberProfile.GENERALIST.value)
+    skills: Mapped[str] = mapped_column(sa.String(500), default="")
 
     pod: Mapped[Pod] = relationship(back_populates="memberships")
     user: Mapped[User] = relationship(back_populates="memberships")
@@ -278,20 +261,20 @@ class MembershipChange(db.Model):
 
     __tablename__ = "org_membership_changes"
     __table_args__ = (
-        CheckConstraint("action IN ('added', 'ended', 'edited')", name="action_valid"),
-        Index("ix_org_membership_changes_pod_at", "pod_id", "at"),
+        sa.CheckConstraint("action IN ('added', 'ended', 'edited')", name="action_valid"),
+        sa.Index("ix_org_membership_changes_pod_at", "pod_id", "at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    pod_id: Mapped[int] = mapped_column(ForeignKey("pods.id", ondelete="CASCADE"))
-    member_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    membership_id: Mapped[int | None] = mapped_column(ForeignKey("memberships.id", ondelete="SET NULL"),
+    pod_id: Mapped[int] = mapped_column(sa.ForeignKey("pods.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    membership_id: Mapped[int | None] = mapped_column(sa.ForeignKey("memberships.id", ondelete="SET NULL"),
                                                       nullable=True)
-    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
-    action: Mapped[str] = mapped_column(String(16))
-    start_date: Mapped[date] = mapped_column(Date)
-    end_date: Mapped[date | None] = mapped_column(Date, nullable=True)
-    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    action: Mapped[str] = mapped_column(sa.String(16))
+    start_date: Mapped[date] = mapped_column(sa.Date)
+    end_date: Mapped[date | None] = mapped_column(sa.Date, nullable=True)
+    at: Mapped[datetime] = mapped_column(sa.DateTime, default=utcnow)
 
     member: Mapped[User] = relationship(foreign_keys=[member_id])
     actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])
@@ -307,17 +290,17 @@ class Coverage(db.Model):
     __tablename__ = "coverage"
     __table_args__ = (
         unique_while_open("uq_coverage_open", "pod_id", "segment_id", "stage_id", open_column="valid_to"),
-        Index("ix_coverage_cell", "segment_id", "stage_id", "valid_from"),
-        UniqueConstraint("pod_id", "segment_id", "stage_id", "valid_from"),
+        sa.Index("ix_coverage_cell", "segment_id", "stage_id", "valid_from"),
+        sa.UniqueConstraint("pod_id", "segment_id", "stage_id", "valid_from"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    pod_id: Mapped[int] = mapped_column(ForeignKey("pods.id", ondelete="CASCADE"))
-    segment_id: Mapped[int] = mapped_column(ForeignKey("segments.id", ondelete="CASCADE"))
-    stage_id: Mapped[int] = mapped_column(ForeignKey("lifecycle_stages.id", ondelete="CASCADE"))
-    valid_from: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-    valid_to: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
-    assigned_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    pod_id: Mapped[int] = mapped_column(sa.ForeignKey("pods.id", ondelete="CASCADE"))
+    segment_id: Mapped[int] = mapped_column(sa.ForeignKey("segments.id", ondelete="CASCADE"))
+    stage_id: Mapped[int] = mapped_column(sa.ForeignKey("lifecycle_stages.id", ondelete="CASCADE"))
+    valid_from: Mapped[datetime] = mapped_column(sa.DateTime, default=utcnow)
+    valid_to: Mapped[datetime | None] = mapped_column(sa.DateTime, nullable=True)
+    assigned_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
 
     pod: Mapped[Pod] = relationship(back_populates="coverage")
     segment: Mapped[Segment] = relationship()

@@ -5,18 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import (
-    CheckConstraint,
-    Date,
-    DateTime,
-    Float,
-    ForeignKey,
-    Index,
-    Integer,
-    String,
-    Text,
-    UniqueConstraint,
-)
+import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -58,39 +47,39 @@ class Recognition(db.Model):
 
     __tablename__ = "recognitions"
     __table_args__ = (
-        CheckConstraint(_in("principle", Principle), name="principle_valid"),
-        CheckConstraint(_in("evidence_kind", EvidenceKind), name="evidence_kind_valid"),
-        CheckConstraint(_in("visibility", Visibility), name="visibility_valid"),
-        CheckConstraint("points >= 0", name="points_not_negative"),
-        Index("ix_recognitions_pod_created", "pod_id", "created_at"),
-        Index("ix_recognitions_created", "created_at"),
+        sa.CheckConstraint(_in("principle", Principle), name="principle_valid"),
+        sa.CheckConstraint(_in("evidence_kind", EvidenceKind), name="evidence_kind_valid"),
+        sa.CheckConstraint(_in("visibility", Visibility), name="visibility_valid"),
+        sa.CheckConstraint("points >= 0", name="points_not_negative"),
+        sa.Index("ix_recognitions_pod_created", "pod_id", "created_at"),
+        sa.Index("ix_recognitions_created", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    giver_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    pod_id: Mapped[int] = mapped_column(ForeignKey("pods.id", ondelete="CASCADE"))
+    giver_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    pod_id: Mapped[int] = mapped_column(sa.ForeignKey("pods.id", ondelete="CASCADE"))
     whole_pod: Mapped[bool] = mapped_column(default=False)
-    message: Mapped[str] = mapped_column(Text)
-    principle: Mapped[str] = mapped_column(String(32))
-    evidence_kind: Mapped[str] = mapped_column(String(8))
-    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="SET NULL"), nullable=True,
+    message: Mapped[str] = mapped_column(sa.Text)
+    principle: Mapped[str] = mapped_column(sa.String(32))
+    evidence_kind: Mapped[str] = mapped_column(sa.String(8))
+    case_id: Mapped[int | None] = mapped_column(sa.ForeignKey("cases.id", ondelete="SET NULL"), nullable=True,
                                                 index=True)
-    action_id: Mapped[int | None] = mapped_column(ForeignKey("retro_actions.id", ondelete="SET NULL"),
+    action_id: Mapped[int | None] = mapped_column(sa.ForeignKey("retro_actions.id", ondelete="SET NULL"),
                                                   nullable=True, index=True)
-    metric_code: Mapped[str | None] = mapped_column(String(40), nullable=True)
-    metric_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
-    baseline_start: Mapped[date | None] = mapped_column(Date, nullable=True)
-    baseline_end: Mapped[date | None] = mapped_column(Date, nullable=True)
-    period_start: Mapped[date | None] = mapped_column(Date, nullable=True)
-    period_end: Mapped[date | None] = mapped_column(Date, nullable=True)
-    baseline_value: Mapped[float | None] = mapped_column(Float, nullable=True)
-    baseline_denominator: Mapped[float | None] = mapped_column(Float, nullable=True)
-    current_value: Mapped[float | None] = mapped_column(Float, nullable=True)
-    current_denominator: Mapped[float | None] = mapped_column(Float, nullable=True)
-    suggestion_key: Mapped[str | None] = mapped_column(String(80), nullable=True, index=True)
-    points: Mapped[int] = mapped_column(Integer, default=0)
-    visibility: Mapped[str] = mapped_column(String(8), default=Visibility.POD.value)
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    metric_code: Mapped[str | None] = mapped_column(sa.String(40), nullable=True)
+    metric_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    baseline_start: Mapped[date | None] = mapped_column(sa.Date, nullable=True)
+    baseline_end: Mapped[date | None] = mapped_column(sa.Date, nullable=True)
+    period_start: Mapped[date | None] = mapped_column(sa.Date, nullable=True)
+    period_end: Mapped[date | None] = mapped_column(sa.Date, nullable=True)
+    baseline_value: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    baseline_denominator: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    current_value: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    current_denominator: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    suggestion_key: Mapped[str | None] = mapped_column(sa.String(80), nullable=True, index=True)
+    points: Mapped[int] = mapped_column(sa.Integer, default=0)
+    visibility: Mapped[str] = mapped_column(sa.String(8), default=Visibility.POD.value)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime, default=utcnow)
 
     giver: Mapped[User] = relationship(foreign_keys=[giver_id])
     pod: Mapped[Pod] = relationship()
@@ -99,47 +88,47 @@ class Recognition(db.Model):
 
 class RecognitionReceiver(db.Model):
     __tablename__ = "recognition_receivers"
-    __table_args__ = (UniqueConstraint("recognition_id", "user_id"),
-                      Index("ix_recognition_receivers_user", "user_id"))
+    __table_args__ = (sa.UniqueConstraint("recognition_id", "user_id"),
+                      sa.Index("ix_recognition_receivers_user", "user_id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    recognition_id: Mapped[int] = mapped_column(ForeignKey("recognitions.id", ondelete="CASCADE"))
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    recognition_id: Mapped[int] = mapped_column(sa.ForeignKey("recognitions.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
 
     user: Mapped[User] = relationship()
 
 
 class RecognitionReaction(db.Model):
     __tablename__ = "recognition_reactions"
-    __table_args__ = (UniqueConstraint("recognition_id", "user_id", "kind"),
-                      CheckConstraint(_in("kind", REACTIONS), name="kind_valid"))
+    __table_args__ = (sa.UniqueConstraint("recognition_id", "user_id", "kind"),
+                      sa.CheckConstraint(_in("kind", REACTIONS), name="kind_valid"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    recognition_id: Mapped[int] = mapped_column(ForeignKey("recognitions.id", ondelete="CASCADE"), index=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    kind: Mapped[str] = mapped_column(String(12))
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    recognition_id: Mapped[int] = mapped_column(sa.ForeignKey("recognitions.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(sa.String(12))
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime, default=utcnow)
 
 
 class PointsLedger(db.Model):
     """Points a person has given in one calendar month of their own time zone; no rollover."""
 
     __tablename__ = "recognition_points"
-    __table_args__ = (UniqueConstraint("user_id", "month"), CheckConstraint("spent >= 0", name="spent_not_negative"))
+    __table_args__ = (sa.UniqueConstraint("user_id", "month"), sa.CheckConstraint("spent >= 0", name="spent_not_negative"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    month: Mapped[str] = mapped_column(String(7))  # YYYY-MM
-    spent: Mapped[int] = mapped_column(Integer, default=0)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    month: Mapped[str] = mapped_column(sa.String(7))  # YYYY-MM
+    spent: Mapped[int] = mapped_column(sa.Integer, default=0)
 
 
 class RecognitionSettings(db.Model):
     """Organisation-wide recognition setting: the monthly points allowance per person (0 = no points)."""
 
     __tablename__ = "recognition_settings"
-    __table_args__ = (CheckConstraint("monthly_allowance >= 0", name="allowance_not_negative"),)
+    __table_args__ = (sa.CheckConstraint("monthly_allowance >= 0", name="allowance_not_negative"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    monthly_allowance: Mapped[int] = mapped_column(Integer, default=0)
-    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
-    updated_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    monthly_allowance: Mapped[int] = mapped_column(sa.Integer, default=0)
+    updated_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    updated_at: Mapped[datetime | None] = mapped_column(sa.DateTime, nullable=True)

@@ -20,7 +20,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from app import live
 from app.errors import ServiceError
-from app.extensions import db
+from app.extensions import begin_write, db
 from app.formatting import NAMED_LOCALES, clean_names
 from app.forms import parse_int
 from app.notifications.services import notify, register_kind
@@ -76,16 +76,6 @@ def parse_ref(value: str | None, kinds: tuple[str, ...]) -> tuple[str, int] | No
 
 
 # --- the write guard --------------------------------------------------------------------------------
-
-
-def begin_write() -> None:
-    """On SQLite, start the transaction IMMEDIATE so it holds the write lock before it reads anything."""
-    connection = db.session.connection()
-    if connection.dialect.name != "sqlite":
-        return
-    raw = connection.connection.dbapi_connection
-    if not raw.in_transaction:
-        raw.execute("BEGIN IMMEDIATE")
 
 
 def _insert(model):

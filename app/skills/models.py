@@ -12,8 +12,9 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
+import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint, text
+from sqlalchemy import text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -57,17 +58,17 @@ class PodSkill(db.Model):
 
     __tablename__ = "skill_pod_skills"
     __table_args__ = (
-        Index("uq_skill_pod_skills_active_name", "pod_id", "name_key", unique=True,
+        sa.Index("uq_skill_pod_skills_active_name", "pod_id", "name_key", unique=True,
               sqlite_where=text("retired_at IS NULL"), postgresql_where=text("retired_at IS NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    pod_id: Mapped[int] = mapped_column(ForeignKey("pods.id", ondelete="CASCADE"), index=True)
-    name: Mapped[str] = mapped_column(String(80))
-    name_key: Mapped[str] = mapped_column(String(80))  # the name folded, so "Billing" and "billing " are one skill
-    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-    retired_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    pod_id: Mapped[int] = mapped_column(sa.ForeignKey("pods.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(80))
+    name_key: Mapped[str] = mapped_column(sa.String(80))  # the name folded, so "Billing" and "billing " are one skill
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime, default=utcnow)
+    retired_at: Mapped[datetime | None] = mapped_column(sa.DateTime, nullable=True)
 
     @property
     def key(self) -> str:
@@ -79,18 +80,18 @@ class SkillLevel(db.Model):
 
     __tablename__ = "skill_levels"
     __table_args__ = (
-        UniqueConstraint("pod_id", "user_id", "skill_key"),
-        CheckConstraint(f"level IN ({_LEVELS_SQL})", name="level_valid"),
+        sa.UniqueConstraint("pod_id", "user_id", "skill_key"),
+        sa.CheckConstraint(f"level IN ({_LEVELS_SQL})", name="level_valid"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    pod_id: Mapped[int] = mapped_column(ForeignKey("pods.id", ondelete="CASCADE"))
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    skill_key: Mapped[str] = mapped_column(String(40))
-    level: Mapped[str] = mapped_column(String(12), default=Level.NONE.value)
-    version: Mapped[int] = mapped_column(Integer, default=1)
-    set_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
-    set_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    pod_id: Mapped[int] = mapped_column(sa.ForeignKey("pods.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    skill_key: Mapped[str] = mapped_column(sa.String(40))
+    level: Mapped[str] = mapped_column(sa.String(12), default=Level.NONE.value)
+    version: Mapped[int] = mapped_column(sa.Integer, default=1)
+    set_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    set_at: Mapped[datetime] = mapped_column(sa.DateTime, default=utcnow)
 
 
 class SkillProposal(db.Model):
@@ -98,22 +99,22 @@ class SkillProposal(db.Model):
 
     __tablename__ = "skill_proposals"
     __table_args__ = (
-        CheckConstraint(f"level IN ({_LEVELS_SQL})", name="level_valid"),
-        CheckConstraint("status IN ('pending', 'confirmed', 'declined', 'withdrawn')", name="status_valid"),
-        Index("uq_skill_proposals_pending", "pod_id", "user_id", "skill_key", unique=True,
+        sa.CheckConstraint(f"level IN ({_LEVELS_SQL})", name="level_valid"),
+        sa.CheckConstraint("status IN ('pending', 'confirmed', 'declined', 'withdrawn')", name="status_valid"),
+        sa.Index("uq_skill_proposals_pending", "pod_id", "user_id", "skill_key", unique=True,
               sqlite_where=text("status = 'pending'"), postgresql_where=text("status = 'pending'")),
-        Index("ix_skill_proposals_pod_status", "pod_id", "status"),
+        sa.Index("ix_skill_proposals_pod_status", "pod_id", "status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    pod_id: Mapped[int] = mapped_column(ForeignKey("pods.id", ondelete="CASCADE"))
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    skill_key: Mapped[str] = mapped_column(String(40))
-    level: Mapped[str] = mapped_column(String(12))
-    status: Mapped[str] = mapped_column(String(12), default=ProposalStatus.PENDING.value)
-    proposed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
-    decided_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    pod_id: Mapped[int] = mapped_column(sa.ForeignKey("pods.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    skill_key: Mapped[str] = mapped_column(sa.String(40))
+    level: Mapped[str] = mapped_column(sa.String(12))
+    status: Mapped[str] = mapped_column(sa.String(12), default=ProposalStatus.PENDING.value)
+    proposed_at: Mapped[datetime] = mapped_column(sa.DateTime, default=utcnow)
+    decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(sa.DateTime, nullable=True)
 
     user: Mapped[User] = relationship(foreign_keys=[user_id])
 
@@ -123,21 +124,21 @@ class SkillChange(db.Model):
 
     __tablename__ = "skill_changes"
     __table_args__ = (
-        CheckConstraint(f"from_level IN ({_LEVELS_SQL})", name="from_level_valid"),
-        CheckConstraint(f"to_level IN ({_LEVELS_SQL})", name="to_level_valid"),
-        Index("ix_skill_changes_pod_at", "pod_id", "at"),
+        sa.CheckConstraint(f"from_level IN ({_LEVELS_SQL})", name="from_level_valid"),
+        sa.CheckConstraint(f"to_level IN ({_LEVELS_SQL})", name="to_level_valid"),
+        sa.Index("ix_skill_changes_pod_at", "pod_id", "at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    pod_id: Mapped[int] = mapped_column(ForeignKey("pods.id", ondelete="CASCADE"))
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    skill_key: Mapped[str] = mapped_column(String(40))
-    from_level: Mapped[str] = mapped_column(String(12))
-    to_level: Mapped[str] = mapped_column(String(12))
-    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
-    proposal_id: Mapped[int | None] = mapped_column(ForeignKey("skill_proposals.id", ondelete="SET NULL"),
+    pod_id: Mapped[int] = mapped_column(sa.ForeignKey("pods.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    skill_key: Mapped[str] = mapped_column(sa.String(40))
+    from_level: Mapped[str] = mapped_column(sa.String(12))
+    to_level: Mapped[str] = mapped_column(sa.String(12))
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    proposal_id: Mapped[int | None] = mapped_column(sa.ForeignKey("skill_proposals.id", ondelete="SET NULL"),
                                                     nullable=True)
-    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    at: Mapped[datetime] = mapped_column(sa.DateTime, default=utcnow)
 
     user: Mapped[User] = relationship(foreign_keys=[user_id])
     actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])

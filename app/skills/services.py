@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from app.errors import ServiceError
-from app.extensions import db
+from app.extensions import begin_write, db
 from app.forms import parse_int
 from app.org.models import Membership, Pod, User
 from app.outcomes.dashboard import CHANNEL_LABELS, REQUEST_TYPE_LABELS
@@ -112,15 +112,6 @@ def local_today(pod: Pod, now: datetime) -> date:
 
 
 # --- the write guard -------------------------------------------------------------------------------------------
-
-def begin_write() -> None:
-    """On SQLite, start the transaction IMMEDIATE so it holds the write lock before it reads anything."""
-    connection = db.session.connection()
-    if connection.dialect.name != "sqlite":
-        return
-    raw = connection.connection.dbapi_connection
-    if not raw.in_transaction:
-        raw.execute("BEGIN IMMEDIATE")
 
 
 def _write_level(actor: User | None, pod_id: int, user_id: int, key: str, level: str, now: datetime,

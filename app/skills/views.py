@@ -3,7 +3,7 @@ proposals, add and retire skills. Refused rules raise ``SkillError``; the app's 
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, url_for
+from flask import redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
@@ -12,7 +12,7 @@ from sqlalchemy import select
 from app import permissions as P
 from app.extensions import db
 from app.forms import EmptyForm, validated
-from app.htmx import is_htmx, render_page_or_fragment
+from app.htmx import answer_change, render_page_or_fragment
 from app.org.models import Pod, Role
 from app.permissions import authorize, can
 from app.skills import bp, services
@@ -59,10 +59,7 @@ def matrix(pod: Pod):
 
 def _done(pod: Pod, message: str):
     db.session.commit()
-    if is_htmx():
-        return _render(pod)
-    flash(message, "success")
-    return redirect(url_for("skills.matrix", pod_id=pod.id))
+    return answer_change(lambda: _render(pod), message, url_for("skills.matrix", pod_id=pod.id))
 
 
 @bp.route("/pods/<int:pod_id>/skills/levels", methods=["POST"])

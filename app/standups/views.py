@@ -19,7 +19,7 @@ from sqlalchemy import select
 from app import live as live_checks
 from app.extensions import db
 from app.forms import arg_int, parse_date, validated
-from app.htmx import is_htmx
+from app.htmx import answer_change
 from app.org.models import Pod, Role
 from app.permissions import authorize, can, require
 from app.standups import bp, services
@@ -118,10 +118,7 @@ def live(board_id: int):
 
 def _after_change(board: StandupBoard, message: str) -> Response | str:
     db.session.commit()
-    if is_htmx():
-        return _live(board)
-    flash(message, "success")
-    return redirect(url_for("standups.board", board_id=board.id))
+    return answer_change(lambda: _live(board), message, url_for("standups.board", board_id=board.id))
 
 
 @bp.route("/standups/boards/<int:board_id>/entry", methods=["POST"])
@@ -132,10 +129,8 @@ def save_entry(board: StandupBoard):
     entry = services.save_entry(current_user, board, yesterday=form.yesterday.data, today=form.today.data,
                                 mood=form.mood.data)
     db.session.commit()
-    if is_htmx():
-        return render_template("standups/_entry_form.html", board=board, own=entry, saved=True)
-    flash(_("Your update is on the board."), "success")
-    return redirect(url_for("standups.board", board_id=board.id))
+    return answer_change(lambda: render_template("standups/_entry_form.html", board=board, own=entry, saved=True),
+                         _("Your update is on the board."), url_for("standups.board", board_id=board.id))
 
 
 @bp.route("/standups/boards/<int:board_id>/blockers", methods=["POST"])
