@@ -187,13 +187,12 @@ MATRIX: dict[str, dict[str, frozenset]] = {
     "skills.retire_skill": {"POST": COACH_A},
     "skills.set_level": {"POST": COACH_A},
     "standups.board": {"GET": POD_A | {"coach_b"}},  # coaches read every pod's board; agents their own
-    "standups.escalate_blocker": {"POST": COACH_A},  # the blocker's owner (a bystander here) or the coach
+    "standups.handle_blocker": {"POST": COACH_A},  # resolve or escalate: the blocker's owner (a bystander here) or the coach
     "standups.history": {"GET": POD_A | {"coach_b"}},
     "standups.index": {"GET": SIGNED_IN},
     "standups.live": {"GET": POD_A | {"coach_b"}},
     "standups.pod_board": {"GET": POD_A | {"coach_b"}},
     "standups.raise_blocker": {"POST": frozenset({"agent_a", "coach_a"})},
-    "standups.resolve_blocker": {"POST": COACH_A},
     "standups.save_entry": {"POST": frozenset({"agent_a", "coach_a"})},
     "standups.settings": {"POST": COACH_A},
     "standups.walk": {"POST": COACH_A},

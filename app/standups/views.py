@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -159,20 +160,19 @@ def _blocker_action(blocker: Blocker, action) -> Response | str:
     return _after_change(board, _("Blocker updated."))
 
 
-@bp.route("/standups/blockers/<int:blocker_id>/resolve", methods=["POST"])
-@login_required
-@authorize(Blocker, VIEW, "blocker_id")
-def resolve_blocker(blocker: Blocker):
-    _allow(HANDLE_BLOCKER, blocker, _("Only the blocker's owner or the pod's coach can resolve it."))
-    return _blocker_action(blocker, lambda b: services.resolve_blocker(current_user, b))
+_BLOCKER_VERBS = {
+    "resolve": (services.resolve_blocker, _l("Only the blocker's owner or the pod's coach can resolve it.")),
+    "escalate": (services.escalate_blocker, _l("Only the blocker's owner or the pod's coach can escalate it.")),
+}
 
 
-@bp.route("/standups/blockers/<int:blocker_id>/escalate", methods=["POST"])
+@bp.route("/standups/blockers/<int:blocker_id>/<any(resolve, escalate):verb>", methods=["POST"])
 @login_required
 @authorize(Blocker, VIEW, "blocker_id")
-def escalate_blocker(blocker: Blocker):
-    _allow(HANDLE_BLOCKER, blocker, _("Only the blocker's owner or the pod's coach can escalate it."))
-    return _blocker_action(blocker, lambda b: services.escalate_blocker(current_user, b))
+def handle_blocker(blocker: Blocker, verb: str):
+    change, refusal = _BLOCKER_VERBS[verb]
+    _allow(HANDLE_BLOCKER, blocker, str(refusal))
+    return _blocker_action(blocker, lambda b: change(current_user, b))
 
 
 @bp.route("/standups/boards/<int:board_id>/walk/<action>", methods=["POST"])
