@@ -21,6 +21,7 @@ from app.extension_points import demo_step
 from app.extensions import db
 from app.notifications.models import Notification
 from app.org.models import Pod, Segment, User
+from app.org.services import current_members_by_pod
 from app.outcomes.models import Case
 
 SEED = 606
@@ -278,8 +279,6 @@ def _waiting_for_coach(rng: random.Random, now: datetime, types: dict[str, Actio
     """A few fresh requests from the demo pod, waiting in the demo coach's queue."""
     if coach is None or pod is None:
         return
-    from app.org.services import current_members_by_pod
-
     members = [m.user for m in current_members_by_pod([pod.id], now.date())[pod.id]
                if m.user.role == "agent" and m.user.id != coach.id]
     cases = db.session.execute(

@@ -17,6 +17,7 @@ from app.extensions import db
 from app.org.models import LifecycleStage, Pod, Segment, User
 from app.outcomes import metrics
 from app.outcomes.models import Case
+from app.outcomes.request_types import unexpected_condition
 
 PAGE_SIZE = 50
 EXPORT_BATCH = 2000
@@ -67,8 +68,6 @@ def _sort_column(sort: str):
 def _base(request: Request):
     clauses = metrics.case_filter(request.code, request.scope, request.start, request.end, request.part)
     if request.unexpected:
-        from app.outcomes.request_types import unexpected_condition
-
         clauses.append(unexpected_condition())
     return clauses
 

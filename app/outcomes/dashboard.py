@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from app.formatting import format_minutes
+from app.outcomes.labels import CHANNEL_LABELS, PRIORITY_LABELS, REQUEST_TYPE_LABELS  # noqa: F401 (re-exported)
 from app.outcomes.metrics import change_status, format_value, status
 from app.outcomes.targets import quarter_bounds, quarter_of
 
@@ -27,19 +28,6 @@ GRAIN_CHOICES = (("week", _l("By week")), ("month", _l("By month")))
 DEFAULT_PERIOD = "30d"
 MAX_RANGE_DAYS = 731
 EARLIEST = date(2000, 1, 1)
-
-CHANNEL_LABELS = {
-    "in_person": _l("In person"), "phone": _l("Phone"), "web": _l("Web"), "email": _l("Email"),
-    "chat": _l("Chat"), "social": _l("Social media"), "app": _l("App"),
-}
-REQUEST_TYPE_LABELS = {
-    "information": _l("Information"), "quote": _l("Quote"), "service_request": _l("Service request"),
-    "petition": _l("Petition"), "complaint": _l("Complaint"), "claim": _l("Claim"), "suggestion": _l("Suggestion"),
-    "report": _l("Report (whistle-blow)"), "warranty": _l("Warranty"), "compliment": _l("Compliment"),
-}
-PRIORITY_LABELS = {"low": _l("Low priority"), "normal": _l("Normal priority"), "high": _l("High priority"),
-                   "urgent": _l("Urgent priority")}
-
 
 def case_label(labels: dict, code: str | None) -> str:
     """A case field's code (request type, channel, priority) as people read it; "" for none."""

@@ -23,9 +23,9 @@ from app.htmx import is_htmx
 from app.org.models import LifecycleStage, Pod, Segment, User
 from app.org.services import get_organisation
 from app.outcomes import attribution, bp, import_demo, import_jobs  # noqa: F401  (import_demo registers its demo step)
-from app.outcomes.dashboard import REQUEST_TYPE_LABELS
 from app.outcomes.forms import ImportForm, MappingForm
 from app.outcomes.importers import FIELD_DEFAULTS, FORMAT_NAMES, PODIUM_COLUMNS, FileRejected, check_file
+from app.outcomes.labels import REQUEST_TYPE_LABELS
 from app.outcomes.models import ACTIVE_IMPORT_STATUSES, Import, ImportRowError, ImportStatus, MappingKind, ValueMapping
 from app.timeutil import timezone_choices
 

@@ -25,6 +25,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from app.extensions import db
 from app.org.models import DEFAULT_STAGES, LifecycleStage
+from app.outcomes.labels import REQUEST_TYPE_LABELS
 from app.outcomes.models import REQUEST_TYPES, Case
 from app.timeutil import utcnow
 
@@ -61,12 +62,6 @@ class StageRequestType(db.Model):
     request_type: Mapped[str] = mapped_column(String(24), primary_key=True)
 
 
-def _labels() -> dict:
-    from app.outcomes.dashboard import REQUEST_TYPE_LABELS
-
-    return REQUEST_TYPE_LABELS
-
-
 _DEFAULT_COMPLAINTS: frozenset[str] | None = None
 
 
@@ -77,7 +72,7 @@ def default_complaint_codes() -> frozenset[str]:
         found = set()
         for locale in ("en", "es", "it"):
             with force_locale(locale):
-                for code, label in _labels().items():
+                for code, label in REQUEST_TYPE_LABELS.items():
                     words = {w.strip("()").lower() for w in str(label).split()}
                     if words & COMPLAINT_WORDS:
                         found.add(code)

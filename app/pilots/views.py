@@ -15,7 +15,7 @@ from app.forms import arg_date, parse_date
 from app.org.models import LifecycleStage, Pod, Segment
 from app.outcomes import metrics, opportunities
 from app.outcomes import request_types as RT
-from app.outcomes.dashboard import REQUEST_TYPE_LABELS
+from app.outcomes.labels import REQUEST_TYPE_LABELS
 from app.outcomes.models import REQUEST_TYPES
 from app.pilots import bp, services
 from app.pilots import effects as E

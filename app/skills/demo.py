@@ -15,7 +15,7 @@ from app.extensions import db
 from app.org.models import Pod, User, pod_coaches
 from app.outcomes.models import Case
 from app.skills import services
-from app.skills.models import SkillProposal
+from app.skills.models import SkillLevel, SkillProposal
 
 # Skills a coach adds beyond request types and channels, per pod (by its position in the demo), in each language.
 CUSTOM_SKILLS = (
@@ -122,7 +122,5 @@ def _pod_matrix(pod: Pod, customs: tuple, now: datetime, rng: random.Random) -> 
 
 
 def _levels(pod_id: int) -> list[tuple[int, str, str]]:
-    from app.skills.models import SkillLevel
-
     return [tuple(row) for row in db.session.execute(
         select(SkillLevel.user_id, SkillLevel.skill_key, SkillLevel.level).where(SkillLevel.pod_id == pod_id))]

@@ -25,7 +25,7 @@ from app.errors import ServiceError
 from app.extensions import begin_write, db
 from app.forms import parse_int
 from app.org.models import Membership, Pod, User
-from app.outcomes.dashboard import CHANNEL_LABELS, REQUEST_TYPE_LABELS
+from app.outcomes.labels import CHANNEL_LABELS, REQUEST_TYPE_LABELS
 from app.outcomes.metrics import Figure, Scope, compute_by
 from app.outcomes.models import CHANNELS, REQUEST_TYPES
 from app.skills.models import (

@@ -17,7 +17,7 @@ from app.extensions import db
 from app.notifications.services import notify
 from app.org import services as org
 from app.org.models import Pod
-from app.outcomes.dashboard import CHANNEL_LABELS, REQUEST_TYPE_LABELS
+from app.outcomes.labels import CHANNEL_LABELS, REQUEST_TYPE_LABELS
 from app.standups import services
 from app.standups.models import Attendance, Blocker, BoardBlocker, StandupBoard, StandupEntry
 from app.timeutil import local_to_utc
