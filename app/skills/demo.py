@@ -17,18 +17,16 @@ from app.outcomes.models import Case
 from app.skills import services
 from app.skills.models import SkillLevel, SkillProposal
 
+BILLING_SYSTEM = say("Sistema de facturación", "Sistema di fatturazione", "Billing system")
 # Skills a coach adds beyond request types and channels, per pod (by its position in the demo), in each language.
 CUSTOM_SKILLS = (
-    (say("Sistema de facturación", "Sistema di fatturazione", "Billing system"),
-     say("Portabilidad de número", "Portabilità del numero", "Number porting")),
-    (say("Sistema de facturación", "Sistema di fatturazione", "Billing system"),
-     say("Diagnóstico de router y fibra", "Diagnosi di router e fibra", "Router and fibre diagnostics")),
+    (BILLING_SYSTEM, say("Portabilidad de número", "Portabilità del numero", "Number porting")),
+    (BILLING_SYSTEM, say("Diagnóstico de router y fibra", "Diagnosi di router e fibra", "Router and fibre diagnostics")),
     (say("Ofertas de retención", "Offerte di retention", "Retention offers"),
      say("Bajas y portabilidad saliente", "Disdette e portabilità in uscita", "Cancellations and port-outs")),
     (say("Centralita en la nube", "Centralino cloud", "Cloud switchboard"),
      say("Facturas con IVA", "Fatture con IVA", "VAT invoices")),
-    (say("Sistema de facturación", "Sistema di fatturazione", "Billing system"),
-     say("Telefonía IP", "Telefonia IP", "IP telephony")),
+    (BILLING_SYSTEM, say("Telefonía IP", "Telefonia IP", "IP telephony")),
     (say("Contratos con SLA", "Contratti con SLA", "SLA contracts"),
      say("Líneas dedicadas y SD-WAN", "Linee dedicate e SD-WAN", "Leased lines and SD-WAN")),
 )
