@@ -26,6 +26,7 @@ from babel import Locale
 from babel.dates import format_date
 from babel.numbers import get_decimal_symbol
 from flask import Response, has_request_context, stream_with_context
+from flask_babel import get_locale
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -64,8 +65,6 @@ class CsvStyle:
     def current(cls) -> CsvStyle:
         if not has_request_context():
             return cls()
-        from flask_babel import get_locale
-
         locale = get_locale()
         return cls.for_locale(locale) if locale is not None else cls()
 
