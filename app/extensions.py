@@ -8,7 +8,7 @@ from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
-from sqlalchemy import MetaData
+from sqlalchemy import CheckConstraint, MetaData
 from sqlalchemy.orm import DeclarativeBase
 
 NAMING_CONVENTION = {
@@ -30,6 +30,13 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
 limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)
+
+
+def one_of(column: str, values, name: str, *, nullable: bool = False) -> CheckConstraint:
+    """A CHECK that `column` holds one of `values` (an enum class or a list of strings), so the allowed values are
+    written once, in the enum, rather than again in the constraint's SQL."""
+    allowed = f"{column} IN ({', '.join(repr(str(getattr(v, 'value', v))) for v in values)})"
+    return CheckConstraint(f"{column} IS NULL OR {allowed}" if nullable else allowed, name=name)
 
 
 def client_address() -> str:

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy import false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
+from app.extensions import db, one_of
 from app.formatting import name_in
 from app.org.models import CatalogItem, User
 from app.timeutil import utcnow
@@ -64,7 +64,7 @@ class ActionType(CatalogItem, db.Model):
 
     __tablename__ = "autonomy_action_types"
     __table_args__ = (
-        sa.CheckConstraint("unit IN ('money', 'days', 'count')", name="unit_valid"),
+        one_of("unit", Unit, "unit_valid"),
         sa.CheckConstraint("unit <> 'money' OR currency IS NOT NULL", name="money_currency"),
     )
 
@@ -95,7 +95,7 @@ class Limit(db.Model):
 
     __tablename__ = "autonomy_limits"
     __table_args__ = (
-        sa.CheckConstraint("level IN ('org', 'role', 'pod', 'agent')", name="level_valid"),
+        one_of("level", ScopeLevel, "level_valid"),
         sa.CheckConstraint(
             "(level = 'org' AND role IS NULL AND pod_id IS NULL AND agent_id IS NULL)"
             " OR (level = 'role' AND role IS NOT NULL AND pod_id IS NULL AND agent_id IS NULL)"
@@ -133,7 +133,7 @@ class LimitVersion(db.Model):
     __table_args__ = (
         sa.UniqueConstraint("limit_id", "number"),
         sa.CheckConstraint("per_case_max >= 0", name="per_case_max_positive"),
-        sa.CheckConstraint("period IS NULL OR period IN ('day', 'week', 'month')", name="period_valid"),
+        one_of("period", Period, "period_valid", nullable=True),
         sa.CheckConstraint("period_cap IS NULL OR period_cap >= 0", name="period_cap_positive"),
         sa.CheckConstraint("customer_cap IS NULL OR customer_cap >= 0", name="customer_cap_positive"),
         sa.CheckConstraint("(period_cap IS NULL AND customer_cap IS NULL) OR period IS NOT NULL",
@@ -163,7 +163,7 @@ class Decision(db.Model):
 
     __tablename__ = "autonomy_decisions"
     __table_args__ = (
-        sa.CheckConstraint("status IN ('done', 'pending', 'approved', 'rejected', 'cancelled')", name="status_valid"),
+        one_of("status", DecisionStatus, "status_valid"),
         sa.CheckConstraint("amount > 0", name="amount_positive"),
         sa.CheckConstraint("approver_level IS NULL OR approver_level IN ('coach', 'leader')",
                         name="approver_level_valid"),

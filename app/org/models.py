@@ -13,7 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql import ColumnElement, Select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from app.extensions import db
+from app.extensions import db, one_of
 from app.timeutil import utcnow
 
 
@@ -43,7 +43,7 @@ WEEKDAYS = (1, 2, 3, 4, 5, 6, 7)
 class User(UserMixin, db.Model):
     __tablename__ = "users"
     __table_args__ = (
-        sa.CheckConstraint("role IN ('agent', 'coach', 'leader', 'admin')", name="role_valid"),
+        one_of("role", Role, "role_valid"),
         sa.CheckConstraint("locale IN ('en', 'es', 'it')", name="locale_valid"),
     )
 
@@ -208,7 +208,7 @@ class Membership(db.Model):
 
     __tablename__ = "memberships"
     __table_args__ = (
-        sa.CheckConstraint("profile IN ('generalist', 'specialist')", name="profile_valid"),
+        one_of("profile", MemberProfile, "profile_valid"),
         sa.CheckConstraint("end_date IS NULL OR end_date >= start_date", name="dates_ordered"),
         sa.Index("ix_memberships_user_current", "user_id", "end_date"),
         unique_while_open("uq_memberships_open", "pod_id", "user_id", open_column="end_date"),
@@ -261,7 +261,7 @@ class MembershipChange(db.Model):
 
     __tablename__ = "org_membership_changes"
     __table_args__ = (
-        sa.CheckConstraint("action IN ('added', 'ended', 'edited')", name="action_valid"),
+        one_of("action", MembershipAction, "action_valid"),
         sa.Index("ix_org_membership_changes_pod_at", "pod_id", "at"),
     )
 

@@ -8,7 +8,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
+from app.extensions import db, one_of
 from app.org.models import LifecycleStage, Pod, Segment, User
 from app.timeutil import utcnow
 
@@ -22,7 +22,7 @@ class PilotStatus(str, enum.Enum):
 class Pilot(db.Model):
     __tablename__ = "pilots"
     __table_args__ = (
-        sa.CheckConstraint("status IN ('running', 'ended', 'adopted')", name="status_valid"),
+        one_of("status", PilotStatus, "status_valid"),
         sa.CheckConstraint("ended_on IS NULL OR ended_on >= start_date", name="dates_ordered"),
         sa.Index("ix_pilots_pod", "pod_id", "start_date"),
     )

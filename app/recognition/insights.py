@@ -10,11 +10,12 @@ from sqlalchemy import exists, or_, select
 
 from app.extensions import db
 from app.org.models import Pod, User
+from app.org.principles import Principle
 from app.outcomes import metrics
 from app.outcomes.models import Case
 from app.recognition import evidence
 from app.recognition.access import current_member_ids
-from app.recognition.models import EvidenceKind, Principle, Recognition, RecognitionReceiver
+from app.recognition.models import EvidenceKind, Recognition, RecognitionReceiver
 from app.recognition.services import improved, metric_windows
 from app.timeutil import local_day_bounds, to_local, utcnow
 

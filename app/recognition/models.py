@@ -8,16 +8,10 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
+from app.extensions import db, one_of
 from app.org.models import Pod, User
+from app.org.principles import Principle
 from app.timeutil import utcnow
-
-
-class Principle(enum.StrEnum):
-    END_TO_END = "end_to_end"
-    AUTONOMY = "autonomy"
-    CUSTOMER_CENTRIC = "customer_centric"
-    CONTINUOUS_IMPROVEMENT = "continuous_improvement"
 
 
 class EvidenceKind(enum.StrEnum):
@@ -34,10 +28,6 @@ class Visibility(enum.StrEnum):
 REACTIONS = ("clap", "heart", "star", "rocket")
 
 
-def _in(column: str, values) -> str:
-    return f"{column} IN ({', '.join(repr(str(v)) for v in values)})"
-
-
 class Recognition(db.Model):
     """A kudos from one person to people of a pod, or to the whole pod, citing one piece of evidence.
 
@@ -47,9 +37,9 @@ class Recognition(db.Model):
 
     __tablename__ = "recognitions"
     __table_args__ = (
-        sa.CheckConstraint(_in("principle", Principle), name="principle_valid"),
-        sa.CheckConstraint(_in("evidence_kind", EvidenceKind), name="evidence_kind_valid"),
-        sa.CheckConstraint(_in("visibility", Visibility), name="visibility_valid"),
+        one_of("principle", Principle, "principle_valid"),
+        one_of("evidence_kind", EvidenceKind, "evidence_kind_valid"),
+        one_of("visibility", Visibility, "visibility_valid"),
         sa.CheckConstraint("points >= 0", name="points_not_negative"),
         sa.Index("ix_recognitions_pod_created", "pod_id", "created_at"),
         sa.Index("ix_recognitions_created", "created_at"),
@@ -101,7 +91,7 @@ class RecognitionReceiver(db.Model):
 class RecognitionReaction(db.Model):
     __tablename__ = "recognition_reactions"
     __table_args__ = (sa.UniqueConstraint("recognition_id", "user_id", "kind"),
-                      sa.CheckConstraint(_in("kind", REACTIONS), name="kind_valid"))
+                      one_of("kind", REACTIONS, "kind_valid"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     recognition_id: Mapped[int] = mapped_column(sa.ForeignKey("recognitions.id", ondelete="CASCADE"), index=True)

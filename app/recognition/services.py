@@ -17,6 +17,7 @@ from app.errors import ServiceError
 from app.extensions import db
 from app.notifications.services import notify, register_kind
 from app.org.models import Pod, User
+from app.org.principles import PRINCIPLE_LABELS
 from app.outcomes import metrics
 from app.outcomes.models import Case
 from app.recognition import evidence
@@ -25,7 +26,6 @@ from app.recognition.models import (
     REACTIONS,
     EvidenceKind,
     PointsLedger,
-    Principle,
     Recognition,
     RecognitionReaction,
     RecognitionReceiver,
@@ -38,12 +38,6 @@ MESSAGE_MAX = 2000
 METRIC_WINDOW_DAYS = 30
 PAGE_SIZE = 20
 
-PRINCIPLE_LABELS = {
-    Principle.END_TO_END.value: _l("End-to-end"),
-    Principle.AUTONOMY.value: _l("Autonomy"),
-    Principle.CUSTOMER_CENTRIC.value: _l("Customer-centric"),
-    Principle.CONTINUOUS_IMPROVEMENT.value: _l("Continuous improvement"),
-}
 EVIDENCE_LABELS = {
     EvidenceKind.CASE.value: _l("A case"),
     EvidenceKind.METRIC.value: _l("A metric improvement"),

@@ -11,10 +11,11 @@ from flask_babel import format_date, ngettext
 from flask_babel import gettext as _
 
 from app.csvexport import SafeWriter
+from app.org.principles import principle_label
 from app.retros import effects
 from app.retros.board import Board
 from app.retros.catalog import template_title
-from app.retros.models import principle_label, status_label
+from app.retros.models import status_label
 
 
 def _author(board: Board, card) -> str:

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.extensions import db
 from app.formatting import name_in
 from app.org.models import Pod, User
+from app.org.principles import Principle
 from app.outcomes import metrics
 from app.timeutil import utcnow
 
@@ -49,13 +50,6 @@ PHASES = tuple(p.value for p in Phase)
 def next_phase(phase: str) -> str | None:
     index = PHASES.index(phase)
     return PHASES[index + 1] if index + 1 < len(PHASES) else None
-
-
-class Principle(enum.StrEnum):
-    END_TO_END = "end_to_end"
-    AUTONOMY = "autonomy"
-    CUSTOMER_CENTRIC = "customer_centric"
-    CONTINUOUS_IMPROVEMENT = "continuous_improvement"
 
 
 class ActionStatus(enum.StrEnum):
@@ -79,15 +73,6 @@ def phase_label(phase: str):
         Phase.REFLECT.value: _l("Reflect"), Phase.GROUP.value: _l("Group"), Phase.VOTE.value: _l("Vote"),
         Phase.DISCUSS.value: _l("Discuss"), Phase.CLOSED.value: _l("Closed"),
     }.get(phase, phase)
-
-
-def principle_label(value: str) -> str:
-    return str({
-        Principle.END_TO_END.value: _l("End-to-end"),
-        Principle.AUTONOMY.value: _l("Autonomy"),
-        Principle.CUSTOMER_CENTRIC.value: _l("Customer-centric"),
-        Principle.CONTINUOUS_IMPROVEMENT.value: _l("Continuous improvement"),
-    }.get(value, value))
 
 
 def status_label(value: str) -> str:

@@ -30,6 +30,7 @@ from app.extensions import db
 from app.forms import EmptyForm
 from app.htmx import is_htmx
 from app.org.models import LifecycleStage, Pod, Segment, User
+from app.org.principles import Principle, principle_label
 from app.permissions import authorize, can, require
 from app.retros import bp, effects, exports
 from app.retros import services as retros
@@ -54,14 +55,12 @@ from app.retros.forms import (
 from app.retros.models import (
     OPEN_STATUSES,
     Phase,
-    Principle,
     Retro,
     RetroAction,
     RetroCard,
     RetroGroup,
     RetroTemplate,
     phase_label,
-    principle_label,
     status_label,
 )
 from app.timeutil import utcnow

@@ -17,7 +17,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
+from app.extensions import db, one_of
 from app.org.models import User
 from app.timeutil import utcnow
 
@@ -100,7 +100,7 @@ class SkillProposal(db.Model):
     __tablename__ = "skill_proposals"
     __table_args__ = (
         sa.CheckConstraint(f"level IN ({_LEVELS_SQL})", name="level_valid"),
-        sa.CheckConstraint("status IN ('pending', 'confirmed', 'declined', 'withdrawn')", name="status_valid"),
+        one_of("status", ProposalStatus, "status_valid"),
         sa.Index("uq_skill_proposals_pending", "pod_id", "user_id", "skill_key", unique=True,
               sqlite_where=text("status = 'pending'"), postgresql_where=text("status = 'pending'")),
         sa.Index("ix_skill_proposals_pod_status", "pod_id", "status"),
