@@ -13,6 +13,7 @@ from app.org.models import Organisation
 from app.outcomes import metrics, rollups
 from app.outcomes.metrics import Scope
 from app.outcomes.models import Case
+from app.outcomes.request_types import RequestTypeSetting
 
 CASE_CODES = [c for c in metrics.METRICS if c != "autonomy_rate"]
 
@@ -382,3 +383,29 @@ def test_the_scheduler_catches_up_with_days_a_writer_left_queued(app, world):
     period = (date(2026, 10, 1), date(2026, 10, 31))
     assert used_rollups(metrics.compute, *period)
     same(metrics.compute(*period), reference(metrics.compute, *period))
+
+
+def test_rework_and_complaint_share_come_from_rollups_whatever_the_complaint_marks(world):
+    period = (date(2026, 9, 20), date(2026, 11, 10))
+    codes = ["rework_rate", "complaint_share"]
+    for scope in (None, Scope(pod_id=world["canary"].id)):
+        assert metrics._fast_codes(codes, scope or Scope(), None) == codes
+    figures = metrics.compute(*period, codes=codes)
+    assert figures["rework_rate"].numerator > 0 and figures["complaint_share"].numerator > 0
+    same(figures, reference(metrics.compute, *period, codes=codes))
+    # An admin marks quotes as complaints too, then complaints as not: no rebuild, the same figures as the cases.
+    db.session.add(RequestTypeSetting(code="quote", is_complaint=True))
+    db.session.add(RequestTypeSetting(code="complaint", is_complaint=False))
+    db.session.commit()
+    for call, args in ((metrics.compute, period), (metrics.compute_by, ("pod", *period))):
+        fast, slow = call(*args, codes=codes), reference(call, *args, codes=codes)
+        if call is metrics.compute:
+            fast, slow = {None: fast}, {None: slow}
+        assert fast.keys() == slow.keys()
+        for key in fast:
+            same(fast[key], slow[key])
+    weekly = metrics.series(*period, "week", Scope(pod_id=world["madrid"].id), codes=codes)
+    for (_a, figures), (_b, expected) in zip(
+            weekly, reference(metrics.series, *period, "week", Scope(pod_id=world["madrid"].id), codes=codes),
+            strict=True):
+        same(figures, expected)
