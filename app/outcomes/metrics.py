@@ -41,7 +41,7 @@ from datetime import date, datetime, timedelta
 from flask import url_for
 from flask_babel import format_decimal, format_percent
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Date, and_, case, func, literal, or_, select, text, true
+from sqlalchemy import Date, and_, case, func, literal, literal_column, null, or_, select, text, true
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.extensions import db
@@ -677,18 +677,30 @@ class _Minutes:
     """The minutes of many rollup rows, each a sorted array: exact order statistics by binary search over the
     values (integers), counting with bisect in every array, so nothing is merged or sorted."""
 
-    __slots__ = ("days", "n")
+    __slots__ = ("days", "n", "blobs")
     SORTED = 60_000  # up to this many values, merge and sort
 
     def __init__(self) -> None:
         self.days: list = []
         self.n = 0
+        self.blobs: list = []  # packed, not yet unpacked: a small sample is unpacked in one go
 
     def add(self, blob: bytes | None) -> None:
         if blob:
-            values = rollups.unpack(blob)
-            self.days.append(values)
-            self.n += len(values)
+            self.blobs.append(blob)
+            self.n += len(blob) // 4
+
+    def _unpack(self) -> None:
+        if not self.blobs:
+            return
+        if self.n <= self.SORTED:
+            merged = rollups.unpack(b"".join(self.blobs))
+            for values in self.days:
+                merged.extend(values)
+            self.days = [array("i", sorted(merged))]
+        else:
+            self.days.extend(rollups.unpack(blob) for blob in self.blobs)
+        self.blobs = []
 
     def kth(self, k: int) -> int:
         """The k-th smallest value (0-based): a binary search between two bounds every array gives — no more
@@ -716,6 +728,7 @@ class _Minutes:
         is merged and sorted once (cheaper than searching); a large one is searched."""
         if not self.n:
             return None
+        self._unpack()
         index, rest = divmod(p * (self.n - 1), 100)
         if self.n <= self.SORTED:
             if len(self.days) > 1:
@@ -799,6 +812,11 @@ def _from_rollups(zones: dict[str, set | None], start: date, end: date, wanted: 
     out: dict = defaultdict(dict)
     sums: dict = defaultdict(_Sums)
     times = (bool(codes & set(_FIRST_REPLY)), bool(codes & set(_RESOLUTION)))
+    if dim is not None and edges is None:
+        _from_breakdowns(list(zones), start, end, codes, by_pod, pod_id, dim, wanted_key, times, sums)
+        for key, found in sums.items():
+            _figures_of(found, codes, out[key])
+        return out
     backlog = "backlog" in codes and dim is None
     if dim is None:
         R = rollups.CaseDayRollup
@@ -872,6 +890,40 @@ def _from_rollups(zones: dict[str, set | None], start: date, end: date, wanted: 
     return out
 
 
+def _from_breakdowns(zones: list[str], start: date, end: date, codes: set, by_pod: bool, pod_id: int | None,
+                     dim: str, wanted_key: str | None, times: tuple[bool, bool], sums: dict) -> None:
+    """A breakdown's sums per value (by_pod) or in all, summed by the database (the organisation's quarter is
+    tens of thousands of day rows); only the days' minutes, when a time is wanted, travel to Python."""
+    R = rollups.CaseDayBreakdown
+    where = [R.zone.in_(zones), R.dim == dim, R.day >= start, R.day <= end]
+    if pod_id is not None:
+        where.append(R.pod_id == pod_id)
+    if wanted_key is not None:
+        where.append(R.key == wanted_key)
+
+    key = R.key if by_pod else null()
+    counts = [getattr(R, name) for name in rollups.BREAKDOWN_COUNTS]
+    # One statement: the sums per value (marked 0), then, when a time is wanted, the days' minutes (marked 1).
+    stmt = select(literal_column("0"), key, *(func.sum(c) for c in counts), null(),
+                  null()).where(*where)
+    if by_pod:
+        stmt = stmt.group_by(R.key)
+    if times[0] or times[1]:
+        blobs = [R.first_reply_minutes if times[0] else null(),
+                 R.resolution_minutes if times[1] else null()]
+        present = [blob.is_not(None) for blob, wanted in zip(blobs, times, strict=True) if wanted]
+        stmt = stmt.union_all(select(literal_column("1"), key, *(null() for _c in counts), *blobs)
+                              .where(*where, or_(*present)))
+    for row in db.session.execute(stmt):
+        if row[2] is None and row[0] == 0:  # no day rows at all
+            continue
+        found = sums[rollups.parse_key(dim, row[1]) if by_pod else None]
+        if row[0] == 0:
+            found.add(row[2:-2], None, None, (False, False))
+        else:
+            found.add((), row[-2], row[-1], times)
+
+
 def _rollup_plan(scope: Scope, dimension: str | None) -> tuple | None:
     """Which rollups answer this scope and grouping: (None, None) the per-day rollups; (breakdown, key or None)
     a breakdown's rollups (a group of it, or one of its values); None the cases table."""
@@ -884,8 +936,7 @@ def _rollup_plan(scope: Scope, dimension: str | None) -> tuple | None:
         used["cell"] = rollups.dim_key("cell", (scope.segment_id, scope.stage_id))
     if dimension in (None, "pod") and not used:
         return None, None
-    if scope.pod_id is None:  # breakdowns are kept per pod, in the pod's own zone
-        return None
+    # Breakdowns are kept per pod in the pod's own zone, and for every pod in the organisation's zone.
     if dimension is None and len(used) == 1:
         return next(iter(used.items()))
     if dimension in rollups.BREAKDOWNS and set(used) <= {dimension}:

@@ -6,7 +6,10 @@ created, escalated, resolved, first-contact resolved, handed off, handoffs, reop
 met / due, cases done for the backlog) and the day's first-reply and resolution minutes as a sorted array of
 integers, so percentiles stay exact (continuous, as METRICS.md) by merging the days of a period.
 `case_day_breakdowns`: the same sums and minutes per (zone, day, pod, breakdown, key) for the breakdowns the
-dashboards show — segment x stage cell, channel, request type, agent — without the backlog's "done".
+dashboards show — segment x stage cell, channel, request type, agent — without the backlog's "done", each pod's
+in its own zone (a pod dashboard) and every pod's, cases of no pod included, in the organisation's zone (the
+organisation's dashboard).
+`case_day_types`: cases created per (zone, day, pod, request type), for complaint_share.
 Rollups exist for the organisation's zone and every pod's zone ("built" zones, listed in `case_rollup_zones`).
 
 Days are computed in SQL: a case's local day is date(moment + shift), the shift a piecewise-constant number of
@@ -112,7 +115,7 @@ class CaseDayRollup(_DaySums, db.Model):
 class CaseDayBreakdown(_DaySums, db.Model):
     """The sums of one local day's cases of one pod with one value of a breakdown (`dim`: "cell" keyed
     "<segment id>:<stage id>", "channel", "request_type", "agent" keyed by the assignee's id), read in the
-    pod's own zone only (what its dashboard reads); cases of no pod have none."""
+    pod's own zone (what its dashboard reads) and in the organisation's zone (pod NULL: cases of no pod)."""
 
     __tablename__ = "case_day_breakdowns"
     __table_args__ = (Index("ix_case_day_breakdowns_read", "zone", "dim", "day", "pod_id"),)
@@ -248,7 +251,7 @@ _RESOLVED = ("fcr", "handed_off", "handoffs", "reopened", "csat_good", "csat_rat
 
 
 def _compute(session: Session, zones: list[str], first: date, last: date, full: bool,
-             pod_zones: dict) -> tuple[list[dict], list[dict], list[dict]]:
+             pod_zones: dict, org_zone: str | None = None) -> tuple[list[dict], list[dict], list[dict]]:
     """Rollup rows and request-type rows (every zone) and breakdown rows (each pod in its own zone) of the local
     days first..last,
     from the cases: one pass over the table when `full`, else three index ranges (creation, first resolution,
@@ -258,6 +261,7 @@ def _compute(session: Session, zones: list[str], first: date, last: date, full: 
     starts = [_day_starts(zone, first, last, not postgres) for zone in zones]
     zone_index = {zone: i for i, zone in enumerate(zones)}
     own = {pod: zone_index[zone] for pod, zone in pod_zones.items() if zone in zone_index}
+    org = zone_index.get(org_zone, -1)  # every pod's breakdowns (and those of no pod) also in the organisation's
     lo = min(s[0] for s in starts)  # typed as the driver returns moments (SQLite: DateTime text)
     hi = max(s[-1] for s in starts)
     created: dict = {}   # (zone, day, pod[, dim, key]) -> [created, escalated, first reply minutes]
@@ -295,7 +299,7 @@ def _compute(session: Session, zones: list[str], first: date, last: date, full: 
                 typed = (z, d, pod, request_type)
                 types[typed] = types.get(typed, 0) + 1
             targets = [(z, d, pod)]
-            if z == mine:
+            if z == mine or z == org:
                 if breakdown is None:
                     breakdown = parts(pod, segment, stage, channel, request_type, agent)
                 targets.extend((z, d, pod, dim, key) for dim, key in breakdown)
@@ -330,7 +334,7 @@ def _compute(session: Session, zones: list[str], first: date, last: date, full: 
         breakdown = None
         for z, d in days_of(resolved_at):
             targets = [(z, d, pod)]
-            if z == mine:
+            if z == mine or z == org:
                 if breakdown is None:
                     breakdown = parts(pod, segment, stage, channel, request_type, agent)
                 targets.extend((z, d, pod, dim, key) for dim, key in breakdown)
@@ -473,17 +477,21 @@ def _write(session: Session, zones: list[str], first: date, last: date, full: bo
     conn = session.connection()
     for table in DAY_TABLES:
         conn.execute(delete(table).where(table.c.zone.in_(zones), table.c.day >= first, table.c.day <= last))
-    computed = _compute(session, zones, first, last, full, _pod_zones(session))
+    computed = _compute(session, zones, first, last, full, _pod_zones(session), org_zone(session))
     for table, rows in zip(DAY_TABLES, computed, strict=True):
         for start in range(0, len(rows), 5000):
             conn.execute(insert(table), rows[start:start + 5000])
 
 
+def org_zone(session: Session) -> str:
+    conn = session.connection()
+    return conn.execute(select(Organisation.timezone).order_by(Organisation.id).limit(1)).scalar() or "Europe/Madrid"
+
+
 def wanted_zones(session: Session) -> list[str]:
     conn = session.connection()
     zones = set(z for z in conn.execute(select(Pod.timezone).distinct()).scalars() if z)
-    org = conn.execute(select(Organisation.timezone).order_by(Organisation.id).limit(1)).scalar()
-    zones.add(org or "Europe/Madrid")
+    zones.add(org_zone(session))
     return sorted(zones)
 
 
@@ -700,8 +708,9 @@ def _after_flush(session: Session, _context) -> None:
         elif isinstance(obj, Pod | Organisation):
             session.info[CHECK_ZONES] = True
             session.info.pop(CACHE, None)
-            if isinstance(obj, Pod) and obj in session.dirty and _zone_changed(obj):
-                session.info[REBUILD] = True  # its breakdowns are read in its own zone
+            if obj in session.dirty and _zone_changed(obj):
+                # A pod's breakdowns are read in its own zone, every pod's in the organisation's.
+                session.info[REBUILD] = True
     if moments:
         touch(moments, session)
 

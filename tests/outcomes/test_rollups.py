@@ -244,10 +244,33 @@ def test_one_value_of_a_breakdown_matches_the_reference(world):
         slow = reference(metrics.series, *period, "week", scope)
         for (_a, figures), (_b, expected) in zip(fast, slow, strict=True):
             same(figures, expected)
-    # A breakdown within the agent's figures, the organisation's breakdowns: the cases table answers, alike.
-    for call, args in ((metrics.compute_by, ("channel", *period, Scope(pod_id=pod, agent_id=world["agents"][0]))),
-                       (metrics.compute_by, ("channel", *period)), (metrics.compute, (*period, Scope(channel="chat")))):
-        assert not used_rollups(call, *args)
+    # A breakdown within the agent's figures, or read in another zone: the cases table answers, alike.
+    for call, args, kwargs in (
+            (metrics.compute_by, ("channel", *period, Scope(pod_id=pod, agent_id=world["agents"][0])), {}),
+            (metrics.compute_by, ("channel", *period), {"tz": "Australia/Sydney"})):
+        assert not used_rollups(call, *args, **kwargs)
+        same_groups(call(*args, **kwargs), reference(call, *args, **kwargs))
+
+
+@pytest.mark.parametrize("period", PERIODS[:3])
+def test_the_organisations_breakdowns_match_the_reference_and_follow_its_zone(world, period):
+    """Every pod's breakdowns (cases of no pod and of pods in other zones included) in the organisation's zone."""
+    def check():
+        for dimension in rollups.BREAKDOWNS:
+            assert used_rollups(metrics.compute_by, dimension, *period)
+            same_groups(metrics.compute_by(dimension, *period), reference(metrics.compute_by, dimension, *period))
+        for scope in (Scope(channel="chat"), Scope(agent_id=world["agents"][1]), Scope(request_type="quote")):
+            assert used_rollups(metrics.compute, *period, scope)
+            same(metrics.compute(*period, scope), reference(metrics.compute, *period, scope))
+            fast = metrics.series(*period, "week", scope)
+            for (_a, figures), (_b, expected) in zip(fast, reference(metrics.series, *period, "week", scope),
+                                                     strict=True):
+                same(figures, expected)
+
+    check()
+    db.session.scalars(select(Organisation)).first().timezone = "Australia/Sydney"
+    db.session.commit()
+    check()
 
 
 def test_breakdowns_follow_a_pod_moving_to_another_zone_and_re_attributed_cases(world):
