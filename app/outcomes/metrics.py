@@ -1103,9 +1103,10 @@ def compare(start: date, end: date, scope: Scope | None = None, codes: Iterable[
 
 
 # ------------------------------------------------------------------------------- version 2: rework, complaints
-# METRICS.md "Version 2 additions". Both are counted from the cases table for every scope (complaint_share
-# depends on the admin's complaint flags, so it has no rollup), through the rate-source path: flagged rows ÷ all
-# rows in the period, grouped by any dimension, with drill-down conditions below.
+# METRICS.md "Version 2 additions". The organisation's and pods' figures come from the rollups (a day's reworked
+# count; complaint_share from per-request-type day counts, the admin's complaint flags applied when read); other
+# scopes from the cases table through the rate-source path: flagged rows ÷ all rows in the period, grouped by any
+# dimension, with drill-down conditions below.
 
 def reworked() -> ColumnElement[bool]:
     """Rework on a resolved case: handed off (the handoff rule), reopened, or escalated."""
