@@ -38,15 +38,18 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from flask import url_for
 from flask_babel import format_decimal, format_percent
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Date, and_, case, func, literal, or_, select, text, true
+from sqlalchemy import Date, and_, case, func, literal, literal_column, null, or_, select, text, true
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.extensions import db
 from app.formatting import format_minutes
+from app.org.models import Organisation, Pod
 from app.outcomes import rollups
 from app.outcomes.models import Case, PodTarget
+from app.outcomes.request_types import complaint_codes, complaint_condition
 from app.timeutil import local_day_bounds
 
 __all__ = ["METRICS", "MetricDef", "Scope", "Figure", "Comparison", "DIMENSIONS", "GRAINS", "STATUSES", "compute",
@@ -258,8 +261,6 @@ def _memo() -> dict:
 
 
 def _org_timezone() -> str:
-    from app.org.models import Organisation
-
     memo = _memo()
     if "org" not in memo:
         memo["org"] = db.session.scalar(select(Organisation.timezone).order_by(Organisation.id).limit(1))
@@ -270,8 +271,6 @@ def _resolve_tz(scope: Scope, tz: str | None) -> str:
     if tz:
         return tz
     if scope.pod_id is not None:
-        from app.org.models import Pod
-
         memo = _memo()
         key = ("pod", scope.pod_id)
         if key not in memo:
@@ -293,8 +292,6 @@ class _Window:
     def within(self, column) -> ColumnElement[bool]:
         if not self.by_pod_tz:
             return and_(column >= self.lo, column < self.hi)
-        from app.org.models import Pod
-
         return or_(*(and_(Pod.timezone == name, column >= lo, column < hi) for name, lo, hi in self.by_pod_tz))
 
     def open_at_end(self) -> ColumnElement[bool]:
@@ -305,15 +302,11 @@ class _Window:
 
         if not self.by_pod_tz:
             return at(self.hi)
-        from app.org.models import Pod
-
         return or_(*(and_(Pod.timezone == name, at(hi)) for name, _lo, hi in self.by_pod_tz))
 
     def join(self, stmt, pod_column):
         if not self.by_pod_tz:
             return stmt
-        from app.org.models import Pod
-
         return stmt.join(Pod, Pod.id == pod_column)
 
 
@@ -326,8 +319,6 @@ def _window(start: date, end: date, tz: str) -> _Window:
 
 def _pod_window(start: date, end: date) -> _Window | None:
     """Bounds per pod time zone, or None when every pod shares one zone (then a plain window does)."""
-    from app.org.models import Pod
-
     zones = sorted(z for z in db.session.scalars(select(Pod.timezone).distinct()) if z)
     if len(zones) <= 1:
         return None
@@ -663,8 +654,6 @@ def case_filter(code: str, scope: Scope | None, start: date, end: date, part: st
 
 def drilldown_url(code: str, scope: Scope | None, start: date, end: date, part: str = "all") -> str | None:
     """The case list behind a figure (None when the figure has none), for any page to link to."""
-    from flask import url_for
-
     if not drillable(code, part):
         return None
     scope = scope or Scope()
@@ -679,26 +668,39 @@ def drilldown_url(code: str, scope: Scope | None, start: date, end: date, part: 
 # (app.outcomes.rollups) when the zones asked for are built: the same figures as the queries above, exact
 # percentiles included, read from a few thousand rows instead of a quarter of a million cases.
 
-_ROLLUP_CODES = frozenset(_CREATED + _RESOLVED + _TIMES + ("backlog",))
-_BREAKDOWN_CODES = _ROLLUP_CODES - {"backlog"}  # a breakdown's backlog comes from the cases table
+_ROLLUP_CODES = frozenset(_CREATED + _RESOLVED + _TIMES + ("backlog", "rework_rate", "complaint_share"))
+# A breakdown's backlog and complaint share come from the cases table.
+_BREAKDOWN_CODES = _ROLLUP_CODES - {"backlog", "complaint_share"}
 
 
 class _Minutes:
     """The minutes of many rollup rows, each a sorted array: exact order statistics by binary search over the
     values (integers), counting with bisect in every array, so nothing is merged or sorted."""
 
-    __slots__ = ("days", "n")
+    __slots__ = ("days", "n", "blobs")
     SORTED = 60_000  # up to this many values, merge and sort
 
     def __init__(self) -> None:
         self.days: list = []
         self.n = 0
+        self.blobs: list = []  # packed, not yet unpacked: a small sample is unpacked in one go
 
     def add(self, blob: bytes | None) -> None:
         if blob:
-            values = rollups.unpack(blob)
-            self.days.append(values)
-            self.n += len(values)
+            self.blobs.append(blob)
+            self.n += len(blob) // 4
+
+    def _unpack(self) -> None:
+        if not self.blobs:
+            return
+        if self.n <= self.SORTED:
+            merged = rollups.unpack(b"".join(self.blobs))
+            for values in self.days:
+                merged.extend(values)
+            self.days = [array("i", sorted(merged))]
+        else:
+            self.days.extend(rollups.unpack(blob) for blob in self.blobs)
+        self.blobs = []
 
     def kth(self, k: int) -> int:
         """The k-th smallest value (0-based): a binary search between two bounds every array gives — no more
@@ -726,6 +728,7 @@ class _Minutes:
         is merged and sorted once (cheaper than searching); a large one is searched."""
         if not self.n:
             return None
+        self._unpack()
         index, rest = divmod(p * (self.n - 1), 100)
         if self.n <= self.SORTED:
             if len(self.days) > 1:
@@ -744,10 +747,11 @@ class _Minutes:
 
 
 class _Sums:
-    __slots__ = ("counts", "replies", "resolutions")
+    __slots__ = ("counts", "replies", "resolutions", "complaints")
 
     def __init__(self) -> None:
         self.counts = [0] * len(rollups.COUNTS)
+        self.complaints = 0
         self.replies = _Minutes()
         self.resolutions = _Minutes()
 
@@ -764,7 +768,7 @@ class _Sums:
 
 
 def _figures_of(sums: _Sums, wanted: set, out: dict) -> None:
-    (created, escalated, resolved, fcr, handed, handoffs, reopened, good, rated, in_time, due,
+    (created, escalated, resolved, fcr, handed, handoffs, reopened, good, rated, in_time, due, reworked,
      _done) = sums.counts
     if wanted & set(_CREATED):
         out["volume"] = Figure("volume", created, created, None)
@@ -777,6 +781,11 @@ def _figures_of(sums: _Sums, wanted: set, out: dict) -> None:
         out["reopen_rate"] = Figure("reopen_rate", _ratio(reopened, resolved), reopened, resolved)
         out["csat"] = Figure("csat", _ratio(good, rated), good, rated)
         out["sla_attainment"] = Figure("sla_attainment", _ratio(in_time, due), in_time, due)
+    if "rework_rate" in wanted:
+        out["rework_rate"] = Figure("rework_rate", _ratio(reworked, resolved), reworked, resolved)
+    if "complaint_share" in wanted:
+        flagged = sums.complaints
+        out["complaint_share"] = Figure("complaint_share", _ratio(flagged, created), flagged, created)
     for codes, values in ((_FIRST_REPLY, sums.replies), (_RESOLUTION, sums.resolutions)):
         if not wanted & set(codes):
             continue
@@ -803,6 +812,11 @@ def _from_rollups(zones: dict[str, set | None], start: date, end: date, wanted: 
     out: dict = defaultdict(dict)
     sums: dict = defaultdict(_Sums)
     times = (bool(codes & set(_FIRST_REPLY)), bool(codes & set(_RESOLUTION)))
+    if dim is not None and edges is None:
+        _from_breakdowns(list(zones), start, end, codes, by_pod, pod_id, dim, wanted_key, times, sums)
+        for key, found in sums.items():
+            _figures_of(found, codes, out[key])
+        return out
     backlog = "backlog" in codes and dim is None
     if dim is None:
         R = rollups.CaseDayRollup
@@ -828,20 +842,35 @@ def _from_rollups(zones: dict[str, set | None], start: date, end: date, wanted: 
         stmt = stmt.union_all(earlier.where(R.day < start).group_by(R.zone, R.pod_id))
     width = len(counts_columns)
     before: dict = defaultdict(int)
-    for zone_row in db.session.execute(stmt):
-        pods, day, group = zones[zone_row[0]], zone_row[1], zone_row[2]
+
+    def key_of(zone: str, day: date | None, group) -> tuple[bool, object]:
+        """(is the row wanted, its key)."""
+        pods = zones[zone]
         if pods is not None and group not in pods:
-            continue
+            return False, None
         if by_pod:
-            key = group if dim is None else rollups.parse_key(dim, group)
-        elif day is None:
-            key = None
-        else:
-            key = bisect_right(edges, day) - 1 if edges is not None else None
+            return True, group if dim is None else rollups.parse_key(dim, group)
+        if day is None or edges is None:
+            return True, None
+        return True, bisect_right(edges, day) - 1
+
+    for zone_row in db.session.execute(stmt):
+        day = zone_row[1]
+        wanted_row, key = key_of(zone_row[0], day, zone_row[2])
+        if not wanted_row:
+            continue
         if day is None:
             before[key] += _int(zone_row[3]) - _int(zone_row[3 + width - 1])
             continue
         sums[key].add(zone_row[3:3 + width], zone_row[-2], zone_row[-1], times)
+    if "complaint_share" in codes and dim is None and (marked := complaint_codes()):
+        T = rollups.CaseDayType
+        typed = _rollup_stmt([T.zone, T.day, T.pod_id, func.sum(T.created)], list(zones), pod_id, by_pod, T)
+        typed = typed.where(T.day >= start, T.day <= end, T.request_type.in_(marked))
+        for zone, day, group, count in db.session.execute(typed.group_by(T.zone, T.day, T.pod_id)):
+            wanted_row, key = key_of(zone, day, group)
+            if wanted_row and key in sums:  # a day with complaints created has a rollup row too
+                sums[key].complaints += _int(count)
     for key, found in sums.items():
         _figures_of(found, codes, out[key])
     if backlog:
@@ -861,6 +890,40 @@ def _from_rollups(zones: dict[str, set | None], start: date, end: date, wanted: 
     return out
 
 
+def _from_breakdowns(zones: list[str], start: date, end: date, codes: set, by_pod: bool, pod_id: int | None,
+                     dim: str, wanted_key: str | None, times: tuple[bool, bool], sums: dict) -> None:
+    """A breakdown's sums per value (by_pod) or in all, summed by the database (the organisation's quarter is
+    tens of thousands of day rows); only the days' minutes, when a time is wanted, travel to Python."""
+    R = rollups.CaseDayBreakdown
+    where = [R.zone.in_(zones), R.dim == dim, R.day >= start, R.day <= end]
+    if pod_id is not None:
+        where.append(R.pod_id == pod_id)
+    if wanted_key is not None:
+        where.append(R.key == wanted_key)
+
+    key = R.key if by_pod else null()
+    counts = [getattr(R, name) for name in rollups.BREAKDOWN_COUNTS]
+    # One statement: the sums per value (marked 0), then, when a time is wanted, the days' minutes (marked 1).
+    stmt = select(literal_column("0"), key, *(func.sum(c) for c in counts), null(),
+                  null()).where(*where)
+    if by_pod:
+        stmt = stmt.group_by(R.key)
+    if times[0] or times[1]:
+        blobs = [R.first_reply_minutes if times[0] else null(),
+                 R.resolution_minutes if times[1] else null()]
+        present = [blob.is_not(None) for blob, wanted in zip(blobs, times, strict=True) if wanted]
+        stmt = stmt.union_all(select(literal_column("1"), key, *(null() for _c in counts), *blobs)
+                              .where(*where, or_(*present)))
+    for row in db.session.execute(stmt):
+        if row[2] is None and row[0] == 0:  # no day rows at all
+            continue
+        found = sums[rollups.parse_key(dim, row[1]) if by_pod else None]
+        if row[0] == 0:
+            found.add(row[2:-2], None, None, (False, False))
+        else:
+            found.add((), row[-2], row[-1], times)
+
+
 def _rollup_plan(scope: Scope, dimension: str | None) -> tuple | None:
     """Which rollups answer this scope and grouping: (None, None) the per-day rollups; (breakdown, key or None)
     a breakdown's rollups (a group of it, or one of its values); None the cases table."""
@@ -873,8 +936,7 @@ def _rollup_plan(scope: Scope, dimension: str | None) -> tuple | None:
         used["cell"] = rollups.dim_key("cell", (scope.segment_id, scope.stage_id))
     if dimension in (None, "pod") and not used:
         return None, None
-    if scope.pod_id is None:  # breakdowns are kept per pod, in the pod's own zone
-        return None
+    # Breakdowns are kept per pod in the pod's own zone, and for every pod in the organisation's zone.
     if dimension is None and len(used) == 1:
         return next(iter(used.items()))
     if dimension in rollups.BREAKDOWNS and set(used) <= {dimension}:
@@ -960,8 +1022,6 @@ def compute_by(dimension: str, start: date, end: date, scope: Scope | None = Non
 
 
 def _pods_by_zone() -> dict[str, set | None]:
-    from app.org.models import Pod
-
     zones: dict[str, set | None] = {}
     for pod_id, zone in db.session.execute(select(Pod.id, Pod.timezone)):
         if zone:
@@ -1043,9 +1103,10 @@ def compare(start: date, end: date, scope: Scope | None = None, codes: Iterable[
 
 
 # ------------------------------------------------------------------------------- version 2: rework, complaints
-# METRICS.md "Version 2 additions". Both are counted from the cases table for every scope (complaint_share
-# depends on the admin's complaint flags, so it has no rollup), through the rate-source path: flagged rows ÷ all
-# rows in the period, grouped by any dimension, with drill-down conditions below.
+# METRICS.md "Version 2 additions". The organisation's and pods' figures come from the rollups (a day's reworked
+# count; complaint_share from per-request-type day counts, the admin's complaint flags applied when read); other
+# scopes from the cases table through the rate-source path: flagged rows ÷ all rows in the period, grouped by any
+# dimension, with drill-down conditions below.
 
 def reworked() -> ColumnElement[bool]:
     """Rework on a resolved case: handed off (the handoff rule), reopened, or escalated."""
@@ -1053,8 +1114,6 @@ def reworked() -> ColumnElement[bool]:
 
 
 def _complaint() -> ColumnElement[bool]:
-    from app.outcomes.request_types import complaint_condition
-
     return complaint_condition()
 
 

@@ -6,7 +6,10 @@ created, escalated, resolved, first-contact resolved, handed off, handoffs, reop
 met / due, cases done for the backlog) and the day's first-reply and resolution minutes as a sorted array of
 integers, so percentiles stay exact (continuous, as METRICS.md) by merging the days of a period.
 `case_day_breakdowns`: the same sums and minutes per (zone, day, pod, breakdown, key) for the breakdowns the
-dashboards show — segment x stage cell, channel, request type, agent — without the backlog's "done".
+dashboards show — segment x stage cell, channel, request type, agent — without the backlog's "done", each pod's
+in its own zone (a pod dashboard) and every pod's, cases of no pod included, in the organisation's zone (the
+organisation's dashboard).
+`case_day_types`: cases created per (zone, day, pod, request type), for complaint_share.
 Rollups exist for the organisation's zone and every pod's zone ("built" zones, listed in `case_rollup_zones`).
 
 Days are computed in SQL: a case's local day is date(moment + shift), the shift a piecewise-constant number of
@@ -54,9 +57,13 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from app.extensions import db
+from app.org.models import Organisation, Pod
 from app.outcomes.models import Case
 from app.timeutil import local_day_bounds, utcnow
 
@@ -67,7 +74,7 @@ STATE = "outcomes_rollup_state"  # (built zones, earliest queued day) as read in
 CACHE = "outcomes_engine_cache"  # the engine's per-transaction memo (zones of pods and the organisation)
 DEFER = "outcomes_rollup_defer"
 COUNTS = ("created", "escalated", "resolved", "fcr", "handed_off", "handoffs", "reopened", "csat_good",
-          "csat_rated", "sla_met", "sla_due", "done")
+          "csat_rated", "sla_met", "sla_due", "reworked", "done")
 BREAKDOWN_COUNTS = COUNTS[:-1]  # a breakdown's backlog comes from the cases table
 BREAKDOWNS = ("cell", "channel", "request_type", "agent")
 
@@ -87,6 +94,7 @@ class _DaySums:
     csat_rated: Mapped[int] = mapped_column(Integer, default=0)
     sla_met: Mapped[int] = mapped_column(Integer, default=0)
     sla_due: Mapped[int] = mapped_column(Integer, default=0)
+    reworked: Mapped[int] = mapped_column(Integer, default=0)  # resolved and handed off, reopened or escalated
     first_reply_minutes: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     resolution_minutes: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
 
@@ -107,7 +115,7 @@ class CaseDayRollup(_DaySums, db.Model):
 class CaseDayBreakdown(_DaySums, db.Model):
     """The sums of one local day's cases of one pod with one value of a breakdown (`dim`: "cell" keyed
     "<segment id>:<stage id>", "channel", "request_type", "agent" keyed by the assignee's id), read in the
-    pod's own zone only (what its dashboard reads); cases of no pod have none."""
+    pod's own zone (what its dashboard reads) and in the organisation's zone (pod NULL: cases of no pod)."""
 
     __tablename__ = "case_day_breakdowns"
     __table_args__ = (Index("ix_case_day_breakdowns_read", "zone", "dim", "day", "pod_id"),)
@@ -118,6 +126,25 @@ class CaseDayBreakdown(_DaySums, db.Model):
     key: Mapped[str] = mapped_column(String(40))
     day: Mapped[date] = mapped_column(Date)
     pod_id: Mapped[int | None] = mapped_column(ForeignKey("pods.id", ondelete="SET NULL"), nullable=True)
+
+
+class CaseDayType(db.Model):
+    """Cases created on one local day for one pod (pod_id NULL: of no pod) with one request type, read in `zone`
+    (every built zone, like `case_day_rollups`): complaint_share counts the types an admin marks as complaints
+    when it reads, so changing the marks needs no rebuild."""
+
+    __tablename__ = "case_day_types"
+    __table_args__ = (Index("ix_case_day_types_read", "zone", "day", "pod_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    zone: Mapped[str] = mapped_column(String(64))
+    day: Mapped[date] = mapped_column(Date)
+    pod_id: Mapped[int | None] = mapped_column(ForeignKey("pods.id", ondelete="SET NULL"), nullable=True)
+    request_type: Mapped[str] = mapped_column(String(40))
+    created: Mapped[int] = mapped_column(Integer, default=0)
+
+
+DAY_TABLES = (CaseDayRollup.__table__, CaseDayBreakdown.__table__, CaseDayType.__table__)
 
 
 class RollupZone(db.Model):
@@ -219,12 +246,14 @@ _COLUMNS = ("pod_id", "created_at", "first_resolved_at", "closed_at", "segment_i
             "request_type", "assignee_id", "escalated", "first_reply_minutes", "replies", "reopens",
             "assignee_stations", "group_stations", "csat_score", "due_at", "resolution_minutes")
 # The resolved family's counts, from a case's flags (fcr, handed off, handoffs, reopened, good, rated, met, due).
-_RESOLVED = ("fcr", "handed_off", "handoffs", "reopened", "csat_good", "csat_rated", "sla_met", "sla_due")
+_RESOLVED = ("fcr", "handed_off", "handoffs", "reopened", "csat_good", "csat_rated", "sla_met", "sla_due",
+             "reworked")
 
 
 def _compute(session: Session, zones: list[str], first: date, last: date, full: bool,
-             pod_zones: dict) -> tuple[list[dict], list[dict]]:
-    """Rollup rows (every zone) and breakdown rows (each pod in its own zone) of the local days first..last,
+             pod_zones: dict, org_zone: str | None = None) -> tuple[list[dict], list[dict], list[dict]]:
+    """Rollup rows and request-type rows (every zone) and breakdown rows (each pod in its own zone) of the local
+    days first..last,
     from the cases: one pass over the table when `full`, else three index ranges (creation, first resolution,
     closing). Each case is counted in Python from plain driver values, resolved cases by their flags."""
     conn = session.connection()
@@ -232,12 +261,14 @@ def _compute(session: Session, zones: list[str], first: date, last: date, full: 
     starts = [_day_starts(zone, first, last, not postgres) for zone in zones]
     zone_index = {zone: i for i, zone in enumerate(zones)}
     own = {pod: zone_index[zone] for pod, zone in pod_zones.items() if zone in zone_index}
+    org = zone_index.get(org_zone, -1)  # every pod's breakdowns (and those of no pod) also in the organisation's
     lo = min(s[0] for s in starts)  # typed as the driver returns moments (SQLite: DateTime text)
     hi = max(s[-1] for s in starts)
     created: dict = {}   # (zone, day, pod[, dim, key]) -> [created, escalated, first reply minutes]
     resolved: dict = {}  # (zone, day, pod[, dim, key], flags) -> cases
     minutes: dict = {}   # (zone, day, pod[, dim, key]) -> resolution minutes
     done: dict = {}      # (zone, day, pod) -> cases done
+    types: dict = {}     # (zone, day, pod, request type) -> cases created
     spans = list(enumerate(starts))
 
     def days_of(moment) -> list[tuple[int, int]]:
@@ -264,8 +295,11 @@ def _compute(session: Session, zones: list[str], first: date, last: date, full: 
         mine = own.get(pod)
         breakdown = None
         for z, d in days_of(created_at):
+            if request_type is not None:
+                typed = (z, d, pod, request_type)
+                types[typed] = types.get(typed, 0) + 1
             targets = [(z, d, pod)]
-            if z == mine:
+            if z == mine or z == org:
                 if breakdown is None:
                     breakdown = parts(pod, segment, stage, channel, request_type, agent)
                 targets.extend((z, d, pod, dim, key) for dim, key in breakdown)
@@ -280,24 +314,27 @@ def _compute(session: Session, zones: list[str], first: date, last: date, full: 
                     sums[2].append(reply)
 
     def on_resolved(row) -> None:
-        (pod, created_at, resolved_at, closed_at, segment, stage, channel, request_type, agent, _esc, _reply,
+        (pod, created_at, resolved_at, closed_at, segment, stage, channel, request_type, agent, escalated, _reply,
          replies, reopens, assignee_st, group_st, csat, due_at, resolution) = row
+        handed_off = (assignee_st is not None and assignee_st > 1) or (group_st is not None and group_st > 1)
+        reopened = reopens is not None and reopens > 0
         flags = (
             1 if (replies is not None and reopens is not None and assignee_st is not None and replies <= 1
                   and reopens == 0 and assignee_st <= 1) else 0,
-            1 if ((assignee_st is not None and assignee_st > 1) or (group_st is not None and group_st > 1)) else 0,
+            1 if handed_off else 0,
             group_st - 1 if group_st is not None and group_st > 1 else 0,
-            1 if reopens is not None and reopens > 0 else 0,
+            1 if reopened else 0,
             1 if csat is not None and csat >= 4 else 0,
             1 if csat is not None else 0,
             1 if due_at is not None and resolved_at <= due_at else 0,
             1 if due_at is not None else 0,
+            1 if handed_off or reopened or escalated else 0,  # metrics.reworked
         )
         mine = own.get(pod)
         breakdown = None
         for z, d in days_of(resolved_at):
             targets = [(z, d, pod)]
-            if z == mine:
+            if z == mine or z == org:
                 if breakdown is None:
                     breakdown = parts(pod, segment, stage, channel, request_type, agent)
                 targets.extend((z, d, pod, dim, key) for dim, key in breakdown)
@@ -360,7 +397,9 @@ def _compute(session: Session, zones: list[str], first: date, last: date, full: 
     if not full:
         # Done moments equal to a creation or resolution in range (not a closing) come from those passes.
         _done_from_other_passes(conn, postgres, lo, hi, on_done)
-    return _rows(zones, first, created, resolved, minutes, done)
+    return (*_rows(zones, first, created, resolved, minutes, done),
+            [{"zone": zones[z], "day": first + timedelta(days=d), "pod_id": pod, "request_type": request_type,
+              "created": count} for (z, d, pod, request_type), count in types.items()])
 
 
 def _done_from_other_passes(conn, postgres: bool, lo, hi, on_done) -> None:
@@ -424,8 +463,6 @@ def _rows(zones, first, created, resolved, minutes, done) -> tuple[list[dict], l
 
 
 def _pod_zones(session: Session) -> dict:
-    from app.org.models import Pod
-
     return dict(session.connection().execute(select(Pod.id, Pod.timezone).where(Pod.timezone.is_not(None))).all())
 
 
@@ -438,21 +475,23 @@ def _lock(session: Session) -> None:
 def _write(session: Session, zones: list[str], first: date, last: date, full: bool = False) -> None:
     forget(session)
     conn = session.connection()
-    for table in (CaseDayRollup.__table__, CaseDayBreakdown.__table__):
+    for table in DAY_TABLES:
         conn.execute(delete(table).where(table.c.zone.in_(zones), table.c.day >= first, table.c.day <= last))
-    main_rows, part_rows = _compute(session, zones, first, last, full, _pod_zones(session))
-    for table, rows in ((CaseDayRollup.__table__, main_rows), (CaseDayBreakdown.__table__, part_rows)):
+    computed = _compute(session, zones, first, last, full, _pod_zones(session), org_zone(session))
+    for table, rows in zip(DAY_TABLES, computed, strict=True):
         for start in range(0, len(rows), 5000):
             conn.execute(insert(table), rows[start:start + 5000])
 
 
-def wanted_zones(session: Session) -> list[str]:
-    from app.org.models import Organisation, Pod
+def org_zone(session: Session) -> str:
+    conn = session.connection()
+    return conn.execute(select(Organisation.timezone).order_by(Organisation.id).limit(1)).scalar() or "Europe/Madrid"
 
+
+def wanted_zones(session: Session) -> list[str]:
     conn = session.connection()
     zones = set(z for z in conn.execute(select(Pod.timezone).distinct()).scalars() if z)
-    org = conn.execute(select(Organisation.timezone).order_by(Organisation.id).limit(1)).scalar()
-    zones.add(org or "Europe/Madrid")
+    zones.add(org_zone(session))
     return sorted(zones)
 
 
@@ -468,7 +507,7 @@ def _build_zones(session: Session, zones: list[str]) -> None:
     conn = session.connection()
     lo, hi = conn.execute(select(func.min(Case.created_at), func.max(Case.created_at))).one()
     last_resolved, last_closed = conn.execute(select(func.max(Case.first_resolved_at), func.max(Case.closed_at))).one()
-    for table in (CaseDayRollup.__table__, CaseDayBreakdown.__table__):
+    for table in DAY_TABLES:
         conn.execute(delete(table).where(table.c.zone.in_(zones)))
     if lo is not None:
         latest = max(m for m in (hi, last_resolved, last_closed) if m is not None)
@@ -486,7 +525,7 @@ def ensure_zones(session: Session | None = None) -> None:
     _lock(session)
     conn = session.connection()
     for zone in built - wanted:
-        for table in (CaseDayRollup.__table__, CaseDayBreakdown.__table__):
+        for table in DAY_TABLES:
             conn.execute(delete(table).where(table.c.zone == zone))
         conn.execute(delete(RollupZone.__table__).where(RollupZone.zone == zone))
     _build_zones(session, sorted(wanted - built))
@@ -532,8 +571,8 @@ def rebuild(session: Session | None = None) -> None:
     _lock(session)
     conn = session.connection()
     conn.execute(delete(RollupZone.__table__))
-    conn.execute(delete(CaseDayRollup.__table__))
-    conn.execute(delete(CaseDayBreakdown.__table__))
+    for table in DAY_TABLES:
+        conn.execute(delete(table))
     conn.execute(delete(RollupQueue.__table__))
     forget(session)
     _build_zones(session, wanted_zones(session))
@@ -561,10 +600,7 @@ def queue_days(days: Iterable[date | datetime | str | None], session: Session | 
     found = sorted(_utc_days(days))  # one order for every writer: no deadlock on the queue's rows
     if not found:
         return
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as upsert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as upsert
+    upsert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     table = RollupQueue.__table__
     forget(session)
     stmt = upsert(table)
@@ -648,15 +684,11 @@ TIMESTAMPS = ("created_at", "first_resolved_at", "closed_at")
 
 
 def _zone_changed(pod) -> bool:
-    from sqlalchemy import inspect as sa_inspect
-
     history = sa_inspect(pod).attrs["timezone"].history
     return bool(history.deleted) and list(history.deleted) != list(history.added)
 
 
 def _case_moments(obj: Case) -> list:
-    from sqlalchemy import inspect as sa_inspect
-
     state = sa_inspect(obj)
     moments = []
     for name in TIMESTAMPS:
@@ -669,8 +701,6 @@ def _case_moments(obj: Case) -> list:
 
 @event.listens_for(Session, "after_flush")
 def _after_flush(session: Session, _context) -> None:
-    from app.org.models import Organisation, Pod
-
     moments: list = []
     for obj in (*session.new, *session.dirty, *session.deleted):
         if isinstance(obj, Case):
@@ -678,8 +708,9 @@ def _after_flush(session: Session, _context) -> None:
         elif isinstance(obj, Pod | Organisation):
             session.info[CHECK_ZONES] = True
             session.info.pop(CACHE, None)
-            if isinstance(obj, Pod) and obj in session.dirty and _zone_changed(obj):
-                session.info[REBUILD] = True  # its breakdowns are read in its own zone
+            if obj in session.dirty and _zone_changed(obj):
+                # A pod's breakdowns are read in its own zone, every pod's in the organisation's.
+                session.info[REBUILD] = True
     if moments:
         touch(moments, session)
 

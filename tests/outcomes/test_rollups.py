@@ -13,6 +13,7 @@ from app.org.models import Organisation
 from app.outcomes import metrics, rollups
 from app.outcomes.metrics import Scope
 from app.outcomes.models import Case
+from app.outcomes.request_types import RequestTypeSetting
 
 CASE_CODES = [c for c in metrics.METRICS if c != "autonomy_rate"]
 
@@ -243,10 +244,33 @@ def test_one_value_of_a_breakdown_matches_the_reference(world):
         slow = reference(metrics.series, *period, "week", scope)
         for (_a, figures), (_b, expected) in zip(fast, slow, strict=True):
             same(figures, expected)
-    # A breakdown within the agent's figures, the organisation's breakdowns: the cases table answers, alike.
-    for call, args in ((metrics.compute_by, ("channel", *period, Scope(pod_id=pod, agent_id=world["agents"][0]))),
-                       (metrics.compute_by, ("channel", *period)), (metrics.compute, (*period, Scope(channel="chat")))):
-        assert not used_rollups(call, *args)
+    # A breakdown within the agent's figures, or read in another zone: the cases table answers, alike.
+    for call, args, kwargs in (
+            (metrics.compute_by, ("channel", *period, Scope(pod_id=pod, agent_id=world["agents"][0])), {}),
+            (metrics.compute_by, ("channel", *period), {"tz": "Australia/Sydney"})):
+        assert not used_rollups(call, *args, **kwargs)
+        same_groups(call(*args, **kwargs), reference(call, *args, **kwargs))
+
+
+@pytest.mark.parametrize("period", PERIODS[:3])
+def test_the_organisations_breakdowns_match_the_reference_and_follow_its_zone(world, period):
+    """Every pod's breakdowns (cases of no pod and of pods in other zones included) in the organisation's zone."""
+    def check():
+        for dimension in rollups.BREAKDOWNS:
+            assert used_rollups(metrics.compute_by, dimension, *period)
+            same_groups(metrics.compute_by(dimension, *period), reference(metrics.compute_by, dimension, *period))
+        for scope in (Scope(channel="chat"), Scope(agent_id=world["agents"][1]), Scope(request_type="quote")):
+            assert used_rollups(metrics.compute, *period, scope)
+            same(metrics.compute(*period, scope), reference(metrics.compute, *period, scope))
+            fast = metrics.series(*period, "week", scope)
+            for (_a, figures), (_b, expected) in zip(fast, reference(metrics.series, *period, "week", scope),
+                                                     strict=True):
+                same(figures, expected)
+
+    check()
+    db.session.scalars(select(Organisation)).first().timezone = "Australia/Sydney"
+    db.session.commit()
+    check()
 
 
 def test_breakdowns_follow_a_pod_moving_to_another_zone_and_re_attributed_cases(world):
@@ -382,3 +406,29 @@ def test_the_scheduler_catches_up_with_days_a_writer_left_queued(app, world):
     period = (date(2026, 10, 1), date(2026, 10, 31))
     assert used_rollups(metrics.compute, *period)
     same(metrics.compute(*period), reference(metrics.compute, *period))
+
+
+def test_rework_and_complaint_share_come_from_rollups_whatever_the_complaint_marks(world):
+    period = (date(2026, 9, 20), date(2026, 11, 10))
+    codes = ["rework_rate", "complaint_share"]
+    for scope in (None, Scope(pod_id=world["canary"].id)):
+        assert metrics._fast_codes(codes, scope or Scope(), None) == codes
+    figures = metrics.compute(*period, codes=codes)
+    assert figures["rework_rate"].numerator > 0 and figures["complaint_share"].numerator > 0
+    same(figures, reference(metrics.compute, *period, codes=codes))
+    # An admin marks quotes as complaints too, then complaints as not: no rebuild, the same figures as the cases.
+    db.session.add(RequestTypeSetting(code="quote", is_complaint=True))
+    db.session.add(RequestTypeSetting(code="complaint", is_complaint=False))
+    db.session.commit()
+    for call, args in ((metrics.compute, period), (metrics.compute_by, ("pod", *period))):
+        fast, slow = call(*args, codes=codes), reference(call, *args, codes=codes)
+        if call is metrics.compute:
+            fast, slow = {None: fast}, {None: slow}
+        assert fast.keys() == slow.keys()
+        for key in fast:
+            same(fast[key], slow[key])
+    weekly = metrics.series(*period, "week", Scope(pod_id=world["madrid"].id), codes=codes)
+    for (_a, figures), (_b, expected) in zip(
+            weekly, reference(metrics.series, *period, "week", Scope(pod_id=world["madrid"].id), codes=codes),
+            strict=True):
+        same(figures, expected)
