@@ -508,7 +508,6 @@ def execute_import(import_id: int, worker: str, path: str | Path, fmt: str, opti
             if dropped and not (stop is not None and stop.is_set()):  # a worker stopping leaves it to the next
                 db.session.rollback()
                 ensure_case_indexes()
-        refresh_rollups(days, rebuild=resumed)
     except JobLost:
         db.session.rollback()
         log.info("Import %s is no longer run by %s (cancelled or taken over)", import_id, worker)
@@ -519,27 +518,24 @@ def execute_import(import_id: int, worker: str, path: str | Path, fmt: str, opti
         _requeue(import_id, worker)  # the attempt that resumes it rebuilds the rollups
         return "stopped"
     except FileRejected as exc:
-        refresh_rollups(days, rebuild=resumed)
-        return _finish(import_id, worker, ImportStatus.FAILED, exc.message, committed)
+        failure = exc.message
     except UnicodeDecodeError:
-        refresh_rollups(days, rebuild=resumed)
-        return _finish(import_id, worker, ImportStatus.FAILED,
-                       _("The file stopped being UTF-8 text after row %(rows)d; the rows before it were imported. "
-                         "Export it again as UTF-8 CSV and import it again.", rows=committed.processed), committed)
+        failure = _("The file stopped being UTF-8 text after row %(rows)d; the rows before it were imported. "
+                    "Export it again as UTF-8 CSV and import it again.", rows=committed.processed)
     except IntegrityError:
         log.exception("Import %s collided with another write", import_id)
-        refresh_rollups(days, rebuild=resumed)
-        return _finish(import_id, worker, ImportStatus.FAILED,
-                       _("Another import was writing the same cases at the same time; the rows before row %(rows)d "
-                         "were imported. Import the file again.", rows=committed.processed), committed)
+        failure = _("Another import was writing the same cases at the same time; the rows before row %(rows)d "
+                    "were imported. Import the file again.", rows=committed.processed)
     except Exception:
         log.exception("Import %s failed", import_id)
+        failure = _("The import stopped after row %(rows)d because of an unexpected error; the rows before it "
+                    "were imported. Import the file again.", rows=committed.processed)
+    else:
         refresh_rollups(days, rebuild=resumed)
-        return _finish(import_id, worker, ImportStatus.FAILED,
-                       _("The import stopped after row %(rows)d because of an unexpected error; the rows before it "
-                         "were imported. Import the file again.", rows=committed.processed), committed)
-    counts.total = counts.processed
-    return _finish(import_id, worker, ImportStatus.DONE, "", counts)
+        counts.total = counts.processed
+        return _finish(import_id, worker, ImportStatus.DONE, "", counts)
+    refresh_rollups(days, rebuild=resumed)  # what was committed before the failure
+    return _finish(import_id, worker, ImportStatus.FAILED, failure, committed)
 
 
 def refresh_rollups(days: set, *, rebuild: bool = False) -> None:
