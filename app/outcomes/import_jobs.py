@@ -29,8 +29,7 @@ from sqlalchemy import and_, func, or_, select, update
 from app.extensions import db
 from app.org.models import User
 from app.org.services import get_organisation
-from app.outcomes import ingest
-from app.outcomes.attribution import reattribute_cases
+from app.outcomes import attribution, ingest
 from app.outcomes.importers import FileRejected, ParseOptions, _, check_file
 from app.outcomes.models import ACTIVE_IMPORT_STATUSES, Case, Import, ImportStatus
 from app.scheduler.jobs import register_worker
@@ -310,7 +309,7 @@ def run_reattribution(import_id: int, worker: str, *, resumed: bool = False,
     try:
         counts.total = db.session.scalar(select(Import.rows_total).where(Import.id == import_id)) or 0
         db.session.rollback()
-        reattribute_cases(None, days=days, after_batch=after_batch)
+        attribution.reattribute_cases(None, days=days, after_batch=after_batch)
         db.session.commit()
     except ingest.JobLost:
         db.session.rollback()
