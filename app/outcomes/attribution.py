@@ -242,7 +242,8 @@ def reattribute_cases(actor: User | None, *, days: set | None = None,
         for row in rows:
             new = attributor.attribute(row[1], row[2], row[3], row[4], row[5], row[6])
             if new != tuple(row[9:]):
-                updates.append({"id": row[0], **dict(zip(ATTRIBUTED, new, strict=True))})
+                # row_hash None: the case no longer matches its imported row's digest (ingest compares columns)
+                updates.append({"id": row[0], **dict(zip(ATTRIBUTED, new, strict=True)), "row_hash": None})
                 if days is not None:
                     days.update(moment.date() for moment in row[6:9] if moment is not None)
         if updates:

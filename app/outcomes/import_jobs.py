@@ -28,9 +28,10 @@ from sqlalchemy import and_, func, or_, select, update
 
 from app.extensions import db
 from app.org.models import User
-from app.outcomes import ingest
+from app.org.services import get_organisation
+from app.outcomes import attribution, ingest
 from app.outcomes.importers import FileRejected, ParseOptions, _, check_file
-from app.outcomes.models import ACTIVE_IMPORT_STATUSES, Import, ImportStatus
+from app.outcomes.models import ACTIVE_IMPORT_STATUSES, Case, Import, ImportStatus
 from app.scheduler.jobs import register_worker
 from app.timeutil import utcnow
 
@@ -226,6 +227,7 @@ def run_pending_imports(*, worker: str | None = None, stop: threading.Event | No
     """
     worker = worker or ingest.new_worker_id()
     fail_abandoned()
+    restore_case_indexes()
     if time.monotonic() - _last_sweep[0] >= SWEEP_SECONDS:
         _last_sweep[0] = time.monotonic()
         remove_orphan_files()
@@ -237,6 +239,20 @@ def run_pending_imports(*, worker: str | None = None, stop: threading.Event | No
         run_claimed(import_id, worker, stop)
         ran += 1
     return ran
+
+
+def restore_case_indexes() -> int:
+    """Build the case indexes a big import dropped and did not build again (its worker died); how many. Not while
+    an import runs: it builds them at its end. Commits."""
+    running = db.session.scalar(select(func.count(Import.id)).where(
+        Import.status == ImportStatus.RUNNING.value, Import.heartbeat_at >= stale_before()))
+    db.session.rollback()
+    if running:
+        return 0
+    built = ingest.ensure_case_indexes()
+    if built:
+        log.warning("Built %d case indexes an interrupted import had dropped", built)
+    return built
 
 
 # --- re-attribution: the same durable job, with no file ---------------------------------------------
@@ -253,9 +269,6 @@ def enqueue_reattribution(actor: User | None, locale: str = "en") -> Import:
                                                     Import.status == ImportStatus.QUEUED.value).limit(1))
     if queued is not None:
         return queued
-    from app.org.services import get_organisation
-    from app.outcomes.models import Case
-
     job = Import(source=REATTRIBUTE, filename="", timezone=get_organisation().timezone[:64],
                  status=ImportStatus.QUEUED.value, rows_total=db.session.scalar(select(func.count(Case.id))) or 0,
                  started_by_id=actor.id if actor is not None else None, options=JobOptions(locale=locale).dumps(),
@@ -272,8 +285,6 @@ def run_reattribution(import_id: int, worker: str, *, resumed: bool = False,
     A worker that died leaves a job another one starts again from the first case (re-attribution is
     idempotent: what the first attempt changed is unchanged the second time); the rollups are then rebuilt.
     """
-    from app.outcomes.attribution import reattribute_cases
-
     days: set = set()
     counts = ingest.ImportProgress()
 
@@ -298,7 +309,7 @@ def run_reattribution(import_id: int, worker: str, *, resumed: bool = False,
     try:
         counts.total = db.session.scalar(select(Import.rows_total).where(Import.id == import_id)) or 0
         db.session.rollback()
-        reattribute_cases(None, days=days, after_batch=after_batch)
+        attribution.reattribute_cases(None, days=days, after_batch=after_batch)
         db.session.commit()
     except ingest.JobLost:
         db.session.rollback()

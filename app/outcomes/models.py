@@ -5,7 +5,8 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint, event
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
@@ -89,6 +90,16 @@ class Case(db.Model):
 
     import_id: Mapped[int | None] = mapped_column(ForeignKey("imports.id", ondelete="SET NULL"), nullable=True)
     imported_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # A digest of the values the last import wrote (ingest.row_digest); NULL once anything else changes the case,
+    # so an import then compares the columns themselves. An unchanged re-import reads only this.
+    row_hash: Mapped[str | None] = mapped_column(String(16), nullable=True)
+
+
+@event.listens_for(Case, "before_update")
+def _forget_row_hash(_mapper, _connection, case: Case) -> None:
+    """A case changed through the ORM no longer matches its imported row's digest: the next import compares columns."""
+    if not sa_inspect(case).attrs.row_hash.history.has_changes():
+        case.row_hash = None
 
 
 class ImportStatus(str, enum.Enum):

@@ -56,7 +56,7 @@ def _improve(cell: tuple[int, int], start_utc: datetime) -> None:
     ids = list(db.session.scalars(
         select(Case.id).where(Case.segment_id == cell[0], Case.stage_id == cell[1], Case.created_at >= start_utc,
                               or_(Case.assignee_stations > 1, Case.group_stations > 1))))
-    rows = [{"id": case_id, "assignee_stations": 1, "group_stations": 1} for case_id in ids
+    rows = [{"id": case_id, "assignee_stations": 1, "group_stations": 1, "row_hash": None} for case_id in ids
             if case_id % 20 < IMPROVED_SHARE]
     if rows:
         db.session.execute(update(Case), rows)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, update
+from sqlalchemy import inspect as sa_inspect
 
 from app.extensions import db
 from app.outcomes import import_jobs, ingest
@@ -107,6 +108,33 @@ def test_a_job_whose_worker_died_is_resumed_from_its_last_committed_batch(tmp_pa
     assert (done.status, done.rows_processed, done.rows_created, done.rows_unchanged, done.attempts) == (
         ImportStatus.DONE.value, 300, 300, 0, 2)
     assert count() == 300 and list(uploads.iterdir()) == []
+
+
+def case_indexes() -> set[str]:
+    db.session.rollback()
+    names = {index["name"] for index in sa_inspect(db.session.connection()).get_indexes(Case.__tablename__)}
+    db.session.rollback()
+    return names
+
+
+def test_a_big_import_builds_the_indexes_it_dropped_and_the_worker_those_a_dead_one_left(
+        tmp_path, uploads, small_batches, monkeypatch):
+    wanted = {index.name for index in Case.__table__.indexes if not index.unique}
+    monkeypatch.setattr(ingest, "BIG_IMPORT_ROWS", 100)
+    dropped = []
+    drop = ingest.drop_case_indexes
+    monkeypatch.setattr(ingest, "drop_case_indexes", lambda rows: dropped.append(drop(rows)) or dropped[-1])
+    queued = queued_job(tmp_path, 300)
+    assert import_jobs.run_pending_imports() == 1
+    done = job(queued.id)
+    assert (done.status, done.rows_created, dropped) == (ImportStatus.DONE.value, 300, [True])
+    assert wanted <= case_indexes() and count() == 300
+
+    assert drop(300) is True  # a file as long as the table: dropped, and the process dies before the end
+    assert not wanted & case_indexes()
+    assert import_jobs.run_pending_imports() == 0
+    assert wanted <= case_indexes()
+    assert drop(299) is False and wanted <= case_indexes()  # a file shorter than the table keeps them
 
 
 def test_a_resumed_job_keeps_its_row_errors_once_each(tmp_path, uploads, small_batches):
