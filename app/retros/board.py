@@ -248,6 +248,16 @@ def reflect_counts(retro: Retro, viewer: User) -> list[Column]:
     return columns
 
 
+def card_view(retro: Retro, viewer: User, card: RetroCard) -> Board:
+    """What writing a card changes for its author: the card (with its chips) and the others' counts; none of the
+    rest of the board (no people, no other cards)."""
+    pod = retro.pod
+    board = Board(retro=retro, pod=pod, viewer=viewer, today=local_today(pod), participant=True, facilitator=False,
+                  coach=False, columns=reflect_counts(retro, viewer))
+    _load_chips(board, [card])
+    return board
+
+
 def pulse_count(retro: Retro) -> int:
     return db.session.scalar(select(func.count()).select_from(RetroCheckin).where(RetroCheckin.retro_id == retro.id))
 

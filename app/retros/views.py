@@ -33,7 +33,7 @@ from app.org.models import LifecycleStage, Pod, Segment, User
 from app.permissions import authorize, can, require
 from app.retros import bp, effects, exports
 from app.retros import services as retros
-from app.retros.board import Labels, load_board, people_of, pulse_count, reflect_counts, tally_of
+from app.retros.board import Labels, card_view, load_board, people_of, pulse_count, reflect_counts, tally_of
 from app.retros.catalog import builtin_choices, column_title, template_title
 from app.retros.forms import (
     ActionForm,
@@ -116,6 +116,17 @@ def _reload(retro: Retro, _result=None) -> Response:
     return redirect(url_for("retros.retro_page", retro_id=retro.id))
 
 
+def _card_added(retro: Retro, card: RetroCard) -> Response:
+    """After a new card: for htmx the card alone (appended to its column), the others' counts and the poller at
+    the new version, not the board."""
+    db.session.commit()
+    if not is_htmx():
+        return redirect(url_for("retros.retro_page", retro_id=retro.id))
+    retro.version  # noqa: B018 - loaded before the counts: a card committed in between moves the version on again
+    board = card_view(retro, current_user, card)
+    return make_response(render_template("retros/_card_added.html", card=card, board=board, poll_url=_poll_url(board)))
+
+
 def _vote_response(retro: Retro, state: retros.VoteState) -> Response:
     """After a vote: only the voter's item and remaining budget (htmx out-of-band swaps), not the board. What the
     answer shows is gathered before the commit, so the write lock is held for the statements alone."""
@@ -179,7 +190,7 @@ CHANGES: dict[str, tuple] = {
     "add_card": ("/cards", CardForm, TAKE_PART,
                  lambda u, r, f: retros.add_card(u, r, column_key=f.column.data, text=f.text.data,
                                                  case_ref=f.case_ref.data, metric_code=f.metric.data),
-                 _board_response),
+                 _card_added),
     "edit_card": ("/cards/<int:card_id>/edit", CardTextForm, TAKE_PART,
                   lambda u, r, f, card_id: retros.edit_card(u, r, _card(r, card_id), text=f.text.data),
                   _board_response),

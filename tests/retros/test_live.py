@@ -130,6 +130,24 @@ def test_a_new_card_sends_the_others_only_the_counts(team, make_retro, as_user, 
     assert reader.get(_poll_url(body)).status_code == 204  # the new poller holds the new version
 
 
+def test_a_new_card_answers_its_author_with_the_card_alone(team, make_retro, as_user, count_queries):
+    retro = make_retro("reflect")
+    _card(retro, team.members[1], "Someone else's card")
+    writer = as_user(team.members[0])
+    with count_queries() as counter:
+        response = writer.post(f"/retros/{retro.id}/cards", data={"column": "stop", "text": "Mine alone"},
+                               headers=HTMX)
+    body = _body(response)
+    assert response.status_code == 200 and "Mine alone" in body and 'class="retro-card retro-card-mine"' in body
+    assert 'id="retro-board"' not in body and "Someone else" not in body  # not the board, nobody else's text
+    assert 'id="retro-hidden-start" class="muted retro-hidden-count" hx-swap-oob="true"' in body
+    assert "1 card by others" in body
+    assert counter.count <= 14, counter.statements
+    assert writer.get(_poll_url(body)).status_code == 204  # the poller it brings holds the new version
+    page = _body(writer.get(f"/retros/{retro.id}"))
+    assert 'hx-target="#retro-cards-stop" hx-swap="beforeend"' in page and "Mine alone" in page
+
+
 def test_a_phase_change_swaps_the_page_in_place(team, make_retro, as_user):
     retro = make_retro("reflect")
     _card(retro, team.members[1], "Visible after reflect")
