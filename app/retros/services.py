@@ -536,23 +536,29 @@ def cast_vote(actor: User, retro: Retro, *, card_id: int | None = None, group_id
     _require_participant(actor, retro)
     target, title = _vote_target(retro, card_id, group_id)
     _vote_guard(retro)
-    budget, cap = retro.votes_per_person, retro.max_votes_per_item  # fixed when the retro is opened
-    db.session.execute(_insert(RetroVoteTally).values(retro_id=retro.id, user_id=actor.id, used=0)
-                       .on_conflict_do_nothing())
+    budget, cap = retro.votes_per_person, retro.max_votes_per_item  # fixed when the retro is opened (both >= 1)
+    # Two upserts, each its own guard: the voter's tally row (its row lock orders one person's concurrent votes)
+    # moves only while under the budget, the vote row only while under the cap; a guard that fails returns no row.
+    tally = _insert(RetroVoteTally).values(retro_id=retro.id, user_id=actor.id, used=1)
     used = db.session.execute(
-        update(RetroVoteTally)
-        .where(RetroVoteTally.retro_id == retro.id, RetroVoteTally.user_id == actor.id, RetroVoteTally.used < budget)
-        .values(used=RetroVoteTally.used + 1).returning(RetroVoteTally.used)
-        .execution_options(synchronize_session=False)).scalar()
+        tally.on_conflict_do_update(
+            index_elements=["retro_id", "user_id"],
+            set_={"used": RetroVoteTally.used + 1},
+            where=RetroVoteTally.used < budget,
+        ).returning(RetroVoteTally.used)
+    ).scalar()
     if used is None:
-        raise RetroError(_l("You have used all %(budget)s of your votes. Take one back to vote again.",
-                            budget=budget), 409)
-    db.session.execute(_insert(RetroVote).values(retro_id=retro.id, user_id=actor.id, count=0, **target)
-                       .on_conflict_do_nothing())
+        raise RetroError(
+            _l("You have used all %(budget)s of your votes. Take one back to vote again.", budget=budget), 409
+        )
+    vote = _insert(RetroVote).values(retro_id=retro.id, user_id=actor.id, count=1, **target)
     mine = db.session.execute(
-        update(RetroVote).where(RetroVote.user_id == actor.id, _target_clause(target), RetroVote.count < cap)
-        .values(count=RetroVote.count + 1).returning(RetroVote.count)
-        .execution_options(synchronize_session=False)).scalar()
+        vote.on_conflict_do_update(
+            index_elements=["user_id", next(iter(target))],
+            set_={"count": RetroVote.count + 1},
+            where=RetroVote.count < cap,
+        ).returning(RetroVote.count)
+    ).scalar()
     if mine is None:
         raise RetroError(_l("You can put at most %(cap)s votes on one item.", cap=cap), 409)
     return VoteState(_key_of(target), title, mine, used, budget, cap)
