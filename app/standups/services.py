@@ -10,8 +10,11 @@ from datetime import date, datetime, time, timedelta
 from flask import url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app import live
 from app.errors import ServiceError
@@ -243,22 +246,30 @@ def save_entry(actor: User, board: StandupBoard, *, yesterday: str, today: str, 
         raise StandupError(_l("Write what you did yesterday or what you will do today."))
     if mood is not None and not 1 <= mood <= 5:
         raise StandupError(_l("Mood must be between 1 and 5."))
-    entry = db.session.scalar(select(StandupEntry).where(StandupEntry.board_id == board.id,
-                                                         StandupEntry.user_id == actor.id))
-    if entry is None:
-        entry = StandupEntry(board_id=board.id, user_id=actor.id, yesterday=yesterday, today=today, mood=mood,
-                             created_at=now, updated_at=now)
-        try:
-            with db.session.begin_nested():
-                db.session.add(entry)
-                db.session.flush()
-        except IntegrityError:  # the same person posted twice at once: keep one entry, edited
-            entry = db.session.scalar(select(StandupEntry).where(StandupEntry.board_id == board.id,
-                                                                 StandupEntry.user_id == actor.id))
-    entry.yesterday, entry.today, entry.mood, entry.updated_at = yesterday, today, mood, now
-    _bump([board.id])
-    db.session.flush()
-    return entry
+    # The version bump is also the "still open" check, in the same statement (a board closed since the page was
+    # read refuses the entry) and, on PostgreSQL, the row lock that orders it with closing the board.
+    version = db.session.execute(
+        update(StandupBoard)
+        .where(StandupBoard.id == board.id, StandupBoard.status != BoardStatus.CLOSED.value)
+        .values(version=StandupBoard.version + 1)
+        .returning(StandupBoard.version)
+        .execution_options(synchronize_session=False)
+    ).scalar()
+    if version is None:
+        db.session.expire(board)
+        raise StandupError(_l("This board is closed; entries can no longer change."), 409)
+    set_committed_value(board, "version", version)
+    live.changed(db.session, "standup", board.id, version)
+    text = {"yesterday": yesterday, "today": today, "mood": mood, "updated_at": now}
+    dialect = db.session.connection().dialect.name
+    insert = (pg_insert if dialect == "postgresql" else sqlite_insert)(StandupEntry)
+    upsert = (  # one entry per person and board, even when the same person posts twice at once
+        insert.values(board_id=board.id, user_id=actor.id, created_at=now, **text)
+        .on_conflict_do_update(index_elements=["board_id", "user_id"], set_=text)
+        .returning(StandupEntry)
+        .execution_options(populate_existing=True)
+    )
+    return db.session.scalars(upsert).one()
 
 
 def mood_summary(board: StandupBoard, entries: list[StandupEntry]) -> tuple[int | None, float | None]:

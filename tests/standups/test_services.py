@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from app.extensions import db
 from app.notifications.models import Notification
 from app.standups import services as svc
-from app.standups.models import Attendance, BoardBlocker, StandupBoard, StandupEntry
+from app.standups.models import Attendance, BoardBlocker, BoardStatus, StandupBoard, StandupEntry
 
 from .conftest import NOW
 
@@ -239,3 +239,25 @@ def test_a_closed_board_stays_as_it_was(team):
     assert board.version == version  # nothing on a frozen board changes, so its viewers have nothing to fetch
     view = svc.board_view(board, NOW + timedelta(days=1))
     assert [(b.status, b.age) for b in view.blockers] == [("open", 0)]
+
+
+def test_an_entry_is_one_guarded_bump_and_one_upsert_and_a_board_closed_meanwhile_refuses_it(team, count_queries):
+    board = _board(team)
+    db.session.commit()
+    version = board.version  # loaded: the view has the board in hand
+    with count_queries() as counter:
+        first = svc.save_entry(team.agent, board, yesterday="a", today="b", mood=3, now=NOW)
+    writes = [s for s in counter.statements if not s.lstrip().upper().startswith("SELECT")]
+    assert len(writes) == 2 and counter.count <= 5, counter.statements  # the bump and the upsert; the rest reads
+    again = svc.save_entry(team.agent, board, yesterday="a2", today="b2", mood=None, now=NOW + timedelta(minutes=1))
+    db.session.commit()
+    assert again.id == first.id and (again.yesterday, again.today, again.mood) == ("a2", "b2", None)
+    assert again.created_at == NOW and again.updated_at == NOW + timedelta(minutes=1)
+    assert board.version == version + 2
+    db.session.execute(  # closed by someone else: this copy of the board still says open
+        update(StandupBoard).where(StandupBoard.id == board.id).values(status=BoardStatus.CLOSED.value)
+        .execution_options(synchronize_session=False))
+    assert not board.is_closed
+    with pytest.raises(svc.StandupError):  # the guarded bump itself refuses
+        svc.save_entry(team.mate, board, yesterday="late", today="", mood=None, now=NOW)
+    assert db.session.scalar(select(func.count()).select_from(StandupEntry).where(StandupEntry.user_id == team.mate.id)) == 0
