@@ -67,8 +67,9 @@ def test_members_post_and_edit_only_their_own_entry(team):
     board = _board(team)
     entry = svc.save_entry(team.agent, board, yesterday="Closed 12 claims", today="Refund backlog", mood=4, now=NOW)
     version = board.version
-    edited = svc.save_entry(team.agent, board, yesterday="Closed 13 claims", today="Refund backlog", mood=3,
-                            now=NOW + timedelta(minutes=5))
+    edited = svc.save_entry(
+        team.agent, board, yesterday="Closed 13 claims", today="Refund backlog", mood=3, now=NOW + timedelta(minutes=5)
+    )
     db.session.commit()
     db.session.refresh(board)
     assert edited.id == entry.id and edited.yesterday == "Closed 13 claims"
@@ -80,11 +81,14 @@ def test_members_post_and_edit_only_their_own_entry(team):
         assert err.value.status == 403
 
 
-@pytest.mark.parametrize("kwargs", [
-    {"yesterday": "", "today": "  ", "mood": None},
-    {"yesterday": "x", "today": "y", "mood": 6},
-    {"yesterday": "x" * 2001, "today": "", "mood": None},
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"yesterday": "", "today": "  ", "mood": None},
+        {"yesterday": "x", "today": "y", "mood": 6},
+        {"yesterday": "x" * 2001, "today": "", "mood": None},
+    ],
+)
 def test_bad_entries_are_refused(team, kwargs):
     board = _board(team)
     with pytest.raises(svc.StandupError) as err:
@@ -117,8 +121,9 @@ def test_a_closed_board_with_too_few_moods_shows_no_average(team):
 
 def test_blockers_carry_over_until_resolved(team):
     monday = _board(team, date(2026, 3, 9))
-    kept = svc.raise_blocker(team.agent, monday, description="CRM down for refunds", case_ref="Z-77",
-                             now=datetime(2026, 3, 9, 9))
+    kept = svc.raise_blocker(
+        team.agent, monday, description="CRM down for refunds", case_ref="Z-77", now=datetime(2026, 3, 9, 9)
+    )
     gone = svc.raise_blocker(team.mate, monday, description="Printer jam", now=datetime(2026, 3, 9, 9))
     svc.resolve_blocker(team.mate, gone, now=datetime(2026, 3, 9, 12))
     db.session.commit()
@@ -129,8 +134,11 @@ def test_blockers_carry_over_until_resolved(team):
     view = svc.board_view(wednesday, NOW)
     assert [(b.blocker.id, b.status, b.age) for b in view.blockers] == [(kept.id, "open", 2)]
     # Monday was frozen with both blockers as they stood when it closed.
-    frozen = dict(db.session.execute(select(BoardBlocker.blocker_id, BoardBlocker.status_at_close)
-                                     .where(BoardBlocker.board_id == monday.id)).all())
+    frozen = dict(
+        db.session.execute(
+            select(BoardBlocker.blocker_id, BoardBlocker.status_at_close).where(BoardBlocker.board_id == monday.id)
+        ).all()
+    )
     assert frozen == {kept.id: "open", gone.id: "resolved"}
 
 
@@ -151,8 +159,9 @@ def test_only_owner_or_coach_resolves_or_escalates(team):
         svc.resolve_blocker(team.coach, blocker)
     assert err.value.status == 409
     db.session.commit()
-    notified = set(db.session.scalars(select(Notification.user_id).where(
-        Notification.kind == "standup_blocker_escalated")))
+    notified = set(
+        db.session.scalars(select(Notification.user_id).where(Notification.kind == "standup_blocker_escalated"))
+    )
     assert notified == {team.coach.id, team.leader.id}
 
 
@@ -255,9 +264,15 @@ def test_an_entry_is_one_guarded_bump_and_one_upsert_and_a_board_closed_meanwhil
     assert again.created_at == NOW and again.updated_at == NOW + timedelta(minutes=1)
     assert board.version == version + 2
     db.session.execute(  # closed by someone else: this copy of the board still says open
-        update(StandupBoard).where(StandupBoard.id == board.id).values(status=BoardStatus.CLOSED.value)
-        .execution_options(synchronize_session=False))
+        update(StandupBoard)
+        .where(StandupBoard.id == board.id)
+        .values(status=BoardStatus.CLOSED.value)
+        .execution_options(synchronize_session=False)
+    )
     assert not board.is_closed
     with pytest.raises(svc.StandupError):  # the guarded bump itself refuses
         svc.save_entry(team.mate, board, yesterday="late", today="", mood=None, now=NOW)
-    assert db.session.scalar(select(func.count()).select_from(StandupEntry).where(StandupEntry.user_id == team.mate.id)) == 0
+    assert (
+        db.session.scalar(select(func.count()).select_from(StandupEntry).where(StandupEntry.user_id == team.mate.id))
+        == 0
+    )
