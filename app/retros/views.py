@@ -299,8 +299,9 @@ def _allow(needs: str, retro: Retro) -> None:
 def _register(
     endpoint: str, path: str, form_class: type[FlaskForm], needs: str, call: Callable, answer: Callable
 ) -> None:
+    # A vote's answer is the voter's item and budget: no board, so no pod to load with the retro.
     @login_required
-    @authorize(Retro, "retros.view", options=WITH_POD)
+    @authorize(Retro, "retros.view", options=() if answer is _vote_response else WITH_POD)
     def view(retro: Retro, **ids) -> Response:
         _allow(needs, retro)  # who may act is settled before the form is read
         return answer(retro, call(current_user, retro, valid(form_class()), **ids))
