@@ -22,17 +22,22 @@ import re
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
+from flask import current_app, has_app_context
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import event, text
 from sqlalchemy.orm import Session
+
+from app.extensions import db
 
 log = logging.getLogger(__name__)
 
 TOKEN_MAX_AGE = 16 * 3600  # a working day: a page left open overnight signs in again through the full view
 _SALT = "podium-live-poll"
 _KEY_PREFIX = "podium:live:"
-_MAX_SET = ("local c = tonumber(redis.call('GET', KEYS[1]) or '-1') "
-            "if tonumber(ARGV[1]) > c then redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2]) end return 1")
+_MAX_SET = (
+    "local c = tonumber(redis.call('GET', KEYS[1]) or '-1') "
+    "if tonumber(ARGV[1]) > c then redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2]) end return 1"
+)
 _REDIS_TTL = 2 * 86400
 _READ_TTL = 5
 
@@ -92,7 +97,7 @@ class _Redis:
         if not self.url:
             return None
         if self._client is None or self._pid != os.getpid():  # a connection pool per (forked) worker
-            import redis
+            import redis  # optional: needed only when REDIS_URL is set
 
             self._client = redis.Redis.from_url(self.url, socket_timeout=0.5, socket_connect_timeout=0.5)
             self._pid = os.getpid()
@@ -169,8 +174,6 @@ def _publish(session) -> None:
     pending = session.info.pop("live_changed", None)
     if not pending:
         return
-    from flask import current_app, has_app_context
-
     url = current_app.config.get("REDIS_URL") if has_app_context() else None
     if not url:
         return
@@ -198,14 +201,14 @@ class LivePolls:
 
     def engine(self):
         if self._engine is None:
-            from app.extensions import db
-
             with self.flask_app.app_context():
                 self._engine = db.engine
         return self._engine
 
     def __call__(self, environ, start_response):
-        if environ.get("REQUEST_METHOD") == "GET" and environ.get("PATH_INFO", "").startswith(("/retros/", "/standups/")):
+        if environ.get("REQUEST_METHOD") == "GET" and environ.get("PATH_INFO", "").startswith(
+            ("/retros/", "/standups/")
+        ):
             if self._unchanged(environ):
                 start_response("204 No Content", [("Cache-Control", "no-store"), ("Content-Length", "0")])
                 return [b""]

@@ -17,7 +17,7 @@ from typing import Any
 
 from flask import abort, g
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import literal, select, union_all
 
 from app.extensions import db
 from app.org.models import Membership, Pod, Role, User, pod_coaches
@@ -87,13 +87,15 @@ def pod_relations(user: User) -> PodRelations:
     if user.id in cache:
         return cache[user.id]
     today = utcnow().date()
-    coached = set(db.session.scalars(select(pod_coaches.c.pod_id).where(pod_coaches.c.user_id == user.id)))
-    member_of = set(
-        db.session.scalars(
-            user.pod_ids_on(today)
-        )
+    # One round trip for both sets: live pages ask on every changed poll and every write.
+    coached_q = select(pod_coaches.c.pod_id, literal(True).label("coach")).where(pod_coaches.c.user_id == user.id)
+    member_q = select(Membership.pod_id, literal(False).label("coach")).where(
+        Membership.user_id == user.id, Membership.current(today)
     )
-    cache[user.id] = PodRelations(coached, member_of)
+    relations = PodRelations()
+    for pod_id, coach in db.session.execute(union_all(coached_q, member_q)):
+        (relations.coached if coach else relations.member_of).add(pod_id)
+    cache[user.id] = relations
     return cache[user.id]
 
 
@@ -142,8 +144,9 @@ def _can_view_agent(user: User, agent_id: int) -> bool:
     if not coached or not user.has_role(Role.COACH):
         return False
     found = db.session.scalar(
-        select(Membership.id).where(Membership.user_id == agent_id, Membership.pod_id.in_(coached),
-                                    Membership.current(utcnow().date())).limit(1)
+        select(Membership.id)
+        .where(Membership.user_id == agent_id, Membership.pod_id.in_(coached), Membership.current(utcnow().date()))
+        .limit(1)
     )
     return found is not None
 

@@ -92,8 +92,13 @@ class Client:
                 response = self.conn.getresponse()
                 payload = response.read()
                 break
-            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError,
-                    http.client.CannotSendRequest, http.client.ResponseNotReady):
+            except (
+                http.client.RemoteDisconnected,
+                ConnectionResetError,
+                BrokenPipeError,
+                http.client.CannotSendRequest,
+                http.client.ResponseNotReady,
+            ):
                 self.conn.close()
                 self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
                 if attempt:
@@ -139,8 +144,10 @@ class Stats:
         for kind in sorted(self.times):
             values = sorted(self.times[kind])
             p95 = values[min(len(values) - 1, int(round(0.95 * (len(values) - 1))))]
-            lines.append(f"  {kind:<16}{len(values):>6}{statistics.median(values) * 1000:>9.1f}"
-                         f"{p95 * 1000:>9.1f}{values[-1] * 1000:>9.1f}{self.errors.get(kind, 0):>8}")
+            lines.append(
+                f"  {kind:<16}{len(values):>6}{statistics.median(values) * 1000:>9.1f}"
+                f"{p95 * 1000:>9.1f}{values[-1] * 1000:>9.1f}{self.errors.get(kind, 0):>8}"
+            )
         for kind, sample in self.samples.items():
             lines.append(f"  first {kind} error: {sample}")
         return lines
@@ -266,9 +273,15 @@ class Server:
             self.db_name = f"bench_live_{uuid.uuid4().hex[:8]}"
             self._admin(f'CREATE DATABASE "{self.db_name}"')
             self.url = f"{pg.rsplit('/', 1)[0]}/{self.db_name}"
-        self.env = {**os.environ, "DATABASE_URL": self.url, "SECRET_KEY": "bench-live-secret-" + uuid.uuid4().hex,
-                    "RATELIMIT_ENABLED": "0", "SCHEDULER_LOCK_FILE": str(self.tmp / "scheduler.lock"),
-                    "PYTHONPATH": str(app_dir), "PODIUM_ENV": "development"}
+        self.env = {
+            **os.environ,
+            "DATABASE_URL": self.url,
+            "SECRET_KEY": "bench-live-secret-" + uuid.uuid4().hex,
+            "RATELIMIT_ENABLED": "0",
+            "SCHEDULER_LOCK_FILE": str(self.tmp / "scheduler.lock"),
+            "PYTHONPATH": str(app_dir),
+            "PODIUM_ENV": "development",
+        }
         self.env.pop("REDIS_URL", None)
         if kind == "sqlite":
             self.env["SHOW_DEMO_ACCOUNTS"] = "1"
@@ -283,12 +296,24 @@ class Server:
             conn.execute(sql)
 
     def flask(self, *args: str) -> None:
-        subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", *args], cwd=self.app_dir, env=self.env,
-                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(
+            [sys.executable, "-m", "flask", "--app", "wsgi", *args],
+            cwd=self.app_dir,
+            env=self.env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
 
     def python(self, code: str, *args: str) -> str:
-        done = subprocess.run([sys.executable, "-c", code, *args], cwd=self.app_dir, env=self.env, check=True,
-                              capture_output=True, text=True)
+        done = subprocess.run(
+            [sys.executable, "-c", code, *args],
+            cwd=self.app_dir,
+            env=self.env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
         return done.stdout
 
     def start(self, demo: bool = True) -> None:
@@ -300,14 +325,36 @@ class Server:
         env = dict(self.env)
         if self.kind == "sqlite":  # as `make run`: the scheduler runs in the server process only
             env["SCHEDULER_IN_PROCESS"] = "1"
-            command = [sys.executable, "-m", "flask", "--app", "wsgi", "run", "--no-reload", "--host", "127.0.0.1",
-                       "--port", str(self.port)]
+            command = [
+                sys.executable,
+                "-m",
+                "flask",
+                "--app",
+                "wsgi",
+                "run",
+                "--no-reload",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+            ]
         else:
-            command = [sys.executable, "-m", "gunicorn", "-w", "4", "-b", f"127.0.0.1:{self.port}", "--timeout",
-                       "120", "wsgi:app"]
+            command = [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "-w",
+                "4",
+                "-b",
+                f"127.0.0.1:{self.port}",
+                "--timeout",
+                "120",
+                "wsgi:app",
+            ]
         self.log = open(self.tmp / "server.log", "w")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(command, cwd=self.app_dir, env=env, stdout=self.log, stderr=self.log,
-                                     start_new_session=True)
+        self.proc = subprocess.Popen(
+            command, cwd=self.app_dir, env=env, stdout=self.log, stderr=self.log, start_new_session=True
+        )
         for _ in range(300):
             try:
                 status, _h, _b = Client(self.port).request("GET", "/healthz")
@@ -337,8 +384,9 @@ class Server:
         import psycopg
 
         with psycopg.connect(self.pg.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
-            return [row[0] for row in conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s",
-                                                   (self.db_name,))]
+            return [
+                row[0] for row in conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", (self.db_name,))
+            ]
 
     def cpu(self) -> dict[int, float]:
         out = {}
@@ -455,18 +503,29 @@ def run_retro(server: Server, members: int, cards: int) -> dict:
     clients = sign_in_all(server.port, [team["coach"], *team["members"]], stats)
     coach = clients[team["coach"]]
     people = [clients[e] for e in team["members"]]
-    status, headers, _b = stats.timed("open retro", coach, "POST", f"/pods/{team['pod_id']}/retros", {
-        "title": "Bench retro", "template": "start_stop_continue", "facilitator_id": "",
-        "anonymous": "y", "votes_per_person": "5", "max_votes_per_item": "3", "hide_votes": "y",
-        "grouping": "everyone"})
+    status, headers, _b = stats.timed(
+        "open retro",
+        coach,
+        "POST",
+        f"/pods/{team['pod_id']}/retros",
+        {
+            "title": "Bench retro",
+            "template": "start_stop_continue",
+            "facilitator_id": "",
+            "anonymous": "y",
+            "votes_per_person": "5",
+            "max_votes_per_item": "3",
+            "hide_votes": "y",
+            "grouping": "everyone",
+        },
+    )
     retro_path = headers.get("location", "")
     retro_path = "/" + retro_path.split("/", 3)[3] if retro_path.startswith("http") else retro_path
     retro_id = int(retro_path.rstrip("/").rsplit("/", 1)[1])
     phase = ["checkin"]
 
     def advance():
-        status, _h, _b = stats.timed("advance", coach, "POST", f"{retro_path}/advance", {"phase": phase[0]},
-                                     htmx=True)
+        status, _h, _b = stats.timed("advance", coach, "POST", f"{retro_path}/advance", {"phase": phase[0]}, htmx=True)
         order = ["checkin", "review", "reflect", "group", "vote", "discuss", "closed"]
         phase[0] = order[order.index(phase[0]) + 1]
 
@@ -487,9 +546,17 @@ def run_retro(server: Server, members: int, cards: int) -> dict:
     def reflect(index: int, client: Client):
         for n in range(cards):
             time.sleep(random.uniform(0.3, 2.0))
-            status, _h, _b = stats.timed("card", client, "POST", f"{retro_path}/cards", {
-                "column": random.choice(["start", "stop", "continue"]),
-                "text": f"Card {n} of member {index}: {uuid.uuid4().hex[:8]}"}, htmx=True)
+            status, _h, _b = stats.timed(
+                "card",
+                client,
+                "POST",
+                f"{retro_path}/cards",
+                {
+                    "column": random.choice(["start", "stop", "continue"]),
+                    "text": f"Card {n} of member {index}: {uuid.uuid4().hex[:8]}",
+                },
+                htmx=True,
+            )
             if status == 200:
                 written[index] += 1
 
@@ -508,7 +575,8 @@ def run_retro(server: Server, members: int, cards: int) -> dict:
     # Every page shows the vote phase once its poll brings it (a reload before, a swap in place after).
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and not all(
-            p.generation > g and "retro-vote" in p.html for p, g in zip(pages, generations, strict=True)):
+        p.generation > g and "retro-vote" in p.html for p, g in zip(pages, generations, strict=True)
+    ):
         time.sleep(0.1)
     shown = time.perf_counter() - t_vote
     voted: dict[int, int] = defaultdict(int)
@@ -529,13 +597,15 @@ def run_retro(server: Server, members: int, cards: int) -> dict:
             status, _h, _b = stats.timed("vote", client, "POST", f"{retro_path}/votes", {"item": item}, htmx=True)
             if status == 200:
                 voted[index] += 1
-        status, _h, _b = stats.timed("vote (6th)", client, "POST", f"{retro_path}/votes", {"item": items[5]},
-                                     htmx=True, ok=(409,))
+        status, _h, _b = stats.timed(
+            "vote (6th)", client, "POST", f"{retro_path}/votes", {"item": items[5]}, htmx=True, ok=(409,)
+        )
         if status == 409:
             extra_refused[0] += 1
 
-    threads = [threading.Thread(target=vote, args=(i, c, p)) for i, (c, p) in enumerate(zip(people, pages,
-                                                                                             strict=True))]
+    threads = [
+        threading.Thread(target=vote, args=(i, c, p)) for i, (c, p) in enumerate(zip(people, pages, strict=True))
+    ]
     t1 = time.perf_counter()
     for t in threads:
         t.start()
@@ -559,9 +629,19 @@ def run_retro(server: Server, members: int, cards: int) -> dict:
 
     check = check_retro(server, retro_id, team, written, voted)
     writes = sum(written.values()) + sum(voted.values())
-    return {"stats": stats, "reflect_s": reflect_seconds, "vote_s": vote_seconds, "vote_shown_s": shown,
-            "app_cpu": app_cpu, "db_cpu": db_cpu, "writes": writes, "extra_refused": extra_refused[0],
-            "members": len(people), "rates": rates, "check": check}
+    return {
+        "stats": stats,
+        "reflect_s": reflect_seconds,
+        "vote_s": vote_seconds,
+        "vote_shown_s": shown,
+        "app_cpu": app_cpu,
+        "db_cpu": db_cpu,
+        "writes": writes,
+        "extra_refused": extra_refused[0],
+        "members": len(people),
+        "rates": rates,
+        "check": check,
+    }
 
 
 def flat_out(port: int, path: str, client: Client | None, seconds: float = 4.0, connections: int = 8) -> float:
@@ -611,8 +691,9 @@ with app.app_context():
 
 
 def check_retro(server: Server, retro_id: int, team: dict, written: dict, voted: dict) -> dict:
-    found = json.loads(server.python(CHECK, json.dumps({"retro_id": retro_id, "members": team["members"]}))
-                       .strip().splitlines()[-1])
+    found = json.loads(
+        server.python(CHECK, json.dumps({"retro_id": retro_id, "members": team["members"]})).strip().splitlines()[-1]
+    )
     problems = []
     if found["cards"] != sum(written.values()):
         problems.append(f"cards stored {found['cards']} != cards acknowledged {sum(written.values())}")
@@ -655,9 +736,18 @@ def run_standups(server: Server, boards: int, per_board: int, writes: float, sec
         while time.monotonic() < stop:
             time.sleep(random.expovariate(writes))
             client, _page, board_id = random.choice(members)
-            status, _h, _b = stats.timed("entry", client, "POST", f"/standups/boards/{board_id}/entry", {
-                "yesterday": f"Closed {random.randint(1, 40)} cases", "today": "Billing queue " + uuid.uuid4().hex[:6],
-                "mood": str(random.randint(1, 5))}, htmx=True)
+            status, _h, _b = stats.timed(
+                "entry",
+                client,
+                "POST",
+                f"/standups/boards/{board_id}/entry",
+                {
+                    "yesterday": f"Closed {random.randint(1, 40)} cases",
+                    "today": "Billing queue " + uuid.uuid4().hex[:6],
+                    "mood": str(random.randint(1, 5)),
+                },
+                htmx=True,
+            )
             if status == 200:
                 done[0] += 1
 
@@ -678,8 +768,6 @@ def run_standups(server: Server, boards: int, per_board: int, writes: float, sec
 def profile(members: int, cards: int) -> None:
     """A 60-person retro in the vote phase on a SQLite file; profiles one vote, one unchanged check and the
     check that follows another person's vote, as a signed-in member's page sends them."""
-    import cProfile
-    import pstats
     from datetime import date
     from datetime import time as dt_time
 
@@ -709,20 +797,28 @@ def profile(members: int, cards: int) -> None:
 
         ensure_default_stages()
         get_organisation()
-        coach = org.create_user(None, email="coach@profile.test", display_name="Coach", role="coach",
-                                password=PASSWORD)
-        pod = org.save_pod(None, None, name="Profile pod", mission="Serve", timezone="UTC",
-                           standup_time=dt_time(9, 30), working_days="12345")
+        coach = org.create_user(None, email="coach@profile.test", display_name="Coach", role="coach", password=PASSWORD)
+        pod = org.save_pod(
+            None,
+            None,
+            name="Profile pod",
+            mission="Serve",
+            timezone="UTC",
+            standup_time=dt_time(9, 30),
+            working_days="12345",
+        )
         org.set_pod_coaches(None, pod, [coach])
         people = []
         for i in range(members):
-            user = org.create_user(None, email=f"m{i}@profile.test", display_name=f"Member {i}", role="agent",
-                                   password=PASSWORD)
+            user = org.create_user(
+                None, email=f"m{i}@profile.test", display_name=f"Member {i}", role="agent", password=PASSWORD
+            )
             org.add_member(None, pod, user, start=date(2020, 1, 1))
             people.append(user)
         db.session.commit()
-        retro = retros.create_retro(coach, pod, title="Profile", template_key="start_stop_continue",
-                                    facilitator=coach)
+        retro = retros.create_retro(
+            coach, pod, title="Profile", template_key="start_stop_continue", facilitator=coach, votes_per_person=50
+        )  # room for the repeated votes
         db.session.commit()
         for phase in ("checkin", "review"):
             retros.advance_phase(coach, retro, phase)
@@ -731,57 +827,121 @@ def profile(members: int, cards: int) -> None:
             for i, user in enumerate(people):
                 retros.add_card(user, retro, column_key=("start", "stop", "continue")[n % 3], text=f"Card {n}.{i}")
         db.session.commit()
-        for phase in ("reflect", "group"):
-            retros.advance_phase(coach, retro, phase)
-            db.session.commit()
-        retro_id = retro.id
+        retro_id, coach_id = retro.id, coach.id
         emails = [u.email for u in people[:2]]
     voter, other = application.test_client(), application.test_client()
     for client, email in ((voter, emails[0]), (other, emails[1])):
         client.post("/login", data={"email": email, "password": PASSWORD})
+    htmx = {"HX-Request": "true"}
+    page = voter.get(f"/retros/{retro_id}").get_data(as_text=True)
+    poll = _poll_of(page)
+    other.post(f"/retros/{retro_id}/cards", data={"column": "start", "text": "Warm up"}, headers=htmx)
+
+    def after_other_card():
+        other.post(f"/retros/{retro_id}/cards", data={"column": "stop", "text": "Another"}, headers=htmx)
+        return lambda: voter.get(poll, headers=htmx)
+
+    _profile_cases(
+        [
+            (
+                "one card (reflect)",
+                lambda: (
+                    lambda: voter.post(
+                        f"/retros/{retro_id}/cards", data={"column": "start", "text": "Profiled card"}, headers=htmx
+                    )
+                ),
+            ),
+            ("check after another person's card", after_other_card),
+        ]
+    )
+    with application.app_context():
+        retro = db.session.get(retros.Retro, retro_id)
+        coach = db.session.get(org_models.User, coach_id)
+        for phase in ("reflect", "group"):
+            retros.advance_phase(coach, retro, phase)
+            db.session.commit()
     page = voter.get(f"/retros/{retro_id}").get_data(as_text=True)
     poll = _poll_of(page)
     items = sorted(set(ITEM.findall(page)))
-    htmx = {"HX-Request": "true"}
     other.post(f"/retros/{retro_id}/votes", data={"item": items[-1]}, headers=htmx)  # warm up
+    turn = iter(range(10**6))
+
     def after_other_vote():
-        other.post(f"/retros/{retro_id}/votes", data={"item": items[1]}, headers=htmx)
+        other.post(f"/retros/{retro_id}/votes", data={"item": items[next(turn) % len(items)]}, headers=htmx)
         return lambda: voter.get(poll, headers=htmx)
 
-    cases = [("one vote", lambda: lambda: voter.post(f"/retros/{retro_id}/votes", data={"item": items[0]},
-                                                     headers=htmx)),
-             ("unchanged check", lambda: lambda: voter.get(poll, headers=htmx)),
-             ("check after another person's vote", after_other_vote),
-             ("the whole vote page", lambda: lambda: voter.get(f"/retros/{retro_id}"))]
+    def one_vote():
+        item = items[next(turn) % len(items)]
+        return lambda: voter.post(f"/retros/{retro_id}/votes", data={"item": item}, headers=htmx)
+
+    cases = [
+        ("one vote", one_vote),
+        ("unchanged check", lambda: lambda: voter.get(poll, headers=htmx)),
+        ("check after another person's vote", after_other_vote),
+        ("the whole vote page", lambda: lambda: voter.get(f"/retros/{retro_id}")),
+    ]
+    _profile_cases(cases)
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _profile_cases(cases, repeat: int = 10) -> None:
+    """Each case ``repeat`` times (the first call of a kind compiles its SQL and templates); per-call figures."""
+    import cProfile
+    import pstats
+
     for label, prepare in cases:
-        call = prepare()
         profiler = cProfile.Profile()
-        started = time.perf_counter()
-        profiler.enable()
-        response = call()
-        profiler.disable()
-        wall = time.perf_counter() - started
-        print(f"== {label}: {response.status_code}, {len(response.get_data())} bytes, {wall * 1000:.1f} ms wall")
+        wall = 0.0
+        for _ in range(repeat):
+            call = prepare()
+            started = time.perf_counter()
+            profiler.enable()
+            response = call()
+            profiler.disable()
+            wall += time.perf_counter() - started
+        print(
+            f"== {label}: {response.status_code}, {len(response.get_data())} bytes, "
+            f"{wall * 1000 / repeat:.1f} ms wall per call (mean of {repeat})"
+        )
         stats = pstats.Stats(profiler)
         groups: dict[str, float] = defaultdict(float)
         for (filename, _line, name), (_cc, _nc, tottime, _ct, _callers) in stats.stats.items():
             groups[_group(filename, name)] += tottime
         total = sum(groups.values()) or 1
-        print("   " + ", ".join(f"{g} {t * 1000:.1f} ms ({t / total:.0%})"
-                                 for g, t in sorted(groups.items(), key=lambda kv: -kv[1]) if t >= 0.0001))
+        print(
+            "   "
+            + ", ".join(
+                f"{g} {t * 1000 / repeat:.1f} ms ({t / total:.0%})"
+                for g, t in sorted(groups.items(), key=lambda kv: -kv[1])
+                if t >= 0.0001
+            )
+        )
         stats.sort_stats("tottime").print_stats(8)
-    shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _group(filename: str, name: str) -> str:
     if filename == "~":
-        return "database driver and C built-ins" if any(w in name for w in ("execute", "sqlite3", "fetch",
-                                                                                "commit")) else "C built-ins"
-    for needle, label in (("sqlalchemy", "SQLAlchemy"), ("jinja2", "Jinja"), ("templates/", "Jinja"),
-                          ("flask_login", "Flask-Login"), ("babel", "Babel"), ("wtforms", "WTForms"),
-                          ("flask_wtf", "WTForms"), ("itsdangerous", "itsdangerous"), ("werkzeug/test", "test client"),
-                          ("werkzeug", "Werkzeug"), ("flask", "Flask"), ("/app/", "Podium code"),
-                          ("psycopg", "database driver and C built-ins"), ("sqlite3", "database driver and C built-ins")):
+        return (
+            "database driver and C built-ins"
+            if any(w in name for w in ("execute", "sqlite3", "fetch", "commit"))
+            else "C built-ins"
+        )
+    for needle, label in (
+        ("sqlalchemy", "SQLAlchemy"),
+        ("jinja2", "Jinja"),
+        ("templates/", "Jinja"),
+        ("flask_login", "Flask-Login"),
+        ("babel", "Babel"),
+        ("wtforms", "WTForms"),
+        ("flask_wtf", "WTForms"),
+        ("itsdangerous", "itsdangerous"),
+        ("werkzeug/test", "test client"),
+        ("werkzeug", "Werkzeug"),
+        ("flask", "Flask"),
+        ("/app/", "Podium code"),
+        ("psycopg", "database driver and C built-ins"),
+        ("sqlite3", "database driver and C built-ins"),
+    ):
         if needle in filename:
             return label
     return "other"
@@ -793,16 +953,24 @@ def _group(filename: str, name: str) -> str:
 def report_retro(result: dict) -> None:
     print("\n".join(result["stats"].table()))
     cpu = result["app_cpu"] + result["db_cpu"]
-    print(f"  reflect {result['reflect_s']:.1f} s; vote phase shown on every page after {result['vote_shown_s']:.1f} s;"
-          f" vote burst {result['vote_s']:.1f} s")
-    print(f"  server CPU over reflect + vote: app {result['app_cpu']:.1f} s + database {result['db_cpu']:.1f} s;"
-          f" {result['writes']} writes -> {result['writes'] / cpu if cpu else float('nan'):.1f} writes per CPU-second")
-    print(f"  6th vote refused for {result['extra_refused']} of {result['members']}; database check: "
-          f"{result['check']['cards']} cards, {result['check']['votes']} votes, "
-          f"{'OK' if not result['check']['problems'] else result['check']['problems'][:5]}")
+    print(
+        f"  reflect {result['reflect_s']:.1f} s; vote phase shown on every page after {result['vote_shown_s']:.1f} s;"
+        f" vote burst {result['vote_s']:.1f} s"
+    )
+    print(
+        f"  server CPU over reflect + vote: app {result['app_cpu']:.1f} s + database {result['db_cpu']:.1f} s;"
+        f" {result['writes']} writes -> {result['writes'] / cpu if cpu else float('nan'):.1f} writes per CPU-second"
+    )
+    print(
+        f"  6th vote refused for {result['extra_refused']} of {result['members']}; database check: "
+        f"{result['check']['cards']} cards, {result['check']['votes']} votes, "
+        f"{'OK' if not result['check']['problems'] else result['check']['problems'][:5]}"
+    )
     rates = result["rates"]
-    print(f"  unchanged check {rates['unchanged check']:.0f} req/s, /healthz {rates['/healthz']:.0f} req/s,"
-          f" ratio {rates['unchanged check'] / rates['/healthz']:.2f}")
+    print(
+        f"  unchanged check {rates['unchanged check']:.0f} req/s, /healthz {rates['/healthz']:.0f} req/s,"
+        f" ratio {rates['unchanged check'] / rates['/healthz']:.2f}"
+    )
 
 
 def main() -> None:
@@ -817,7 +985,9 @@ def main() -> None:
     parser.add_argument("--writes", type=float, default=2.0, help="entries per second per stand-up board")
     parser.add_argument("--seconds", type=float, default=20.0, help="length of the stand-up workload")
     parser.add_argument("--repeat", type=int, default=1, help="runs of each workload on the same server")
-    parser.add_argument("--pg", default=os.environ.get("BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"))
+    parser.add_argument(
+        "--pg", default=os.environ.get("BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+    )
     parser.add_argument("--redis", default=os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/0"))
     parser.add_argument("--no-demo", action="store_true", help="skip the demo data (quicker; make run loads it)")
     parser.add_argument("--profile", action="store_true", help="profile one vote and one poll in process, then stop")
@@ -833,17 +1003,25 @@ def main() -> None:
         try:
             server.start(demo=not args.no_demo)
             for run in range(args.repeat if args.workload in ("retro", "both") else 0):
-                print(f"-- retro run {run + 1}: {args.members} people, {args.cards} cards each, 5 votes each + 1"
-                      f" refused; load average {os.getloadavg()[0]:.2f}", flush=True)
+                print(
+                    f"-- retro run {run + 1}: {args.members} people, {args.cards} cards each, 5 votes each + 1"
+                    f" refused; load average {os.getloadavg()[0]:.2f}",
+                    flush=True,
+                )
                 report_retro(run_retro(server, args.members, args.cards))
             for run in range(args.repeat if args.workload in ("standups", "both") else 0):
-                print(f"-- stand-ups run {run + 1}: {args.boards} boards x {args.per_board} people, {args.writes} writes/s per board,"
-                      f" {args.seconds:.0f} s", flush=True)
+                print(
+                    f"-- stand-ups run {run + 1}: {args.boards} boards x {args.per_board} people, {args.writes} writes/s per board,"
+                    f" {args.seconds:.0f} s",
+                    flush=True,
+                )
                 result = run_standups(server, args.boards, args.per_board, args.writes, args.seconds)
                 print("\n".join(result["stats"].table()))
                 cpu = result["app_cpu"] + result["db_cpu"]
-                print(f"  server CPU: app {result['app_cpu']:.1f} s + database {result['db_cpu']:.1f} s;"
-                      f" {result['writes']} writes -> {result['writes'] / cpu if cpu else float('nan'):.1f} per CPU-s")
+                print(
+                    f"  server CPU: app {result['app_cpu']:.1f} s + database {result['db_cpu']:.1f} s;"
+                    f" {result['writes']} writes -> {result['writes'] / cpu if cpu else float('nan'):.1f} per CPU-s"
+                )
             print(f"  load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
         finally:
             server.stop()

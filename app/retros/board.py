@@ -154,20 +154,29 @@ class Labels:
 
 def people_of(pod_id: int, on: date) -> list[User]:
     """Current members and coaches of the pod: who may own actions and facilitate."""
-    members = select(Membership.user_id).where(
-        Membership.pod_id == pod_id, Membership.current(on))
+    members = select(Membership.user_id).where(Membership.pod_id == pod_id, Membership.current(on))
     coaches = select(pod_coaches.c.user_id).where(pod_coaches.c.pod_id == pod_id)
-    return list(db.session.scalars(
-        select(User).where(User.active, User.id.in_(members.union(coaches))).order_by(User.display_name)))
+    return list(
+        db.session.scalars(
+            select(User).where(User.active, User.id.in_(members.union(coaches))).order_by(User.display_name)
+        )
+    )
 
 
 def load_board(retro: Retro, viewer: User, now: datetime | None = None, *, with_people: bool = True) -> Board:
     now = now or utcnow()
     pod = retro.pod
     today = local_today(pod, now)
-    board = Board(retro=retro, pod=pod, viewer=viewer, today=today, participant=can(viewer, "retros.take_part", pod),
-                  facilitator=can(viewer, "retros.facilitate", retro), coach=can(viewer, "retros.run", pod),
-                  columns=[Column(c["key"], column_title(c)) for c in retro.columns])
+    board = Board(
+        retro=retro,
+        pod=pod,
+        viewer=viewer,
+        today=today,
+        participant=can(viewer, "retros.take_part", pod),
+        facilitator=can(viewer, "retros.facilitate", retro),
+        coach=can(viewer, "retros.run", pod),
+        columns=[Column(c["key"], column_title(c)) for c in retro.columns],
+    )
     board.labels = Labels(retro, url_for("retros.vote", retro_id=retro.id), url_for("retros.unvote", retro_id=retro.id))
     if with_people:
         board.people = people_of(pod.id, today)
@@ -188,9 +197,14 @@ def load_board(retro: Retro, viewer: User, now: datetime | None = None, *, with_
         board.segments = active_segments()
         board.stages = active_stages()
     if phase in (Phase.DISCUSS.value, Phase.CLOSED.value):
-        board.actions = list(db.session.scalars(
-            select(RetroAction).options(selectinload(RetroAction.owner))
-            .where(RetroAction.retro_id == retro.id).order_by(RetroAction.id)))
+        board.actions = list(
+            db.session.scalars(
+                select(RetroAction)
+                .options(selectinload(RetroAction.owner))
+                .where(RetroAction.retro_id == retro.id)
+                .order_by(RetroAction.id)
+            )
+        )
         by_topic = {t.key: t for t in board.topics}
         for action in board.actions:
             key = f"card-{action.card_id}" if action.card_id else f"group-{action.group_id}" if action.group_id else ""
@@ -207,8 +221,9 @@ def _load_owners(actions: list[RetroAction]) -> None:
 
 def _load_pulse(board: Board) -> None:
     """While checking in: how many answered and the viewer's own answer; the team figures once it has ended."""
-    rows = db.session.execute(select(RetroCheckin.user_id, RetroCheckin.pulse)
-                              .where(RetroCheckin.retro_id == board.retro.id)).all()
+    rows = db.session.execute(
+        select(RetroCheckin.user_id, RetroCheckin.pulse).where(RetroCheckin.retro_id == board.retro.id)
+    ).all()
     counts = Counter(pulse for _user, pulse in rows)
     board.pulse_count = len(rows)
     board.my_pulse = next((pulse for user, pulse in rows if user == board.viewer.id), None)
@@ -221,8 +236,9 @@ def _load_pulse(board: Board) -> None:
 def _load_reflect(board: Board) -> None:
     """Only the viewer's own cards are loaded; everyone else's are a count per column."""
     retro, viewer = board.retro, board.viewer
-    mine = db.session.scalars(select(RetroCard).where(RetroCard.retro_id == retro.id,
-                                                      RetroCard.author_id == viewer.id).order_by(RetroCard.id)).all()
+    mine = db.session.scalars(
+        select(RetroCard).where(RetroCard.retro_id == retro.id, RetroCard.author_id == viewer.id).order_by(RetroCard.id)
+    ).all()
     columns = {c.key: c for c in board.columns}
     for card in mine:
         if card.column_key in columns:
@@ -232,11 +248,13 @@ def _load_reflect(board: Board) -> None:
 
 
 def _count_others(columns: list[Column], retro: Retro, viewer: User) -> None:
-    others = dict(db.session.execute(
-        select(RetroCard.column_key, func.count()).where(
-            RetroCard.retro_id == retro.id,
-            (RetroCard.author_id.is_(None)) | (RetroCard.author_id != viewer.id))
-        .group_by(RetroCard.column_key)).all())
+    others = dict(
+        db.session.execute(
+            select(RetroCard.column_key, func.count())
+            .where(RetroCard.retro_id == retro.id, (RetroCard.author_id.is_(None)) | (RetroCard.author_id != viewer.id))
+            .group_by(RetroCard.column_key)
+        ).all()
+    )
     for column in columns:
         column.hidden_count = others.get(column.key, 0)
 
@@ -246,6 +264,24 @@ def reflect_counts(retro: Retro, viewer: User) -> list[Column]:
     columns = [Column(c["key"], column_title(c)) for c in retro.columns]
     _count_others(columns, retro, viewer)
     return columns
+
+
+def card_view(retro: Retro, viewer: User, card: RetroCard) -> Board:
+    """What writing a card changes for its author: the card (with its chips) and the others' counts; none of the
+    rest of the board (no people, no other cards)."""
+    pod = retro.pod
+    board = Board(
+        retro=retro,
+        pod=pod,
+        viewer=viewer,
+        today=local_today(pod),
+        participant=True,
+        facilitator=False,
+        coach=False,
+        columns=reflect_counts(retro, viewer),
+    )
+    _load_chips(board, [card])
+    return board
 
 
 def pulse_count(retro: Retro) -> int:
@@ -258,8 +294,9 @@ def _load_cards(board: Board) -> None:
     if not retro.anonymous:
         query = query.options(selectinload(RetroCard.author))
     cards = db.session.scalars(query).all()
-    board.groups = list(db.session.scalars(select(RetroGroup).where(RetroGroup.retro_id == retro.id)
-                                           .order_by(RetroGroup.id)))
+    board.groups = list(
+        db.session.scalars(select(RetroGroup).where(RetroGroup.retro_id == retro.id).order_by(RetroGroup.id))
+    )
     columns = {c.key: c for c in board.columns}
     grouped: dict[int, list[RetroCard]] = defaultdict(list)
     for card in cards:
@@ -275,8 +312,10 @@ def _load_cards(board: Board) -> None:
     totals: Counter = Counter()
     mine: Counter = Counter()
     for card_id, group_id, user_id, count in db.session.execute(
-            select(RetroVote.card_id, RetroVote.group_id, RetroVote.user_id, RetroVote.count)
-            .where(RetroVote.retro_id == retro.id, RetroVote.count > 0)):
+        select(RetroVote.card_id, RetroVote.group_id, RetroVote.user_id, RetroVote.count).where(
+            RetroVote.retro_id == retro.id, RetroVote.count > 0
+        )
+    ):
         key = f"card-{card_id}" if card_id else f"group-{group_id}"
         totals[key] += count
         if user_id == board.viewer.id:
@@ -303,8 +342,9 @@ def _load_chips(board: Board, cards) -> None:
     a case of the retro's own pod wins over one of another pod with the same reference."""
     refs = {c.case_ref for c in cards if c.case_ref}
     if refs:
-        cases = db.session.scalars(select(Case).where(Case.external_id.in_(refs), Case.pod_id.is_not(None))
-                                   .order_by(Case.id)).all()
+        cases = db.session.scalars(
+            select(Case).where(Case.external_id.in_(refs), Case.pod_id.is_not(None)).order_by(Case.id)
+        ).all()
         for case in sorted(cases, key=lambda c: c.pod_id != board.pod.id):
             if case.external_id not in board.cases and can(board.viewer, "retros.see_case", (board.retro, case)):
                 board.cases[case.external_id] = case
@@ -315,5 +355,9 @@ def _load_chips(board: Board, cards) -> None:
 
 
 def tally_of(retro: Retro, user: User) -> int:
-    return db.session.scalar(select(RetroVoteTally.used).where(RetroVoteTally.retro_id == retro.id,
-                                                               RetroVoteTally.user_id == user.id)) or 0
+    return (
+        db.session.scalar(
+            select(RetroVoteTally.used).where(RetroVoteTally.retro_id == retro.id, RetroVoteTally.user_id == user.id)
+        )
+        or 0
+    )

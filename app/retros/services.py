@@ -88,8 +88,11 @@ def _touch(retro: Retro, in_phase: str | None, /, **values) -> None:
     begin_write()
     condition = Retro.phase == in_phase if in_phase else Retro.phase != Phase.CLOSED.value
     version = db.session.execute(
-        update(Retro).where(Retro.id == retro.id, condition).values(version=Retro.version + 1, **values)
-        .returning(Retro.version).execution_options(synchronize_session=False)
+        update(Retro)
+        .where(Retro.id == retro.id, condition)
+        .values(version=Retro.version + 1, **values)
+        .returning(Retro.version)
+        .execution_options(synchronize_session=False)
     ).scalar()
     if version is None:
         _refuse_stale(retro, in_phase)
@@ -104,8 +107,7 @@ def _hold_phase(retro: Retro, in_phase: str) -> None:
     a shared lock on PostgreSQL (a phase change waits for it; writers of other people's rows do not), the
     write lock on SQLite. For changes only their author sees (a vote while totals are hidden)."""
     begin_write()
-    phase = db.session.execute(select(Retro.phase).where(Retro.id == retro.id)
-                               .with_for_update(read=True)).scalar()
+    phase = db.session.execute(select(Retro.phase).where(Retro.id == retro.id).with_for_update(read=True)).scalar()
     if phase != in_phase:
         _refuse_stale(retro, in_phase)
 
@@ -115,8 +117,14 @@ def _refuse_stale(retro: Retro, in_phase: str | None) -> None:
     db.session.expire(retro)
     if in_phase is None:
         raise RetroError(_l("This retro is closed; nothing can change any more."), 409)
-    raise RetroError(_l("This retro has moved on to “%(phase)s”; your page was out of date. It now shows "
-                        "the current phase.", phase=phase_label(current or "")), 409, stale=True)
+    raise RetroError(
+        _l(
+            "This retro has moved on to “%(phase)s”; your page was out of date. It now shows the current phase.",
+            phase=phase_label(current or ""),
+        ),
+        409,
+        stale=True,
+    )
 
 
 def _require_participant(actor: User, retro: Retro) -> None:
@@ -156,8 +164,7 @@ def template_columns(pod: Pod, template_key: str) -> tuple[str, list[dict]]:
         ).all()
         if not stages:
             raise RetroError(_l("The organisation has no lifecycle stages yet."), 422)
-        return str(BUILTIN_TEMPLATES[CUSTOMER_JOURNEY][0]), [
-            {"key": f"stage-{s.id}", "title": s.name} for s in stages]
+        return str(BUILTIN_TEMPLATES[CUSTOMER_JOURNEY][0]), [{"key": f"stage-{s.id}", "title": s.name} for s in stages]
     if template_key in BUILTIN_TEMPLATES:
         name, columns = BUILTIN_TEMPLATES[template_key]
         return str(name), [{"key": key, "title": None} for key, _title in columns]
@@ -169,9 +176,20 @@ def template_columns(pod: Pod, template_key: str) -> tuple[str, list[dict]]:
     raise RetroError(_l("Choose one of the templates offered."), 422)
 
 
-def create_retro(actor: User, pod: Pod, *, title: str, template_key: str, facilitator: User | None,
-                 anonymous: bool = True, votes_per_person: int = 5, max_votes_per_item: int = 3,
-                 hide_votes: bool = True, grouping: str = "everyone", now: datetime | None = None) -> Retro:
+def create_retro(
+    actor: User,
+    pod: Pod,
+    *,
+    title: str,
+    template_key: str,
+    facilitator: User | None,
+    anonymous: bool = True,
+    votes_per_person: int = 5,
+    max_votes_per_item: int = 3,
+    hide_votes: bool = True,
+    grouping: str = "everyone",
+    now: datetime | None = None,
+) -> Retro:
     """Open a retro for a pod; a pod has at most one retro that is not closed (a unique index holds it)."""
     now = now or utcnow()
     if not can(actor, "retros.run", pod):
@@ -189,19 +207,31 @@ def create_retro(actor: User, pod: Pod, *, title: str, template_key: str, facili
         raise RetroError(_l("Votes on one item must be between 1 and the votes per person."), 422)
     if grouping not in ("everyone", "facilitator"):
         raise RetroError(_l("Choose who may group cards."), 422)
-    retro = Retro(pod_id=pod.id, title=title, template_key=template_key, template_name=template_name,
-                  template_names=template_names,
-                  columns=columns, facilitator_id=facilitator.id, anonymous=anonymous,
-                  votes_per_person=votes_per_person, max_votes_per_item=max_votes_per_item,
-                  hide_votes=hide_votes, grouping=grouping, phase=Phase.CHECKIN.value, phase_started_at=now,
-                  version=1, created_by_id=actor.id, created_at=now)
+    retro = Retro(
+        pod_id=pod.id,
+        title=title,
+        template_key=template_key,
+        template_name=template_name,
+        template_names=template_names,
+        columns=columns,
+        facilitator_id=facilitator.id,
+        anonymous=anonymous,
+        votes_per_person=votes_per_person,
+        max_votes_per_item=max_votes_per_item,
+        hide_votes=hide_votes,
+        grouping=grouping,
+        phase=Phase.CHECKIN.value,
+        phase_started_at=now,
+        version=1,
+        created_by_id=actor.id,
+        created_at=now,
+    )
     try:
         with db.session.begin_nested():
             db.session.add(retro)
             db.session.flush()
     except IntegrityError as exc:
-        raise RetroError(_l("This pod already has a retro in progress; close it before opening another."),
-                         409) from exc
+        raise RetroError(_l("This pod already has a retro in progress; close it before opening another."), 409) from exc
     return retro
 
 
@@ -211,15 +241,26 @@ def suggested_facilitator(pod: Pod, candidates: list[User]) -> User | None:
         return None
     rows = db.session.execute(
         select(Retro.facilitator_id, func.count(), func.max(Retro.created_at))
-        .where(Retro.pod_id == pod.id).group_by(Retro.facilitator_id)
+        .where(Retro.pod_id == pod.id)
+        .group_by(Retro.facilitator_id)
     ).all()
     stats = {fid: (count, last) for fid, count, last in rows}
-    return min(candidates, key=lambda u: (stats.get(u.id, (0, datetime.min))[0],
-                                          stats.get(u.id, (0, datetime.min))[1], u.display_name))
+    return min(
+        candidates,
+        key=lambda u: (stats.get(u.id, (0, datetime.min))[0], stats.get(u.id, (0, datetime.min))[1], u.display_name),
+    )
 
 
-def save_template(actor: User, pod: Pod, *, name: str, columns_text: str, now: datetime | None = None,
-                  names: dict | None = None, columns_in: dict | None = None) -> RetroTemplate:
+def save_template(
+    actor: User,
+    pod: Pod,
+    *,
+    name: str,
+    columns_text: str,
+    now: datetime | None = None,
+    names: dict | None = None,
+    columns_in: dict | None = None,
+) -> RetroTemplate:
     """Save a pod's own template: a name and one column title per line (2 to 8 columns).
 
     ``names`` ({"es": ..., "it": ...}) name it per language and ``columns_in`` ({"es": "one title per line"})
@@ -232,20 +273,25 @@ def save_template(actor: User, pod: Pod, *, name: str, columns_text: str, now: d
         raise RetroError(_l("A template needs between 2 and 8 columns, one per line."), 422)
     if len({t.casefold() for t in titles}) != len(titles):
         raise RetroError(_l("Column titles must differ."), 422)
-    names = clean_names({lang: _clean((names or {}).get(lang), 80, _l("The name"), required=False)
-                         for lang in NAMED_LOCALES})
+    names = clean_names(
+        {lang: _clean((names or {}).get(lang), 80, _l("The name"), required=False) for lang in NAMED_LOCALES}
+    )
     columns = [{"key": f"c{i}", "title": t} for i, t in enumerate(titles, start=1)]
     for lang in NAMED_LOCALES:
-        translated = [_clean(line, 60, _l("A column title")) for line in ((columns_in or {}).get(lang) or "").splitlines()
-                      if line.strip()]
+        translated = [
+            _clean(line, 60, _l("A column title"))
+            for line in ((columns_in or {}).get(lang) or "").splitlines()
+            if line.strip()
+        ]
         if not translated:
             continue
         if len(translated) != len(titles):
             raise RetroError(_l("Give the columns in each language line for line: as many lines as the columns."), 422)
         for column, title in zip(columns, translated, strict=True):
             column.setdefault("titles", {})[lang] = title
-    template = RetroTemplate(pod_id=pod.id, name=name, names=names, created_by_id=actor.id, created_at=now or utcnow(),
-                             columns=columns)
+    template = RetroTemplate(
+        pod_id=pod.id, name=name, names=names, created_by_id=actor.id, created_at=now or utcnow(), columns=columns
+    )
     try:
         with db.session.begin_nested():
             db.session.add(template)
@@ -280,12 +326,19 @@ def advance_phase(actor: User, retro: Retro, from_phase: str, now: datetime | No
         values["authors_erased"] = True
     _touch(retro, from_phase, **values)
     if from_phase == Phase.REFLECT.value and anonymous:
-        db.session.execute(update(RetroCard).where(RetroCard.retro_id == retro.id).values(author_id=None)
-                           .execution_options(synchronize_session=False))
+        db.session.execute(
+            update(RetroCard)
+            .where(RetroCard.retro_id == retro.id)
+            .values(author_id=None)
+            .execution_options(synchronize_session=False)
+        )
     if from_phase == Phase.GROUP.value:
         used = select(RetroCard.group_id).where(RetroCard.retro_id == retro.id, RetroCard.group_id.is_not(None))
-        db.session.execute(delete(RetroGroup).where(RetroGroup.retro_id == retro.id, RetroGroup.id.not_in(used))
-                           .execution_options(synchronize_session=False))
+        db.session.execute(
+            delete(RetroGroup)
+            .where(RetroGroup.retro_id == retro.id, RetroGroup.id.not_in(used))
+            .execution_options(synchronize_session=False)
+        )
     for obj in list(db.session.identity_map.values()):  # authors and groups may have changed in the database
         if isinstance(obj, (RetroCard, RetroGroup)):
             db.session.expire(obj)
@@ -321,19 +374,24 @@ def submit_checkin(actor: User, retro: Retro, pulse: int) -> None:
         raise RetroError(_l("Choose a pulse from 1 to 5."), 422)
     _touch(retro, Phase.CHECKIN.value)
     statement = _insert(RetroCheckin).values(retro_id=retro.id, user_id=actor.id, pulse=pulse)
-    db.session.execute(statement.on_conflict_do_update(index_elements=["retro_id", "user_id"],
-                                                       set_={"pulse": pulse}))
+    db.session.execute(statement.on_conflict_do_update(index_elements=["retro_id", "user_id"], set_={"pulse": pulse}))
 
 
 def actions_to_review(retro: Retro) -> list[RetroAction]:
     """Open actions of the pod's earlier retros, plus those already reviewed in this one."""
-    return list(db.session.scalars(
-        select(RetroAction).join(Retro, RetroAction.retro_id == Retro.id)
-        .where(RetroAction.pod_id == retro.pod_id, RetroAction.retro_id != retro.id,
-               Retro.created_at <= retro.created_at,
-               or_(RetroAction.status.in_(OPEN_STATUSES), RetroAction.reviewed_in_id == retro.id))
-        .order_by(RetroAction.due_date, RetroAction.id)
-    ))
+    return list(
+        db.session.scalars(
+            select(RetroAction)
+            .join(Retro, RetroAction.retro_id == Retro.id)
+            .where(
+                RetroAction.pod_id == retro.pod_id,
+                RetroAction.retro_id != retro.id,
+                Retro.created_at <= retro.created_at,
+                or_(RetroAction.status.in_(OPEN_STATUSES), RetroAction.reviewed_in_id == retro.id),
+            )
+            .order_by(RetroAction.due_date, RetroAction.id)
+        )
+    )
 
 
 def review_action(actor: User, retro: Retro, action: RetroAction, status: str, now: datetime | None = None) -> None:
@@ -342,8 +400,11 @@ def review_action(actor: User, retro: Retro, action: RetroAction, status: str, n
     _require_participant(actor, retro)
     if status not in (ActionStatus.DONE.value, ActionStatus.NOT_DONE.value, ActionStatus.DROPPED.value):
         raise RetroError(_l("Choose done, not done or dropped."), 422)
-    if action.pod_id != retro.pod_id or action.retro_id == retro.id or not (
-            action.is_open or action.reviewed_in_id == retro.id):
+    if (
+        action.pod_id != retro.pod_id
+        or action.retro_id == retro.id
+        or not (action.is_open or action.reviewed_in_id == retro.id)
+    ):
         raise RetroError(_l("This action is not up for review in this retro."), 404)
     _touch(retro, Phase.REVIEW.value)
     action.status = status
@@ -357,19 +418,36 @@ def review_action(actor: User, retro: Retro, action: RetroAction, status: str, n
 def record_result(action: RetroAction, now: datetime) -> None:
     """Measure a done action's metric over the four weeks before today, for baseline → now."""
     pod = db.session.get(Pod, action.pod_id)
-    figure = effects.measure(action.metric_code, day=local_today(pod, now), tz=pod.timezone, pod_id=pod.id,
-                             scope_kind=action.scope_kind, scope_id=action.scope_id)
+    figure = effects.measure(
+        action.metric_code,
+        day=local_today(pod, now),
+        tz=pod.timezone,
+        pod_id=pod.id,
+        scope_kind=action.scope_kind,
+        scope_id=action.scope_id,
+    )
     if figure is not None:
         action.result_start, action.result_end = figure.start, figure.end
         action.result_value, action.result_numerator, action.result_denominator = (
-            figure.value, figure.numerator, figure.denominator)
+            figure.value,
+            figure.numerator,
+            figure.denominator,
+        )
 
 
 # --- reflect ----------------------------------------------------------------------------------------
 
 
-def add_card(actor: User, retro: Retro, *, column_key: str, text: str, case_ref: str | None = None,
-             metric_code: str | None = None, now: datetime | None = None) -> RetroCard:
+def add_card(
+    actor: User,
+    retro: Retro,
+    *,
+    column_key: str,
+    text: str,
+    case_ref: str | None = None,
+    metric_code: str | None = None,
+    now: datetime | None = None,
+) -> RetroCard:
     """Write a card in reflect; nobody else sees its text until the phase ends."""
     _require_participant(actor, retro)
     if column_key not in retro.column_keys():
@@ -380,8 +458,15 @@ def add_card(actor: User, retro: Retro, *, column_key: str, text: str, case_ref:
     if metric_code and metric_code not in effects.metric_codes():
         raise RetroError(_l("Choose one of the metrics offered."), 422)
     _touch(retro, Phase.REFLECT.value)
-    card = RetroCard(retro_id=retro.id, column_key=column_key, text=text, author_id=actor.id, case_ref=case_ref,
-                     metric_code=metric_code, created_at=now or utcnow())
+    card = RetroCard(
+        retro_id=retro.id,
+        column_key=column_key,
+        text=text,
+        author_id=actor.id,
+        case_ref=case_ref,
+        metric_code=metric_code,
+        created_at=now or utcnow(),
+    )
     db.session.add(card)
     db.session.flush()
     return card
@@ -499,8 +584,9 @@ def _vote_target(retro: Retro, card_id: int | None, group_id: int | None) -> tup
     if (card_id is None) == (group_id is None):
         raise RetroError(_l("Vote on one card or one group."), 422)
     if card_id is not None:
-        row = db.session.execute(select(RetroCard.retro_id, RetroCard.group_id, RetroCard.text)
-                                 .where(RetroCard.id == card_id)).first()
+        row = db.session.execute(
+            select(RetroCard.retro_id, RetroCard.group_id, RetroCard.text).where(RetroCard.id == card_id)
+        ).first()
         if row is None or row.retro_id != retro.id:
             raise RetroError(_l("This card is not part of this retro."), 404)
         if row.group_id is not None:
@@ -536,23 +622,29 @@ def cast_vote(actor: User, retro: Retro, *, card_id: int | None = None, group_id
     _require_participant(actor, retro)
     target, title = _vote_target(retro, card_id, group_id)
     _vote_guard(retro)
-    budget, cap = retro.votes_per_person, retro.max_votes_per_item  # fixed when the retro is opened
-    db.session.execute(_insert(RetroVoteTally).values(retro_id=retro.id, user_id=actor.id, used=0)
-                       .on_conflict_do_nothing())
+    budget, cap = retro.votes_per_person, retro.max_votes_per_item  # fixed when the retro is opened (both >= 1)
+    # Two upserts, each its own guard: the voter's tally row (its row lock orders one person's concurrent votes)
+    # moves only while under the budget, the vote row only while under the cap; a guard that fails returns no row.
+    tally = _insert(RetroVoteTally).values(retro_id=retro.id, user_id=actor.id, used=1)
     used = db.session.execute(
-        update(RetroVoteTally)
-        .where(RetroVoteTally.retro_id == retro.id, RetroVoteTally.user_id == actor.id, RetroVoteTally.used < budget)
-        .values(used=RetroVoteTally.used + 1).returning(RetroVoteTally.used)
-        .execution_options(synchronize_session=False)).scalar()
+        tally.on_conflict_do_update(
+            index_elements=["retro_id", "user_id"],
+            set_={"used": RetroVoteTally.used + 1},
+            where=RetroVoteTally.used < budget,
+        ).returning(RetroVoteTally.used)
+    ).scalar()
     if used is None:
-        raise RetroError(_l("You have used all %(budget)s of your votes. Take one back to vote again.",
-                            budget=budget), 409)
-    db.session.execute(_insert(RetroVote).values(retro_id=retro.id, user_id=actor.id, count=0, **target)
-                       .on_conflict_do_nothing())
+        raise RetroError(
+            _l("You have used all %(budget)s of your votes. Take one back to vote again.", budget=budget), 409
+        )
+    vote = _insert(RetroVote).values(retro_id=retro.id, user_id=actor.id, count=1, **target)
     mine = db.session.execute(
-        update(RetroVote).where(RetroVote.user_id == actor.id, _target_clause(target), RetroVote.count < cap)
-        .values(count=RetroVote.count + 1).returning(RetroVote.count)
-        .execution_options(synchronize_session=False)).scalar()
+        vote.on_conflict_do_update(
+            index_elements=["user_id", next(iter(target))],
+            set_={"count": RetroVote.count + 1},
+            where=RetroVote.count < cap,
+        ).returning(RetroVote.count)
+    ).scalar()
     if mine is None:
         raise RetroError(_l("You can put at most %(cap)s votes on one item.", cap=cap), 409)
     return VoteState(_key_of(target), title, mine, used, budget, cap)
@@ -564,16 +656,21 @@ def remove_vote(actor: User, retro: Retro, *, card_id: int | None = None, group_
     target, title = _vote_target(retro, card_id, group_id)
     _vote_guard(retro)
     mine = db.session.execute(
-        update(RetroVote).where(RetroVote.user_id == actor.id, _target_clause(target), RetroVote.count > 0)
-        .values(count=RetroVote.count - 1).returning(RetroVote.count)
-        .execution_options(synchronize_session=False)).scalar()
+        update(RetroVote)
+        .where(RetroVote.user_id == actor.id, _target_clause(target), RetroVote.count > 0)
+        .values(count=RetroVote.count - 1)
+        .returning(RetroVote.count)
+        .execution_options(synchronize_session=False)
+    ).scalar()
     if mine is None:
         raise RetroError(_l("You have no vote on this item to take back."), 409)
     used = db.session.execute(
         update(RetroVoteTally)
         .where(RetroVoteTally.retro_id == retro.id, RetroVoteTally.user_id == actor.id, RetroVoteTally.used > 0)
-        .values(used=RetroVoteTally.used - 1).returning(RetroVoteTally.used)
-        .execution_options(synchronize_session=False)).scalar()
+        .values(used=RetroVoteTally.used - 1)
+        .returning(RetroVoteTally.used)
+        .execution_options(synchronize_session=False)
+    ).scalar()
     return VoteState(_key_of(target), title, mine, used or 0, retro.votes_per_person, retro.max_votes_per_item)
 
 
@@ -582,8 +679,11 @@ def item_total(retro: Retro, key: str) -> int:
     ref = parse_ref(key, ("card", "group"))
     if ref is None:
         return 0
-    return db.session.scalar(select(func.coalesce(func.sum(RetroVote.count), 0))
-                             .where(RetroVote.retro_id == retro.id, _target_clause({f"{ref[0]}_id": ref[1]})))
+    return db.session.scalar(
+        select(func.coalesce(func.sum(RetroVote.count), 0)).where(
+            RetroVote.retro_id == retro.id, _target_clause({f"{ref[0]}_id": ref[1]})
+        )
+    )
 
 
 # --- discuss ----------------------------------------------------------------------------------------
@@ -616,10 +716,21 @@ def add_note(actor: User, retro: Retro, *, topic: str, text: str, now: datetime 
     return note
 
 
-def create_action(actor: User, retro: Retro, *, title: str, owner: User | None, due_date: date | None,
-                  principle: str, topic: str | None = None, metric_code: str | None = None,
-                  scope_kind: str | None = None, scope_id: int | None = None, direction: str | None = None,
-                  now: datetime | None = None) -> RetroAction:
+def create_action(
+    actor: User,
+    retro: Retro,
+    *,
+    title: str,
+    owner: User | None,
+    due_date: date | None,
+    principle: str,
+    topic: str | None = None,
+    metric_code: str | None = None,
+    scope_kind: str | None = None,
+    scope_id: int | None = None,
+    direction: str | None = None,
+    now: datetime | None = None,
+) -> RetroAction:
     """Agree an action; with an expected effect, its baseline is the metric over the four weeks before today."""
     now = now or utcnow()
     _require_participant(actor, retro)
@@ -653,16 +764,30 @@ def create_action(actor: User, retro: Retro, *, title: str, owner: User | None, 
             raise RetroError(_l("Choose whether the metric should go up or down."), 422)
         effect = {"metric_code": metric_code, "scope_kind": scope_kind, "scope_id": scope_id, "direction": direction}
     _touch(retro, Phase.DISCUSS.value)
-    action = RetroAction(retro_id=retro.id, pod_id=retro.pod_id, title=title, owner_id=owner.id, due_date=due_date,
-                         principle=principle, status=ActionStatus.OPEN.value, created_by_id=actor.id,
-                         created_at=now, **target, **effect)
+    action = RetroAction(
+        retro_id=retro.id,
+        pod_id=retro.pod_id,
+        title=title,
+        owner_id=owner.id,
+        due_date=due_date,
+        principle=principle,
+        status=ActionStatus.OPEN.value,
+        created_by_id=actor.id,
+        created_at=now,
+        **target,
+        **effect,
+    )
     if metric_code:
-        baseline = effects.measure(metric_code, day=today, tz=pod.timezone, pod_id=pod.id, scope_kind=scope_kind,
-                                   scope_id=scope_id)
+        baseline = effects.measure(
+            metric_code, day=today, tz=pod.timezone, pod_id=pod.id, scope_kind=scope_kind, scope_id=scope_id
+        )
         action.baseline_start, action.baseline_end = effects.window_before(today)
         if baseline is not None:
             action.baseline_value, action.baseline_numerator, action.baseline_denominator = (
-                baseline.value, baseline.numerator, baseline.denominator)
+                baseline.value,
+                baseline.numerator,
+                baseline.denominator,
+            )
     db.session.add(action)
     db.session.flush()
     return action
@@ -689,9 +814,12 @@ def remind_action_owners(now: datetime | None = None) -> int:
     now = now or utcnow()
     horizon = now.date() + timedelta(days=DUE_SOON_DAYS + 1)
     rows = db.session.execute(
-        select(RetroAction, Pod.timezone).join(Pod, Pod.id == RetroAction.pod_id)
-        .where(RetroAction.status.in_(OPEN_STATUSES), RetroAction.owner_id.is_not(None),
-               RetroAction.due_date <= horizon).execution_options(populate_existing=True)
+        select(RetroAction, Pod.timezone)
+        .join(Pod, Pod.id == RetroAction.pod_id)
+        .where(
+            RetroAction.status.in_(OPEN_STATUSES), RetroAction.owner_id.is_not(None), RetroAction.due_date <= horizon
+        )
+        .execution_options(populate_existing=True)
     ).all()
     sent = 0
     for action, tz in rows:
@@ -702,16 +830,25 @@ def remind_action_owners(now: datetime | None = None) -> int:
             due = last is None or last <= action.due_date or last <= today - timedelta(days=OVERDUE_EVERY_DAYS)
         else:
             due = action.due_date <= today + timedelta(days=DUE_SOON_DAYS) and (
-                last is None or last < action.due_date - timedelta(days=DUE_SOON_DAYS))
+                last is None or last < action.due_date - timedelta(days=DUE_SOON_DAYS)
+            )
         if not due:
             continue
         same = RetroAction.reminded_on.is_(None) if last is None else RetroAction.reminded_on == last
-        claimed = db.session.execute(update(RetroAction).where(RetroAction.id == action.id, same)
-                                     .values(reminded_on=today).execution_options(synchronize_session=False))
+        claimed = db.session.execute(
+            update(RetroAction)
+            .where(RetroAction.id == action.id, same)
+            .values(reminded_on=today)
+            .execution_options(synchronize_session=False)
+        )
         if claimed.rowcount != 1:
             continue
-        notify([action.owner], "retro_action_overdue" if overdue else "retro_action_due",
-               url=register_path(action.pod_id),
-               params={"title": action.title, "due": action.due_date.isoformat()}, now=now)
+        notify(
+            [action.owner],
+            "retro_action_overdue" if overdue else "retro_action_due",
+            url=register_path(action.pod_id),
+            params={"title": action.title, "due": action.due_date.isoformat()},
+            now=now,
+        )
         sent += 1
     return sent

@@ -34,7 +34,7 @@ from app.org.principles import Principle, principle_label
 from app.permissions import authorize, can, require
 from app.retros import bp, effects, exports
 from app.retros import services as retros
-from app.retros.board import Labels, load_board, people_of, pulse_count, reflect_counts, tally_of
+from app.retros.board import Labels, card_view, load_board, people_of, pulse_count, reflect_counts, tally_of
 from app.retros.catalog import builtin_choices, column_title, template_title
 from app.retros.forms import (
     ActionForm,
@@ -73,11 +73,17 @@ WITH_POD = (selectinload(Retro.pod),)
 @bp.app_context_processor
 def retro_helpers():
     """Helpers for retro templates (and retro "My day" sections), all prefixed so no other template is shadowed."""
-    return {"retro_principles": PRINCIPLES, "retro_phase_order": PHASE_ORDER,
-            "retro_principle_label": principle_label, "retro_status_label": status_label,
-            "retro_phase_label": phase_label, "retro_metric": effects.format_value,
-            "retro_metric_name": effects.metric_name, "retro_template_title": template_title,
-            "retro_column_title": column_title}
+    return {
+        "retro_principles": PRINCIPLES,
+        "retro_phase_order": PHASE_ORDER,
+        "retro_principle_label": principle_label,
+        "retro_status_label": status_label,
+        "retro_phase_label": phase_label,
+        "retro_metric": effects.format_value,
+        "retro_metric_name": effects.metric_name,
+        "retro_template_title": template_title,
+        "retro_column_title": column_title,
+    }
 
 
 # --- the one pattern of a change ---------------------------------------------------------------------
@@ -101,8 +107,10 @@ def _board_response(retro: Retro, _result=None) -> Response:
     if not is_htmx():
         return redirect(url_for("retros.retro_page", retro_id=retro.id))
     board = _fresh_board(retro.id)
-    return make_response(render_template("retros/_board.html", board=board)
-                         + render_template("retros/_poll.html", board=board, poll_url=_poll_url(board), oob=True))
+    return make_response(
+        render_template("retros/_board.html", board=board)
+        + render_template("retros/_poll.html", board=board, poll_url=_poll_url(board), oob=True)
+    )
 
 
 def _reload(retro: Retro, _result=None) -> Response:
@@ -115,6 +123,17 @@ def _reload(retro: Retro, _result=None) -> Response:
     return redirect(url_for("retros.retro_page", retro_id=retro.id))
 
 
+def _card_added(retro: Retro, card: RetroCard) -> Response:
+    """After a new card: for htmx the card alone (appended to its column), the others' counts and the poller at
+    the new version, not the board."""
+    db.session.commit()
+    if not is_htmx():
+        return redirect(url_for("retros.retro_page", retro_id=retro.id))
+    retro.version  # noqa: B018 - loaded before the counts: a card committed in between moves the version on again
+    board = card_view(retro, current_user, card)
+    return make_response(render_template("retros/_card_added.html", card=card, board=board, poll_url=_poll_url(board)))
+
+
 def _vote_response(retro: Retro, state: retros.VoteState) -> Response:
     """After a vote: only the voter's item and remaining budget (htmx out-of-band swaps), not the board. What the
     answer shows is gathered before the commit, so the write lock is held for the statements alone."""
@@ -124,7 +143,10 @@ def _vote_response(retro: Retro, state: retros.VoteState) -> Response:
     show_totals = not retro.hide_votes
     view = SimpleNamespace(
         labels=Labels(retro, url_for("retros.vote", retro_id=retro.id), url_for("retros.unvote", retro_id=retro.id)),
-        votes_left=state.budget - state.used, show_totals=show_totals, participant=True)
+        votes_left=state.budget - state.used,
+        show_totals=show_totals,
+        participant=True,
+    )
     votes = retros.item_total(retro, state.key) if show_totals else 0
     db.session.commit()
     return make_response(render_template("retros/_vote_change.html", board=view, state=state, votes=votes))
@@ -155,49 +177,112 @@ def _facilitator(form: FacilitatorForm) -> User:
 def _add_action(user, retro, form):
     scope_kind, scope_id = _scope(form.scope.data)
     return retros.create_action(
-        user, retro, title=form.title.data, owner=_person(form.owner_id.data), due_date=form.due_date.data,
-        principle=form.principle.data, topic=form.topic.data or None, metric_code=form.metric.data or None,
-        scope_kind=scope_kind, scope_id=scope_id, direction=form.direction.data or None)
+        user,
+        retro,
+        title=form.title.data,
+        owner=_person(form.owner_id.data),
+        due_date=form.due_date.data,
+        principle=form.principle.data,
+        topic=form.topic.data or None,
+        metric_code=form.metric.data or None,
+        scope_kind=scope_kind,
+        scope_id=scope_id,
+        direction=form.direction.data or None,
+    )
 
 
 TAKE_PART, FACILITATE, GROUP = "retros.take_part", "retros.facilitate", "retros.group"
 
 # endpoint: (path after /retros/<retro_id>, form, who may, the service call (user, retro, form, **ids), answer)
 CHANGES: dict[str, tuple] = {
-    "advance": ("/advance", PhaseForm, FACILITATE,
-                lambda u, r, f: retros.advance_phase(u, r, f.phase.data), _reload),
-    "timer": ("/timer", TimerForm, FACILITATE,
-              lambda u, r, f: retros.set_timer(u, r, f.phase.data, f.minutes.data), _board_response),
-    "facilitator": ("/facilitator", FacilitatorForm, FACILITATE,
-                    lambda u, r, f: retros.set_facilitator(u, r, _facilitator(f)), _reload),
-    "checkin": ("/checkin", CheckinForm, TAKE_PART,
-                lambda u, r, f: retros.submit_checkin(u, r, f.pulse.data), _board_response),
-    "review": ("/review/<int:action_id>", ReviewForm, TAKE_PART,
-               lambda u, r, f, action_id: retros.review_action(u, r, db.get_or_404(RetroAction, action_id),
-                                                               f.status.data), _board_response),
-    "add_card": ("/cards", CardForm, TAKE_PART,
-                 lambda u, r, f: retros.add_card(u, r, column_key=f.column.data, text=f.text.data,
-                                                 case_ref=f.case_ref.data, metric_code=f.metric.data),
-                 _board_response),
-    "edit_card": ("/cards/<int:card_id>/edit", CardTextForm, TAKE_PART,
-                  lambda u, r, f, card_id: retros.edit_card(u, r, _card(r, card_id), text=f.text.data),
-                  _board_response),
-    "delete_card": ("/cards/<int:card_id>/delete", EmptyForm, TAKE_PART,
-                    lambda u, r, f, card_id: retros.delete_card(u, r, _card(r, card_id)), _board_response),
-    "move_card": ("/cards/<int:card_id>/move", MoveForm, GROUP,
-                  lambda u, r, f, card_id: retros.move_card(u, r, _card(r, card_id), f.target.data),
-                  _board_response),
-    "create_group": ("/groups", GroupForm, GROUP,
-                     lambda u, r, f: retros.create_group(u, r, title=f.title.data), _board_response),
-    "rename_group": ("/groups/<int:group_id>/rename", GroupForm, GROUP,
-                     lambda u, r, f, group_id: retros.rename_group(u, r, _group(r, group_id), title=f.title.data),
-                     _board_response),
-    "vote": ("/votes", VoteForm, TAKE_PART,
-             lambda u, r, f: retros.cast_vote(u, r, **_vote_target(f)), _vote_response),
-    "unvote": ("/votes/remove", VoteForm, TAKE_PART,
-               lambda u, r, f: retros.remove_vote(u, r, **_vote_target(f)), _vote_response),
-    "add_note": ("/notes", NoteForm, TAKE_PART,
-                 lambda u, r, f: retros.add_note(u, r, topic=f.topic.data, text=f.text.data), _board_response),
+    "advance": ("/advance", PhaseForm, FACILITATE, lambda u, r, f: retros.advance_phase(u, r, f.phase.data), _reload),
+    "timer": (
+        "/timer",
+        TimerForm,
+        FACILITATE,
+        lambda u, r, f: retros.set_timer(u, r, f.phase.data, f.minutes.data),
+        _board_response,
+    ),
+    "facilitator": (
+        "/facilitator",
+        FacilitatorForm,
+        FACILITATE,
+        lambda u, r, f: retros.set_facilitator(u, r, _facilitator(f)),
+        _reload,
+    ),
+    "checkin": (
+        "/checkin",
+        CheckinForm,
+        TAKE_PART,
+        lambda u, r, f: retros.submit_checkin(u, r, f.pulse.data),
+        _board_response,
+    ),
+    "review": (
+        "/review/<int:action_id>",
+        ReviewForm,
+        TAKE_PART,
+        lambda u, r, f, action_id: retros.review_action(u, r, db.get_or_404(RetroAction, action_id), f.status.data),
+        _board_response,
+    ),
+    "add_card": (
+        "/cards",
+        CardForm,
+        TAKE_PART,
+        lambda u, r, f: retros.add_card(
+            u, r, column_key=f.column.data, text=f.text.data, case_ref=f.case_ref.data, metric_code=f.metric.data
+        ),
+        _card_added,
+    ),
+    "edit_card": (
+        "/cards/<int:card_id>/edit",
+        CardTextForm,
+        TAKE_PART,
+        lambda u, r, f, card_id: retros.edit_card(u, r, _card(r, card_id), text=f.text.data),
+        _board_response,
+    ),
+    "delete_card": (
+        "/cards/<int:card_id>/delete",
+        EmptyForm,
+        TAKE_PART,
+        lambda u, r, f, card_id: retros.delete_card(u, r, _card(r, card_id)),
+        _board_response,
+    ),
+    "move_card": (
+        "/cards/<int:card_id>/move",
+        MoveForm,
+        GROUP,
+        lambda u, r, f, card_id: retros.move_card(u, r, _card(r, card_id), f.target.data),
+        _board_response,
+    ),
+    "create_group": (
+        "/groups",
+        GroupForm,
+        GROUP,
+        lambda u, r, f: retros.create_group(u, r, title=f.title.data),
+        _board_response,
+    ),
+    "rename_group": (
+        "/groups/<int:group_id>/rename",
+        GroupForm,
+        GROUP,
+        lambda u, r, f, group_id: retros.rename_group(u, r, _group(r, group_id), title=f.title.data),
+        _board_response,
+    ),
+    "vote": ("/votes", VoteForm, TAKE_PART, lambda u, r, f: retros.cast_vote(u, r, **_vote_target(f)), _vote_response),
+    "unvote": (
+        "/votes/remove",
+        VoteForm,
+        TAKE_PART,
+        lambda u, r, f: retros.remove_vote(u, r, **_vote_target(f)),
+        _vote_response,
+    ),
+    "add_note": (
+        "/notes",
+        NoteForm,
+        TAKE_PART,
+        lambda u, r, f: retros.add_note(u, r, topic=f.topic.data, text=f.text.data),
+        _board_response,
+    ),
     "add_action": ("/actions", ActionForm, TAKE_PART, _add_action, _board_response),
 }
 
@@ -210,10 +295,12 @@ def _allow(needs: str, retro: Retro) -> None:
         raise retros.RetroError(_("Only the facilitator can do this."), 403)
 
 
-def _register(endpoint: str, path: str, form_class: type[FlaskForm], needs: str, call: Callable,
-              answer: Callable) -> None:
+def _register(
+    endpoint: str, path: str, form_class: type[FlaskForm], needs: str, call: Callable, answer: Callable
+) -> None:
+    # A vote's answer is the voter's item and budget: no board, so no pod to load with the retro.
     @login_required
-    @authorize(Retro, "retros.view", options=WITH_POD)
+    @authorize(Retro, "retros.view", options=() if answer is _vote_response else WITH_POD)
     def view(retro: Retro, **ids) -> Response:
         _allow(needs, retro)  # who may act is settled before the form is read
         return answer(retro, call(current_user, retro, valid(form_class()), **ids))
@@ -239,7 +326,7 @@ def _person(user_id: int | None) -> User | None:
 
 
 def _scope(raw: str | None) -> tuple[str, int | None]:
-    """"pod", "segment-<id>" or "stage-<id>"."""
+    """ "pod", "segment-<id>" or "stage-<id>"."""
     raw = (raw or "").strip() or "pod"
     if raw == "pod":
         return "pod", None
@@ -261,8 +348,7 @@ def index():
     ids = [p.id for p in pods]
     recent = {}
     if ids:
-        for retro in db.session.scalars(select(Retro).where(Retro.pod_id.in_(ids))
-                                        .order_by(Retro.created_at.desc())):
+        for retro in db.session.scalars(select(Retro).where(Retro.pod_id.in_(ids)).order_by(Retro.created_at.desc())):
             recent.setdefault(retro.pod_id, [])
             if len(recent[retro.pod_id]) < 3:
                 recent[retro.pod_id].append(retro)
@@ -277,21 +363,42 @@ def pod_retros(pod: Pod):
         require("retros.run", pod)
         form = valid(RetroForm())
         retro = retros.create_retro(
-            current_user, pod, title=form.title.data, template_key=form.template.data,
-            facilitator=_person(form.facilitator_id.data), anonymous=form.anonymous.data,
-            votes_per_person=form.votes_per_person.data, max_votes_per_item=form.max_votes_per_item.data,
-            hide_votes=form.hide_votes.data, grouping=form.grouping.data or "everyone")
+            current_user,
+            pod,
+            title=form.title.data,
+            template_key=form.template.data,
+            facilitator=_person(form.facilitator_id.data),
+            anonymous=form.anonymous.data,
+            votes_per_person=form.votes_per_person.data,
+            max_votes_per_item=form.max_votes_per_item.data,
+            hide_votes=form.hide_votes.data,
+            grouping=form.grouping.data or "everyone",
+        )
         db.session.commit()
         return redirect(url_for("retros.retro_page", retro_id=retro.id))
-    retro_list = list(db.session.scalars(select(Retro).options(selectinload(Retro.facilitator))
-                                         .where(Retro.pod_id == pod.id).order_by(Retro.created_at.desc())))
-    templates = list(db.session.scalars(select(RetroTemplate).where(RetroTemplate.pod_id == pod.id)
-                                        .order_by(RetroTemplate.name)))
+    retro_list = list(
+        db.session.scalars(
+            select(Retro)
+            .options(selectinload(Retro.facilitator))
+            .where(Retro.pod_id == pod.id)
+            .order_by(Retro.created_at.desc())
+        )
+    )
+    templates = list(
+        db.session.scalars(select(RetroTemplate).where(RetroTemplate.pod_id == pod.id).order_by(RetroTemplate.name))
+    )
     people = people_of(pod.id, utcnow().date())
-    return render_template("retros/pod.html", pod=pod, retros=retro_list, templates=templates,
-                           builtins=builtin_choices(), people=people, coach=can(current_user, "retros.run", pod),
-                           suggested=retros.suggested_facilitator(pod, people),
-                           open_retro=next((r for r in retro_list if not r.is_closed), None))
+    return render_template(
+        "retros/pod.html",
+        pod=pod,
+        retros=retro_list,
+        templates=templates,
+        builtins=builtin_choices(),
+        people=people,
+        coach=can(current_user, "retros.run", pod),
+        suggested=retros.suggested_facilitator(pod, people),
+        open_retro=next((r for r in retro_list if not r.is_closed), None),
+    )
 
 
 @bp.post("/pods/<int:pod_id>/retro-templates")
@@ -299,9 +406,14 @@ def pod_retros(pod: Pod):
 @authorize(Pod, "retros.view")
 def save_template(pod: Pod):
     form = valid(TemplateForm())
-    retros.save_template(current_user, pod, name=form.name.data, columns_text=form.columns.data,
-                         names={"es": form.name_es.data, "it": form.name_it.data},
-                         columns_in={"es": form.columns_es.data, "it": form.columns_it.data})
+    retros.save_template(
+        current_user,
+        pod,
+        name=form.name.data,
+        columns_text=form.columns.data,
+        names={"es": form.name_es.data, "it": form.name_it.data},
+        columns_in={"es": form.columns_es.data, "it": form.columns_it.data},
+    )
     db.session.commit()
     flash(_("Template saved."), "success")
     return redirect(url_for("retros.pod_retros", pod_id=pod.id))
@@ -326,16 +438,29 @@ def delete_template(pod: Pod, template_id: int):
 @authorize(Pod, "retros.view")
 def action_register(pod: Pod):
     """Every action of the pod's retros: open, overdue and done, with the measured effect."""
-    actions = list(db.session.scalars(
-        select(RetroAction).options(selectinload(RetroAction.owner), selectinload(RetroAction.retro))
-        .where(RetroAction.pod_id == pod.id).order_by(RetroAction.due_date, RetroAction.id)))
+    actions = list(
+        db.session.scalars(
+            select(RetroAction)
+            .options(selectinload(RetroAction.owner), selectinload(RetroAction.retro))
+            .where(RetroAction.pod_id == pod.id)
+            .order_by(RetroAction.due_date, RetroAction.id)
+        )
+    )
     today = retros.local_today(pod)
     open_ = [a for a in actions if a.status in OPEN_STATUSES and a.due_date >= today]
     overdue = [a for a in actions if a.status in OPEN_STATUSES and a.due_date < today]
     done = [a for a in actions if a.status == "done"]
     dropped = [a for a in actions if a.status == "dropped"]
-    return render_template("retros/register.html", pod=pod, open_actions=open_, overdue=overdue, done=done,
-                           dropped=dropped, today=today, scopes=_scope_names())
+    return render_template(
+        "retros/register.html",
+        pod=pod,
+        open_actions=open_,
+        overdue=overdue,
+        done=done,
+        dropped=dropped,
+        today=today,
+        scopes=_scope_names(),
+    )
 
 
 def _scope_names() -> dict[tuple[str, int], str]:
@@ -384,17 +509,23 @@ def board(retro_id: int):
         # Someone else's card or pulse: the counts alone, without loading the board.
         view = SimpleNamespace(retro=retro, participant=can(current_user, "retros.take_part", retro))
         if retro.phase == Phase.REFLECT.value:
-            part = render_template("retros/_reflect_counts.html", board=SimpleNamespace(
-                columns=reflect_counts(retro, current_user)), oob=True)
+            part = render_template(
+                "retros/_reflect_counts.html",
+                board=SimpleNamespace(columns=reflect_counts(retro, current_user)),
+                oob=True,
+            )
         else:
-            part = render_template("retros/_pulse_count.html", board=SimpleNamespace(pulse_count=pulse_count(retro)),
-                                   oob=True)
+            part = render_template(
+                "retros/_pulse_count.html", board=SimpleNamespace(pulse_count=pulse_count(retro)), oob=True
+            )
         return _live_answer(render_template("retros/_poll.html", board=view, poll_url=_poll_url(view)) + part)
     if known_phase != retro.phase:
         return _live_answer(_phase_change(retro))
     board = load_board(retro, current_user)
-    return _live_answer(render_template("retros/_poll.html", board=board, poll_url=_poll_url(board))
-                        + render_template("retros/_board.html", board=board, oob=True))
+    return _live_answer(
+        render_template("retros/_poll.html", board=board, poll_url=_poll_url(board))
+        + render_template("retros/_board.html", board=board, oob=True)
+    )
 
 
 def _live_answer(body: str) -> Response:
@@ -415,13 +546,21 @@ def _phase_change(retro: Retro) -> str:
     participant = can(current_user, "retros.take_part", retro)
     key = None
     if retro.phase == Phase.VOTE.value and not tally_of(retro, current_user):
-        key = (retro.id, retro.version, str(get_locale()), str(get_timezone()), participant,
-               can(current_user, "retros.facilitate", retro), can(current_user, "retros.run", retro.pod_id))
+        key = (
+            retro.id,
+            retro.version,
+            str(get_locale()),
+            str(get_timezone()),
+            participant,
+            can(current_user, "retros.facilitate", retro),
+            can(current_user, "retros.run", retro.pod_id),
+        )
         shared = _SHARED.get(key)
         if shared is not None:
             view = SimpleNamespace(retro=retro, participant=participant)
-            return (render_template("retros/_poll.html", board=view, poll_url=_poll_url(view))
-                    + shared.replace(_CSRF_SLOT, generate_csrf()))
+            return render_template("retros/_poll.html", board=view, poll_url=_poll_url(view)) + shared.replace(
+                _CSRF_SLOT, generate_csrf()
+            )
     retro = db.session.scalar(select(Retro).options(*WITH_POD).where(Retro.id == retro.id))
     board = load_board(retro, current_user)
     live_area = render_template("retros/_live_oob.html", board=board)
@@ -443,8 +582,9 @@ def _closed(retro: Retro):
 
 
 def _download(retro: Retro, body: str, extension: str, mimetype: str) -> Response:
-    return Response(body, mimetype=mimetype, headers={
-        "Content-Disposition": f'attachment; filename="retro-{retro.id}.{extension}"'})
+    return Response(
+        body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="retro-{retro.id}.{extension}"'}
+    )
 
 
 @bp.route("/retros/<int:retro_id>/export.md")

@@ -10,8 +10,11 @@ from datetime import date, datetime, time, timedelta
 from flask import url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app import live
 from app.errors import ServiceError
@@ -55,6 +58,7 @@ class StandupError(ServiceError):
 
 # ------------------------------------------------------------------------------------------------ days & access
 
+
 def local_today(pod: Pod, now: datetime) -> date:
     return to_local(now, pod.timezone).date()
 
@@ -82,8 +86,9 @@ def working_days_between(pod: Pod, first: date, last: date) -> int:
 
 def settings_for(pod_id: int) -> StandupSettings:
     found = db.session.get(StandupSettings, pod_id)
-    return found or StandupSettings(pod_id=pod_id, escalate_after_days=DEFAULT_ESCALATE_AFTER_DAYS,
-                                    timebox_seconds=DEFAULT_TIMEBOX_SECONDS)
+    return found or StandupSettings(
+        pod_id=pod_id, escalate_after_days=DEFAULT_ESCALATE_AFTER_DAYS, timebox_seconds=DEFAULT_TIMEBOX_SECONDS
+    )
 
 
 def save_settings(actor: User, pod: Pod, *, escalate_after_days: int, timebox_seconds: int) -> StandupSettings:
@@ -104,19 +109,25 @@ def save_settings(actor: User, pod: Pod, *, escalate_after_days: int, timebox_se
 
 
 def member_users(pod_id: int, on: date) -> list[User]:
-    return list(db.session.scalars(
-        select(User).join(Membership, Membership.user_id == User.id)
-        .where(Membership.pod_id == pod_id, Membership.current(on), User.active)
-        .order_by(User.display_name, User.id)))
+    return list(
+        db.session.scalars(
+            select(User)
+            .join(Membership, Membership.user_id == User.id)
+            .where(Membership.pod_id == pod_id, Membership.current(on), User.active)
+            .order_by(User.display_name, User.id)
+        )
+    )
 
 
 # ------------------------------------------------------------------------------------------------------ boards
 
+
 def _bump(board_ids) -> None:
     ids = list(board_ids)
     if ids:
-        db.session.execute(update(StandupBoard).where(StandupBoard.id.in_(ids))
-                           .values(version=StandupBoard.version + 1))
+        db.session.execute(
+            update(StandupBoard).where(StandupBoard.id.in_(ids)).values(version=StandupBoard.version + 1)
+        )
         _changed(*ids)
 
 
@@ -134,15 +145,23 @@ def ensure_board(pod: Pod, day: date, *, now: datetime | None = None, source: st
     if found is not None:
         return found
     expected = len(member_users(pod.id, day))
-    board = StandupBoard(pod_id=pod.id, day=day, status=BoardStatus.OPEN.value, version=1, created_at=now,
-                         created_by=source, expected_count=expected, speaker_order=[], speaker_index=0)
+    board = StandupBoard(
+        pod_id=pod.id,
+        day=day,
+        status=BoardStatus.OPEN.value,
+        version=1,
+        created_at=now,
+        created_by=source,
+        expected_count=expected,
+        speaker_order=[],
+        speaker_index=0,
+    )
     try:
         with db.session.begin_nested():
             db.session.add(board)
             db.session.flush()
     except IntegrityError:
-        found = db.session.scalar(select(StandupBoard).where(StandupBoard.pod_id == pod.id,
-                                                             StandupBoard.day == day))
+        found = db.session.scalar(select(StandupBoard).where(StandupBoard.pod_id == pod.id, StandupBoard.day == day))
         if found is None:  # pragma: no cover - the unique key failed for another reason
             raise
         return found
@@ -154,35 +173,49 @@ def ensure_board(pod: Pod, day: date, *, now: datetime | None = None, source: st
 
 def _close_earlier_boards(pod_id: int, day: date, now: datetime) -> None:
     """A new day's board freezes the pod's earlier boards nobody closed."""
-    earlier = list(db.session.scalars(select(StandupBoard.id).where(
-        StandupBoard.pod_id == pod_id, StandupBoard.day < day, StandupBoard.status != BoardStatus.CLOSED.value)))
+    earlier = list(
+        db.session.scalars(
+            select(StandupBoard.id).where(
+                StandupBoard.pod_id == pod_id, StandupBoard.day < day, StandupBoard.status != BoardStatus.CLOSED.value
+            )
+        )
+    )
     for board_id in earlier:
         _freeze(board_id, now, None)
 
 
 def _carry_over(board: StandupBoard) -> None:
-    open_ids = list(db.session.scalars(select(Blocker.id).where(
-        Blocker.pod_id == board.pod_id, Blocker.status != BlockerStatus.RESOLVED.value)))
+    open_ids = list(
+        db.session.scalars(
+            select(Blocker.id).where(Blocker.pod_id == board.pod_id, Blocker.status != BlockerStatus.RESOLVED.value)
+        )
+    )
     for blocker_id in open_ids:
         db.session.add(BoardBlocker(board_id=board.id, blocker_id=blocker_id))
 
 
 def _freeze(board_id: int, now: datetime, actor_id: int | None) -> bool:
     changed = db.session.execute(
-        update(StandupBoard).where(StandupBoard.id == board_id, StandupBoard.status != BoardStatus.CLOSED.value)
-        .values(status=BoardStatus.CLOSED.value, closed_at=now, closed_by_id=actor_id,
-                version=StandupBoard.version + 1)
+        update(StandupBoard)
+        .where(StandupBoard.id == board_id, StandupBoard.status != BoardStatus.CLOSED.value)
+        .values(status=BoardStatus.CLOSED.value, closed_at=now, closed_by_id=actor_id, version=StandupBoard.version + 1)
     ).rowcount
     if not changed:
         return False
     _changed(board_id)
-    statuses = dict(db.session.execute(
-        select(Blocker.id, Blocker.status).join(BoardBlocker, BoardBlocker.blocker_id == Blocker.id)
-        .where(BoardBlocker.board_id == board_id)).all())
+    statuses = dict(
+        db.session.execute(
+            select(Blocker.id, Blocker.status)
+            .join(BoardBlocker, BoardBlocker.blocker_id == Blocker.id)
+            .where(BoardBlocker.board_id == board_id)
+        ).all()
+    )
     for blocker_id, status in statuses.items():
-        db.session.execute(update(BoardBlocker).where(BoardBlocker.board_id == board_id,
-                                                      BoardBlocker.blocker_id == blocker_id)
-                           .values(status_at_close=status))
+        db.session.execute(
+            update(BoardBlocker)
+            .where(BoardBlocker.board_id == board_id, BoardBlocker.blocker_id == blocker_id)
+            .values(status_at_close=status)
+        )
     return True
 
 
@@ -205,8 +238,9 @@ def create_due_boards(now: datetime) -> int:
         start = datetime.combine(local.date(), pod.standup_time) - BOARD_LEAD
         if local.replace(tzinfo=None) < start:
             continue
-        exists = db.session.scalar(select(StandupBoard.id).where(StandupBoard.pod_id == pod.id,
-                                                                 StandupBoard.day == local.date()))
+        exists = db.session.scalar(
+            select(StandupBoard.id).where(StandupBoard.pod_id == pod.id, StandupBoard.day == local.date())
+        )
         if exists is None:
             ensure_board(pod, local.date(), now=now, source="job")
             made += 1
@@ -214,6 +248,7 @@ def create_due_boards(now: datetime) -> int:
 
 
 # ----------------------------------------------------------------------------------------------------- entries
+
 
 def _clean(text: str | None, limit: int, label) -> str:
     value = (text or "").strip()
@@ -231,34 +266,47 @@ def _require_post(actor: User, board: StandupBoard, closed_message, member_messa
         raise StandupError(member_message, 403)
 
 
-def save_entry(actor: User, board: StandupBoard, *, yesterday: str, today: str, mood: int | None,
-               now: datetime | None = None) -> StandupEntry:
+def save_entry(
+    actor: User, board: StandupBoard, *, yesterday: str, today: str, mood: int | None, now: datetime | None = None
+) -> StandupEntry:
     """Post or edit the actor's own entry; nobody writes another person's entry."""
     now = now or utcnow()
-    _require_post(actor, board, _l("This board is closed; entries can no longer change."),
-                  _l("Only members of the pod can post on its board."))
+    _require_post(
+        actor,
+        board,
+        _l("This board is closed; entries can no longer change."),
+        _l("Only members of the pod can post on its board."),
+    )
     yesterday = _clean(yesterday, MAX_ENTRY_TEXT, _l("Yesterday"))
     today = _clean(today, MAX_ENTRY_TEXT, _l("Today"))
     if not yesterday and not today:
         raise StandupError(_l("Write what you did yesterday or what you will do today."))
     if mood is not None and not 1 <= mood <= 5:
         raise StandupError(_l("Mood must be between 1 and 5."))
-    entry = db.session.scalar(select(StandupEntry).where(StandupEntry.board_id == board.id,
-                                                         StandupEntry.user_id == actor.id))
-    if entry is None:
-        entry = StandupEntry(board_id=board.id, user_id=actor.id, yesterday=yesterday, today=today, mood=mood,
-                             created_at=now, updated_at=now)
-        try:
-            with db.session.begin_nested():
-                db.session.add(entry)
-                db.session.flush()
-        except IntegrityError:  # the same person posted twice at once: keep one entry, edited
-            entry = db.session.scalar(select(StandupEntry).where(StandupEntry.board_id == board.id,
-                                                                 StandupEntry.user_id == actor.id))
-    entry.yesterday, entry.today, entry.mood, entry.updated_at = yesterday, today, mood, now
-    _bump([board.id])
-    db.session.flush()
-    return entry
+    # The version bump is also the "still open" check, in the same statement (a board closed since the page was
+    # read refuses the entry) and, on PostgreSQL, the row lock that orders it with closing the board.
+    version = db.session.execute(
+        update(StandupBoard)
+        .where(StandupBoard.id == board.id, StandupBoard.status != BoardStatus.CLOSED.value)
+        .values(version=StandupBoard.version + 1)
+        .returning(StandupBoard.version)
+        .execution_options(synchronize_session=False)
+    ).scalar()
+    if version is None:
+        db.session.expire(board)
+        raise StandupError(_l("This board is closed; entries can no longer change."), 409)
+    set_committed_value(board, "version", version)
+    live.changed(db.session, "standup", board.id, version)
+    text = {"yesterday": yesterday, "today": today, "mood": mood, "updated_at": now}
+    dialect = db.session.connection().dialect.name
+    insert = (pg_insert if dialect == "postgresql" else sqlite_insert)(StandupEntry)
+    upsert = (  # one entry per person and board, even when the same person posts twice at once
+        insert.values(board_id=board.id, user_id=actor.id, created_at=now, **text)
+        .on_conflict_do_update(index_elements=["board_id", "user_id"], set_=text)
+        .returning(StandupEntry)
+        .execution_options(populate_existing=True)
+    )
+    return db.session.scalars(upsert).one()
 
 
 def mood_summary(board: StandupBoard, entries: list[StandupEntry]) -> tuple[int | None, float | None]:
@@ -275,11 +323,23 @@ def mood_summary(board: StandupBoard, entries: list[StandupEntry]) -> tuple[int 
 
 # ---------------------------------------------------------------------------------------------------- blockers
 
-def raise_blocker(actor: User, board: StandupBoard, *, description: str, owner_id: int | None = None,
-                  case_ref: str = "", now: datetime | None = None) -> Blocker:
+
+def raise_blocker(
+    actor: User,
+    board: StandupBoard,
+    *,
+    description: str,
+    owner_id: int | None = None,
+    case_ref: str = "",
+    now: datetime | None = None,
+) -> Blocker:
     now = now or utcnow()
-    _require_post(actor, board, _l("This board is closed; raise the blocker on today's board."),
-                  _l("Only members of the pod can raise blockers on its board."))
+    _require_post(
+        actor,
+        board,
+        _l("This board is closed; raise the blocker on today's board."),
+        _l("Only members of the pod can raise blockers on its board."),
+    )
     description = _clean(description, MAX_BLOCKER, _l("Blocker"))
     if not description:
         raise StandupError(_l("Describe the blocker."))
@@ -287,12 +347,21 @@ def raise_blocker(actor: User, board: StandupBoard, *, description: str, owner_i
     owner = actor.id if owner_id is None else owner_id
     if owner != actor.id:
         allowed = {u.id for u in member_users(board.pod_id, board.day)} | set(
-            db.session.scalars(select(pod_coaches.c.user_id).where(pod_coaches.c.pod_id == board.pod_id)))
+            db.session.scalars(select(pod_coaches.c.user_id).where(pod_coaches.c.pod_id == board.pod_id))
+        )
         if owner not in allowed:
             raise StandupError(_l("The owner must be a member or coach of the pod."))
-    blocker = Blocker(pod_id=board.pod_id, board_id=board.id, description=description, case_ref=case_ref,
-                      raised_by_id=actor.id, owner_id=owner, status=BlockerStatus.OPEN.value, raised_at=now,
-                      raised_day=board.day)
+    blocker = Blocker(
+        pod_id=board.pod_id,
+        board_id=board.id,
+        description=description,
+        case_ref=case_ref,
+        raised_by_id=actor.id,
+        owner_id=owner,
+        status=BlockerStatus.OPEN.value,
+        raised_at=now,
+        raised_day=board.day,
+    )
     db.session.add(blocker)
     db.session.flush()
     db.session.add(BoardBlocker(board_id=board.id, blocker_id=blocker.id))
@@ -302,22 +371,32 @@ def raise_blocker(actor: User, board: StandupBoard, *, description: str, owner_i
 
 
 def _bump_boards_showing(blocker_id: int) -> None:
-    ids = db.session.scalars(select(BoardBlocker.board_id).join(StandupBoard, StandupBoard.id == BoardBlocker.board_id)
-                             .where(BoardBlocker.blocker_id == blocker_id,
-                                    StandupBoard.status != BoardStatus.CLOSED.value))
+    ids = db.session.scalars(
+        select(BoardBlocker.board_id)
+        .join(StandupBoard, StandupBoard.id == BoardBlocker.board_id)
+        .where(BoardBlocker.blocker_id == blocker_id, StandupBoard.status != BoardStatus.CLOSED.value)
+    )
     _bump(ids)
 
 
 def _escalation_recipients(pod_id: int) -> list[User]:
     coaches = select(pod_coaches.c.user_id).where(pod_coaches.c.pod_id == pod_id)
-    return list(db.session.scalars(select(User).where(User.active, (User.role == Role.LEADER.value)
-                                                      | User.id.in_(coaches)).order_by(User.id)))
+    return list(
+        db.session.scalars(
+            select(User).where(User.active, (User.role == Role.LEADER.value) | User.id.in_(coaches)).order_by(User.id)
+        )
+    )
 
 
 def _notify_escalation(blocker: Blocker, pod: Pod, now: datetime) -> None:
     url = url_for("standups.pod_board", pod_id=pod.id)
-    notify(_escalation_recipients(pod.id), "standup_blocker_escalated", url=url, now=now,
-           params={"pod": pod.name, "description": one_line(blocker.description, 120)})
+    notify(
+        _escalation_recipients(pod.id),
+        "standup_blocker_escalated",
+        url=url,
+        now=now,
+        params={"pod": pod.name, "description": one_line(blocker.description, 120)},
+    )
 
 
 def escalate_blocker(actor: User | None, blocker: Blocker, now: datetime | None = None) -> bool:
@@ -328,9 +407,10 @@ def escalate_blocker(actor: User | None, blocker: Blocker, now: datetime | None 
     if blocker.status != BlockerStatus.OPEN.value:
         raise StandupError(_l("Only an open blocker can be escalated."), 409)
     changed = db.session.execute(
-        update(Blocker).where(Blocker.id == blocker.id, Blocker.status == BlockerStatus.OPEN.value)
-        .values(status=BlockerStatus.ESCALATED.value, escalated_at=now,
-                escalated_by_id=actor.id if actor else None)).rowcount
+        update(Blocker)
+        .where(Blocker.id == blocker.id, Blocker.status == BlockerStatus.OPEN.value)
+        .values(status=BlockerStatus.ESCALATED.value, escalated_at=now, escalated_by_id=actor.id if actor else None)
+    ).rowcount
     if not changed:
         raise StandupError(_l("Someone changed this blocker in the meantime."), 409)
     db.session.refresh(blocker)
@@ -344,8 +424,10 @@ def resolve_blocker(actor: User, blocker: Blocker, now: datetime | None = None) 
     if not can(actor, HANDLE_BLOCKER, blocker):
         raise StandupError(_l("Only the blocker's owner or the pod's coach can resolve it."), 403)
     changed = db.session.execute(
-        update(Blocker).where(Blocker.id == blocker.id, Blocker.status != BlockerStatus.RESOLVED.value)
-        .values(status=BlockerStatus.RESOLVED.value, resolved_at=now, resolved_by_id=actor.id)).rowcount
+        update(Blocker)
+        .where(Blocker.id == blocker.id, Blocker.status != BlockerStatus.RESOLVED.value)
+        .values(status=BlockerStatus.RESOLVED.value, resolved_at=now, resolved_by_id=actor.id)
+    ).rowcount
     if not changed:
         raise StandupError(_l("This blocker is resolved already."), 409)
     db.session.refresh(blocker)
@@ -355,8 +437,11 @@ def resolve_blocker(actor: User, blocker: Blocker, now: datetime | None = None) 
 def escalate_stale_blockers(now: datetime) -> int:
     """Job: escalate open blockers older than their pod's setting, in working days of the pod's own zone."""
     rows = db.session.execute(
-        select(Blocker, Pod).join(Pod, Pod.id == Blocker.pod_id)
-        .where(Blocker.status == BlockerStatus.OPEN.value).order_by(Blocker.id)).all()
+        select(Blocker, Pod)
+        .join(Pod, Pod.id == Blocker.pod_id)
+        .where(Blocker.status == BlockerStatus.OPEN.value)
+        .order_by(Blocker.id)
+    ).all()
     if not rows:
         return 0
     limits = dict(db.session.execute(select(StandupSettings.pod_id, StandupSettings.escalate_after_days)).all())
@@ -374,6 +459,7 @@ def escalate_stale_blockers(now: datetime) -> int:
 
 # ---------------------------------------------------------------------------------------------- walk the board
 
+
 def _require_coach(actor: User, board: StandupBoard) -> None:
     if not can(actor, COACH, board):
         raise StandupError(_l("Only the pod's coach can walk the board."), 403)
@@ -390,17 +476,26 @@ def start_walk(actor: User, board: StandupBoard, now: datetime | None = None) ->
     if not order:
         raise StandupError(_l("The pod has no members to walk through."))
     changed = db.session.execute(
-        update(StandupBoard).where(StandupBoard.id == board.id, StandupBoard.status == BoardStatus.OPEN.value)
-        .values(status=BoardStatus.WALKING.value, walk_started_at=now, speaker_order=order, speaker_index=0,
-                speaker_started_at=now, version=StandupBoard.version + 1)).rowcount
+        update(StandupBoard)
+        .where(StandupBoard.id == board.id, StandupBoard.status == BoardStatus.OPEN.value)
+        .values(
+            status=BoardStatus.WALKING.value,
+            walk_started_at=now,
+            speaker_order=order,
+            speaker_index=0,
+            speaker_started_at=now,
+            version=StandupBoard.version + 1,
+        )
+    ).rowcount
     _changed(board.id)
     if not changed:
         raise StandupError(_l("The stand-up has started already."), 409)
     db.session.refresh(board)
 
 
-def advance_speaker(actor: User, board: StandupBoard, *, expected_index: int, skip: bool = False,
-                    now: datetime | None = None) -> None:
+def advance_speaker(
+    actor: User, board: StandupBoard, *, expected_index: int, skip: bool = False, now: datetime | None = None
+) -> None:
     """Next (the speaker attended) or skip (absent); `expected_index` makes a double click advance only once."""
     now = now or utcnow()
     _require_coach(actor, board)
@@ -410,15 +505,20 @@ def advance_speaker(actor: User, board: StandupBoard, *, expected_index: int, sk
     if speaker is None:
         raise StandupError(_l("Everyone has had their turn."), 409)
     changed = db.session.execute(
-        update(StandupBoard).where(StandupBoard.id == board.id, StandupBoard.speaker_index == expected_index,
-                                   StandupBoard.status == BoardStatus.WALKING.value)
+        update(StandupBoard)
+        .where(
+            StandupBoard.id == board.id,
+            StandupBoard.speaker_index == expected_index,
+            StandupBoard.status == BoardStatus.WALKING.value,
+        )
         .values(speaker_index=expected_index + 1, speaker_started_at=now, version=StandupBoard.version + 1)
     ).rowcount
     _changed(board.id)
     if not changed:
         raise StandupError(_l("The speaker changed in the meantime."), 409)
-    db.session.merge(Attendance(board_id=board.id, user_id=speaker, status="skipped" if skip else "present",
-                                recorded_at=now))
+    db.session.merge(
+        Attendance(board_id=board.id, user_id=speaker, status="skipped" if skip else "present", recorded_at=now)
+    )
     db.session.flush()
     db.session.refresh(board)
 
@@ -434,6 +534,7 @@ def close_board(actor: User, board: StandupBoard, now: datetime | None = None) -
 
 # ----------------------------------------------------------------------------------------------- reminders
 
+
 def remind_missing(now: datetime) -> int:
     """Job: shortly before stand-up, remind members who have not posted; once per board at most."""
     sent = 0
@@ -448,20 +549,28 @@ def remind_missing(now: datetime) -> int:
         board = ensure_board(pod, day, now=now, source="job")
         if board.is_closed or board.reminded_at is not None:
             continue
-        claimed = db.session.execute(update(StandupBoard).where(StandupBoard.id == board.id,
-                                                                StandupBoard.reminded_at.is_(None))
-                                     .values(reminded_at=now)).rowcount
+        claimed = db.session.execute(
+            update(StandupBoard)
+            .where(StandupBoard.id == board.id, StandupBoard.reminded_at.is_(None))
+            .values(reminded_at=now)
+        ).rowcount
         if not claimed:
             continue
         posted = set(db.session.scalars(select(StandupEntry.user_id).where(StandupEntry.board_id == board.id)))
         missing = [u for u in member_users(pod.id, day) if u.id not in posted]
-        notify(missing, "standup_reminder", url=url_for("standups.pod_board", pod_id=pod.id), now=now,
-               params={"pod": pod.name, "time": pod.standup_time.strftime("%H:%M")})
+        notify(
+            missing,
+            "standup_reminder",
+            url=url_for("standups.pod_board", pod_id=pod.id),
+            now=now,
+            params={"pod": pod.name, "time": pod.standup_time.strftime("%H:%M")},
+        )
         sent += len(missing)
     return sent
 
 
 # --------------------------------------------------------------------------------------------- reading boards
+
 
 @dataclass
 class BlockerView:
@@ -497,12 +606,19 @@ def board_view(board: StandupBoard, now: datetime | None = None) -> BoardView:
     now = now or utcnow()
     pod = board.pod
     members = member_users(pod.id, board.day)
-    entries = {e.user_id: e for e in db.session.scalars(
-        select(StandupEntry).options(joinedload(StandupEntry.user)).where(StandupEntry.board_id == board.id))}
+    entries = {
+        e.user_id: e
+        for e in db.session.scalars(
+            select(StandupEntry).options(joinedload(StandupEntry.user)).where(StandupEntry.board_id == board.id)
+        )
+    }
     links = db.session.execute(
-        select(Blocker, BoardBlocker.status_at_close).join(BoardBlocker, BoardBlocker.blocker_id == Blocker.id)
+        select(Blocker, BoardBlocker.status_at_close)
+        .join(BoardBlocker, BoardBlocker.blocker_id == Blocker.id)
         .options(joinedload(Blocker.owner), joinedload(Blocker.raised_by))
-        .where(BoardBlocker.board_id == board.id).order_by(Blocker.raised_at, Blocker.id)).all()
+        .where(BoardBlocker.board_id == board.id)
+        .order_by(Blocker.raised_at, Blocker.id)
+    ).all()
     reference = board.day if board.is_closed else max(board.day, local_today(pod, now))
     blockers = []
     for blocker, frozen in links:
@@ -511,16 +627,16 @@ def board_view(board: StandupBoard, now: datetime | None = None) -> BoardView:
         if blocker.resolved_at is not None and status == BlockerStatus.RESOLVED.value:
             end_day = min(reference, local_today(pod, blocker.resolved_at))
         blockers.append(BlockerView(blocker, status, working_days_between(pod, blocker.raised_day, end_day)))
-    attendance = dict(db.session.execute(select(Attendance.user_id, Attendance.status)
-                                         .where(Attendance.board_id == board.id)).all())
+    attendance = dict(
+        db.session.execute(select(Attendance.user_id, Attendance.status).where(Attendance.board_id == board.id)).all()
+    )
     answers, average = mood_summary(board, list(entries.values()))
     people = {u.id: u for u in members}
     people.update({e.user_id: e.user for e in entries.values()})
     missing = [uid for uid in (board.speaker_order or []) if uid not in people]
     if missing:
         people.update({u.id: u for u in db.session.scalars(select(User).where(User.id.in_(missing)))})
-    return BoardView(board, pod, members, entries, blockers, attendance, settings_for(pod.id), answers, average,
-                     people)
+    return BoardView(board, pod, members, entries, blockers, attendance, settings_for(pod.id), answers, average, people)
 
 
 OUTCOME_CODES = ("volume", "resolved", "backlog", "sla_attainment", "csat", "handoff_rate")
@@ -539,12 +655,22 @@ def outcomes_strip(pod: Pod, day: date) -> dict:
         delta = None if now_value is None or was is None else now_value - was
         better = metrics.better(code, now_value, was)
         status = metrics.STATUS_NEUTRAL if better is None else metrics.status(code, now_value, was)
-        items.append({"code": code, "label": metrics.METRICS[code].label, "value": now_value, "previous": was,
-                      "delta": delta, "better": better, "status": status})
+        items.append(
+            {
+                "code": code,
+                "label": metrics.METRICS[code].label,
+                "value": now_value,
+                "previous": was,
+                "delta": delta,
+                "better": better,
+                "status": status,
+            }
+        )
     return {"day": last, "previous_day": before, "items": items}
 
 
 # ------------------------------------------------------------------------------------------------- history
+
 
 @dataclass
 class History:
@@ -557,21 +683,39 @@ class History:
 
 
 def history(pod: Pod, first: date, last: date) -> History:
-    boards = {b.day: b for b in db.session.scalars(
-        select(StandupBoard).where(StandupBoard.pod_id == pod.id, StandupBoard.day >= first,
-                                   StandupBoard.day <= last))}
-    counts = dict(db.session.execute(
-        select(StandupEntry.board_id, func.count()).join(StandupBoard, StandupBoard.id == StandupEntry.board_id)
-        .where(StandupBoard.pod_id == pod.id, StandupBoard.day >= first, StandupBoard.day <= last)
-        .group_by(StandupEntry.board_id)).all())
+    boards = {
+        b.day: b
+        for b in db.session.scalars(
+            select(StandupBoard).where(
+                StandupBoard.pod_id == pod.id, StandupBoard.day >= first, StandupBoard.day <= last
+            )
+        )
+    }
+    counts = dict(
+        db.session.execute(
+            select(StandupEntry.board_id, func.count())
+            .join(StandupBoard, StandupBoard.id == StandupEntry.board_id)
+            .where(StandupBoard.pod_id == pod.id, StandupBoard.day >= first, StandupBoard.day <= last)
+            .group_by(StandupEntry.board_id)
+        ).all()
+    )
     expected = sum(b.expected_count for b in boards.values())
     posted = sum(min(counts.get(b.id, 0), b.expected_count or counts.get(b.id, 0)) for b in boards.values())
     participation = posted / expected if expected else None
-    raised = db.session.scalar(select(func.count()).select_from(Blocker).where(
-        Blocker.pod_id == pod.id, Blocker.raised_day >= first, Blocker.raised_day <= last)) or 0
+    raised = (
+        db.session.scalar(
+            select(func.count())
+            .select_from(Blocker)
+            .where(Blocker.pod_id == pod.id, Blocker.raised_day >= first, Blocker.raised_day <= last)
+        )
+        or 0
+    )
     start, end = _utc_bounds(pod, first, last)
-    resolved_rows = db.session.execute(select(Blocker.raised_at, Blocker.resolved_at).where(
-        Blocker.pod_id == pod.id, Blocker.resolved_at >= start, Blocker.resolved_at < end)).all()
+    resolved_rows = db.session.execute(
+        select(Blocker.raised_at, Blocker.resolved_at).where(
+            Blocker.pod_id == pod.id, Blocker.resolved_at >= start, Blocker.resolved_at < end
+        )
+    ).all()
     durations = [(done - raised_at).total_seconds() / 86400 for raised_at, done in resolved_rows]
     median = round(statistics.median(durations), 1) if durations else None
     return History(boards, counts, participation, raised, len(resolved_rows), median)
@@ -583,6 +727,7 @@ def _utc_bounds(pod: Pod, first: date, last: date) -> tuple[datetime, datetime]:
 
 # ---------------------------------------------------------------------------------------------------- home
 
+
 def home_status(user: User, now: datetime) -> list[dict]:
     """Today's board of each pod the user belongs to or coaches, with whether the user has posted."""
     relations = pod_relations(user)
@@ -593,24 +738,35 @@ def home_status(user: User, now: datetime) -> list[dict]:
     days = {pod.id: local_today(pod, now) for pod in pods}
     boards: dict[int, StandupBoard] = {}
     if pods:
-        for board in db.session.scalars(select(StandupBoard).where(StandupBoard.pod_id.in_(days),
-                                                                   StandupBoard.day.in_(set(days.values())))):
+        for board in db.session.scalars(
+            select(StandupBoard).where(StandupBoard.pod_id.in_(days), StandupBoard.day.in_(set(days.values())))
+        ):
             if days.get(board.pod_id) == board.day:
                 boards[board.pod_id] = board
     counts: dict[int, int] = defaultdict(int)
     mine: set[int] = set()
     if boards:
-        for board_id, user_id in db.session.execute(select(StandupEntry.board_id, StandupEntry.user_id)
-                                                    .where(StandupEntry.board_id.in_([b.id for b in boards.values()]))):
+        for board_id, user_id in db.session.execute(
+            select(StandupEntry.board_id, StandupEntry.user_id).where(
+                StandupEntry.board_id.in_([b.id for b in boards.values()])
+            )
+        ):
             counts[board_id] += 1
             if user_id == user.id:
                 mine.add(board_id)
     result = []
     for pod in pods:
         board = boards.get(pod.id)
-        result.append({"pod": pod, "working": pod.is_working_day(days[pod.id]), "board": board,
-                       "posted": counts.get(board.id, 0) if board else 0,
-                       "mine": bool(board and board.id in mine), "time": pod.standup_time})
+        result.append(
+            {
+                "pod": pod,
+                "working": pod.is_working_day(days[pod.id]),
+                "board": board,
+                "posted": counts.get(board.id, 0) if board else 0,
+                "mine": bool(board and board.id in mine),
+                "time": pod.standup_time,
+            }
+        )
     return result
 
 

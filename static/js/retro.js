@@ -33,6 +33,15 @@
     }
   });
 
+  // A new card is appended to its column (the board is not sent again); the form is emptied for the next one,
+  // which also lets the live check run again (a filled-in field pauses it).
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var form = event.detail.elt;
+    if (event.detail.successful && form && form.matches && form.matches("form.retro-add-card")) {
+      form.reset();
+    }
+  });
+
   var overSaid = {};
 
   function pad(n) { return n < 10 ? "0" + n : String(n); }

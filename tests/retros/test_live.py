@@ -75,7 +75,8 @@ def test_tokens_expire_and_name_one_board():
 
 
 def test_with_hidden_totals_a_vote_answers_only_the_voters_item_and_leaves_the_board_version(
-        team, make_retro, as_user, count_queries):
+    team, make_retro, as_user, count_queries
+):
     retro, cards = _voting(team, make_retro)
     member = as_user(team.members[0])
     page = _body(member.get(f"/retros/{retro.id}"))
@@ -99,8 +100,9 @@ def test_with_totals_shown_a_vote_reaches_the_others_on_their_next_poll(team, ma
     retro, cards = _voting(team, make_retro, hide_votes=False)
     watcher = as_user(team.members[2])
     url = _poll_url(_body(watcher.get(f"/retros/{retro.id}")))
-    response = as_user(team.members[0]).post(f"/retros/{retro.id}/votes", data={"item": f"card-{cards[0].id}"},
-                                             headers=HTMX)
+    response = as_user(team.members[0]).post(
+        f"/retros/{retro.id}/votes", data={"item": f"card-{cards[0].id}"}, headers=HTMX
+    )
     assert "1 vote" in _body(response)
     update = watcher.get(url, headers=HTMX)
     assert update.status_code == 200 and "1 vote" in _body(update)
@@ -109,7 +111,7 @@ def test_with_totals_shown_a_vote_reaches_the_others_on_their_next_poll(team, ma
 def test_the_vote_board_has_one_form_whatever_its_size(team, make_retro, as_user):
     retro, cards = _voting(team, make_retro)
     page = _body(as_user(team.members[0]).get(f"/retros/{retro.id}"))
-    vote = page[page.index('id="retro-vote"'):]
+    vote = page[page.index('id="retro-vote"') :]
     assert vote.count("<form") == 1 and vote.count('name="csrf_token"') <= 1
     assert vote.count('name="item"') == len(cards)
 
@@ -128,6 +130,23 @@ def test_a_new_card_sends_the_others_only_the_counts(team, make_retro, as_user, 
     assert 'id="retro-hidden-stop"' in body and 'id="retro-board"' not in body
     assert counter.count <= 14, counter.statements
     assert reader.get(_poll_url(body)).status_code == 204  # the new poller holds the new version
+
+
+def test_a_new_card_answers_its_author_with_the_card_alone(team, make_retro, as_user, count_queries):
+    retro = make_retro("reflect")
+    _card(retro, team.members[1], "Someone else's card")
+    writer = as_user(team.members[0])
+    with count_queries() as counter:
+        response = writer.post(f"/retros/{retro.id}/cards", data={"column": "stop", "text": "Mine alone"}, headers=HTMX)
+    body = _body(response)
+    assert response.status_code == 200 and "Mine alone" in body and 'class="retro-card retro-card-mine"' in body
+    assert 'id="retro-board"' not in body and "Someone else" not in body  # not the board, nobody else's text
+    assert 'id="retro-hidden-start" class="muted retro-hidden-count" hx-swap-oob="true"' in body
+    assert "1 card by others" in body
+    assert counter.count <= 14, counter.statements
+    assert writer.get(_poll_url(body)).status_code == 204  # the poller it brings holds the new version
+    page = _body(writer.get(f"/retros/{retro.id}"))
+    assert 'hx-target="#retro-cards-stop" hx-swap="beforeend"' in page and "Mine alone" in page
 
 
 def test_a_phase_change_swaps_the_page_in_place(team, make_retro, as_user):
@@ -190,7 +209,8 @@ def test_with_redis_an_unchanged_poll_reads_no_database(app, team, make_retro, a
 
 
 def test_the_vote_board_a_phase_change_brings_is_rendered_once_for_people_in_the_same_situation(
-        team, make_retro, as_user, count_queries):
+    team, make_retro, as_user, count_queries
+):
     retro = make_retro("reflect")
     for i in range(6):
         _card(retro, team.members[i % 3], f"Topic {i}")
@@ -210,7 +230,8 @@ def test_the_vote_board_a_phase_change_brings_is_rendered_once_for_people_in_the
     retros.cast_vote(team.members[2], retro, card_id=_first_card(retro))
     db.session.commit()
     voter = as_user(team.members[2])
-    stale = re.sub(r"v=[0-9]+", "v=0", re.sub(r"phase=vote", "phase=group", _poll_url(
-        _body(voter.get(f"/retros/{retro.id}")))))
+    stale = re.sub(
+        r"v=[0-9]+", "v=0", re.sub(r"phase=vote", "phase=group", _poll_url(_body(voter.get(f"/retros/{retro.id}"))))
+    )
     third = voter.get(stale, headers=HTMX)
     assert "Votes left: 4 of 5" in _body(third)

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from app.extensions import db
 from app.notifications.models import Notification
 from app.standups import services as svc
-from app.standups.models import Attendance, BoardBlocker, StandupBoard, StandupEntry
+from app.standups.models import Attendance, BoardBlocker, BoardStatus, StandupBoard, StandupEntry
 
 from .conftest import NOW
 
@@ -67,8 +67,9 @@ def test_members_post_and_edit_only_their_own_entry(team):
     board = _board(team)
     entry = svc.save_entry(team.agent, board, yesterday="Closed 12 claims", today="Refund backlog", mood=4, now=NOW)
     version = board.version
-    edited = svc.save_entry(team.agent, board, yesterday="Closed 13 claims", today="Refund backlog", mood=3,
-                            now=NOW + timedelta(minutes=5))
+    edited = svc.save_entry(
+        team.agent, board, yesterday="Closed 13 claims", today="Refund backlog", mood=3, now=NOW + timedelta(minutes=5)
+    )
     db.session.commit()
     db.session.refresh(board)
     assert edited.id == entry.id and edited.yesterday == "Closed 13 claims"
@@ -80,11 +81,14 @@ def test_members_post_and_edit_only_their_own_entry(team):
         assert err.value.status == 403
 
 
-@pytest.mark.parametrize("kwargs", [
-    {"yesterday": "", "today": "  ", "mood": None},
-    {"yesterday": "x", "today": "y", "mood": 6},
-    {"yesterday": "x" * 2001, "today": "", "mood": None},
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"yesterday": "", "today": "  ", "mood": None},
+        {"yesterday": "x", "today": "y", "mood": 6},
+        {"yesterday": "x" * 2001, "today": "", "mood": None},
+    ],
+)
 def test_bad_entries_are_refused(team, kwargs):
     board = _board(team)
     with pytest.raises(svc.StandupError) as err:
@@ -117,8 +121,9 @@ def test_a_closed_board_with_too_few_moods_shows_no_average(team):
 
 def test_blockers_carry_over_until_resolved(team):
     monday = _board(team, date(2026, 3, 9))
-    kept = svc.raise_blocker(team.agent, monday, description="CRM down for refunds", case_ref="Z-77",
-                             now=datetime(2026, 3, 9, 9))
+    kept = svc.raise_blocker(
+        team.agent, monday, description="CRM down for refunds", case_ref="Z-77", now=datetime(2026, 3, 9, 9)
+    )
     gone = svc.raise_blocker(team.mate, monday, description="Printer jam", now=datetime(2026, 3, 9, 9))
     svc.resolve_blocker(team.mate, gone, now=datetime(2026, 3, 9, 12))
     db.session.commit()
@@ -129,8 +134,11 @@ def test_blockers_carry_over_until_resolved(team):
     view = svc.board_view(wednesday, NOW)
     assert [(b.blocker.id, b.status, b.age) for b in view.blockers] == [(kept.id, "open", 2)]
     # Monday was frozen with both blockers as they stood when it closed.
-    frozen = dict(db.session.execute(select(BoardBlocker.blocker_id, BoardBlocker.status_at_close)
-                                     .where(BoardBlocker.board_id == monday.id)).all())
+    frozen = dict(
+        db.session.execute(
+            select(BoardBlocker.blocker_id, BoardBlocker.status_at_close).where(BoardBlocker.board_id == monday.id)
+        ).all()
+    )
     assert frozen == {kept.id: "open", gone.id: "resolved"}
 
 
@@ -151,8 +159,9 @@ def test_only_owner_or_coach_resolves_or_escalates(team):
         svc.resolve_blocker(team.coach, blocker)
     assert err.value.status == 409
     db.session.commit()
-    notified = set(db.session.scalars(select(Notification.user_id).where(
-        Notification.kind == "standup_blocker_escalated")))
+    notified = set(
+        db.session.scalars(select(Notification.user_id).where(Notification.kind == "standup_blocker_escalated"))
+    )
     assert notified == {team.coach.id, team.leader.id}
 
 
@@ -239,3 +248,31 @@ def test_a_closed_board_stays_as_it_was(team):
     assert board.version == version  # nothing on a frozen board changes, so its viewers have nothing to fetch
     view = svc.board_view(board, NOW + timedelta(days=1))
     assert [(b.status, b.age) for b in view.blockers] == [("open", 0)]
+
+
+def test_an_entry_is_one_guarded_bump_and_one_upsert_and_a_board_closed_meanwhile_refuses_it(team, count_queries):
+    board = _board(team)
+    db.session.commit()
+    version = board.version  # loaded: the view has the board in hand
+    with count_queries() as counter:
+        first = svc.save_entry(team.agent, board, yesterday="a", today="b", mood=3, now=NOW)
+    writes = [s for s in counter.statements if not s.lstrip().upper().startswith("SELECT")]
+    assert len(writes) == 2 and counter.count <= 5, counter.statements  # the bump and the upsert; the rest reads
+    again = svc.save_entry(team.agent, board, yesterday="a2", today="b2", mood=None, now=NOW + timedelta(minutes=1))
+    db.session.commit()
+    assert again.id == first.id and (again.yesterday, again.today, again.mood) == ("a2", "b2", None)
+    assert again.created_at == NOW and again.updated_at == NOW + timedelta(minutes=1)
+    assert board.version == version + 2
+    db.session.execute(  # closed by someone else: this copy of the board still says open
+        update(StandupBoard)
+        .where(StandupBoard.id == board.id)
+        .values(status=BoardStatus.CLOSED.value)
+        .execution_options(synchronize_session=False)
+    )
+    assert not board.is_closed
+    with pytest.raises(svc.StandupError):  # the guarded bump itself refuses
+        svc.save_entry(team.mate, board, yesterday="late", today="", mood=None, now=NOW)
+    assert (
+        db.session.scalar(select(func.count()).select_from(StandupEntry).where(StandupEntry.user_id == team.mate.id))
+        == 0
+    )
