@@ -26,7 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
+from app.extensions import db, one_of
 from app.formatting import name_in
 from app.org.models import Pod, User
 from app.org.principles import Principle
@@ -81,16 +81,12 @@ def status_label(value: str) -> str:
                 }.get(value, value))
 
 
-def _in(column: str, values) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
-
-
 class Retro(db.Model):
     """One retrospective of a pod; `version` is bumped by every change so pages poll cheaply."""
 
     __tablename__ = "retros"
     __table_args__ = (
-        CheckConstraint(_in("phase", PHASES), name="phase_valid"),
+        one_of("phase", PHASES, "phase_valid"),
         CheckConstraint("votes_per_person BETWEEN 1 AND 50", name="budget_range"),
         CheckConstraint("max_votes_per_item BETWEEN 1 AND votes_per_person", name="cap_range"),
         CheckConstraint("grouping IN ('everyone', 'facilitator')", name="grouping_valid"),
@@ -253,8 +249,8 @@ class RetroAction(db.Model):
 
     __tablename__ = "retro_actions"
     __table_args__ = (
-        CheckConstraint(_in("status", [s.value for s in ActionStatus]), name="status_valid"),
-        CheckConstraint(_in("principle", [p.value for p in Principle]), name="principle_valid"),
+        one_of("status", ActionStatus, "status_valid"),
+        one_of("principle", Principle, "principle_valid"),
         CheckConstraint("scope_kind IS NULL OR scope_kind IN ('pod', 'segment', 'stage')", name="scope_valid"),
         CheckConstraint("direction IS NULL OR direction IN ('up', 'down')", name="direction_valid"),
         Index("ix_retro_actions_pod_status", "pod_id", "status"),

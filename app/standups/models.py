@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
+from app.extensions import db, one_of
 from app.org.models import Pod, User
 from app.timeutil import utcnow
 
@@ -61,7 +61,7 @@ class StandupBoard(db.Model):
     __tablename__ = "standup_boards"
     __table_args__ = (
         UniqueConstraint("pod_id", "day", name="uq_standup_boards_pod_day"),
-        CheckConstraint("status IN ('open', 'walking', 'closed')", name="status_valid"),
+        one_of("status", BoardStatus, "status_valid"),
         Index("ix_standup_boards_status", "status"),
     )
 
@@ -121,7 +121,7 @@ class StandupEntry(db.Model):
 class Blocker(db.Model):
     __tablename__ = "standup_blockers"
     __table_args__ = (
-        CheckConstraint("status IN ('open', 'escalated', 'resolved')", name="status_valid"),
+        one_of("status", BlockerStatus, "status_valid"),
         Index("ix_standup_blockers_pod_status", "pod_id", "status"),
     )
 
