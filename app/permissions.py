@@ -89,9 +89,7 @@ def pod_relations(user: User) -> PodRelations:
     today = utcnow().date()
     # One round trip for both sets: live pages ask on every changed poll and every write.
     coached_q = select(pod_coaches.c.pod_id, literal(True).label("coach")).where(pod_coaches.c.user_id == user.id)
-    member_q = select(Membership.pod_id, literal(False).label("coach")).where(
-        Membership.user_id == user.id, Membership.current(today)
-    )
+    member_q = user.pod_ids_on(today).add_columns(literal(False).label("coach"))
     relations = PodRelations()
     for pod_id, coach in db.session.execute(union_all(coached_q, member_q)):
         (relations.coached if coach else relations.member_of).add(pod_id)
