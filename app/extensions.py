@@ -9,6 +9,8 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import CheckConstraint, MetaData
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import DeclarativeBase
 
 NAMING_CONVENTION = {
@@ -37,6 +39,12 @@ def one_of(column: str, values, name: str, *, nullable: bool = False) -> CheckCo
     written once, in the enum, rather than again in the constraint's SQL."""
     allowed = f"{column} IN ({', '.join(repr(str(getattr(v, 'value', v))) for v in values)})"
     return CheckConstraint(f"{column} IS NULL OR {allowed}" if nullable else allowed, name=name)
+
+
+def dialect_insert(table, session=None):
+    """An INSERT that has `on_conflict_do_update`/`do_nothing` on the database in use (PostgreSQL or SQLite)."""
+    name = (session or db.session).get_bind().dialect.name
+    return (pg_insert if name == "postgresql" else sqlite_insert)(table)
 
 
 def client_address() -> str:

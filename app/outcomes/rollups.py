@@ -59,11 +59,9 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from app.extensions import db
+from app.extensions import db, dialect_insert
 from app.org.models import Organisation, Pod
 from app.outcomes.models import Case
 from app.timeutil import local_day_bounds, utcnow
@@ -610,10 +608,9 @@ def queue_days(days: Iterable[date | datetime | str | None], session: Session | 
     found = sorted(_utc_days(days))  # one order for every writer: no deadlock on the queue's rows
     if not found:
         return
-    upsert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     table = RollupQueue.__table__
     forget(session)
-    stmt = upsert(table)
+    stmt = dialect_insert(table, session)
     stmt = stmt.on_conflict_do_update(index_elements=[table.c.day], set_={"version": table.c.version + 1})
     conn = session.connection()
     for start in range(0, len(found), 1000):

@@ -9,12 +9,10 @@ from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from app import permissions as P
 from app.errors import ServiceError
-from app.extensions import db
+from app.extensions import db, dialect_insert
 from app.org.models import Pod, User
 from app.outcomes import metrics
 from app.outcomes.models import PodTarget
@@ -136,11 +134,10 @@ def set_pod_targets(actor: User | None, pod: Pod, year: int, quarter: int, value
                                     PodTarget.quarter == quarter, PodTarget.metric.in_(cleared))
         )
     if chosen:
-        insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
         rows = [{"pod_id": pod.id, "metric": code, "year": year, "quarter": quarter, "value": value,
                  "set_by_id": actor.id if actor is not None else None, "set_at": now}
                 for code, value in chosen.items()]
-        statement = insert(PodTarget).values(rows)
+        statement = dialect_insert(PodTarget).values(rows)
         statement = statement.on_conflict_do_update(
             index_elements=["pod_id", "metric", "year", "quarter"],
             set_={"value": statement.excluded.value, "set_by_id": statement.excluded.set_by_id,

@@ -13,14 +13,12 @@ from datetime import date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app import live
 from app.errors import ServiceError
-from app.extensions import begin_write, db
+from app.extensions import begin_write, db, dialect_insert
 from app.formatting import NAMED_LOCALES, clean_names
 from app.forms import parse_int
 from app.notifications.services import notify, register_kind
@@ -76,11 +74,6 @@ def parse_ref(value: str | None, kinds: tuple[str, ...]) -> tuple[str, int] | No
 
 
 # --- the write guard --------------------------------------------------------------------------------
-
-
-def _insert(model):
-    dialect = db.session.connection().dialect.name
-    return (pg_insert if dialect == "postgresql" else sqlite_insert)(model)
 
 
 def _touch(retro: Retro, in_phase: str | None, /, **values) -> None:
@@ -373,7 +366,7 @@ def submit_checkin(actor: User, retro: Retro, pulse: int) -> None:
     if not 1 <= pulse <= 5:
         raise RetroError(_l("Choose a pulse from 1 to 5."), 422)
     _touch(retro, Phase.CHECKIN.value)
-    statement = _insert(RetroCheckin).values(retro_id=retro.id, user_id=actor.id, pulse=pulse)
+    statement = dialect_insert(RetroCheckin).values(retro_id=retro.id, user_id=actor.id, pulse=pulse)
     db.session.execute(statement.on_conflict_do_update(index_elements=["retro_id", "user_id"], set_={"pulse": pulse}))
 
 
@@ -625,7 +618,7 @@ def cast_vote(actor: User, retro: Retro, *, card_id: int | None = None, group_id
     budget, cap = retro.votes_per_person, retro.max_votes_per_item  # fixed when the retro is opened (both >= 1)
     # Two upserts, each its own guard: the voter's tally row (its row lock orders one person's concurrent votes)
     # moves only while under the budget, the vote row only while under the cap; a guard that fails returns no row.
-    tally = _insert(RetroVoteTally).values(retro_id=retro.id, user_id=actor.id, used=1)
+    tally = dialect_insert(RetroVoteTally).values(retro_id=retro.id, user_id=actor.id, used=1)
     used = db.session.execute(
         tally.on_conflict_do_update(
             index_elements=["retro_id", "user_id"],
@@ -637,7 +630,7 @@ def cast_vote(actor: User, retro: Retro, *, card_id: int | None = None, group_id
         raise RetroError(
             _l("You have used all %(budget)s of your votes. Take one back to vote again.", budget=budget), 409
         )
-    vote = _insert(RetroVote).values(retro_id=retro.id, user_id=actor.id, count=1, **target)
+    vote = dialect_insert(RetroVote).values(retro_id=retro.id, user_id=actor.id, count=1, **target)
     mine = db.session.execute(
         vote.on_conflict_do_update(
             index_elements=["user_id", next(iter(target))],

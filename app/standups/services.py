@@ -10,15 +10,13 @@ from datetime import date, datetime, time, timedelta
 from flask import url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app import live
 from app.errors import ServiceError
-from app.extensions import db
+from app.extensions import db, dialect_insert
 from app.notifications.services import notify, register_kind
 from app.org.models import Membership, Pod, Role, User, pod_coaches
 from app.outcomes import metrics
@@ -298,10 +296,8 @@ def save_entry(
     set_committed_value(board, "version", version)
     live.changed(db.session, "standup", board.id, version)
     text = {"yesterday": yesterday, "today": today, "mood": mood, "updated_at": now}
-    dialect = db.session.connection().dialect.name
-    insert = (pg_insert if dialect == "postgresql" else sqlite_insert)(StandupEntry)
     upsert = (  # one entry per person and board, even when the same person posts twice at once
-        insert.values(board_id=board.id, user_id=actor.id, created_at=now, **text)
+        dialect_insert(StandupEntry).values(board_id=board.id, user_id=actor.id, created_at=now, **text)
         .on_conflict_do_update(index_elements=["board_id", "user_id"], set_=text)
         .returning(StandupEntry)
         .execution_options(populate_existing=True)
