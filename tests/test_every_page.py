@@ -8,10 +8,10 @@ import pytest
 from flask_babel import refresh
 from sqlalchemy import select
 
-from app.demo.loader import load_demo
 from app.demo.org_data import ADMIN_EMAIL, AGENT_EMAIL, COACH_EMAIL, LEADER_EMAIL
 from app.extensions import db
 from app.org.models import User, pod_coaches
+from tests.demo_snapshot import load_demo_snapshot
 
 ACCOUNTS = (ADMIN_EMAIL, LEADER_EMAIL, COACH_EMAIL, AGENT_EMAIL)
 SKIP_ENDPOINTS = {"static", "auth.logout", "main.healthz"}
@@ -32,7 +32,7 @@ def _urls(app, pod_id):
 
 @pytest.fixture
 def demo(app):
-    load_demo()
+    load_demo_snapshot()
     coach_pod = db.session.scalar(
         select(pod_coaches.c.pod_id).join(User, User.id == pod_coaches.c.user_id).where(User.email == COACH_EMAIL))
     return coach_pod

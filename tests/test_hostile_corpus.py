@@ -19,10 +19,10 @@ import pytest
 from flask_babel import refresh
 from sqlalchemy import func, literal, select, union_all
 
-from app.demo.loader import load_demo
 from app.demo.org_data import ADMIN_EMAIL, AGENT_EMAIL, COACH_EMAIL, LEADER_EMAIL
 from app.extensions import db
 from app.org.models import User, pod_coaches
+from tests.demo_snapshot import load_demo_snapshot
 
 ROLES = (None, AGENT_EMAIL, COACH_EMAIL, LEADER_EMAIL, ADMIN_EMAIL)
 SURROGATE = "%ED%A0%80"  # UTF-8 bytes of a lone surrogate (U+D800): invalid UTF-8
@@ -127,7 +127,7 @@ def _shape(action: str) -> str:
 
 @pytest.fixture
 def demo(app):
-    load_demo()
+    load_demo_snapshot()
     return db.session.scalar(
         select(pod_coaches.c.pod_id).join(User, User.id == pod_coaches.c.user_id).where(User.email == COACH_EMAIL))
 

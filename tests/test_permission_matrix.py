@@ -21,7 +21,6 @@ from sqlalchemy import select
 
 from app.api.models import ApiToken
 from app.autonomy.models import ActionType, Decision, Limit, Proposal
-from app.demo.loader import load_demo
 from app.demo.org_data import ADMIN_EMAIL, AGENT_EMAIL, COACH_EMAIL, LEADER_EMAIL
 from app.extensions import db
 from app.notifications.models import Notification
@@ -34,6 +33,7 @@ from app.reviews.models import KeyResult, Objective, Review
 from app.skills.models import PodSkill, SkillProposal
 from app.standups.models import Blocker, StandupBoard
 from app.timeutil import utcnow
+from tests.demo_snapshot import load_demo_snapshot
 
 IDENTITIES = ("anon", "agent_b", "coach_b", "agent_a", "coach_a", "leader", "admin")
 
@@ -212,7 +212,7 @@ def _resolve(ids: dict, rule) -> str | None:
 
 @pytest.fixture
 def world(app, quick_password_hashes):
-    load_demo()
+    load_demo_snapshot()
     now = utcnow()
     coach = db.session.scalar(select(User).where(User.email == COACH_EMAIL))
     pod_a = db.session.scalar(select(pod_coaches.c.pod_id).where(pod_coaches.c.user_id == coach.id))

@@ -8,16 +8,16 @@ from sqlalchemy import func, select
 
 from app.autonomy import services as svc
 from app.autonomy.models import Decision, Limit, Proposal
-from app.demo.loader import load_demo
 from app.demo.org_data import COACH_EMAIL, LEADER_EMAIL
 from app.extensions import db
 from app.org.models import User
+from tests.demo_snapshot import load_demo_snapshot
 
 NOW = datetime(2026, 11, 24, 9, 30)
 
 
 def test_demo_shows_autonomy(client, auth):
-    assert load_demo(now=NOW) is True
+    assert load_demo_snapshot(now=NOW) is True
     levels = set(db.session.scalars(select(Limit.level).distinct()))
     assert levels == {"org", "role", "pod", "agent"}
     statuses = dict(db.session.execute(select(Decision.status, func.count()).group_by(Decision.status)).all())

@@ -17,7 +17,6 @@ from sqlalchemy import select
 from app.autonomy import demo as autonomy_demo
 from app.autonomy.models import Decision, LimitVersion, Proposal
 from app.demo.language import texts_in
-from app.demo.loader import load_demo
 from app.demo.org_data import COACH_EMAIL, PODS
 from app.extensions import db
 from app.org.models import Pod, User
@@ -29,6 +28,7 @@ from app.reviews import demo as reviews_demo
 from app.reviews.models import NarrativeEdit, Objective, Review
 from app.standups import demo as standups_demo
 from app.standups.models import Blocker, StandupBoard, StandupEntry
+from tests.demo_snapshot import load_demo_snapshot
 
 NOW = datetime(2026, 11, 25, 9, 30)  # a Wednesday: every pod has today's stand-up board open
 ITALIAN_COACH = "Giulia Russo"  # coaches "SMB Growth", a Rome pod
@@ -63,7 +63,7 @@ def _english_in(text: str) -> list[str]:
 
 @pytest.fixture
 def demo():
-    assert load_demo(now=NOW) is True
+    assert load_demo_snapshot(now=NOW) is True
 
 
 def _written_by(user_locale: dict[int, str], rows) -> list[tuple[str, str]]:

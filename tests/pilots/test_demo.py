@@ -7,17 +7,17 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from app.demo.loader import load_demo
 from app.extensions import db
 from app.org.models import User, pod_coaches
 from app.pilots import demo as pilots_demo
 from app.pilots import services
 from app.pilots.models import Pilot
 from app.timeutil import utcnow
+from tests.demo_snapshot import load_demo_snapshot
 
 
 def test_demo_pilots_show_an_effect_and_speak_their_pods_language(app, quick_password_hashes):
-    load_demo()
+    load_demo_snapshot()
     pilots = list(db.session.scalars(select(Pilot).order_by(Pilot.id)))
     assert len(pilots) == 2
     first, second = pilots

@@ -10,7 +10,6 @@ from datetime import datetime
 from flask_babel import refresh
 from sqlalchemy import or_, select
 
-from app.demo.loader import load_demo
 from app.demo.org_data import COACH_EMAIL
 from app.extensions import db
 from app.org.models import Pod, User
@@ -19,12 +18,13 @@ from app.outcomes.models import CHANNELS, PRIORITIES, REQUEST_TYPES, Case
 from app.recognition import demo as recognition_demo
 from app.recognition.models import Recognition
 from app.retros.models import RetroAction
+from tests.demo_snapshot import load_demo_snapshot
 
 NOW = datetime(2026, 11, 25, 9, 30)
 
 
 def test_every_demo_recognition_says_what_its_evidence_shows(client, auth):
-    assert load_demo(now=NOW) is True
+    assert load_demo_snapshot(now=NOW) is True
     recognitions = list(db.session.scalars(select(Recognition)))
     by_kind = {kind: [r for r in recognitions if r.evidence_kind == kind] for kind in ("case", "metric", "action")}
     assert len(by_kind["case"]) >= 10 and by_kind["metric"]

@@ -7,18 +7,18 @@ from datetime import datetime
 from sqlalchemy import select
 
 from app.demo.language import texts_in
-from app.demo.loader import load_demo
 from app.extensions import db
 from app.org.models import Pod, User, pod_coaches
 from app.skills import demo as skills_demo
 from app.skills import services
 from app.skills.models import PodSkill
+from tests.demo_snapshot import load_demo_snapshot
 
 NOW = datetime(2026, 11, 25, 9, 30)
 
 
 def test_every_pod_has_a_matrix_with_a_few_gaps_in_its_language(app):
-    assert load_demo(now=NOW) is True
+    assert load_demo_snapshot(now=NOW) is True
     pods = list(db.session.scalars(select(Pod).where(Pod.active).order_by(Pod.id)))
     assert len(pods) == 6
     for pod in pods:
