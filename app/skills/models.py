@@ -17,33 +17,22 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db, one_of
+from app.extensions import Labelled, db, one_of
 from app.org.models import User
 from app.timeutil import utcnow
 
 
-class Level(str, enum.Enum):
-    NONE = "none"
-    LEARNING = "learning"
-    INDEPENDENT = "independent"
-    TEACH = "teach"
-
-    @property
-    def label(self):
-        return LEVEL_LABELS[self.value]
-
-    @property
-    def rank(self) -> int:
-        return LEVEL_RANK[self.value]
+class Level(Labelled):
+    NONE = "none", _l("None")
+    LEARNING = "learning", _l("Learning")
+    INDEPENDENT = "independent", _l("Independent")
+    TEACH = "teach", _l("Can teach")
 
 
-LEVEL_LABELS = {"none": _l("None"), "learning": _l("Learning"), "independent": _l("Independent"),
-                "teach": _l("Can teach")}
-LEVEL_RANK = {"none": 0, "learning": 1, "independent": 2, "teach": 3}
-LEVELS = tuple(LEVEL_RANK)
+LEVEL_LABELS = Level.labels()
+LEVELS = tuple(Level.labels())
 # Levels at which a person resolves the skill's requests on their own.
 COVERING = ("independent", "teach")
-_LEVELS_SQL = "'none', 'learning', 'independent', 'teach'"
 
 
 class ProposalStatus(str, enum.Enum):
@@ -81,7 +70,7 @@ class SkillLevel(db.Model):
     __tablename__ = "skill_levels"
     __table_args__ = (
         sa.UniqueConstraint("pod_id", "user_id", "skill_key"),
-        sa.CheckConstraint(f"level IN ({_LEVELS_SQL})", name="level_valid"),
+        one_of("level", Level, "level_valid"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -99,7 +88,7 @@ class SkillProposal(db.Model):
 
     __tablename__ = "skill_proposals"
     __table_args__ = (
-        sa.CheckConstraint(f"level IN ({_LEVELS_SQL})", name="level_valid"),
+        one_of("level", Level, "level_valid"),
         one_of("status", ProposalStatus, "status_valid"),
         sa.Index("uq_skill_proposals_pending", "pod_id", "user_id", "skill_key", unique=True,
               sqlite_where=text("status = 'pending'"), postgresql_where=text("status = 'pending'")),
@@ -124,8 +113,8 @@ class SkillChange(db.Model):
 
     __tablename__ = "skill_changes"
     __table_args__ = (
-        sa.CheckConstraint(f"from_level IN ({_LEVELS_SQL})", name="from_level_valid"),
-        sa.CheckConstraint(f"to_level IN ({_LEVELS_SQL})", name="to_level_valid"),
+        one_of("from_level", Level, "from_level_valid"),
+        one_of("to_level", Level, "to_level_valid"),
         sa.Index("ix_skill_changes_pod_at", "pod_id", "at"),
     )
 
