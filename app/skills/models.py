@@ -64,7 +64,16 @@ class PodSkill(db.Model):
         return f"c:{self.id}"
 
 
-class SkillLevel(db.Model):
+class _MemberSkill:
+    """The key the three skill tables share: one person's (``user_id``) skill (``skill_key``) in one pod."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pod_id: Mapped[int] = mapped_column(sa.ForeignKey("pods.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    skill_key: Mapped[str] = mapped_column(sa.String(40))
+
+
+class SkillLevel(_MemberSkill, db.Model):
     """A member's current level of one skill in one pod."""
 
     __tablename__ = "skill_levels"
@@ -73,17 +82,14 @@ class SkillLevel(db.Model):
         one_of("level", Level, "level_valid"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    pod_id: Mapped[int] = mapped_column(sa.ForeignKey("pods.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    skill_key: Mapped[str] = mapped_column(sa.String(40))
     level: Mapped[str] = mapped_column(sa.String(12), default=Level.NONE.value)
     version: Mapped[int] = mapped_column(sa.Integer, default=1)
     set_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
     set_at: Mapped[datetime] = mapped_column(sa.DateTime, default=utcnow)
 
 
-class SkillProposal(db.Model):
+class SkillProposal(_MemberSkill, db.Model):
     """A member's proposal of their own level; the pod's coach confirms or declines it. One pending per skill."""
 
     __tablename__ = "skill_proposals"
@@ -95,20 +101,16 @@ class SkillProposal(db.Model):
         sa.Index("ix_skill_proposals_pod_status", "pod_id", "status"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    pod_id: Mapped[int] = mapped_column(sa.ForeignKey("pods.id", ondelete="CASCADE"))
-    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
-    skill_key: Mapped[str] = mapped_column(sa.String(40))
     level: Mapped[str] = mapped_column(sa.String(12))
     status: Mapped[str] = mapped_column(sa.String(12), default=ProposalStatus.PENDING.value)
     proposed_at: Mapped[datetime] = mapped_column(sa.DateTime, default=utcnow)
     decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
     decided_at: Mapped[datetime | None] = mapped_column(sa.DateTime, nullable=True)
 
-    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    user: Mapped[User] = relationship(foreign_keys="SkillProposal.user_id")
 
 
-class SkillChange(db.Model):
+class SkillChange(_MemberSkill, db.Model):
     """One change of a member's level: who changed it, when, from which level to which. Never edited."""
 
     __tablename__ = "skill_changes"
@@ -118,10 +120,6 @@ class SkillChange(db.Model):
         sa.Index("ix_skill_changes_pod_at", "pod_id", "at"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    pod_id: Mapped[int] = mapped_column(sa.ForeignKey("pods.id", ondelete="CASCADE"))
-    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
-    skill_key: Mapped[str] = mapped_column(sa.String(40))
     from_level: Mapped[str] = mapped_column(sa.String(12))
     to_level: Mapped[str] = mapped_column(sa.String(12))
     actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
@@ -129,5 +127,5 @@ class SkillChange(db.Model):
                                                     nullable=True)
     at: Mapped[datetime] = mapped_column(sa.DateTime, default=utcnow)
 
-    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    user: Mapped[User] = relationship(foreign_keys="SkillChange.user_id")
     actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])
