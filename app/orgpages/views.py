@@ -16,7 +16,7 @@ from app.errors import show_refusals_on
 from app.extension_points import coverage_notes_for
 from app.extensions import db
 from app.forms import EmptyForm, form_int
-from app.htmx import is_htmx
+from app.htmx import answer_change, is_htmx
 from app.org import services as org
 from app.org.forms import (
     CoverageForm,
@@ -46,14 +46,7 @@ def _save_and_redirect(form, save, field, message, target, page):
 
     show_refusals_on(refused)
     saved = save()
-    return _committed(message(saved), target if isinstance(target, str) else target(saved))
-
-
-def _committed(message: str, target: str):
-    """Commit what the view changed, say so and go to ``target``."""
-    db.session.commit()
-    flash(message, "success")
-    return redirect(target)
+    return answer_change(None, message(saved), target if isinstance(target, str) else target(saved))
 
 
 def _form_status() -> int:
@@ -201,8 +194,8 @@ def add_member(pod: Pod):
     user = db.get_or_404(User, form.user_id.data)
     org.add_member(current_user, pod, user, start=form.start_date.data, profile=form.profile.data,
                    skills=form.skills.data or "")
-    return _committed(_("%(name)s joined %(pod)s.", name=user.display_name, pod=pod.name),
-                      url_for("org.pod_detail", pod_id=pod.id))
+    return answer_change(None, _("%(name)s joined %(pod)s.", name=user.display_name, pod=pod.name),
+                         url_for("org.pod_detail", pod_id=pod.id))
 
 
 def _membership(pod_id: int, membership_id: int) -> tuple[Pod, Membership]:
@@ -221,7 +214,7 @@ def _change_membership(pod_id: int, membership_id: int, form_class, change):
     form = form_class()
     if not form.validate_on_submit():
         return _refused_form(pod, form)
-    return _committed(change(membership, form), url_for("org.pod_detail", pod_id=pod.id))
+    return answer_change(None, change(membership, form), url_for("org.pod_detail", pod_id=pod.id))
 
 
 def _save_membership(membership: Membership, form: MembershipEditForm) -> str:
@@ -368,8 +361,8 @@ def deactivate_user(user: User):
     if not EmptyForm().validate_on_submit():
         abort(400)
     org.deactivate_user(current_user, user)
-    return _committed(_("%(name)s can no longer sign in; their sessions are ended.", name=user.display_name),
-                      url_for("org.user_list"))
+    message = _("%(name)s can no longer sign in; their sessions are ended.", name=user.display_name)
+    return answer_change(None, message, url_for("org.user_list"))
 
 
 @bp.route("/admin/users/<int:user_id>/reactivate", methods=["POST"])
@@ -377,7 +370,7 @@ def deactivate_user(user: User):
 @P.authorize(User, P.MANAGE_USERS)
 def reactivate_user(user: User):
     org.reactivate_user(current_user, user)
-    return _committed(_("%(name)s can sign in again.", name=user.display_name), url_for("org.user_list"))
+    return answer_change(None, _("%(name)s can sign in again.", name=user.display_name), url_for("org.user_list"))
 
 
 # --- admin: segments and stages -------------------------------------------------------------------
@@ -446,6 +439,6 @@ def settings():
     form = OrganisationForm(obj=organisation)
     if form.validate_on_submit():
         form.populate_obj(organisation)
-        return _committed(_("Settings saved."), url_for("org.settings"))
+        return answer_change(None, _("Settings saved."), url_for("org.settings"))
     return render_template("org/settings.html", form=form, timezones=timezone_choices()), _form_status()
 
