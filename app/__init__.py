@@ -187,11 +187,10 @@ def _register_template_helpers(app: Flask) -> None:
     from app.extension_points import nav_items_for
     from app.formatting import format_minutes
     from app.notifications.services import unread_count
-    from app.org.models import Role
     from app.outcomes.metrics import format_value as format_metric
 
     app.jinja_env.globals.update(
-        role_label=Role.label_of,
+        role_label=permissions.Role.label_of,
         weekday_names=weekday_names,
         unread_notifications=lambda: unread_count(current_user) if current_user.is_authenticated else 0,
         nav_items=nav_items_for,
