@@ -190,7 +190,7 @@ def _register_template_helpers(app: Flask) -> None:
     from app.outcomes.metrics import format_value as format_metric
 
     app.jinja_env.globals.update(
-        role_label=role_label,
+        role_label=permissions.Role.label_of,
         weekday_names=weekday_names,
         unread_notifications=lambda: unread_count(current_user) if current_user.is_authenticated else 0,
         nav_items=nav_items_for,
@@ -203,12 +203,6 @@ def _register_template_helpers(app: Flask) -> None:
         from flask_babel import get_locale
 
         return {"current_locale": str(get_locale() or "en")}
-
-
-def role_label(role: str) -> str:
-    from flask_babel import gettext as _
-
-    return {"agent": _("Agent"), "coach": _("Coach"), "leader": _("Leader"), "admin": _("Admin")}.get(role, role)
 
 
 def weekday_names(days: list[int]) -> list[str]:

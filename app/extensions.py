@@ -1,4 +1,6 @@
-"""Flask extensions, created here and bound to the app in create_app."""
+"""Flask extensions, created here and bound to the app in create_app; the column helpers models share."""
+
+import enum
 
 from flask import request
 from flask_babel import Babel
@@ -32,6 +34,37 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
 limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)
+
+
+class Labelled(enum.StrEnum):
+    """A string enum whose members carry the words for them: ``POD = "pod", _l("The pod")``, so a value and its
+    label are written once, side by side. ``member.label`` is the label in the reader's language,
+    ``Cls.labels()`` maps every value to its (lazy) label for choices and templates, ``Cls.label_of(stored)``
+    reads a stored string (an unknown one comes back as it is)."""
+
+    def __new__(cls, value: str, label=None):
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member._label = value if label is None else label
+        return member
+
+    @property
+    def label(self) -> str:
+        return str(self._label)
+
+    @property
+    def rank(self) -> int:
+        """The member's place in the declaration, 0 first: the order of roles or levels is the order written."""
+        return type(self)._member_names_.index(self.name)
+
+    @classmethod
+    def labels(cls) -> dict:
+        return {member.value: member._label for member in cls}
+
+    @classmethod
+    def label_of(cls, value) -> str:
+        member = cls._value2member_map_.get(value)
+        return str(value) if member is None else member.label
 
 
 def one_of(column: str, values, name: str, *, nullable: bool = False) -> CheckConstraint:

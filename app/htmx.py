@@ -6,6 +6,8 @@ from collections.abc import Callable
 from flask import Response, flash, make_response, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 
+from app.extensions import db
+
 
 def is_htmx() -> bool:
     return request.headers.get("HX-Request") == "true" and not is_history_restore()
@@ -38,10 +40,12 @@ def with_trigger(response: Response, event: str, detail: object | None = None) -
     return response
 
 
-def answer_change(fragment: Callable[[], ResponseReturnValue], message: str, url: str) -> ResponseReturnValue:
-    """What a post that changed something answers: htmx gets the changed part of the page (``fragment()``); a
-    plain form post gets ``message`` as a flash and a redirect to ``url``, the page it came from."""
-    if is_htmx():
+def answer_change(fragment: Callable[[], ResponseReturnValue] | None, message: str, url: str) -> ResponseReturnValue:
+    """What a post that changed something answers, once it has committed the change: htmx gets the changed part
+    of the page (``fragment()``, where the page has one); a plain form post gets ``message`` as a flash and a
+    redirect to ``url``, the page it came from."""
+    db.session.commit()
+    if fragment is not None and is_htmx():
         return fragment()
     flash(message, "success")
     return redirect(url)

@@ -84,9 +84,8 @@ def _form_reset(form: TokenForm) -> TokenForm:
 
 @bp.route("/<int:token_id>/revoke", methods=["POST"])
 @login_required
-def revoke(token_id: int):
-    P.require(P.MANAGE_API_TOKENS)
-    token = db.get_or_404(ApiToken, token_id)
+@P.authorize(ApiToken, P.MANAGE_API_TOKENS, "token_id")
+def revoke(token: ApiToken):
     if revoke_token(token, current_user):
         db.session.commit()
         flash(_("Token “%(name)s” revoked: it no longer works.", name=token.name), "success")

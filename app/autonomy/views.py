@@ -132,7 +132,6 @@ def cancel_decision(decision: Decision):
 def resolve(decision: Decision, verdict: str):
     form = checked(VerdictForm())
     svc.resolve_decision(current_user, decision, approve=verdict == "approve", comment=form.comment.data)
-    db.session.commit()
     message = _("Approved.") if verdict == "approve" else _("Rejected.")
     back = (url_for("autonomy.decision_detail", decision_id=decision.id) if form.next.data == "detail"
             else url_for("autonomy.queue"))

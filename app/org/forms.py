@@ -26,11 +26,12 @@ from app.forms import (
     parse_int,
     validate_timezone_field,
 )
+from app.org.models import Role
 from app.validators import CleanText, strip_filter
 
 
 def role_choices():
-    return [("agent", _l("Agent")), ("coach", _l("Coach")), ("leader", _l("Leader")), ("admin", _l("Admin"))]
+    return list(Role.labels().items())
 
 
 def weekday_choices():

@@ -6,14 +6,14 @@ import enum
 from datetime import date, datetime, time
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
 from sqlalchemy import and_, or_, select, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql import ColumnElement, Select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from app.extensions import db, one_of
+from app.extensions import Labelled, db, one_of
 from app.timeutil import utcnow
 
 
@@ -24,18 +24,13 @@ def unique_while_open(name: str, *columns: str, open_column: str) -> sa.Index:
     return sa.Index(name, *columns, unique=True, sqlite_where=still_open, postgresql_where=still_open)
 
 
-class Role(str, enum.Enum):
-    AGENT = "agent"
-    COACH = "coach"
-    LEADER = "leader"
-    ADMIN = "admin"
-
-    @property
-    def rank(self) -> int:
-        return ROLE_RANK[self]
+class Role(Labelled):
+    AGENT = "agent", _l("Agent")
+    COACH = "coach", _l("Coach")
+    LEADER = "leader", _l("Leader")
+    ADMIN = "admin", _l("Admin")
 
 
-ROLE_RANK = {Role.AGENT: 0, Role.COACH: 1, Role.LEADER: 2, Role.ADMIN: 3}
 LOCALES = ("en", "es", "it")
 WEEKDAYS = (1, 2, 3, 4, 5, 6, 7)
 
@@ -91,10 +86,10 @@ class User(UserMixin, db.Model):
 
     @property
     def rank(self) -> int:
-        return ROLE_RANK[Role(self.role)]
+        return Role(self.role).rank
 
     def has_role(self, role: Role) -> bool:
-        return self.rank >= ROLE_RANK[role]
+        return self.rank >= Role(role).rank
 
     def pod_ids_on(self, day: date) -> Select:
         """A query for the ids of the pods this user is a member of on ``day``."""
@@ -246,14 +241,10 @@ class Membership(db.Model):
         return cls.end_date.is_(None)
 
 
-class MembershipAction(str, enum.Enum):
-    ADDED = "added"
-    ENDED = "ended"
-    EDITED = "edited"
-
-    @property
-    def label(self) -> str:
-        return {"added": _("Added"), "ended": _("Ended"), "edited": _("Profile or skills changed")}[self.value]
+class MembershipAction(Labelled):
+    ADDED = "added", _l("Added")
+    ENDED = "ended", _l("Ended")
+    EDITED = "edited", _l("Profile or skills changed")
 
 
 class MembershipChange(db.Model):

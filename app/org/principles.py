@@ -1,24 +1,16 @@
 """The four operating principles pods work by; retro actions and recognitions are each tagged with one."""
 
-import enum
-
 from flask_babel import lazy_gettext as _l
 
-
-class Principle(enum.StrEnum):
-    END_TO_END = "end_to_end"
-    AUTONOMY = "autonomy"
-    CUSTOMER_CENTRIC = "customer_centric"
-    CONTINUOUS_IMPROVEMENT = "continuous_improvement"
+from app.extensions import Labelled
 
 
-PRINCIPLE_LABELS = {
-    Principle.END_TO_END.value: _l("End-to-end"),
-    Principle.AUTONOMY.value: _l("Autonomy"),
-    Principle.CUSTOMER_CENTRIC.value: _l("Customer-centric"),
-    Principle.CONTINUOUS_IMPROVEMENT.value: _l("Continuous improvement"),
-}
+class Principle(Labelled):
+    END_TO_END = "end_to_end", _l("End-to-end")
+    AUTONOMY = "autonomy", _l("Autonomy")
+    CUSTOMER_CENTRIC = "customer_centric", _l("Customer-centric")
+    CONTINUOUS_IMPROVEMENT = "continuous_improvement", _l("Continuous improvement")
 
 
-def principle_label(value: str) -> str:
-    return str(PRINCIPLE_LABELS.get(value, value))
+PRINCIPLE_LABELS = Principle.labels()
+principle_label = Principle.label_of

@@ -16,7 +16,7 @@ from app.errors import show_refusals_on
 from app.extension_points import coverage_notes_for
 from app.extensions import db
 from app.forms import EmptyForm, form_int
-from app.htmx import is_htmx
+from app.htmx import answer_change, is_htmx
 from app.org import services as org
 from app.org.forms import (
     CoverageForm,
@@ -46,9 +46,7 @@ def _save_and_redirect(form, save, field, message, target, page):
 
     show_refusals_on(refused)
     saved = save()
-    db.session.commit()
-    flash(message(saved), "success")
-    return redirect(target if isinstance(target, str) else target(saved))
+    return answer_change(None, message(saved), target if isinstance(target, str) else target(saved))
 
 
 def _form_status() -> int:
@@ -125,9 +123,8 @@ def _pod_form_page(pod: Pod | None):
 
 @bp.route("/pods/<int:pod_id>")
 @login_required
-def pod_detail(pod_id: int):
-    pod = db.get_or_404(Pod, pod_id)
-    P.require(P.VIEW_POD, pod)
+@P.authorize(Pod, P.VIEW_POD)
+def pod_detail(pod: Pod):
     return _pod_page(pod)
 
 
@@ -182,26 +179,23 @@ def _refused_form(pod: Pod, form, member_form: MemberForm | None = None):
 
 @bp.route("/pods/<int:pod_id>/edit", methods=["GET", "POST"])
 @login_required
-def edit_pod(pod_id: int):
-    pod = db.get_or_404(Pod, pod_id)
-    P.require(P.EDIT_POD, pod)
+@P.authorize(Pod, P.EDIT_POD)
+def edit_pod(pod: Pod):
     return _pod_form_page(pod)
 
 
 @bp.route("/pods/<int:pod_id>/members", methods=["POST"])
 @login_required
-def add_member(pod_id: int):
-    pod = db.get_or_404(Pod, pod_id)
-    P.require(P.MANAGE_MEMBERS, pod)
+@P.authorize(Pod, P.MANAGE_MEMBERS)
+def add_member(pod: Pod):
     form = MemberForm()  # who may be added is the service's rule (per role), not the list's
-    if form.validate_on_submit():
-        user = db.get_or_404(User, form.user_id.data)
-        org.add_member(current_user, pod, user, start=form.start_date.data, profile=form.profile.data,
-                       skills=form.skills.data or "")
-        db.session.commit()
-        flash(_("%(name)s joined %(pod)s.", name=user.display_name, pod=pod.name), "success")
-        return redirect(url_for("org.pod_detail", pod_id=pod.id))
-    return _refused_form(pod, form, form)
+    if not form.validate_on_submit():
+        return _refused_form(pod, form, form)
+    user = db.get_or_404(User, form.user_id.data)
+    org.add_member(current_user, pod, user, start=form.start_date.data, profile=form.profile.data,
+                   skills=form.skills.data or "")
+    return answer_change(None, _("%(name)s joined %(pod)s.", name=user.display_name, pod=pod.name),
+                         url_for("org.pod_detail", pod_id=pod.id))
 
 
 def _membership(pod_id: int, membership_id: int) -> tuple[Pod, Membership]:
@@ -213,30 +207,36 @@ def _membership(pod_id: int, membership_id: int) -> tuple[Pod, Membership]:
     return pod, membership
 
 
+def _change_membership(pod_id: int, membership_id: int, form_class, change):
+    """A membership's buttons: load and authorise, then, when the form validates, ``change(membership, form)``
+    (the service call, returning what to say), commit and go back to the pod page; else the page with the errors."""
+    pod, membership = _membership(pod_id, membership_id)
+    form = form_class()
+    if not form.validate_on_submit():
+        return _refused_form(pod, form)
+    return answer_change(None, change(membership, form), url_for("org.pod_detail", pod_id=pod.id))
+
+
+def _save_membership(membership: Membership, form: MembershipEditForm) -> str:
+    org.update_membership(current_user, membership, profile=form.profile.data, skills=form.skills.data or "")
+    return _("Membership of %(name)s saved.", name=membership.user.display_name)
+
+
+def _end_membership(membership: Membership, form: EndMembershipForm) -> str:
+    org.end_membership(current_user, membership, end=form.end_date.data)
+    return _("%(name)s left %(pod)s.", name=membership.user.display_name, pod=membership.pod.name)
+
+
 @bp.route("/pods/<int:pod_id>/members/<int:membership_id>", methods=["POST"])
 @login_required
 def edit_membership(pod_id: int, membership_id: int):
-    pod, membership = _membership(pod_id, membership_id)
-    form = MembershipEditForm()
-    if form.validate_on_submit():
-        org.update_membership(current_user, membership, profile=form.profile.data, skills=form.skills.data or "")
-        db.session.commit()
-        flash(_("Membership of %(name)s saved.", name=membership.user.display_name), "success")
-        return redirect(url_for("org.pod_detail", pod_id=pod.id))
-    return _refused_form(pod, form)
+    return _change_membership(pod_id, membership_id, MembershipEditForm, _save_membership)
 
 
 @bp.route("/pods/<int:pod_id>/members/<int:membership_id>/end", methods=["POST"])
 @login_required
 def end_membership(pod_id: int, membership_id: int):
-    pod, membership = _membership(pod_id, membership_id)
-    form = EndMembershipForm()
-    if form.validate_on_submit():
-        org.end_membership(current_user, membership, end=form.end_date.data)
-        db.session.commit()
-        flash(_("%(name)s left %(pod)s.", name=membership.user.display_name, pod=pod.name), "success")
-        return redirect(url_for("org.pod_detail", pod_id=pod.id))
-    return _refused_form(pod, form)
+    return _change_membership(pod_id, membership_id, EndMembershipForm, _end_membership)
 
 
 # --- coverage -------------------------------------------------------------------------------------
@@ -324,9 +324,9 @@ def new_user():
 
 @bp.route("/admin/users/<int:user_id>/edit", methods=["GET", "POST"])
 @login_required
-def edit_user(user_id: int):
-    P.require(P.MANAGE_USERS)
-    return _user_form_page(db.get_or_404(User, user_id))
+@P.authorize(User, P.MANAGE_USERS)
+def edit_user(user: User):
+    return _user_form_page(user)
 
 
 def _user_form_page(user: User | None):
@@ -356,26 +356,21 @@ def _save_user_from(form: UserForm, user: User | None) -> User:
 
 @bp.route("/admin/users/<int:user_id>/deactivate", methods=["POST"])
 @login_required
-def deactivate_user(user_id: int):
-    P.require(P.MANAGE_USERS)
-    user = db.get_or_404(User, user_id)
+@P.authorize(User, P.MANAGE_USERS)
+def deactivate_user(user: User):
     if not EmptyForm().validate_on_submit():
         abort(400)
     org.deactivate_user(current_user, user)
-    db.session.commit()
-    flash(_("%(name)s can no longer sign in; their sessions are ended.", name=user.display_name), "success")
-    return redirect(url_for("org.user_list"))
+    message = _("%(name)s can no longer sign in; their sessions are ended.", name=user.display_name)
+    return answer_change(None, message, url_for("org.user_list"))
 
 
 @bp.route("/admin/users/<int:user_id>/reactivate", methods=["POST"])
 @login_required
-def reactivate_user(user_id: int):
-    P.require(P.MANAGE_USERS)
-    user = db.get_or_404(User, user_id)
+@P.authorize(User, P.MANAGE_USERS)
+def reactivate_user(user: User):
     org.reactivate_user(current_user, user)
-    db.session.commit()
-    flash(_("%(name)s can sign in again.", name=user.display_name), "success")
-    return redirect(url_for("org.user_list"))
+    return answer_change(None, _("%(name)s can sign in again.", name=user.display_name), url_for("org.user_list"))
 
 
 # --- admin: segments and stages -------------------------------------------------------------------
@@ -444,8 +439,6 @@ def settings():
     form = OrganisationForm(obj=organisation)
     if form.validate_on_submit():
         form.populate_obj(organisation)
-        db.session.commit()
-        flash(_("Settings saved."), "success")
-        return redirect(url_for("org.settings"))
+        return answer_change(None, _("Settings saved."), url_for("org.settings"))
     return render_template("org/settings.html", form=form, timezones=timezone_choices()), _form_status()
 

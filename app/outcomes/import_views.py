@@ -37,13 +37,7 @@ nav_item(25, "outcomes.import_list", _l("Imports"), visible=lambda user: P.can(u
 RECENT_IMPORTS = 20
 ERRORS_SHOWN = 50
 UNMAPPED_SHOWN = 50
-KIND_LABELS = {
-    MappingKind.POD.value: _l("Groups → pods"),
-    MappingKind.USER.value: _l("Assignees → people"),
-    MappingKind.SEGMENT.value: _l("Segments"),
-    MappingKind.STAGE.value: _l("Lifecycle stages"),
-    MappingKind.REQUEST_TYPE.value: _l("Request types"),
-}
+KIND_LABELS = MappingKind.labels()
 MAPPING_ERRORS = {
     "unknown_kind": _l("There is no such kind of mapping."),
     "bad_value": _l("Write the value as the helpdesk writes it (up to 254 characters)."),

@@ -5,11 +5,12 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint, event
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.extensions import db
+from app.extensions import Labelled, db
 from app.timeutil import utcnow
 
 
@@ -158,12 +159,12 @@ class ImportRowError(db.Model):
     reason: Mapped[str] = mapped_column(String(500))
 
 
-class MappingKind(str, enum.Enum):
-    POD = "pod"  # source group -> pod
-    USER = "user"  # source assignee name or email -> user
-    SEGMENT = "segment"
-    STAGE = "stage"
-    REQUEST_TYPE = "request_type"
+class MappingKind(Labelled):
+    POD = "pod", _l("Groups → pods")  # source group -> pod
+    USER = "user", _l("Assignees → people")  # source assignee name or email -> user
+    SEGMENT = "segment", _l("Segments")
+    STAGE = "stage", _l("Lifecycle stages")
+    REQUEST_TYPE = "request_type", _l("Request types")
 
 
 class ValueMapping(db.Model):

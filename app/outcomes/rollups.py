@@ -98,20 +98,26 @@ class _DaySums:
     resolution_minutes: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
 
 
-class CaseDayRollup(_DaySums, db.Model):
-    """The sums of one local day's cases of one pod (pod_id NULL: cases of no pod), read in `zone`."""
-
-    __tablename__ = "case_day_rollups"
-    __table_args__ = (Index("ix_case_day_rollups_zone_day", "zone", "day", "pod_id"),)
+class _ZoneDayPod:
+    """Whose day a row of a day table sums: the local `day` of one pod (pod_id NULL: cases of no pod), read in
+    `zone`. The three day tables share these columns; each adds what it sums."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
     zone: Mapped[str] = mapped_column(String(64))
     day: Mapped[date] = mapped_column(Date)
     pod_id: Mapped[int | None] = mapped_column(ForeignKey("pods.id", ondelete="SET NULL"), nullable=True)
+
+
+class CaseDayRollup(_ZoneDayPod, _DaySums, db.Model):
+    """The sums of one local day's cases of one pod (pod_id NULL: cases of no pod), read in `zone`."""
+
+    __tablename__ = "case_day_rollups"
+    __table_args__ = (Index("ix_case_day_rollups_zone_day", "zone", "day", "pod_id"),)
+
     done: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class CaseDayBreakdown(_DaySums, db.Model):
+class CaseDayBreakdown(_ZoneDayPod, _DaySums, db.Model):
     """The sums of one local day's cases of one pod with one value of a breakdown (`dim`: "cell" keyed
     "<segment id>:<stage id>", "channel", "request_type", "agent" keyed by the assignee's id), read in the
     pod's own zone (what its dashboard reads) and in the organisation's zone (pod NULL: cases of no pod)."""
@@ -119,15 +125,11 @@ class CaseDayBreakdown(_DaySums, db.Model):
     __tablename__ = "case_day_breakdowns"
     __table_args__ = (Index("ix_case_day_breakdowns_read", "zone", "dim", "day", "pod_id"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    zone: Mapped[str] = mapped_column(String(64))
     dim: Mapped[str] = mapped_column(String(16))
     key: Mapped[str] = mapped_column(String(40))
-    day: Mapped[date] = mapped_column(Date)
-    pod_id: Mapped[int | None] = mapped_column(ForeignKey("pods.id", ondelete="SET NULL"), nullable=True)
 
 
-class CaseDayType(db.Model):
+class CaseDayType(_ZoneDayPod, db.Model):
     """Cases created on one local day for one pod (pod_id NULL: of no pod) with one request type, read in `zone`
     (every built zone, like `case_day_rollups`): complaint_share counts the types an admin marks as complaints
     when it reads, so changing the marks needs no rebuild."""
@@ -135,10 +137,6 @@ class CaseDayType(db.Model):
     __tablename__ = "case_day_types"
     __table_args__ = (Index("ix_case_day_types_read", "zone", "day", "pod_id"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    zone: Mapped[str] = mapped_column(String(64))
-    day: Mapped[date] = mapped_column(Date)
-    pod_id: Mapped[int | None] = mapped_column(ForeignKey("pods.id", ondelete="SET NULL"), nullable=True)
     request_type: Mapped[str] = mapped_column(String(40))
     created: Mapped[int] = mapped_column(Integer, default=0)
 

@@ -43,8 +43,7 @@ class RecognitionForm(FlaskForm):
                          validators=[Optional()], validate_choice=False)
     points = IntField(_l("Points"), default=0, minimum=0, maximum=100_000, validators=[Optional()])
     visibility = RadioField(_l("Who can see it"), default=Visibility.POD.value,
-                            choices=[(Visibility.POD.value, _l("The pod")),
-                                     (Visibility.ORG.value, _l("The whole organisation"))])
+                            choices=list(Visibility.labels().items()))
     suggestion = StringField(validators=[Optional(), Length(max=80), CleanText()])
     submit = SubmitField(_l("Recognise"))
 

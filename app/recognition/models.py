@@ -2,27 +2,27 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import date, datetime
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db, one_of
+from app.extensions import Labelled, db, one_of
 from app.org.models import Pod, User
 from app.org.principles import Principle
 from app.timeutil import utcnow
 
 
-class EvidenceKind(enum.StrEnum):
-    CASE = "case"
-    METRIC = "metric"
-    ACTION = "action"
+class EvidenceKind(Labelled):
+    CASE = "case", _l("A case")
+    METRIC = "metric", _l("A metric improvement")
+    ACTION = "action", _l("A retro action")
 
 
-class Visibility(enum.StrEnum):
-    POD = "pod"
-    ORG = "org"
+class Visibility(Labelled):
+    POD = "pod", _l("The pod")
+    ORG = "org", _l("The whole organisation")
 
 
 REACTIONS = ("clap", "heart", "star", "rocket")

@@ -38,11 +38,7 @@ MESSAGE_MAX = 2000
 METRIC_WINDOW_DAYS = 30
 PAGE_SIZE = 20
 
-EVIDENCE_LABELS = {
-    EvidenceKind.CASE.value: _l("A case"),
-    EvidenceKind.METRIC.value: _l("A metric improvement"),
-    EvidenceKind.ACTION.value: _l("A retro action"),
-}
+EVIDENCE_LABELS = EvidenceKind.labels()
 REACTION_LABELS = {"clap": "👏", "heart": "❤️", "star": "⭐", "rocket": "🚀"}
 
 register_kind("recognition_received", _l("%(giver)s recognised you: %(principle)s"))

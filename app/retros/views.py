@@ -15,7 +15,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from types import SimpleNamespace
 
-from flask import Response, abort, current_app, flash, make_response, redirect, render_template, request, url_for
+from flask import Response, abort, current_app, make_response, redirect, render_template, request, url_for
 from flask_babel import get_locale, get_timezone
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -28,7 +28,7 @@ from app import live
 from app.csvexport import csv_response
 from app.extensions import db
 from app.forms import EmptyForm
-from app.htmx import is_htmx
+from app.htmx import answer_change, is_htmx
 from app.org.models import LifecycleStage, Pod, Segment, User
 from app.org.principles import Principle, principle_label
 from app.permissions import authorize, can, require
@@ -414,9 +414,7 @@ def save_template(pod: Pod):
         names={"es": form.name_es.data, "it": form.name_it.data},
         columns_in={"es": form.columns_es.data, "it": form.columns_it.data},
     )
-    db.session.commit()
-    flash(_("Template saved."), "success")
-    return redirect(url_for("retros.pod_retros", pod_id=pod.id))
+    return answer_change(None, _("Template saved."), url_for("retros.pod_retros", pod_id=pod.id))
 
 
 @bp.post("/pods/<int:pod_id>/retro-templates/<int:template_id>/delete")
@@ -428,9 +426,7 @@ def delete_template(pod: Pod, template_id: int):
     if template.pod_id != pod.id:
         abort(404)
     retros.delete_template(current_user, template)
-    db.session.commit()
-    flash(_("Template deleted."), "success")
-    return redirect(url_for("retros.pod_retros", pod_id=pod.id))
+    return answer_change(None, _("Template deleted."), url_for("retros.pod_retros", pod_id=pod.id))
 
 
 @bp.route("/pods/<int:pod_id>/actions")

@@ -17,33 +17,22 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db, one_of
+from app.extensions import Labelled, db, one_of
 from app.org.models import User
 from app.timeutil import utcnow
 
 
-class Level(str, enum.Enum):
-    NONE = "none"
-    LEARNING = "learning"
-    INDEPENDENT = "independent"
-    TEACH = "teach"
-
-    @property
-    def label(self):
-        return LEVEL_LABELS[self.value]
-
-    @property
-    def rank(self) -> int:
-        return LEVEL_RANK[self.value]
+class Level(Labelled):
+    NONE = "none", _l("None")
+    LEARNING = "learning", _l("Learning")
+    INDEPENDENT = "independent", _l("Independent")
+    TEACH = "teach", _l("Can teach")
 
 
-LEVEL_LABELS = {"none": _l("None"), "learning": _l("Learning"), "independent": _l("Independent"),
-                "teach": _l("Can teach")}
-LEVEL_RANK = {"none": 0, "learning": 1, "independent": 2, "teach": 3}
-LEVELS = tuple(LEVEL_RANK)
+LEVEL_LABELS = Level.labels()
+LEVELS = tuple(Level.labels())
 # Levels at which a person resolves the skill's requests on their own.
 COVERING = ("independent", "teach")
-_LEVELS_SQL = "'none', 'learning', 'independent', 'teach'"
 
 
 class ProposalStatus(str, enum.Enum):
@@ -75,64 +64,62 @@ class PodSkill(db.Model):
         return f"c:{self.id}"
 
 
-class SkillLevel(db.Model):
+class _MemberSkill:
+    """The key the three skill tables share: one person's (``user_id``) skill (``skill_key``) in one pod."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pod_id: Mapped[int] = mapped_column(sa.ForeignKey("pods.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    skill_key: Mapped[str] = mapped_column(sa.String(40))
+
+
+class SkillLevel(_MemberSkill, db.Model):
     """A member's current level of one skill in one pod."""
 
     __tablename__ = "skill_levels"
     __table_args__ = (
         sa.UniqueConstraint("pod_id", "user_id", "skill_key"),
-        sa.CheckConstraint(f"level IN ({_LEVELS_SQL})", name="level_valid"),
+        one_of("level", Level, "level_valid"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    pod_id: Mapped[int] = mapped_column(sa.ForeignKey("pods.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    skill_key: Mapped[str] = mapped_column(sa.String(40))
     level: Mapped[str] = mapped_column(sa.String(12), default=Level.NONE.value)
     version: Mapped[int] = mapped_column(sa.Integer, default=1)
     set_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
     set_at: Mapped[datetime] = mapped_column(sa.DateTime, default=utcnow)
 
 
-class SkillProposal(db.Model):
+class SkillProposal(_MemberSkill, db.Model):
     """A member's proposal of their own level; the pod's coach confirms or declines it. One pending per skill."""
 
     __tablename__ = "skill_proposals"
     __table_args__ = (
-        sa.CheckConstraint(f"level IN ({_LEVELS_SQL})", name="level_valid"),
+        one_of("level", Level, "level_valid"),
         one_of("status", ProposalStatus, "status_valid"),
         sa.Index("uq_skill_proposals_pending", "pod_id", "user_id", "skill_key", unique=True,
               sqlite_where=text("status = 'pending'"), postgresql_where=text("status = 'pending'")),
         sa.Index("ix_skill_proposals_pod_status", "pod_id", "status"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    pod_id: Mapped[int] = mapped_column(sa.ForeignKey("pods.id", ondelete="CASCADE"))
-    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
-    skill_key: Mapped[str] = mapped_column(sa.String(40))
     level: Mapped[str] = mapped_column(sa.String(12))
     status: Mapped[str] = mapped_column(sa.String(12), default=ProposalStatus.PENDING.value)
     proposed_at: Mapped[datetime] = mapped_column(sa.DateTime, default=utcnow)
     decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
     decided_at: Mapped[datetime | None] = mapped_column(sa.DateTime, nullable=True)
 
-    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    user: Mapped[User] = relationship(foreign_keys="SkillProposal.user_id")
 
 
-class SkillChange(db.Model):
+class SkillChange(_MemberSkill, db.Model):
     """One change of a member's level: who changed it, when, from which level to which. Never edited."""
 
     __tablename__ = "skill_changes"
     __table_args__ = (
-        sa.CheckConstraint(f"from_level IN ({_LEVELS_SQL})", name="from_level_valid"),
-        sa.CheckConstraint(f"to_level IN ({_LEVELS_SQL})", name="to_level_valid"),
+        one_of("from_level", Level, "from_level_valid"),
+        one_of("to_level", Level, "to_level_valid"),
         sa.Index("ix_skill_changes_pod_at", "pod_id", "at"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    pod_id: Mapped[int] = mapped_column(sa.ForeignKey("pods.id", ondelete="CASCADE"))
-    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
-    skill_key: Mapped[str] = mapped_column(sa.String(40))
     from_level: Mapped[str] = mapped_column(sa.String(12))
     to_level: Mapped[str] = mapped_column(sa.String(12))
     actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
@@ -140,5 +127,5 @@ class SkillChange(db.Model):
                                                     nullable=True)
     at: Mapped[datetime] = mapped_column(sa.DateTime, default=utcnow)
 
-    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    user: Mapped[User] = relationship(foreign_keys="SkillChange.user_id")
     actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])

@@ -58,7 +58,6 @@ def matrix(pod: Pod):
 
 
 def _done(pod: Pod, message: str):
-    db.session.commit()
     return answer_change(lambda: _render(pod), message, url_for("skills.matrix", pod_id=pod.id))
 
 

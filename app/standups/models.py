@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db, one_of
+from app.extensions import Labelled, db, one_of
 from app.org.models import Pod, User
 from app.timeutil import utcnow
 
@@ -26,21 +26,10 @@ class BoardStatus(enum.StrEnum):
     CLOSED = "closed"
 
 
-class BlockerStatus(enum.StrEnum):
-    OPEN = "open"
-    ESCALATED = "escalated"
-    RESOLVED = "resolved"
-
-    @property
-    def label(self) -> str:
-        return str(_BLOCKER_LABELS[self])
-
-
-_BLOCKER_LABELS = {
-    BlockerStatus.OPEN: _l("Still open"),
-    BlockerStatus.ESCALATED: _l("Escalated"),
-    BlockerStatus.RESOLVED: _l("Resolved"),
-}
+class BlockerStatus(Labelled):
+    OPEN = "open", _l("Still open")
+    ESCALATED = "escalated", _l("Escalated")
+    RESOLVED = "resolved", _l("Resolved")
 
 
 class StandupSettings(db.Model):

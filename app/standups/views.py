@@ -118,7 +118,6 @@ def live(board_id: int):
 
 
 def _after_change(board: StandupBoard, message: str) -> Response | str:
-    db.session.commit()
     return answer_change(lambda: _live(board), message, url_for("standups.board", board_id=board.id))
 
 
@@ -129,7 +128,6 @@ def save_entry(board: StandupBoard):
     form = _validated(EntryForm())
     entry = services.save_entry(current_user, board, yesterday=form.yesterday.data, today=form.today.data,
                                 mood=form.mood.data)
-    db.session.commit()
     return answer_change(lambda: render_template("standups/_entry_form.html", board=board, own=entry, saved=True),
                          _("Your update is on the board."), url_for("standups.board", board_id=board.id))
 
