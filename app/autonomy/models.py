@@ -7,14 +7,14 @@ version it was checked against.
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db, one_of
+from app.extensions import Labelled, db, one_of
 from app.formatting import name_in
 from app.org.models import CatalogItem, User
 from app.timeutil import utcnow
@@ -28,35 +28,33 @@ CASE_REF_MAX = 64  # Decision.case_ref is String(64)
 CUSTOMER_MAX = 254  # only a hash is kept; an e-mail address is the longest thing an agent types here
 
 
-class Unit(enum.StrEnum):
-    MONEY = "money"
-    DAYS = "days"
-    COUNT = "count"
+class Unit(Labelled):
+    MONEY = "money", _l("Money")
+    DAYS = "days", _l("Days")
+    COUNT = "count", _l("Count")
 
 
-class ScopeLevel(enum.StrEnum):
-    ORG = "org"
-    ROLE = "role"
-    POD = "pod"
-    AGENT = "agent"
+class ScopeLevel(Labelled):
+    """Where a limit applies, broadest first: `rank` is the order written here."""
 
-    @property
-    def rank(self) -> int:
-        return {"org": 0, "role": 1, "pod": 2, "agent": 3}[self.value]
+    ORG = "org", _l("Organisation")
+    ROLE = "role", _l("Role")
+    POD = "pod", _l("Pod")
+    AGENT = "agent", _l("Person")
 
 
-class Period(enum.StrEnum):
-    DAY = "day"
-    WEEK = "week"
-    MONTH = "month"
+class Period(Labelled):
+    DAY = "day", _l("per day")
+    WEEK = "week", _l("per week")
+    MONTH = "month", _l("per month")
 
 
-class DecisionStatus(enum.StrEnum):
-    DONE = "done"
-    PENDING = "pending"
-    APPROVED = "approved"
-    REJECTED = "rejected"
-    CANCELLED = "cancelled"
+class DecisionStatus(Labelled):
+    DONE = "done", _l("Done within limit")
+    PENDING = "pending", _l("Waiting for approval")
+    APPROVED = "approved", _l("Approved")
+    REJECTED = "rejected", _l("Rejected")
+    CANCELLED = "cancelled", _l("Withdrawn")
 
 
 class ActionType(CatalogItem, db.Model):

@@ -23,7 +23,17 @@ from app.autonomy.forms import (
     VerdictForm,
     checked,
 )
-from app.autonomy.models import ActionType, Decision, Limit, LimitVersion, Period, Proposal, Unit
+from app.autonomy.models import (
+    ActionType,
+    Decision,
+    DecisionStatus,
+    Limit,
+    LimitVersion,
+    Period,
+    Proposal,
+    ScopeLevel,
+    Unit,
+)
 from app.errors import refused_on
 from app.extensions import db
 from app.forms import arg_int, parse_int
@@ -33,6 +43,10 @@ from app.outcomes import metrics
 from app.outcomes.models import REQUEST_TYPES
 from app.permissions import authorize, can, require
 from app.timeutil import to_local, utcnow
+
+# The macros in templates/autonomy/_macros.html name units, scopes, periods and statuses from their enums.
+for _enum in (DecisionStatus, Period, ScopeLevel, Unit):
+    bp.add_app_template_global(_enum, _enum.__name__)
 
 LEDGER_ROWS = 100
 WINDOW_CHOICES = (30, 90, 180)
