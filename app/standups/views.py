@@ -18,7 +18,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 
 from app import live as live_checks
-from app.extensions import db
+from app.extensions import commit_keeping, db
 from app.forms import arg_int, parse_date, validated
 from app.htmx import answer_change
 from app.org.models import Pod, Role
@@ -129,7 +129,7 @@ def save_entry(board: StandupBoard):
     form = _validated(EntryForm())
     entry = services.save_entry(current_user, board, yesterday=form.yesterday.data, today=form.today.data,
                                 mood=form.mood.data)
-    db.session.commit()
+    commit_keeping()  # the answer shows the entry just written: nothing is reloaded to render it
     return answer_change(lambda: render_template("standups/_entry_form.html", board=board, own=entry, saved=True),
                          _("Your update is on the board."), url_for("standups.board", board_id=board.id))
 
