@@ -106,15 +106,13 @@ def live(board_id: int):
     """The live part of the board; 204 (no body, no swap) while the version the page holds is current (most of
     those are answered by app/live.py before this view runs)."""
     seen = arg_int("v", minimum=0)
-    row = db.session.execute(select(StandupBoard.version, StandupBoard.pod_id)
-                             .where(StandupBoard.id == board_id)).first()
-    if row is None:
+    board = db.session.get(StandupBoard, board_id)  # one read: a changed board is rendered from it
+    if board is None:
         abort(404)
-    version, pod_id = row
-    require(VIEW, pod_id)
-    if seen == version:
+    require(VIEW, board.pod_id)
+    if seen == board.version:
         return Response(status=204)
-    return _live(db.session.get(StandupBoard, board_id))
+    return _live(board)
 
 
 def _after_change(board: StandupBoard, message: str) -> Response | str:
