@@ -80,6 +80,17 @@ def dialect_insert(table, session=None):
     return (pg_insert if name == "postgresql" else sqlite_insert)(table)
 
 
+def commit_keeping() -> None:
+    """Commit without expiring what the session holds: for an answer drawn from what its own transaction wrote and
+    read (as of that commit), so rendering it reloads no row (the retro, the pod, the signed-in user)."""
+    session = db.session()
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True
+
+
 def client_address() -> str:
     return request.remote_addr or "unknown"
 

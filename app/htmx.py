@@ -43,8 +43,10 @@ def with_trigger(response: Response, event: str, detail: object | None = None) -
 def answer_change(fragment: Callable[[], ResponseReturnValue] | None, message: str, url: str) -> ResponseReturnValue:
     """What a post that changed something answers, once it has committed the change: htmx gets the changed part
     of the page (``fragment()``, where the page has one); a plain form post gets ``message`` as a flash and a
-    redirect to ``url``, the page it came from."""
-    db.session.commit()
+    redirect to ``url``, the page it came from. A caller that committed already (with `commit_keeping`, so the
+    answer is drawn from what it holds) leaves no transaction open, and nothing is committed or expired again."""
+    if db.session.in_transaction():
+        db.session.commit()
     if fragment is not None and is_htmx():
         return fragment()
     flash(message, "success")

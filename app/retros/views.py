@@ -26,7 +26,7 @@ from sqlalchemy.orm import selectinload
 
 from app import live
 from app.csvexport import csv_response
-from app.extensions import db
+from app.extensions import commit_keeping, db
 from app.forms import EmptyForm
 from app.htmx import answer_change, is_htmx
 from app.org.models import LifecycleStage, Pod, Segment, User
@@ -125,12 +125,13 @@ def _reload(retro: Retro, _result=None) -> Response:
 
 def _card_added(retro: Retro, card: RetroCard) -> Response:
     """After a new card: for htmx the card alone (appended to its column), the others' counts and the poller at
-    the new version, not the board."""
-    db.session.commit()
+    the new version, not the board. The counts are read before the commit, under the version bump's lock, so they
+    match the version the poller is given; nothing is reloaded after it."""
     if not is_htmx():
+        db.session.commit()
         return redirect(url_for("retros.retro_page", retro_id=retro.id))
-    retro.version  # noqa: B018 - loaded before the counts: a card committed in between moves the version on again
     board = card_view(retro, current_user, card)
+    commit_keeping()
     return make_response(render_template("retros/_card_added.html", card=card, board=board, poll_url=_poll_url(board)))
 
 
@@ -148,7 +149,7 @@ def _vote_response(retro: Retro, state: retros.VoteState) -> Response:
         participant=True,
     )
     votes = retros.item_total(retro, state.key) if show_totals else 0
-    db.session.commit()
+    commit_keeping()  # the answer is drawn from the statements above; nothing (the voter) is reloaded to render it
     return make_response(render_template("retros/_vote_change.html", board=view, state=state, votes=votes))
 
 
@@ -298,9 +299,9 @@ def _allow(needs: str, retro: Retro) -> None:
 def _register(
     endpoint: str, path: str, form_class: type[FlaskForm], needs: str, call: Callable, answer: Callable
 ) -> None:
-    # A vote's answer is the voter's item and budget: no board, so no pod to load with the retro.
+    # A vote's or card's answer is that item alone: no board, so no pod to load with the retro.
     @login_required
-    @authorize(Retro, "retros.view", options=() if answer is _vote_response else WITH_POD)
+    @authorize(Retro, "retros.view", options=() if answer in (_vote_response, _card_added) else WITH_POD)
     def view(retro: Retro, **ids) -> Response:
         _allow(needs, retro)  # who may act is settled before the form is read
         return answer(retro, call(current_user, retro, valid(form_class()), **ids))

@@ -18,7 +18,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 
 from app import live as live_checks
-from app.extensions import db
+from app.extensions import commit_keeping, db
 from app.forms import arg_int, parse_date, validated
 from app.htmx import answer_change
 from app.org.models import Pod, Role
@@ -106,15 +106,13 @@ def live(board_id: int):
     """The live part of the board; 204 (no body, no swap) while the version the page holds is current (most of
     those are answered by app/live.py before this view runs)."""
     seen = arg_int("v", minimum=0)
-    row = db.session.execute(select(StandupBoard.version, StandupBoard.pod_id)
-                             .where(StandupBoard.id == board_id)).first()
-    if row is None:
+    board = db.session.get(StandupBoard, board_id)  # one read: a changed board is rendered from it
+    if board is None:
         abort(404)
-    version, pod_id = row
-    require(VIEW, pod_id)
-    if seen == version:
+    require(VIEW, board.pod_id)
+    if seen == board.version:
         return Response(status=204)
-    return _live(db.session.get(StandupBoard, board_id))
+    return _live(board)
 
 
 def _after_change(board: StandupBoard, message: str) -> Response | str:
@@ -128,6 +126,7 @@ def save_entry(board: StandupBoard):
     form = _validated(EntryForm())
     entry = services.save_entry(current_user, board, yesterday=form.yesterday.data, today=form.today.data,
                                 mood=form.mood.data)
+    commit_keeping()  # the answer shows the entry just written: nothing is reloaded to render it
     return answer_change(lambda: render_template("standups/_entry_form.html", board=board, own=entry, saved=True),
                          _("Your update is on the board."), url_for("standups.board", board_id=board.id))
 
