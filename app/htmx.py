@@ -45,7 +45,7 @@ def answer_change(fragment: Callable[[], ResponseReturnValue] | None, message: s
     of the page (``fragment()``, where the page has one); a plain form post gets ``message`` as a flash and a
     redirect to ``url``, the page it came from. A caller that committed already (with `commit_keeping`, so the
     answer is drawn from what it holds) leaves no transaction open, and nothing is committed or expired again."""
-    if db.session.in_transaction():
+    if db.session().in_transaction():
         db.session.commit()
     if fragment is not None and is_htmx():
         return fragment()
