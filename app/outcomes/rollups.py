@@ -350,12 +350,13 @@ def _compute(session: Session, zones: list[str], first: date, last: date, full: 
                     f"WHERE created_at IS NOT NULL{within('created_at')}{kept}) s WHERE d IS NOT NULL GROUP BY d, pod_id"):
                 row = main_row(zone, days[d], pod)
                 row["created"], row["escalated"], row["first_reply_minutes"] = count, escalated, _minutes(minutes)
-            for d, pod, request_type, count in run(
-                    f"SELECT d, pod_id, request_type, COUNT(*) FROM (SELECT {created_day} AS d, pod_id, request_type "
-                    f"FROM {table} WHERE request_type IS NOT NULL{within('created_at')}{kept}) s WHERE d IS NOT NULL "
-                    f"GROUP BY d, pod_id, request_type"):
-                types.append({"zone": zone, "day": days[d], "pod_id": pod, "request_type": request_type,
-                              "created": count})
+            if of_zone != "":  # in the organisation's zone they come with the request-type breakdown, below
+                for d, pod, request_type, count in run(
+                        f"SELECT d, pod_id, request_type, COUNT(*) FROM (SELECT {created_day} AS d, pod_id, "
+                        f"request_type FROM {table} WHERE request_type IS NOT NULL{within('created_at')}{kept}) s "
+                        f"WHERE d IS NOT NULL GROUP BY d, pod_id, request_type"):
+                    types.append({"zone": zone, "day": days[d], "pod_id": pod, "request_type": request_type,
+                                  "created": count})
             # Resolved: the flags' sums and resolution minutes, on the day of the first resolution.
             for d, pod, count, *sums, minutes in run(
                     f"SELECT d, pod_id, COUNT(*), {', '.join(f'SUM({name})' for name, _e in _RESOLVED_SUMS)}, "
@@ -386,6 +387,9 @@ def _compute(session: Session, zones: list[str], first: date, last: date, full: 
                         f"GROUP BY d, pod_id, k"):
                     row = part_row(zone, days[d], pod, dim, value)
                     row["created"], row["escalated"], row["first_reply_minutes"] = count, escalated, _minutes(minutes)
+                    if dim == "request_type" and of_zone == "":  # every pod's cases: the day's request types
+                        types.append({"zone": zone, "day": days[d], "pod_id": pod, "request_type": value,
+                                      "created": count})
                 for d, pod, value, count, *sums, minutes in run(
                         f"SELECT d, pod_id, k, COUNT(*), {', '.join(f'SUM({name})' for name, _e in _RESOLVED_SUMS)}, "
                         f"{text_agg('m')} FROM (SELECT {resolved_day} AS d, pod_id, {key} AS k, "
