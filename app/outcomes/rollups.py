@@ -306,6 +306,8 @@ def _compute(session: Session, zones: list[str], first: date, last: date, full: 
     parts: dict = {}  # (zone, day, pod, dim, key) -> row
     types: list[dict] = []
     cursor = conn.connection.cursor()
+    if postgres:  # room to aggregate in memory (hashing) rather than sort every case of the range
+        cursor.execute("SET LOCAL work_mem = '64MB'")
 
     def run(sql: str) -> list:
         cursor.execute(sql)
