@@ -55,6 +55,7 @@ SOURCES = frozenset(s.value for s in Source)
 # A file of at least this many rows, and at least as long as the cases table, is imported without the table's
 # non-unique indexes, built once at its end: keeping seven indexes in step row by row cost more than the rows.
 BIG_IMPORT_ROWS = 100_000
+INDEX_SAMPLE_ROWS = 500  # a file's first rows, looked up to tell a new file from one imported again
 
 T = TypeVar("T")
 
@@ -387,6 +388,24 @@ def drop_case_indexes(rows: int) -> bool:
     return True
 
 
+def _mostly_new(path: str | Path, fmt: str, options: ParseOptions, skip: int) -> bool:
+    """Are most of the file's first rows new cases? Not when the file is imported again: then few rows are written
+    and dropping the indexes would only cost rebuilding them (a million-row re-import spent 15 s on that)."""
+    ids: list[str] = []
+    with open_text(path) as stream:
+        for _line, item in parse(stream, fmt, options, skip):
+            if isinstance(item, CaseRecord):
+                ids.append(item.external_id)
+                if len(ids) >= INDEX_SAMPLE_ROWS:
+                    break
+    if not ids:
+        return True
+    known = db.session.scalar(select(func.count()).select_from(Case)
+                              .where(Case.source == fmt, Case.external_id.in_(set(ids))))
+    db.session.rollback()
+    return known * 2 <= len(set(ids))
+
+
 def ensure_case_indexes() -> int:
     """Build the cases' non-unique indexes that are missing (a big import dropped them), one transaction each so
     SQLite's write lock is let go between them; how many were built. Commits."""
@@ -500,7 +519,9 @@ def execute_import(import_id: int, worker: str, path: str | Path, fmt: str, opti
         adaptive = batch_size is None
         if batch_size is None:
             batch_size = BATCH_SIZE if db.session.get_bind().dialect.name == "postgresql" else SQLITE_BATCH_SIZE
-        dropped = drop_case_indexes(counts.total - counts.processed)
+        rows = counts.total - counts.processed
+        dropped = (rows >= BIG_IMPORT_ROWS and _mostly_new(path, fmt, options, counts.processed)
+                   and drop_case_indexes(rows))
         try:
             _run(path, fmt, options, import_id, worker, counts, committed, progress, batch_size, locale,
                  stored_errors, stop, days, adaptive)

@@ -137,6 +137,21 @@ def test_a_big_import_builds_the_indexes_it_dropped_and_the_worker_those_a_dead_
     assert drop(299) is False and wanted <= case_indexes()  # a file shorter than the table keeps them
 
 
+def test_a_big_file_imported_again_keeps_the_indexes(tmp_path, uploads, small_batches, monkeypatch):
+    wanted = {index.name for index in Case.__table__.indexes if not index.unique}
+    monkeypatch.setattr(ingest, "BIG_IMPORT_ROWS", 100)
+    dropped = []
+    drop = ingest.drop_case_indexes
+    monkeypatch.setattr(ingest, "drop_case_indexes", lambda rows: dropped.append(drop(rows)) or dropped[-1])
+    queued_job(tmp_path, 300)
+    assert import_jobs.run_pending_imports() == 1
+    again = queued_job(tmp_path, 300)
+    assert import_jobs.run_pending_imports() == 1
+    assert dropped == [True]  # the first import only: the second finds its rows stored and writes none
+    assert (job(again.id).status, job(again.id).rows_unchanged) == (ImportStatus.DONE.value, 300)
+    assert wanted <= case_indexes() and count() == 300
+
+
 def test_a_resumed_job_keeps_its_row_errors_once_each(tmp_path, uploads, small_batches):
     rows = [zendesk_row(Id=str(n), Status="Lost" if n % 40 == 0 else "Solved") for n in range(1, 201)]
     source = zendesk_file(tmp_path, rows)
