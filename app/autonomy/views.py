@@ -11,7 +11,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
-from app.autonomy import bp
+from app.autonomy import bp, models
 from app.autonomy import services as svc
 from app.autonomy.forms import (
     ActionTypeForm,
@@ -23,17 +23,7 @@ from app.autonomy.forms import (
     VerdictForm,
     checked,
 )
-from app.autonomy.models import (
-    ActionType,
-    Decision,
-    DecisionStatus,
-    Limit,
-    LimitVersion,
-    Period,
-    Proposal,
-    ScopeLevel,
-    Unit,
-)
+from app.autonomy.models import ActionType, Decision, Limit, LimitVersion, Period, Proposal, Unit
 from app.errors import refused_on
 from app.extensions import db
 from app.forms import arg_int, parse_int
@@ -45,7 +35,7 @@ from app.permissions import authorize, can, require
 from app.timeutil import to_local, utcnow
 
 # The macros in templates/autonomy/_macros.html name units, scopes, periods and statuses from their enums.
-for _enum in (DecisionStatus, Period, ScopeLevel, Unit):
+for _enum in (models.DecisionStatus, models.Period, models.ScopeLevel, models.Unit):
     bp.add_app_template_global(_enum, _enum.__name__)
 
 LEDGER_ROWS = 100
