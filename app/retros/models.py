@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
@@ -26,7 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db, one_of
+from app.extensions import Labelled, db, one_of
 from app.formatting import name_in
 from app.org.models import Pod, User
 from app.org.principles import Principle
@@ -34,14 +33,14 @@ from app.outcomes import metrics
 from app.timeutil import utcnow
 
 
-class Phase(enum.StrEnum):
-    CHECKIN = "checkin"
-    REVIEW = "review"
-    REFLECT = "reflect"
-    GROUP = "group"
-    VOTE = "vote"
-    DISCUSS = "discuss"
-    CLOSED = "closed"
+class Phase(Labelled):
+    CHECKIN = "checkin", _l("Check-in")
+    REVIEW = "review", _l("Review past actions")
+    REFLECT = "reflect", _l("Reflect")
+    GROUP = "group", _l("Group")
+    VOTE = "vote", _l("Vote")
+    DISCUSS = "discuss", _l("Discuss")
+    CLOSED = "closed", _l("Closed")
 
 
 PHASES = tuple(p.value for p in Phase)
@@ -52,11 +51,11 @@ def next_phase(phase: str) -> str | None:
     return PHASES[index + 1] if index + 1 < len(PHASES) else None
 
 
-class ActionStatus(enum.StrEnum):
-    OPEN = "open"
-    DONE = "done"
-    NOT_DONE = "not_done"
-    DROPPED = "dropped"
+class ActionStatus(Labelled):
+    OPEN = "open", _l("Pending")
+    DONE = "done", _l("Done")
+    NOT_DONE = "not_done", _l("Not done")
+    DROPPED = "dropped", _l("Dropped")
 
 
 OPEN_STATUSES = (ActionStatus.OPEN.value, ActionStatus.NOT_DONE.value)
@@ -67,18 +66,8 @@ REGISTRY_DIRECTION = {"up": "higher", "down": "lower"}
 STORED_DIRECTION = {registry: stored for stored, registry in REGISTRY_DIRECTION.items()}
 
 
-def phase_label(phase: str):
-    return {
-        Phase.CHECKIN.value: _l("Check-in"), Phase.REVIEW.value: _l("Review past actions"),
-        Phase.REFLECT.value: _l("Reflect"), Phase.GROUP.value: _l("Group"), Phase.VOTE.value: _l("Vote"),
-        Phase.DISCUSS.value: _l("Discuss"), Phase.CLOSED.value: _l("Closed"),
-    }.get(phase, phase)
-
-
-def status_label(value: str) -> str:
-    return str({ActionStatus.OPEN.value: _l("Pending"), ActionStatus.DONE.value: _l("Done"),
-                ActionStatus.NOT_DONE.value: _l("Not done"), ActionStatus.DROPPED.value: _l("Dropped")
-                }.get(value, value))
+phase_label = Phase.label_of
+status_label = ActionStatus.label_of
 
 
 class Retro(db.Model):
