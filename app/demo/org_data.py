@@ -1,10 +1,15 @@
-"""The demo organisation: a telco serving Spain and Italy with six end-to-end pods."""
+"""The demo organisation: a telco serving Spain and Italy with six end-to-end pods.
+
+Who and what it is (people, segments, pods, members, coverage) is data, in ``organisation.toml`` beside this
+file; this module reads and checks it, and creates it through the organisation's services."""
 
 from __future__ import annotations
 
+import tomllib
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
+from pathlib import Path
 
 from flask import current_app
 from sqlalchemy import func, select
@@ -13,12 +18,9 @@ from app.extensions import db
 from app.org import services as org
 from app.org.models import DEFAULT_STAGES, LifecycleStage, Role, Segment, User
 
-ORG_NAME = "Telco Iberia-Italia"
-ORG_TIMEZONE = "Europe/Madrid"
-MADRID = "Europe/Madrid"
-ROME = "Europe/Rome"
 DEFAULT_PASSWORD = "podium-demo"
 
+# The people the README, the tests and the other demo steps name; organisation.toml must give them these e-mails.
 ADMIN_EMAIL = "admin@example.com"
 LEADER_EMAIL = "leader@example.com"
 COACH_EMAIL = "coach@example.com"
@@ -27,16 +29,11 @@ AGENT_EMAIL = "agent@example.com"
 COVERAGE_DAYS_AGO = 213
 PODS_CREATED_DAYS_AGO = 540
 
+# The segment and stage names other demo steps use to place their cases; organisation.toml must declare them.
 RESIDENTIAL = "Residential"
 SMALL_BUSINESS = "Small business"
 ENTERPRISE = "Enterprise"
 PRE_SALE, ONBOARDING, IN_LIFE, WARRANTY, CLOSURE = (name for name, _description in DEFAULT_STAGES)
-
-SEGMENTS: tuple[tuple[str, str], ...] = (
-    (RESIDENTIAL, "Hogares con fibra, móvil y televisión en casa."),
-    (SMALL_BUSINESS, "Comercios, despachos y empresas de hasta 50 líneas."),
-    (ENTERPRISE, "Cuentas corporativas con un acuerdo de nivel de servicio firmado."),
-)
 
 
 @dataclass(frozen=True)
@@ -73,160 +70,47 @@ class PodPlan:
     members: tuple[Member, ...] = field(default_factory=tuple)
 
 
-PEOPLE: tuple[Person, ...] = (
-    Person("Ana Martín", "es", MADRID, Role.ADMIN.value, ADMIN_EMAIL),
-    Person("Javier Ortega", "es", MADRID, Role.LEADER.value, LEADER_EMAIL),
-    Person("Francesca Romano", "it", ROME, Role.LEADER.value),
-    Person("Lucía Fernández", "es", MADRID, Role.COACH.value, COACH_EMAIL),
-    Person("Carmen Vidal", "es", MADRID, Role.COACH.value),
-    Person("Alessandro Ferri", "it", ROME, Role.COACH.value),
-    Person("Giulia Russo", "it", ROME, Role.COACH.value),
-    Person("Diego Serrano", "es", MADRID, Role.COACH.value),
-    Person("Marco Bianchi", "it", ROME, Role.COACH.value),
-    Person("Emma Clarke", "en", ROME, Role.COACH.value),
-    Person("Pablo Navarro", "es", MADRID),
-    Person("Marta Gil", "es", MADRID),
-    Person("Sergio Romero", "es", MADRID),
-    Person("Elena Castro", "es", MADRID),
-    Person("Raúl Herrera", "es", MADRID),
-    Person("Nuria Pascual", "es", MADRID),
-    Person("Iván Molina", "es", MADRID),
-    Person("Sofía Delgado", "es", MADRID, Role.AGENT.value, AGENT_EMAIL),
-    Person("Alberto Ruiz", "es", MADRID),
-    Person("Paula Jiménez", "es", MADRID),
-    Person("Miguel Sanz", "es", MADRID),
-    Person("Laura Moreno", "es", MADRID),
-    Person("Andrés Vega", "es", MADRID),
-    Person("Cristina López", "es", MADRID),
-    Person("Jorge Medina", "es", MADRID),
-    Person("Irene Cano", "es", MADRID),
-    Person("Chiara Esposito", "it", ROME),
-    Person("Luca Marino", "it", ROME),
-    Person("Federica Greco", "it", ROME),
-    Person("Davide Conti", "it", ROME),
-    Person("Sara Gallo", "it", ROME),
-    Person("Matteo Costa", "it", ROME),
-    Person("Valentina Ricci", "it", ROME),
-    Person("Simone Lombardi", "it", ROME),
-    Person("Martina Moretti", "it", ROME),
-    Person("Andrea Barbieri", "it", ROME),
-    Person("Elisa Fontana", "it", ROME),
-    Person("Álvaro Prieto", "es", MADRID),
-    Person("Beatriz Núñez", "es", MADRID),
-    Person("Carlos Ibáñez", "es", MADRID),
-    Person("Rocío Márquez", "es", MADRID),
-    Person("Hugo Santos", "es", MADRID),
-    Person("Alicia Domínguez", "es", MADRID),
-    Person("Tomás Rubio", "es", MADRID),
-    Person("Oliver Hughes", "en", ROME),
-    Person("Hannah Price", "en", ROME),
-    Person("James Whitaker", "en", ROME),
-    Person("Francesco De Luca", "it", ROME),
-    Person("Giorgia Mancini", "it", ROME),
-    Person("Lorenzo Rinaldi", "it", ROME),
-)
+def _read_plan(text: str) -> dict:
+    """The demo organisation from organisation.toml, every cross-reference checked: a typo there fails at import
+    with the name it could not find, not half-way through ``flask demo load``."""
+    data = tomllib.loads(text)
+    people = tuple(Person(**person) for person in data["people"])
+    names = {person.name for person in people}
+    segments = tuple((segment["name"], segment["description"]) for segment in data["segments"])
+    stages = {name for name, _description in DEFAULT_STAGES}
+    cells_known = {(segment, stage) for segment, _description in segments for stage in stages}
+    pods = tuple(
+        PodPlan(
+            name=pod["name"], mission=pod["mission"], timezone=pod["timezone"],
+            standup=time.fromisoformat(pod["standup"]), working_days=pod["working_days"],
+            coaches=tuple(pod["coaches"]), cells=tuple(tuple(cell) for cell in pod["cells"]),
+            members=tuple(Member(**member) for member in pod["members"]),
+        )
+        for pod in data["pods"]
+    )
+    org = data
+    gap, overlap = tuple(org["gap_cell"]), tuple(org["overlap_cell"])
+    for pod in pods:
+        unknown = ({*pod.coaches, *(m.name for m in pod.members)} - names) or (set(pod.cells) - cells_known)
+        if unknown:
+            raise ValueError(f"organisation.toml: pod {pod.name!r} names {sorted(unknown)!r}, declared nowhere")
+    if not {gap, overlap} <= cells_known:
+        raise ValueError("organisation.toml: the gap and overlap cells must name a declared segment and stage")
+    missing = {ADMIN_EMAIL, LEADER_EMAIL, COACH_EMAIL, AGENT_EMAIL} - {person.email for person in people}
+    if missing or not {RESIDENTIAL, SMALL_BUSINESS, ENTERPRISE} <= {name for name, _description in segments}:
+        raise ValueError(f"organisation.toml: the people and segments other demo steps name are missing {missing}")
+    return {"name": org["name"], "timezone": org["timezone"], "segments": segments, "people": people,
+            "pods": pods, "gap": gap, "overlap": overlap}
 
-PODS: tuple[PodPlan, ...] = (
-    PodPlan(
-        "Residential Onboarding",
-        "Convertir la primera pregunta de un hogar en una línea que funciona: presupuestos, contratos, "
-        "portabilidad e instalación, con un mismo equipo desde la primera llamada hasta la primera factura.",
-        MADRID, time(9, 15), "12345", ("Carmen Vidal",),
-        ((RESIDENTIAL, PRE_SALE), (RESIDENTIAL, ONBOARDING)),
-        (
-            Member("Pablo Navarro", 610, "generalist", "presupuestos, contratos"),
-            Member("Marta Gil", 480, "specialist", "facturación, portabilidad"),
-            Member("Sergio Romero", 420, "specialist", "instalaciones de fibra, visitas técnicas"),
-            Member("Elena Castro", 390, "generalist", "tarifas móviles, activación de SIM"),
-            Member("Raúl Herrera", 560, "generalist", "paquetes de TV, convergentes", left_days_ago=92),
-            Member("Nuria Pascual", 300, "generalist", "presupuestos, domiciliaciones"),
-            Member("Iván Molina", 250, "specialist", "portabilidad, eSIM"),
-        ),
-    ),
-    PodPlan(
-        "Residential Care",
-        "Que cada hogar siga conectado y pague lo justo: averías, facturas, reparaciones y garantía, "
-        "resueltas en el primer contacto siempre que podamos.",
-        MADRID, time(9, 30), "123456", ("Lucía Fernández",),
-        ((RESIDENTIAL, IN_LIFE), (RESIDENTIAL, WARRANTY)),
-        (
-            Member("Sofía Delgado", 420, "generalist", "facturación, incidencias de router"),
-            Member("Alberto Ruiz", 700, "specialist", "averías de fibra, pruebas de línea"),
-            Member("Paula Jiménez", 520, "generalist", "facturas, reembolsos"),
-            Member("Miguel Sanz", 460, "specialist", "devoluciones en garantía, cambios de equipo"),
-            Member("Laura Moreno", 380, "generalist", "roaming, bonos de datos"),
-            Member("Andrés Vega", 340, "specialist", "descodificadores, apps de streaming"),
-            Member("Cristina López", 290, "generalist", "gestión de quejas, abonos de cortesía"),
-            Member("Jorge Medina", 230, "generalist", "facturación, aplazamientos de pago"),
-            Member("Raúl Herrera", 91, "generalist", "paquetes de TV, convergentes"),
-            Member("Irene Cano", 36, "generalist", "facturación"),
-        ),
-    ),
-    PodPlan(
-        "Residential Retention & Closure",
-        "Ascoltare le famiglie che vogliono andarsene, trattenere chi possiamo con un'offerta onesta e "
-        "rendere ogni disdetta e portabilità in uscita pulita, rapida e definitiva.",
-        ROME, time(10, 0), "12345", ("Alessandro Ferri",),
-        ((RESIDENTIAL, WARRANTY), (RESIDENTIAL, CLOSURE)),
-        (
-            Member("Chiara Esposito", 650, "specialist", "offerte di retention, contratti"),
-            Member("Luca Marino", 500, "generalist", "disdette, fatture di chiusura"),
-            Member("Federica Greco", 440, "specialist", "portabilità in uscita, resi degli apparati"),
-            Member("Davide Conti", 360, "generalist", "reclami in garanzia, riparazioni"),
-            Member("Sara Gallo", 310, "generalist", "gestione reclami, rimborsi"),
-            Member("Matteo Costa", 260, "generalist", "spagnolo, offerte di retention"),
-        ),
-    ),
-    PodPlan(
-        "SMB Growth",
-        "Aiutare le piccole imprese a scegliere, acquistare e attivare connettività e servizi cloud in pochi "
-        "giorni, non in settimane.",
-        ROME, time(9, 30), "12345", ("Giulia Russo",),
-        ((SMALL_BUSINESS, PRE_SALE), (SMALL_BUSINESS, ONBOARDING)),
-        (
-            Member("Valentina Ricci", 590, "specialist", "centralino cloud, Microsoft 365"),
-            Member("Simone Lombardi", 470, "generalist", "preventivi, contratti multilinea", left_days_ago=71),
-            Member("Martina Moretti", 400, "generalist", "contratti, attivazioni"),
-            Member("Andrea Barbieri", 330, "specialist", "installazioni fibra, IP statici"),
-            Member("Elisa Fontana", 280, "generalist", "fatture con IVA, chiamate di benvenuto"),
-        ),
-    ),
-    PodPlan(
-        "SMB Care",
-        "Que ninguna pyme se quede parada: averías, facturas, reparación de equipos, cambios de contrato y "
-        "bajas, gestionados de principio a fin por un solo equipo.",
-        MADRID, time(10, 0), "12345", ("Diego Serrano",),
-        ((SMALL_BUSINESS, IN_LIFE), (SMALL_BUSINESS, WARRANTY), (SMALL_BUSINESS, CLOSURE)),
-        (
-            Member("Álvaro Prieto", 640, "generalist", "facturación, facturas con IVA"),
-            Member("Beatriz Núñez", 510, "specialist", "sustitución de routers, garantía"),
-            Member("Carlos Ibáñez", 450, "specialist", "centralita virtual, telefonía IP"),
-            Member("Rocío Márquez", 370, "generalist", "cambios de contrato, portabilidad"),
-            Member("Hugo Santos", 320, "generalist", "flotas móviles, eSIM"),
-            Member("Alicia Domínguez", 270, "generalist", "planes de pago, recobro"),
-            Member("Tomás Rubio", 210, "specialist", "agenda de técnicos de campo"),
-        ),
-    ),
-    PodPlan(
-        "Enterprise Accounts",
-        "Un solo team per ogni cliente enterprise, dal contratto al servizio, dalle riparazioni al rinnovo, "
-        "misurato sullo SLA del cliente.",
-        ROME, time(9, 15), "12345", ("Emma Clarke", "Marco Bianchi"),
-        ((ENTERPRISE, ONBOARDING), (ENTERPRISE, IN_LIFE), (ENTERPRISE, WARRANTY), (ENTERPRISE, CLOSURE)),
-        (
-            Member("Oliver Hughes", 720, "specialist", "SLA contracts, escalations"),
-            Member("Hannah Price", 530, "generalist", "English, Italian, account reviews"),
-            Member("James Whitaker", 450, "specialist", "leased lines, SD-WAN"),
-            Member("Francesco De Luca", 390, "generalist", "fatture, note di credito"),
-            Member("Giorgia Mancini", 340, "specialist", "data center, cloud connect"),
-            Member("Lorenzo Rinaldi", 300, "generalist", "flotte mobili, rinnovi"),
-            Member("Simone Lombardi", 70, "generalist", "preventivi, contratti multilinea"),
-        ),
-    ),
-)
 
-GAP_CELL = (ENTERPRISE, PRE_SALE)
-OVERLAP_CELL = (RESIDENTIAL, WARRANTY)
+_PLAN = _read_plan((Path(__file__).parent / "organisation.toml").read_text(encoding="utf-8"))
+ORG_NAME: str = _PLAN["name"]
+ORG_TIMEZONE: str = _PLAN["timezone"]
+SEGMENTS: tuple[tuple[str, str], ...] = _PLAN["segments"]
+PEOPLE: tuple[Person, ...] = _PLAN["people"]
+PODS: tuple[PodPlan, ...] = _PLAN["pods"]
+GAP_CELL: tuple[str, str] = _PLAN["gap"]
+OVERLAP_CELL: tuple[str, str] = _PLAN["overlap"]
 
 
 def _ascii(name: str) -> str:
