@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable
+from datetime import date
 from types import SimpleNamespace
 
 from flask import Response, abort, current_app, make_response, redirect, render_template, request, url_for
@@ -52,17 +53,7 @@ from app.retros.forms import (
     TimerForm,
     VoteForm,
 )
-from app.retros.models import (
-    OPEN_STATUSES,
-    Phase,
-    Retro,
-    RetroAction,
-    RetroCard,
-    RetroGroup,
-    RetroTemplate,
-    phase_label,
-    status_label,
-)
+from app.retros.models import Phase, Retro, RetroAction, RetroCard, RetroGroup, RetroTemplate, phase_label, status_label
 from app.timeutil import utcnow
 
 PRINCIPLES = [p.value for p in Principle]
@@ -444,20 +435,19 @@ def action_register(pod: Pod):
         )
     )
     today = retros.local_today(pod)
-    open_ = [a for a in actions if a.status in OPEN_STATUSES and a.due_date >= today]
-    overdue = [a for a in actions if a.status in OPEN_STATUSES and a.due_date < today]
-    done = [a for a in actions if a.status == "done"]
-    dropped = [a for a in actions if a.status == "dropped"]
-    return render_template(
-        "retros/register.html",
-        pod=pod,
-        open_actions=open_,
-        overdue=overdue,
-        done=done,
-        dropped=dropped,
-        today=today,
-        scopes=_scope_names(),
-    )
+    return render_template("retros/register.html", pod=pod, today=today, scopes=_scope_names(),
+                           **_shelves(actions, today))
+
+
+def _shelves(actions: list[RetroAction], today: date) -> dict[str, list[RetroAction]]:
+    """The register's lists, in due-date order: open and not yet due, overdue (the action's own rule), done, dropped."""
+    shelves: dict[str, list[RetroAction]] = {"open_actions": [], "overdue": [], "done": [], "dropped": []}
+    for action in actions:
+        if action.is_open:
+            shelves["overdue" if action.is_overdue(today) else "open_actions"].append(action)
+        elif action.status in shelves:
+            shelves[action.status].append(action)
+    return shelves
 
 
 def _scope_names() -> dict[tuple[str, int], str]:

@@ -2,24 +2,34 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
+from app.extensions import Labelled, db
 from app.org.models import Pod, User
 from app.timeutil import utcnow
 
 
-class ReviewStatus(str, enum.Enum):
-    DRAFT = "draft"
-    IN_REVIEW = "in_review"
-    SIGNED_OFF = "signed_off"
+class ReviewStatus(Labelled):
+    DRAFT = "draft", _l("Draft")
+    IN_REVIEW = "in_review", _l("In review")
+    SIGNED_OFF = "signed_off", _l("Signed off")
 
 
-SECTIONS = ("wins", "misses", "learnings", "risks", "asks")
+class Section(Labelled):
+    """The narrative's sections, in the order the review shows them."""
+
+    WINS = "wins", _l("Wins")
+    MISSES = "misses", _l("Misses")
+    LEARNINGS = "learnings", _l("Learnings")
+    RISKS = "risks", _l("Risks")
+    ASKS = "asks", _l("Asks")
+
+
+SECTIONS = tuple(section.value for section in Section)
 
 
 class Review(db.Model):

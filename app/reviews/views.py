@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from app.csvexport import csv_response
-from app.extension_points import quarter_activity_of
+from app.extension_points import quarter_activity_of, quarter_parts
 from app.extensions import db
 from app.org.models import LifecycleStage, Pod, Segment
 from app.outcomes import dashboard as D
@@ -21,12 +20,14 @@ from app.permissions import authorize, require
 from app.reviews import bp, exports
 from app.reviews import services as svc
 from app.reviews.forms import ConfidenceForm, KeyResultForm, NarrativeForm, ObjectiveForm, OpenReviewForm, ReopenForm
-from app.reviews.models import SECTIONS, KeyResult, Objective, Review
+from app.reviews.models import SECTIONS, KeyResult, Objective, Review, ReviewStatus, Section
 from app.timeutil import to_local, utcnow
 
-SECTION_LABELS = {"wins": _l("Wins"), "misses": _l("Misses"), "learnings": _l("Learnings"), "risks": _l("Risks"),
-                  "asks": _l("Asks")}
-STATUS_LABELS = {"draft": _l("Draft"), "in_review": _l("In review"), "signed_off": _l("Signed off")}
+SECTION_LABELS = Section.labels()
+STATUS_LABELS = ReviewStatus.labels()
+
+# The review page and its print view show each feature's part of the quarter as that feature words it.
+bp.add_app_template_global(quarter_parts, "quarter_parts")
 
 
 def _quarter(raw: str | None) -> tuple[int, int]:
