@@ -4,7 +4,9 @@
 - ``home_section``: a section of the "My day" page; the function returns the template context or None.
 - ``demo_step``: a function ``(now)`` run by ``flask demo load`` after the organisation and cases exist.
 - ``quarter_activity``: what a feature reports about a pod's quarter (for quarterly reviews): a function
-  ``(pod, start, end) -> dict`` registered under a key; reviews gather every registered key.
+  ``(pod, start, end) -> dict`` registered under a key, with the feature's heading and a ``describe(figures)``
+  that words them; reviews gather every registered key and show each part (page and PDF) from
+  ``quarter_parts(activity)``, naming no feature's figures themselves.
 - ``on_user_deactivated``: a function ``(actor, user, now)`` run when an account is deactivated, so a feature
   above the organisation model ends what it granted the person (the API revokes their tokens).
 - ``coverage_note``: a note a feature adds to cells of the coverage matrix (pilots: cases whose request type is
@@ -51,6 +53,17 @@ class QuarterActivity:
     order: int
     key: str
     collect: Callable[[Any, date, date], dict]
+    title: Any = None  # a lazy string: the heading of the feature's part of a review
+    describe: Callable[[dict], list[str]] | None = None  # the figures in words, one sentence a line
+    template: str | None = None  # a richer block for the review page (it reads ``a``, the whole activity)
+
+
+@dataclass(frozen=True)
+class QuarterPart:
+    key: str
+    title: str
+    lines: list[str]
+    template: str | None
 
 
 NAV_ITEMS: list[NavItem] = []
@@ -91,14 +104,31 @@ def demo_step(order: int, name: str):
     return decorator
 
 
-def quarter_activity(order: int, key: str):
-    """Register ``func(pod, start, end) -> dict``: a feature's activity in a pod over local days start..end."""
+def quarter_activity(order: int, key: str, *, title: Any = None, describe: Callable[[dict], list[str]] | None = None,
+                     template: str | None = None):
+    """Register ``func(pod, start, end) -> dict``: a feature's activity in a pod over local days start..end (plain
+    data: a signed-off review keeps it as JSON). ``title`` and ``describe(figures) -> [sentence, ...]`` are how the
+    review page and its PDF show it; ``template`` replaces the sentences on the page. Without ``describe`` the
+    figures are gathered but not shown (a feature read by a view of its own, as pilots are by the leader's)."""
 
     def decorator(func: Callable[[Any, date, date], dict]):
-        _register(QUARTER_ACTIVITIES, QuarterActivity(order, key, func), lambda item: item.key)
+        _register(QUARTER_ACTIVITIES, QuarterActivity(order, key, func, title, describe, template),
+                  lambda item: item.key)
         return func
 
     return decorator
+
+
+def quarter_parts(activity: dict | None) -> list[QuarterPart]:
+    """Each registered feature's part of a gathered (or frozen) quarter, in order, worded by the feature; a feature
+    with no figures, or whose ``describe`` finds nothing to say, is left out."""
+    parts = []
+    for item in QUARTER_ACTIVITIES:
+        figures = (activity or {}).get(item.key)
+        lines = item.describe(figures) if figures and item.describe else []
+        if lines:
+            parts.append(QuarterPart(item.key, str(item.title or item.key), lines, item.template))
+    return parts
 
 
 def quarter_activities_for(pod: Any, start: date, end: date) -> dict[str, dict]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask_babel import format_decimal
+from flask_babel import format_decimal, format_percent
 from flask_babel import gettext as _
 
 
@@ -16,6 +16,11 @@ def format_minutes(minutes: float | None) -> str:
     if hours < 48:
         return _("%(h)d h %(m)02d min", h=hours, m=rest)
     return _("%(d)s days", d=format_decimal(round(minutes / 1440, 1)))
+
+
+def format_share(share: float | None) -> str:
+    """A share (0..1) as a percentage with one decimal, in the reader's language; "—" when there is none."""
+    return "—" if share is None else format_percent(share, "#,##0.0%")
 
 
 # Catalog data that people name (action types, retro templates) carries its base name plus optional names per

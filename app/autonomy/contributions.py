@@ -4,15 +4,27 @@ from __future__ import annotations
 
 from datetime import date
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from app.autonomy.models import Decision, DecisionStatus, Limit, LimitVersion, ScopeLevel
 from app.extension_points import quarter_activity
 from app.extensions import db
+from app.formatting import format_share
 from app.timeutil import local_day_bounds
 
 
-@quarter_activity(30, "autonomy")
+def describe(a: dict) -> list[str]:
+    approvals = _("Approvals: %(approved)s approved, %(rejected)s rejected", approved=a["approved"],
+                  rejected=a["rejected"])
+    if a["approval_rate"] is not None:
+        approvals += f" ({format_share(a['approval_rate'])})"
+    return [_("%(total)s decisions, %(within)s within the limit", total=a["decisions"], within=a["within_limit"]),
+            approvals + " · " + _("Limit changes: %(n)s", n=a["limit_changes"])]
+
+
+@quarter_activity(30, "autonomy", title=_l("Autonomy"), describe=describe)
 def autonomy_quarter(pod, start: date, end: date) -> dict:
     lower, upper = local_day_bounds(start, end, pod.timezone)
     decisions = dict(db.session.execute(

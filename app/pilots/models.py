@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import date, datetime
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db, one_of
+from app.extensions import Labelled, db, one_of
 from app.org.models import LifecycleStage, Pod, Segment, User
 from app.timeutil import utcnow
 
 
-class PilotStatus(str, enum.Enum):
-    RUNNING = "running"
-    ENDED = "ended"
-    ADOPTED = "adopted"
+class PilotStatus(Labelled):
+    RUNNING = "running", _l("Running")
+    ENDED = "ended", _l("Ended")
+    ADOPTED = "adopted", _l("Adopted")
 
 
 class Pilot(db.Model):

@@ -20,11 +20,13 @@ from app.outcomes.models import REQUEST_TYPES
 from app.pilots import bp, services
 from app.pilots import effects as E
 from app.pilots.forms import CloseForm, PilotForm, SettingsForm, WidenForm, cell_value, parse_cells
-from app.pilots.models import Pilot
+from app.pilots.models import Pilot, PilotStatus
 from app.timeutil import to_local, utcnow
 
 DEFAULT_DAYS = 84
 MAX_DAYS = 366
+
+bp.add_app_template_global(PilotStatus.label_of, "pilot_status_label")
 
 
 def _today() -> date:

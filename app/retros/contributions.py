@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
@@ -22,7 +24,13 @@ from app.extensions import db
 from app.retros.models import OPEN_STATUSES, ActionStatus, RetroAction
 
 
-@quarter_activity(20, "retro_actions")
+def describe(a: dict) -> list[str]:
+    return [_("%(done)s done, %(open)s open, %(dropped)s dropped of %(total)s due this quarter", done=a["done"],
+              open=a["open"], dropped=a["dropped"], total=a["total"]),
+            _("With a confirmed effect: %(n)s", n=a["confirmed_effect"])]
+
+
+@quarter_activity(20, "retro_actions", title=_l("Retro actions"), describe=describe)
 def retro_quarter(pod, start: date, end: date) -> dict:
     done = RetroAction.status == ActionStatus.DONE.value
     row = db.session.execute(select(

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask_babel import format_decimal, format_percent
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 
 from app.csvexport import csv_text
+from app.extension_points import quarter_parts
 from app.outcomes import metrics
 from app.outcomes.metrics import format_value as format_metric
 
@@ -111,40 +112,9 @@ def review_pdf(data: dict, narrative: dict[str, str], section_labels: dict[str, 
     return bytes(pdf.output())
 
 
-def _share(value: float | None) -> str:
-    return "-" if value is None else format_percent(value, "#,##0.0%")
-
-
-def _activity_lines(a: dict) -> list[str]:
-    s, r, au, rec = a["standups"], a["retro_actions"], a["autonomy"], a["recognition"]
-    return [
-        _("Stand-ups") + ": " + _("Participation") + " " + _share(s["participation"]) + "; "
-        + _("Blockers raised: %(raised)s, resolved: %(resolved)s", raised=s["blockers_raised"],
-            resolved=s["blockers_resolved"]),
-        _("Retro actions") + ": " + _("%(done)s done, %(open)s open, %(dropped)s dropped of %(total)s due this quarter",
-                                      done=r["done"], open=r["open"], dropped=r["dropped"], total=r["total"])
-        + "; " + _("With a confirmed effect: %(n)s", n=r["confirmed_effect"]),
-        _("Autonomy") + ": " + _("%(total)s decisions, %(within)s within the limit", total=au["decisions"],
-                                 within=au["within_limit"])
-        + "; " + _("Approvals: %(approved)s approved, %(rejected)s rejected", approved=au["approved"],
-                   rejected=au["rejected"])
-        + "; " + _("Limit changes: %(n)s", n=au["limit_changes"]),
-        _("Recognition") + ": " + _("%(total)s recognitions, %(good)s backed by a good customer outcome",
-                                    total=rec["total"], good=rec["good_outcome"]),
-    ] + _skills_lines(a.get("skills"))
-
-
-def _skills_lines(skills: dict | None) -> list[str]:
-    if not skills:
-        return []
-    then, now = skills["then"], skills["now"]
-    return [_("Skills") + ": " + _("Skills two or more members resolve on their own: %(then)s of %(then_total)s at "
-                                   "the start, %(now)s of %(now_total)s at the end", then=then["covered"],
-                                   then_total=then["skills"], now=now["covered"], now_total=now["skills"])
-            + "; " + _("Single points of failure: %(then)s at the start, %(now)s at the end",
-                       then=then["single_point"] + then["uncovered"], now=now["single_point"] + now["uncovered"])
-            + "; " + _("Level changes: %(n)s (%(proposed)s proposed by members)", n=skills["changes"],
-                       proposed=skills["from_proposals"])]
+def _activity_lines(activity: dict) -> list[str]:
+    """Each feature's part of the quarter as the page shows it (its heading, then its sentences)."""
+    return [part.title + ": " + "; ".join(part.lines) for part in quarter_parts(activity)]
 
 
 def _score(value: float) -> str:

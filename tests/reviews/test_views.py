@@ -236,3 +236,37 @@ def test_nav_item_is_registered(team):
     from app.extension_points import nav_items_for
 
     assert "reviews.index" in [item.endpoint for item in nav_items_for(team.agent)]
+
+
+def test_page_and_pdf_show_each_features_quarter_as_the_feature_words_it(client, auth, team, review):
+    """Reviews name no feature's figures: every registered part (stand-ups, retro actions, autonomy,
+    recognition, skills) shows on the page and in the PDF with the sentences its feature gives."""
+    from datetime import datetime
+
+    from app.autonomy.models import ActionType, Decision
+    from app.extension_points import QUARTER_ACTIVITIES
+    from app.retros.models import Retro, RetroAction
+
+    aug = datetime(2026, 8, 10, 9)
+    refund = ActionType(code="refund", name="Refund", unit="money", currency="EUR")
+    db.session.add(refund)
+    db.session.flush()
+    for status, within in (("done", True), ("approved", False)):
+        db.session.add(Decision(decided_at=aug, requested_at=aug, within_limit=within, status=status,
+                                agent_id=team.agent.id, pod_id=team.pod.id, action_type_id=refund.id, amount=100))
+    retro = Retro(pod_id=team.pod.id, title="July retro", template_key="start_stop_continue", columns=[])
+    db.session.add(retro)
+    db.session.flush()
+    db.session.add(RetroAction(retro_id=retro.id, pod_id=team.pod.id, title="Guide", due_date=date(2026, 8, 1),
+                               principle="end_to_end", status="done"))
+    db.session.commit()
+
+    auth.login(team.coach)
+    page = client.get(f"/reviews/{review.id}").get_data(as_text=True)
+    shown = [item.key for item in QUARTER_ACTIVITIES if f'id="activity-{item.key}"' in page]
+    assert shown == ["standups", "retro_actions", "autonomy", "recognition", "skills"]
+    assert "2 decisions, 1 within the limit" in page and "Approvals: 1 approved, 0 rejected (100.0%)" in page
+    assert "1 done, 0 open, 0 dropped of 1 due this quarter" in page
+    text = pdf_text(client.get(f"/reviews/{review.id}/review.pdf").data)
+    assert "Autonomy: 2 decisions, 1 within the limit; Approvals: 1 approved, 0 rejected (100.0%)" in text
+    assert "Retro actions: 1 done, 0 open, 0 dropped of 1 due this quarter" in text
