@@ -16,7 +16,7 @@ from app.org.models import LifecycleStage, Pod, Segment
 from app.outcomes import dashboard as D
 from app.outcomes import metrics
 from app.outcomes import targets as T
-from app.permissions import authorize, require
+from app.permissions import VIEW_POD_OUTCOMES, authorize, can, require
 from app.reviews import bp, exports
 from app.reviews import services as svc
 from app.reviews.forms import ConfidenceForm, KeyResultForm, NarrativeForm, ObjectiveForm, OpenReviewForm, ReopenForm
@@ -76,8 +76,23 @@ def _context(review: Review) -> dict:
         "narrative": svc.narrative(review), "history": svc.history(review),
         "objectives": objectives, "next_quarter": svc.quarter_label(next_year, next_q),
         "sections": SECTIONS, "section_labels": SECTION_LABELS, "status_labels": STATUS_LABELS,
-        "metrics": metrics.METRICS, "targetable": T.targetable_metrics(),
+        "metrics": metrics.METRICS, "targetable": T.targetable_metrics(), "cases_of": _case_links(review),
     }
+
+
+def _case_links(review: Review):
+    """``link(code, column)``: the case list behind a scorecard figure (this quarter, the previous one, the same
+    quarter last year), counted as the engine counted it; None for whoever may not see the pod's cases."""
+    if not can(current_user, VIEW_POD_OUTCOMES, review.pod_id):
+        return None
+    quarters = {"value": (review.year, review.quarter), "previous": T.shift_quarter(review.year, review.quarter, -1),
+                "last_year": T.shift_quarter(review.year, review.quarter, -4)}
+    scope = metrics.Scope(pod_id=review.pod_id)
+
+    def link(code: str, column: str) -> str | None:
+        return metrics.drilldown_url(code, scope, *T.quarter_bounds(*quarters[column]))
+
+    return link
 
 
 @bp.route("/")

@@ -660,6 +660,7 @@ def outcomes_strip(pod: Pod, day: date) -> dict:
                 "delta": delta,
                 "better": better,
                 "status": status,
+                "cases": metrics.drilldown_url(code, scope, last, last),  # the cases behind the figure
             }
         )
     return {"day": last, "previous_day": before, "items": items}

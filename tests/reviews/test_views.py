@@ -270,3 +270,21 @@ def test_page_and_pdf_show_each_features_quarter_as_the_feature_words_it(client,
     text = pdf_text(client.get(f"/reviews/{review.id}/review.pdf").data)
     assert "Autonomy: 2 decisions, 1 within the limit; Approvals: 1 approved, 0 rejected (100.0%)" in text
     assert "Retro actions: 1 done, 0 open, 0 dropped of 1 due this quarter" in text
+
+
+def test_scorecard_figures_link_to_the_cases_counted(client, auth, team, review):
+    """Each figure drills down to its case list, with as many cases as the figure counted; a figure with no value
+    (no survey in the earlier quarters) has no link."""
+    import html
+    import re
+
+    auth.login(team.coach)
+    page = client.get(f"/reviews/{review.id}").get_data(as_text=True)
+    row = page[page.index('id="score-csat"'):]
+    row = row[:row.index("</tr>")]
+    link = re.search(r'class="review-value"><a href="([^"]+)"', row)
+    assert link, row
+    cases = client.get(html.unescape(link.group(1)))
+    assert cases.status_code == 200
+    assert '<p id="case-list-total">2 cases' in cases.get_data(as_text=True)  # both surveyed cases of Q3
+    assert row.count("<a href=") == 1  # the previous quarter and last year had no CSAT: nothing to list

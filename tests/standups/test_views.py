@@ -29,6 +29,29 @@ def test_first_visit_creates_todays_board_and_shows_the_outcomes_strip(client, a
     assert re.search(rf'/standups/boards/{board.id}/live\?t=[^"&]+&amp;v={board.version}"', page)
 
 
+def test_each_strip_figure_links_to_the_cases_it_counted(client, auth, every_day):
+    """Yesterday's volume on the strip drills down to a case list with exactly those cases."""
+    import html
+    from datetime import datetime, timedelta
+
+    from app.outcomes.models import Case
+
+    board = _open(client, auth, every_day.agent, every_day.pod)
+    day = svc.previous_working_day(every_day.pod, board.day)
+    for n, hours in enumerate((10, 12, 14)):  # midday in the pod's zone, whatever it is
+        created = datetime.combine(day, datetime.min.time()) + timedelta(hours=hours)
+        db.session.add(Case(source="podium", external_id=f"S-{n}", status="open", pod_id=every_day.pod.id,
+                            channel="phone", priority="normal", created_at=created, replies=1, reopens=0,
+                            group_stations=1, assignee_stations=1))
+    db.session.commit()
+    page = client.get(f"/standups/boards/{board.id}").get_data(as_text=True)
+    item = page[page.index('data-metric="volume"'):]
+    link = re.search(r'class="outcome-value"><a href="([^"]+)">3<', item[:item.index("</li>")])
+    assert link, item[:400]
+    listed = client.get(html.unescape(link.group(1))).get_data(as_text=True)
+    assert '<p id="case-list-total">3 cases' in listed
+
+
 def test_an_agent_of_another_pod_cannot_read_or_post(client, auth, every_day):
     board = svc.board_for_today(every_day.pod)
     db.session.commit()
