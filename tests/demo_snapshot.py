@@ -4,7 +4,7 @@ Creating the demo (about 84,000 rows through the features' own services) takes 1
 need it and each starts from an empty database. The first call in a worker runs the real `load_demo` and keeps
 every table's rows; later calls with the same arguments empty the database and insert those rows again (about a
 second), so each test still gets the data `load_demo` makes, ids included. Tests of the loader itself
-(tests/demo/test_demo.py) and of a demo step's timing call `load_demo` directly.
+(tests/demo/test_demo.py) call `load_demo` directly; a demo step's speed is for `bench/`, not the suite.
 """
 
 from __future__ import annotations

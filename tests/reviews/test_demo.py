@@ -3,33 +3,22 @@
 from __future__ import annotations
 
 import re
-import time
 from datetime import datetime
 
 from sqlalchemy import select
 
-from app.demo.loader import load_demo
 from app.demo.org_data import AGENT_EMAIL, COACH_EMAIL, LEADER_EMAIL
 from app.extensions import db
 from app.org.models import Pod, User
 from app.reviews import demo as review_demo
 from app.reviews.models import KeyResult, NarrativeEdit, Review
+from tests.demo_snapshot import load_demo_snapshot
 
 NOW = datetime(2026, 11, 24, 9, 30)
 
 
-def test_demo_shows_reviews(client, auth, monkeypatch):
-    timings = {}
-    original = review_demo._load
-
-    def timed(now):
-        started = time.perf_counter()
-        original(now)
-        timings["reviews"] = time.perf_counter() - started
-
-    monkeypatch.setattr(review_demo, "_load", timed)
-    assert load_demo(now=NOW) is True
-    print(f"reviews demo step: {timings['reviews']:.2f} s")  # speed is benchmarked, never asserted
+def test_demo_shows_reviews(client, auth):
+    assert load_demo_snapshot(now=NOW) is True
     pods = db.session.scalar(select(db.func.count()).select_from(Pod).where(Pod.active))
     by_quarter = {}
     for review in db.session.scalars(select(Review)):
@@ -61,7 +50,7 @@ def _wins(pod_name: str, quarter: int) -> str:
 
 def test_demo_review_narratives_tell_what_the_figures_show():
     """The coach writes in their own language, and a "wins" line claims a rise only where the figures rose."""
-    assert load_demo(now=NOW) is True
+    assert load_demo_snapshot(now=NOW) is True
     care, growth = _wins("Residential Care", 3), _wins("SMB Growth", 3)
     # Residential Care's first-contact resolution climbs through the demo history; SMB Growth's holds.
     assert care.startswith("La resolución en el primer contacto pasó del"), care
