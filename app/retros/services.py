@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app import live
@@ -451,17 +452,22 @@ def add_card(
     if metric_code and metric_code not in effects.metric_codes():
         raise RetroError(_l("Choose one of the metrics offered."), 422)
     _touch(retro, Phase.REFLECT.value)
-    card = RetroCard(
-        retro_id=retro.id,
-        column_key=column_key,
-        text=text,
-        author_id=actor.id,
-        case_ref=case_ref,
-        metric_code=metric_code,
-        created_at=now or utcnow(),
-    )
+    values = {
+        "retro_id": retro.id,
+        "column_key": column_key,
+        "text": text,
+        "author_id": actor.id,
+        "case_ref": case_ref,
+        "metric_code": metric_code,
+        "group_id": None,
+        "created_at": now or utcnow(),
+    }
+    # One INSERT ... RETURNING rather than a unit-of-work flush (a card is the commonest write of a full room);
+    # the card joins the session as if loaded, so callers use it as any other.
+    card_id = db.session.execute(insert(RetroCard).values(**values).returning(RetroCard.id)).scalar_one()
+    card = RetroCard(id=card_id, **values)
+    make_transient_to_detached(card)
     db.session.add(card)
-    db.session.flush()
     return card
 
 

@@ -547,6 +547,7 @@ def _phase_change(retro: Retro) -> str:
     if retro.phase == Phase.GROUP.value or (retro.phase == Phase.VOTE.value and not tally_of(retro, current_user)):
         key = (
             retro.id,
+            retro.created_at,  # an id SQLite gave again after a delete, or a test database's, is another retro
             retro.version,
             str(get_locale()),
             str(get_timezone()),
