@@ -15,6 +15,7 @@ source of truth) and call ``changed(kind, id, version)``; after the commit the n
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
@@ -85,8 +86,9 @@ def register(kind: str, path: str, table: str, answer=None) -> None:
 # --- the token ---------------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=4)
 def _serializer(secret: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(secret, salt=_SALT)
+    return URLSafeTimedSerializer(secret, salt=_SALT)  # built once: its constructor serializes a probe value
 
 
 def sign(secret: str, kind: str, ident: int, user_id: int, sees: str, locale: str = "") -> str:

@@ -14,11 +14,22 @@ from types import SimpleNamespace
 from urllib.parse import urlencode
 
 from babel.support import NullTranslations, Translations
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from app.retros.models import Phase, Retro, RetroCard
 
 _translations: dict[str, NullTranslations] = {}
+
+# Built once: a poll only binds the ids.
+_RETRO = select(Retro.version, Retro.phase, Retro.columns).where(Retro.id == bindparam("retro"))
+_OTHERS = (
+    select(RetroCard.column_key, func.count())
+    .where(
+        RetroCard.retro_id == bindparam("retro"),
+        RetroCard.author_id.is_(None) | (RetroCard.author_id != bindparam("viewer")),
+    )
+    .group_by(RetroCard.column_key)
+)
 
 
 def _catalog(app, locale: str) -> NullTranslations:
@@ -37,19 +48,10 @@ def answer(poll) -> bytes | None:
     if poll.arg("phase") != Phase.REFLECT.value:
         return None
     with poll.engine.connect() as conn:
-        row = conn.execute(select(Retro.version, Retro.phase, Retro.columns).where(Retro.id == poll.ident)).first()
+        row = conn.execute(_RETRO, {"retro": poll.ident}).first()
         if row is None or row.phase != Phase.REFLECT.value:
             return None
-        others = dict(
-            conn.execute(
-                select(RetroCard.column_key, func.count())
-                .where(
-                    RetroCard.retro_id == poll.ident,
-                    RetroCard.author_id.is_(None) | (RetroCard.author_id != poll.user_id),
-                )
-                .group_by(RetroCard.column_key)
-            ).all()
-        )
+        others = dict(conn.execute(_OTHERS, {"retro": poll.ident, "viewer": poll.user_id}).all())
     catalog = _catalog(poll.app, poll.locale)
     columns = [
         SimpleNamespace(key=c["key"], hidden_count=others.get(c["key"], 0))
