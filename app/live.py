@@ -4,9 +4,12 @@ A live page (a retro, a stand-up board) polls ``<its live path>?t=<token>&v=<ver
 token is signed with the app's secret key when the page is rendered (after the permission check) and names the
 board, the person and what they may see. ``LivePolls`` sits in front of the Flask app: a poll whose token is valid
 and whose version is still current is answered ``204`` from one primary-key read of the board's version column
-(or one Redis ``GET`` when ``REDIS_URL`` is configured), with no session, user load, ORM or template. Anything
-else — a changed version, a bad or expired token — goes on to the feature's Flask view, which signs the person in
-as usual, asks the permission rules again and answers with what changed. A 204 tells nothing but "unchanged".
+(or one Redis ``GET`` when ``REDIS_URL`` is configured), with no session, user load, ORM or template. A feature
+may also answer some changed polls here (``register(..., answer=)``: a retro's reflect counts, app/retros/poll.py)
+from a token signed less than ``ANSWER_MAX_AGE`` ago: small fragments whose rules the token's claims settle.
+Anything else — another change, an older, bad or expired token — goes on to the feature's Flask view, which signs
+the person in as usual, asks the permission rules again, answers with what changed and signs a new token. A 204
+tells nothing but "unchanged".
 
 Writers keep bumping the version column in their own transaction (``UPDATE ... SET version = version + 1``, the
 source of truth) and call ``changed(kind, id, version)``; after the commit the new version is copied to Redis
