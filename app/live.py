@@ -4,9 +4,12 @@ A live page (a retro, a stand-up board) polls ``<its live path>?t=<token>&v=<ver
 token is signed with the app's secret key when the page is rendered (after the permission check) and names the
 board, the person and what they may see. ``LivePolls`` sits in front of the Flask app: a poll whose token is valid
 and whose version is still current is answered ``204`` from one primary-key read of the board's version column
-(or one Redis ``GET`` when ``REDIS_URL`` is configured), with no session, user load, ORM or template. Anything
-else — a changed version, a bad or expired token — goes on to the feature's Flask view, which signs the person in
-as usual, asks the permission rules again and answers with what changed. A 204 tells nothing but "unchanged".
+(or one Redis ``GET`` when ``REDIS_URL`` is configured), with no session, user load, ORM or template. A feature
+may also answer some changed polls here (``register(..., answer=)``: a retro's reflect counts, app/retros/poll.py)
+from a token signed less than ``ANSWER_MAX_AGE`` ago: small fragments whose rules the token's claims settle.
+Anything else — another change, an older, bad or expired token — goes on to the feature's Flask view, which signs
+the person in as usual, asks the permission rules again, answers with what changed and signs a new token. A 204
+tells nothing but "unchanged".
 
 Writers keep bumping the version column in their own transaction (``UPDATE ... SET version = version + 1``, the
 source of truth) and call ``changed(kind, id, version)``; after the commit the new version is copied to Redis
@@ -15,10 +18,12 @@ source of truth) and call ``changed(kind, id, version)``; after the commit the n
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
 import re
+import time
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
@@ -43,43 +48,77 @@ _READ_TTL = 5
 
 
 @dataclass(frozen=True)
+class Poll:
+    """A changed poll as ``LivePolls`` hands it to a feature's ``answer``: the valid token's claims, the query."""
+
+    app: object  # the Flask app (its jinja_env and config; no request or app context is pushed)
+    engine: object
+    token: str
+    ident: int
+    user_id: int
+    sees: str
+    locale: str
+    query: dict[str, list[str]]
+
+    def arg(self, name: str) -> str:
+        return (self.query.get(name) or [""])[0]
+
+
+@dataclass(frozen=True)
 class LiveKind:
     kind: str
     path: re.Pattern  # matches PATH_INFO; group 1 is the board id
     table: str  # the table whose ``version`` column (primary key ``id``) is the board's version
+    # A changed poll the feature can answer from the token alone (a small fragment, no session, user or ORM load):
+    # returns the body, or None to let the Flask view answer. Only for tokens younger than ANSWER_MAX_AGE.
+    answer: object = None
 
 
 KINDS: dict[str, LiveKind] = {}
+# A changed poll is answered here only with a token signed this recently (the Flask view, which asks the
+# permission rules again, signs a new one): someone who loses access sees at most this much more of a board.
+ANSWER_MAX_AGE = 300
 
 
-def register(kind: str, path: str, table: str) -> None:
-    """A feature's live board: polls of ``path`` (a regex with the id as group 1) answer from ``table.version``."""
-    KINDS[kind] = LiveKind(kind, re.compile(path), table)
+def register(kind: str, path: str, table: str, answer=None) -> None:
+    """A feature's live board: polls of ``path`` (a regex with the id as group 1) answer from ``table.version``;
+    ``answer(poll)`` may answer a changed poll too (see LiveKind)."""
+    KINDS[kind] = LiveKind(kind, re.compile(path), table, answer)
 
 
 # --- the token ---------------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=4)
 def _serializer(secret: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(secret, salt=_SALT)
+    return URLSafeTimedSerializer(secret, salt=_SALT)  # built once: its constructor serializes a probe value
 
 
-def sign(secret: str, kind: str, ident: int, user_id: int, sees: str) -> str:
-    """The poll token of one person on one board; ``sees`` is what they may see (the feature's word for it)."""
-    return _serializer(secret).dumps([kind, ident, user_id, sees])
+def sign(secret: str, kind: str, ident: int, user_id: int, sees: str, locale: str = "") -> str:
+    """The poll token of one person on one board; ``sees`` is what they may see (the feature's word for it),
+    ``locale`` the language answers given from the token alone are in."""
+    return _serializer(secret).dumps([kind, ident, user_id, sees, locale] if locale else [kind, ident, user_id, sees])
 
 
 def read(secret: str, token: str | None, max_age: int = TOKEN_MAX_AGE) -> tuple[str, int, int, str] | None:
     """(kind, board id, user id, sees) of a valid, unexpired token; None otherwise."""
+    found = read_full(secret, token, max_age)
+    return found[:4] if found else None
+
+
+def read_full(secret: str, token: str | None, max_age: int = TOKEN_MAX_AGE):
+    """(kind, board id, user id, sees, locale, age in seconds) of a valid, unexpired token; None otherwise."""
     if not token or len(token) > 300:
         return None
     try:
-        kind, ident, user_id, sees = _serializer(secret).loads(token, max_age=max_age)
+        claims, signed_at = _serializer(secret).loads(token, max_age=max_age, return_timestamp=True)
+        kind, ident, user_id, sees, *rest = claims
     except (BadSignature, ValueError, TypeError):
         return None
-    if not (isinstance(ident, int) and isinstance(user_id, int)):
+    locale = rest[0] if len(rest) == 1 and isinstance(rest[0], str) else ""
+    if not (isinstance(ident, int) and isinstance(user_id, int)) or len(rest) > 1:
         return None
-    return kind, ident, user_id, sees
+    return kind, ident, user_id, sees, locale, time.time() - signed_at.timestamp()
 
 
 # --- versions ----------------------------------------------------------------------------------------
@@ -209,32 +248,55 @@ class LivePolls:
         if environ.get("REQUEST_METHOD") == "GET" and environ.get("PATH_INFO", "").startswith(
             ("/retros/", "/standups/")
         ):
-            if self._unchanged(environ):
+            answer = self._answer(environ)
+            if answer is True:
                 start_response("204 No Content", [("Cache-Control", "no-store"), ("Content-Length", "0")])
                 return [b""]
+            if answer:
+                start_response(
+                    "200 OK",
+                    [
+                        ("Content-Type", "text/html; charset=utf-8"),
+                        ("Cache-Control", "no-store"),
+                        ("Content-Length", str(len(answer))),
+                    ],
+                )
+                return [answer]
         return self.wsgi_app(environ, start_response)
 
-    def _unchanged(self, environ) -> bool:
+    def _answer(self, environ) -> bool | bytes | None:
+        """True: unchanged (204); bytes: a changed poll the feature answered from the token; else Flask answers."""
         path = environ.get("PATH_INFO", "")
         for kind in KINDS.values():
             match = kind.path.fullmatch(path)
             if match:
                 break
         else:
-            return False
+            return None
         try:
             query = parse_qs(environ.get("QUERY_STRING", ""), max_num_fields=8)
         except ValueError:  # more fields than a poll sends: not a poll, Flask answers it
-            return False
+            return None
         seen = (query.get("v") or [""])[0]
         if not seen.isascii() or not seen.isdigit() or len(seen) > 10:
-            return False
+            return None
         config = self.flask_app.config
-        claims = read(config["SECRET_KEY"], (query.get("t") or [None])[0])
+        token = (query.get("t") or [None])[0]
+        claims = read_full(config["SECRET_KEY"], token)
         if claims is None or claims[0] != kind.kind or claims[1] != int(match.group(1)):
-            return False
+            return None
         version = current_version(self.engine(), config.get("REDIS_URL"), kind.kind, claims[1])
-        return version is not None and version == int(seen)
+        if version is not None and version == int(seen):
+            return True
+        fresh = claims[5] <= ANSWER_MAX_AGE and environ.get("HTTP_HX_REQUEST") == "true"
+        if kind.answer is None or version is None or not fresh:
+            return None
+        poll = Poll(self.flask_app, self.engine(), token, claims[1], claims[2], claims[3], claims[4], query)
+        try:
+            return kind.answer(poll)
+        except Exception:  # noqa: BLE001 - the Flask view answers the same poll the long way
+            log.warning("live: a %s poll fell back to the view", kind.kind, exc_info=True)
+            return None
 
 
 def init_app(app) -> None:

@@ -8,7 +8,7 @@ The benchmark starts the server itself, from ``--app-dir`` (default: this checko
 
 - ``sqlite``: ``flask run`` as ``make run`` does (``db upgrade``, ``demo load``, the in-process scheduler) on a
   fresh SQLite file;
-- ``pg``: gunicorn with 4 workers on a throw-away PostgreSQL database it creates (and drops) on
+- ``pg``: gunicorn with 4 workers (``PODIUM_ENV=production``, as the README deploys it) on a throw-away PostgreSQL database it creates (and drops) on
   ``--pg`` and Redis on ``--redis``.
 
 Retro: a coach and ``--members`` people of one new pod sign in; the coach opens a retro (5 votes each, at most 3
@@ -262,8 +262,8 @@ def _free_port() -> int:
 
 
 class Server:
-    def __init__(self, kind: str, app_dir: Path, pg: str, redis: str):
-        self.kind, self.app_dir, self.pg, self.redis = kind, app_dir, pg, redis
+    def __init__(self, kind: str, app_dir: Path, pg: str, redis: str, threads: int = 1):
+        self.kind, self.app_dir, self.pg, self.redis, self.threads = kind, app_dir, pg, redis, threads
         self.tmp = Path(tempfile.mkdtemp(prefix="bench-live-"))
         self.port = _free_port()
         self.db_name = None
@@ -285,8 +285,10 @@ class Server:
         self.env.pop("REDIS_URL", None)
         if kind == "sqlite":
             self.env["SHOW_DEMO_ACCOUNTS"] = "1"
-        else:
+        else:  # as the README deploys it: the production configuration (no debug mode, no template reloading)
             self.env["REDIS_URL"] = redis
+            self.env["PODIUM_ENV"] = "production"
+            self.env["SESSION_COOKIE_SECURE"] = "0"  # the benchmark speaks plain HTTP to 127.0.0.1
         self.proc = None
 
     def _admin(self, sql: str) -> None:
@@ -345,6 +347,7 @@ class Server:
                 "gunicorn",
                 "-w",
                 "4",
+                *(["-k", "gthread", "--threads", str(self.threads)] if self.threads > 1 else []),
                 "-b",
                 f"127.0.0.1:{self.port}",
                 "--timeout",
@@ -986,6 +989,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0, help="length of the stand-up workload")
     parser.add_argument("--repeat", type=int, default=1, help="runs of each workload on the same server")
     parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="gunicorn threads per worker (above 1: the gthread worker, which keeps connections alive)",
+    )
+    parser.add_argument(
         "--pg", default=os.environ.get("BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     )
     parser.add_argument("--redis", default=os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/0"))
@@ -997,8 +1006,9 @@ def main() -> None:
         return
     servers = ["sqlite", "pg"] if args.server == "both" else [args.server]
     for kind in servers:
-        server = Server(kind, args.app_dir.resolve(), args.pg, args.redis)
-        label = "flask run + SQLite" if kind == "sqlite" else "gunicorn 4 workers + PostgreSQL + Redis"
+        server = Server(kind, args.app_dir.resolve(), args.pg, args.redis, args.threads)
+        threads = f", gthread x {args.threads} threads" if args.threads > 1 else ""
+        label = "flask run + SQLite" if kind == "sqlite" else f"gunicorn 4 workers{threads} + PostgreSQL + Redis"
         print(f"== {label} ({args.app_dir}) load average {os.getloadavg()[0]:.2f}", flush=True)
         try:
             server.start(demo=not args.no_demo)

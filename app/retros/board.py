@@ -260,27 +260,30 @@ def _count_others(columns: list[Column], retro: Retro, viewer: User) -> None:
 
 
 def reflect_counts(retro: Retro, viewer: User) -> list[Column]:
-    """What a new card by someone else changes for the viewer while reflecting: the counts (one query)."""
-    columns = [Column(c["key"], column_title(c)) for c in retro.columns]
+    """What a new card by someone else changes for the viewer while reflecting: the counts (one query; the
+    columns' titles are not part of it)."""
+    columns = [Column(c["key"], "") for c in retro.columns]
     _count_others(columns, retro, viewer)
     return columns
 
 
 def card_view(retro: Retro, viewer: User, card: RetroCard) -> Board:
     """What writing a card changes for its author: the card (with its chips) and the others' counts; none of the
-    rest of the board (no people, no other cards)."""
-    pod = retro.pod
+    rest of the board (no people, no other cards; the pod only for a card that cites a case or a metric)."""
+    cites = bool(card.case_ref or card.metric_code)
+    pod = retro.pod if cites else None
     board = Board(
         retro=retro,
         pod=pod,
         viewer=viewer,
-        today=local_today(pod),
+        today=local_today(pod) if cites else None,
         participant=True,
         facilitator=False,
         coach=False,
         columns=reflect_counts(retro, viewer),
     )
-    _load_chips(board, [card])
+    if cites:
+        _load_chips(board, [card])
     return board
 
 

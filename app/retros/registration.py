@@ -12,6 +12,7 @@ from app import live
 from app import permissions as P
 from app.extension_points import home_section, nav_item
 from app.extensions import db
+from app.retros import poll
 from app.retros.models import OPEN_STATUSES, Phase, Retro, RetroAction
 
 nav_item(40, "retros.index", _l("Retros"), active_prefix="retros.")
@@ -36,5 +37,6 @@ def my_retro_section(user, today: date) -> dict | None:
         return None
     return {"actions": actions, "in_progress": in_progress, "today": today}
 
-# The live check answers unchanged polls of the board from its version column (app/live.py).
-live.register("retro", r"/retros/([0-9]{1,10})/board", "retros")
+# The live check answers unchanged polls of the board from its version column, and the reflect counts from the
+# token alone (app/live.py, app/retros/poll.py).
+live.register("retro", r"/retros/([0-9]{1,10})/board", "retros", answer=poll.answer)

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app import live
@@ -93,16 +94,6 @@ def _touch(retro: Retro, in_phase: str | None, /, **values) -> None:
     for key, value in values.items():  # what was written
         set_committed_value(retro, key, value)
     set_committed_value(retro, "version", version)
-
-
-def _hold_phase(retro: Retro, in_phase: str) -> None:
-    """Check the retro is in `in_phase` and keep it there until the transaction ends, without a new version:
-    a shared lock on PostgreSQL (a phase change waits for it; writers of other people's rows do not), the
-    write lock on SQLite. For changes only their author sees (a vote while totals are hidden)."""
-    begin_write()
-    phase = db.session.execute(select(Retro.phase).where(Retro.id == retro.id).with_for_update(read=True)).scalar()
-    if phase != in_phase:
-        _refuse_stale(retro, in_phase)
 
 
 def _refuse_stale(retro: Retro, in_phase: str | None) -> None:
@@ -451,17 +442,22 @@ def add_card(
     if metric_code and metric_code not in effects.metric_codes():
         raise RetroError(_l("Choose one of the metrics offered."), 422)
     _touch(retro, Phase.REFLECT.value)
-    card = RetroCard(
-        retro_id=retro.id,
-        column_key=column_key,
-        text=text,
-        author_id=actor.id,
-        case_ref=case_ref,
-        metric_code=metric_code,
-        created_at=now or utcnow(),
-    )
+    values = {
+        "retro_id": retro.id,
+        "column_key": column_key,
+        "text": text,
+        "author_id": actor.id,
+        "case_ref": case_ref,
+        "metric_code": metric_code,
+        "group_id": None,
+        "created_at": now or utcnow(),
+    }
+    # One INSERT ... RETURNING rather than a unit-of-work flush (a card is the commonest write of a full room);
+    # the card joins the session as if loaded, so callers use it as any other.
+    card_id = db.session.execute(insert(RetroCard).values(**values).returning(RetroCard.id)).scalar_one()
+    card = RetroCard(id=card_id, **values)
+    make_transient_to_detached(card)
     db.session.add(card)
-    db.session.flush()
     return card
 
 
@@ -574,36 +570,48 @@ class VoteState:
 
 
 def _vote_target(retro: Retro, card_id: int | None, group_id: int | None) -> tuple[dict, str]:
+    """The item voted on (404 when it is not part of the retro) and its title, with the phase checked in the same
+    transaction: while totals are hidden a vote changes only the voter's own view, so it leaves the shared version
+    (and everyone else's next poll) alone, and one statement both reads the item and holds the retro in its phase
+    (a shared lock on PostgreSQL, which a phase change waits for; the write lock on SQLite)."""
     if (card_id is None) == (group_id is None):
         raise RetroError(_l("Vote on one card or one group."), 422)
+    hold = retro.hide_votes
     if card_id is not None:
-        row = db.session.execute(
-            select(RetroCard.retro_id, RetroCard.group_id, RetroCard.text).where(RetroCard.id == card_id)
-        ).first()
-        if row is None or row.retro_id != retro.id:
-            raise RetroError(_l("This card is not part of this retro."), 404)
-        if row.group_id is not None:
-            raise RetroError(_l("This card is in a group: vote on the group."), 422)
-        return {"card_id": card_id}, row.text
-    row = db.session.execute(select(RetroGroup.retro_id, RetroGroup.title).where(RetroGroup.id == group_id)).first()
+        item, on = RetroCard, RetroCard.id == card_id
+        columns = (RetroCard.retro_id, RetroCard.group_id, RetroCard.text.label("title"))
+    else:
+        item, on = RetroGroup, RetroGroup.id == group_id
+        columns = (RetroGroup.retro_id, RetroGroup.title)
+    if hold:
+        begin_write()
+        query = (
+            select(Retro.phase, *columns)
+            .select_from(Retro)
+            .outerjoin(item, on)
+            .where(Retro.id == retro.id)
+            .with_for_update(read=True, of=Retro)
+        )
+    else:
+        query = select(*columns).where(on)
+    row = db.session.execute(query).first()
     if row is None or row.retro_id != retro.id:
+        if card_id is not None:
+            raise RetroError(_l("This card is not part of this retro."), 404)
         raise RetroError(_l("This group is not part of this retro."), 404)
-    return {"group_id": group_id}, row.title
+    if card_id is not None and row.group_id is not None:
+        raise RetroError(_l("This card is in a group: vote on the group."), 422)
+    if hold and row.phase != Phase.VOTE.value:
+        _refuse_stale(retro, Phase.VOTE.value)
+    if not hold:
+        _touch(retro, Phase.VOTE.value)
+    return ({"card_id": card_id} if card_id is not None else {"group_id": group_id}), row.title
 
 
 def _target_clause(target: dict):
     if "card_id" in target:
         return RetroVote.card_id == target["card_id"]
     return RetroVote.group_id == target["group_id"]
-
-
-def _vote_guard(retro: Retro) -> None:
-    """Votes are checked against the phase in the same transaction; while totals are hidden a vote changes only
-    the voter's own view, so it leaves the shared version (and everyone else's next poll) alone."""
-    if retro.hide_votes:
-        _hold_phase(retro, Phase.VOTE.value)
-    else:
-        _touch(retro, Phase.VOTE.value)
 
 
 def _key_of(target: dict) -> str:
@@ -614,7 +622,6 @@ def cast_vote(actor: User, retro: Retro, *, card_id: int | None = None, group_id
     """Put one dot on a card or group: within the person's budget and the per-item cap, atomically."""
     _require_participant(actor, retro)
     target, title = _vote_target(retro, card_id, group_id)
-    _vote_guard(retro)
     budget, cap = retro.votes_per_person, retro.max_votes_per_item  # fixed when the retro is opened (both >= 1)
     # Two upserts, each its own guard: the voter's tally row (its row lock orders one person's concurrent votes)
     # moves only while under the budget, the vote row only while under the cap; a guard that fails returns no row.
@@ -647,7 +654,6 @@ def remove_vote(actor: User, retro: Retro, *, card_id: int | None = None, group_
     """Take one of the actor's dots back while voting is open."""
     _require_participant(actor, retro)
     target, title = _vote_target(retro, card_id, group_id)
-    _vote_guard(retro)
     mine = db.session.execute(
         update(RetroVote)
         .where(RetroVote.user_id == actor.id, _target_clause(target), RetroVote.count > 0)

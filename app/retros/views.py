@@ -474,7 +474,7 @@ def _poll_url(board) -> str:
     loaded, see app/live.py), the version and phase the page shows."""
     retro = board.retro
     sees = "participant" if board.participant else "watcher"
-    token = live.sign(current_app.config["SECRET_KEY"], "retro", retro.id, current_user.id, sees)
+    token = live.sign(current_app.config["SECRET_KEY"], "retro", retro.id, current_user.id, sees, str(get_locale()))
     return url_for("retros.board", retro_id=retro.id, t=token, v=retro.version, phase=retro.phase)
 
 
@@ -522,8 +522,10 @@ def _live_answer(body: str) -> Response:
 
 
 # Answers to a phase change that are the same for everyone in the same situation: when a phase starts, 60 pages
-# ask at once, and on a board nobody has voted on yet and no card cites a case, what they see differs only by
-# the viewer's roles, language and time zone. Keyed by the retro's version, so a change never serves an old one.
+# ask at once, and on a board being grouped, or voted on before the viewer's first vote, where no card cites a
+# case, what they see differs only by the viewer's roles, language and time zone (a 480-card group board is about
+# 100 ms to render: 60 of them were 6 CPU-seconds). Keyed by the retro's version, so a change never serves an old
+# one.
 _SHARED: OrderedDict[tuple, str] = OrderedDict()
 _SHARED_SIZE = 16
 _CSRF_SLOT = "\x00csrf\x00"
@@ -532,9 +534,10 @@ _CSRF_SLOT = "\x00csrf\x00"
 def _phase_change(retro: Retro) -> str:
     participant = can(current_user, "retros.take_part", retro)
     key = None
-    if retro.phase == Phase.VOTE.value and not tally_of(retro, current_user):
+    if retro.phase == Phase.GROUP.value or (retro.phase == Phase.VOTE.value and not tally_of(retro, current_user)):
         key = (
             retro.id,
+            retro.created_at,  # an id SQLite gave again after a delete, or a test database's, is another retro
             retro.version,
             str(get_locale()),
             str(get_timezone()),
@@ -551,7 +554,8 @@ def _phase_change(retro: Retro) -> str:
     retro = db.session.scalar(select(Retro).options(*WITH_POD).where(Retro.id == retro.id))
     board = load_board(retro, current_user)
     live_area = render_template("retros/_live_oob.html", board=board)
-    if key is not None and not board.votes_used and not any(c.case_ref for t in board.topics for c in t.cards):
+    cards = [c for col in board.columns for c in col.cards] + [c for g in board.group_cards.values() for c in g]
+    if key is not None and not board.votes_used and not any(c.case_ref for c in cards):
         _SHARED[key] = live_area.replace(generate_csrf(), _CSRF_SLOT)  # each person's forms carry their own
         while len(_SHARED) > _SHARED_SIZE:
             _SHARED.popitem(last=False)

@@ -39,15 +39,41 @@ def test_an_unchanged_poll_is_a_204_without_session_or_user(app, team, make_retr
     assert "Set-Cookie" not in response.headers
 
 
-def test_a_changed_poll_needs_the_session_and_the_rules_again(app, team, make_retro, as_user):
+def test_reflect_counts_are_answered_from_a_young_token_before_flask(app, team, make_retro, as_user, count_queries):
+    retro = make_retro("reflect")
+    from flask_babel import refresh
+
+    team.members[0].locale = "es"
+    db.session.commit()
+    refresh()  # the tests' application context is shared with the test client's requests
+    url = _poll_url(_body(as_user(team.members[0]).get(f"/retros/{retro.id}")))
+    _card(retro, team.members[1])
+    _card(retro, team.members[0], "Mine")  # the reader's own card is not one of the others'
+    with count_queries() as counter:
+        response = app.test_client().get(url, headers=HTMX)  # no session cookie: the token alone
+    body = _body(response)
+    assert response.status_code == 200 and "Set-Cookie" not in response.headers
+    assert counter.count == 3, counter.statements  # the version, the retro's phase, the counts
+    assert not any("users" in s for s in counter.statements)
+    assert 'id="retro-hidden-start" class="muted retro-hidden-count" hx-swap-oob="true">1 tarjeta de otras' in body
+    assert f'data-version="{_version(retro)}"' in body and "Mine" not in body
+    assert app.test_client().get(_poll_url(body)).status_code == 204  # the new poller holds the new version
+    advance_to(retro, "group", team.coach)
+    assert "HX-Redirect" in app.test_client().get(_poll_url(body), headers=HTMX).headers  # a phase change: the view
+
+
+def test_a_changed_poll_with_an_old_token_needs_the_session_and_the_rules_again(
+    app, team, make_retro, as_user, monkeypatch
+):
+    monkeypatch.setattr(live, "ANSWER_MAX_AGE", -1)
     retro = make_retro("reflect")
     url = _poll_url(_body(as_user(team.members[0]).get(f"/retros/{retro.id}")))
     _card(retro, team.members[1])
-    response = app.test_client().get(url)  # changed: the full view runs, and it wants a signed-in person
-    assert response.status_code in (302, 401)
+    response = app.test_client().get(url, headers=HTMX)  # changed: the full view runs, and it wants a signed-in person
+    assert "HX-Redirect" in response.headers
     assert "1 card by others" not in _body(response)
-    assert as_user(team.members[2]).get(url).status_code == 200
-    assert as_user(team.outsider).get(url).status_code == 403
+    assert as_user(team.members[2]).get(url, headers=HTMX).status_code == 200
+    assert as_user(team.outsider).get(url, headers=HTMX).status_code == 403
 
 
 @pytest.mark.parametrize("tamper", ["token", "other_retro", "no_token", "many_fields"])
@@ -235,3 +261,26 @@ def test_the_vote_board_a_phase_change_brings_is_rendered_once_for_people_in_the
     )
     third = voter.get(stale, headers=HTMX)
     assert "Votes left: 4 of 5" in _body(third)
+
+
+def test_the_group_board_a_phase_change_brings_is_shared_unless_a_card_cites_a_case(
+    team, make_retro, as_user, count_queries
+):
+    for cited in (False, True):
+        retro = make_retro("reflect")
+        for i in range(4):
+            _card(retro, team.members[i % 3], f"Grouped {i}")
+        if cited:
+            retros.add_card(team.members[0], retro, column_key="start", text="With a case", case_ref="CASE-1")
+            db.session.commit()
+        readers = [as_user(member) for member in team.members[:2]]
+        urls = [_poll_url(_body(reader.get(f"/retros/{retro.id}"))) for reader in readers]
+        advance_to(retro, "group", team.coach)
+        first = readers[0].get(urls[0], headers=HTMX)
+        with count_queries() as counter:
+            second = readers[1].get(urls[1], headers=HTMX)
+        assert "Grouped 3" in _body(first) and "Grouped 3" in _body(second)
+        assert 'class="retro-move"' in _body(second)  # members may group: each card carries its move control
+        loads_cards = any("retro_cards" in s for s in counter.statements)
+        assert loads_cards == cited, counter.statements  # a cited case is shown as the viewer may see it
+        advance_to(retro, "closed", team.coach)

@@ -1,0 +1,69 @@
+"""Changed polls of a retro board answered before Flask runs (app/live.py), where the answer is small and the
+same rules give it: while reflecting, another person's card changes only the counts of others' cards.
+
+The token in the poll was signed when the page was rendered, after the permission check, and names the person
+and their language; it is accepted here only while young (live.ANSWER_MAX_AGE), after which the view answers
+(asking the rules again) and signs a new one. Two primary-key and index reads, two small templates: no session,
+user load, ORM or Babel context.
+"""
+
+from __future__ import annotations
+
+import os
+from types import SimpleNamespace
+from urllib.parse import urlencode
+
+from babel.support import NullTranslations, Translations
+from sqlalchemy import bindparam, func, select
+
+from app.retros.models import Phase, Retro, RetroCard
+
+_translations: dict[str, NullTranslations] = {}
+
+# Built once: a poll only binds the ids.
+_RETRO = select(Retro.version, Retro.phase, Retro.columns).where(Retro.id == bindparam("retro"))
+_OTHERS = (
+    select(RetroCard.column_key, func.count())
+    .where(
+        RetroCard.retro_id == bindparam("retro"),
+        RetroCard.author_id.is_(None) | (RetroCard.author_id != bindparam("viewer")),
+    )
+    .group_by(RetroCard.column_key)
+)
+
+
+def _catalog(app, locale: str) -> NullTranslations:
+    if locale not in _translations:
+        if locale in app.config.get("LANGUAGES", ()) and locale != "en":
+            directory = str(app.config["BABEL_TRANSLATION_DIRECTORIES"]).split(";")[0]
+            _translations[locale] = Translations.load(os.fspath(directory), [locale], "messages")
+        else:
+            _translations[locale] = NullTranslations()
+    return _translations[locale]
+
+
+def answer(poll) -> bytes | None:
+    """The reflect counts and the poller at the new version, or None (the view answers: a phase change, a
+    check-in, anything else)."""
+    if poll.arg("phase") != Phase.REFLECT.value:
+        return None
+    with poll.engine.connect() as conn:
+        row = conn.execute(_RETRO, {"retro": poll.ident}).first()
+        if row is None or row.phase != Phase.REFLECT.value:
+            return None
+        others = dict(conn.execute(_OTHERS, {"retro": poll.ident, "viewer": poll.user_id}).all())
+    catalog = _catalog(poll.app, poll.locale)
+    columns = [
+        SimpleNamespace(key=c["key"], hidden_count=others.get(c["key"], 0))
+        for c in row.columns
+    ]
+    url = f"/retros/{poll.ident}/board?" + urlencode({"t": poll.token, "v": row.version, "phase": row.phase})
+    view = SimpleNamespace(retro=SimpleNamespace(is_closed=False, phase=row.phase, version=row.version))
+    env = poll.app.jinja_env
+    body = env.get_template("retros/_poll.html").render(board=view, poll_url=url, oob=True)
+    body += env.get_template("retros/_reflect_counts.html").render(
+        board=SimpleNamespace(columns=columns),
+        oob=True,
+        ngettext=lambda singular, plural, n: catalog.ngettext(singular, plural, n) % {"num": n},
+    )
+    return body.encode()
