@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -208,83 +207,6 @@ class Attributor:
         return segment_id, stage_id, request_type, assignee_id, pod_id
 
 
-class _RememberedCoverage:
-    """CoverageIndex.pods_at, remembered by cell and by where the moment falls among the cell's period bounds."""
-
-    def __init__(self, coverage: CoverageIndex) -> None:
-        self.coverage = coverage
-        self.bounds = {cell: sorted({moment for start, end, _pod in periods for moment in (start, end)
-                                     if moment is not None})
-                       for cell, periods in coverage.cells.items()}
-        self.cache: dict[tuple, list[int]] = {}
-
-    def pods_at(self, segment_id: int | None, stage_id: int | None, moment: datetime) -> list[int]:
-        bounds = self.bounds.get((segment_id, stage_id))
-        if bounds is None:
-            return []
-        key = (segment_id, stage_id, bisect_right(bounds, moment))
-        pods = self.cache.get(key)
-        if pods is None:
-            pods = self.cache[key] = self.coverage.pods_at(segment_id, stage_id, moment)
-        return pods
-
-
-class _RememberedMemberships:
-    """MembershipIndex.pods_of, remembered by person and local day (what it depends on)."""
-
-    LIMIT = 100_000
-
-    def __init__(self, memberships: MembershipIndex) -> None:
-        self.memberships = memberships
-        self.cache: dict[tuple, list[int]] = {}
-
-    def pods_of(self, user_id: int | None, moment: datetime) -> list[int]:
-        if user_id not in self.memberships.people:
-            return []
-        key = (user_id, self.memberships.local_day(moment))
-        pods = self.cache.get(key)
-        if pods is None:
-            if len(self.cache) >= self.LIMIT:
-                self.cache.clear()
-            pods = self.cache[key] = self.memberships.pods_of(user_id, moment)
-        return pods
-
-
-class MemoAttributor:
-    """Attributor.attribute for many records, remembered: a file has few distinct raw values, cells and days.
-
-    Lookups are remembered by the raw values; the pod rule itself runs for every case, on coverage and
-    memberships remembered by what they depend on (the cell and where the moment falls among its period
-    bounds; the person and the local day), so the result is exactly the plain rule's.
-    """
-
-    LIMIT = 100_000
-
-    def __init__(self, attributor: Attributor) -> None:
-        self.attributor = attributor
-        self.coverage = _RememberedCoverage(attributor.coverage)
-        self.memberships = _RememberedMemberships(attributor.memberships)
-        self.raw_cache: dict[tuple, tuple] = {}
-
-    def attribute(self, raw_segment: str | None, raw_stage: str | None, raw_request_type: str | None,
-                  raw_group: str | None, raw_assignee: str | None, created_at: datetime) -> tuple:
-        raw = (raw_segment, raw_stage, raw_request_type, raw_group, raw_assignee)
-        resolved = self.raw_cache.get(raw)
-        if resolved is None:
-            resolve = self.attributor.resolve
-            resolved = (resolve("segment", raw_segment), resolve("stage", raw_stage),
-                        resolve("request_type", raw_request_type), resolve("user", raw_assignee),
-                        resolve("pod", raw_group))
-            if len(self.raw_cache) >= self.LIMIT:
-                self.raw_cache.clear()
-            self.raw_cache[raw] = resolved
-        segment_id, stage_id, request_type, assignee_id, group_pod_id = resolved
-        pod_id = attribute_pod(segment_id=segment_id, stage_id=stage_id, created_at=created_at,
-                               assignee_id=assignee_id, group_pod_id=group_pod_id, coverage=self.coverage,
-                               memberships=self.memberships)
-        return segment_id, stage_id, request_type, assignee_id, pod_id
-
-
 # --- services -------------------------------------------------------------------------------------
 
 
@@ -300,7 +222,7 @@ def reattribute_cases(actor: User | None, *, days: set | None = None,
     resolved and closed times (it refreshes their rollups once, at its end, instead of at every commit), and
     `after_batch(examined, changed)`, called after each batch with the totals so far, which commits.
     """
-    attributor = MemoAttributor(Attributor.load())  # exactly Attributor.attribute, remembered
+    attributor = Attributor.load()
     columns = (Case.id, Case.raw_segment, Case.raw_stage, Case.raw_request_type, Case.raw_group,
                Case.raw_assignee, Case.created_at, Case.first_resolved_at, Case.closed_at, Case.segment_id,
                Case.stage_id, Case.request_type, Case.assignee_id, Case.pod_id)
