@@ -194,10 +194,11 @@ def run_one(database_url: str, path: Path, reimport: bool, second: Path | None =
                       import_peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
                       cpu_seconds=round(time.process_time() - cpu_started, 1))
         if reimport:
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             again = import_file(path, fmt="zendesk", timezone="Europe/Madrid")
             elapsed = time.perf_counter() - started
             result.update(reimport_seconds=round(elapsed, 1), reimport_unchanged=again.rows_unchanged,
+                          reimport_cpu_seconds=round(time.process_time() - cpu_started, 1),
                           reimport_rows_per_second=round(again.rows_processed / elapsed),
                           reimport_rollup_seconds=_rollups_taken())
         if second is not None:
@@ -209,10 +210,12 @@ def run_one(database_url: str, path: Path, reimport: bool, second: Path | None =
                           peak_anon_mb=round(PEAK_ANON[0] / 1024))
         from app.outcomes.attribution import reattribute_cases
 
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         changed = reattribute_cases(None)
         db.session.commit()
-        result.update(reattribute_seconds=round(time.perf_counter() - started, 1), reattributed=changed)
+        result.update(reattribute_seconds=round(time.perf_counter() - started, 1), reattributed=changed,
+                      reattribute_cpu_seconds=round(time.process_time() - cpu_started, 1))
+        result["load"] = os.getloadavg()[0]
         db.session.remove()
         db.engine.dispose()
     result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
@@ -297,15 +300,16 @@ def _print(result: dict) -> None:
             f"peak RSS: before import {result['baseline_rss_mb']} MB, after import "
             f"{result['import_peak_rss_mb']} MB, at the end {result['peak_rss_mb']} MB; during the import "
             f"private {result['peak_anon_mb']} MB + file-mapped {result['peak_file_mapped_mb']} MB  "
-            f"re-attribute {result['reattribute_seconds']} s")
+            f"re-attribute {result['reattribute_seconds']} s (CPU {result.get('reattribute_cpu_seconds')} s)")
     line += f"  of which rollup refresh {result['rollup_seconds']} s"
     if "reimport_seconds" in result:
-        line += (f"  re-import {result['reimport_seconds']} s ({result['reimport_unchanged']:,} unchanged; "
+        line += (f"  re-import {result['reimport_seconds']} s (CPU {result.get('reimport_cpu_seconds')} s; "
+                 f"{result['reimport_unchanged']:,} unchanged; "
                  f"rollups {result['reimport_rollup_seconds']} s)")
     if "second_seconds" in result:
         line += (f"  {result['second_created']:,} more into it {result['second_seconds']} s "
                  f"(rollups {result['second_rollup_seconds']} s)")
-    print(line, flush=True)
+    print(line + f"  load at the end {result.get('load', 0):.1f}", flush=True)
 
 
 def _summary(results: list[dict]) -> None:

@@ -177,6 +177,41 @@ def parse(stream: TextIO, fmt: str, options: ParseOptions, skip: int = 0) -> Ite
     Each row comes with the line it starts on: (line, CaseRecord) or (line, RowError). `skip` rows
     (as counted by this iterator: blank lines are not rows) are passed over unread, to resume a job.
     """
+    reader, parser, width = _open(stream, fmt, options)
+    return _rows(reader, parser, width, skip)
+
+
+@dataclass(slots=True)
+class RawRow:
+    """A row passed over unread (`parse_keyed` with lazy): its id and digest are enough to know it is unchanged;
+    `read()` gives what `parse` would have given for it (a CaseRecord or a RowError)."""
+
+    external_id: str
+    digest: str
+    cells: list[str]
+    parser: _Parser
+
+    def read(self) -> CaseRecord | RowError:
+        return _read(self.parser, self.cells)
+
+
+KeyedRow = tuple[int, "CaseRecord | RowError | RawRow", str | None]
+
+
+def parse_keyed(stream: TextIO, fmt: str, options: ParseOptions, key: bytes, *, skip: int = 0,
+                lazy: bool = False) -> Iterator[KeyedRow]:
+    """`parse`, with each well-formed row's digest: (line, item, digest), the digest of the row's cells keyed by
+    `key` (which must stand for everything else a case depends on: the format, the options, the mappings).
+
+    With `lazy`, rows with a usable id are not read at all: they come as RawRow, for a writer that reads only
+    those whose digest differs from the stored one (a file imported again). Rows with no usable id are read
+    (they are row errors). Cells never hold NUL (scan_file refuses such files), so NUL joins them unambiguously.
+    """
+    reader, parser, width = _open(stream, fmt, options)
+    return _keyed_rows(reader, parser, width, skip, key, lazy)
+
+
+def _open(stream: TextIO, fmt: str, options: ParseOptions) -> tuple:
     if fmt not in PARSERS:
         raise FileRejected(_("Unknown format %(format)s.", format=fmt))
     reader = csv.reader(stream)
@@ -197,16 +232,17 @@ def parse(stream: TextIO, fmt: str, options: ParseOptions, skip: int = 0) -> Ite
     absent = [spec for spec in explicit.values() if spec in parser.unresolved]
     if absent:
         raise FileRejected(_("The file has no column %(columns)s.", columns=", ".join(f"“{a}”" for a in absent)))
-    return _rows(reader, parser, len(header), skip)
+    return reader, parser, len(header)
 
 
-def _rows(reader, parser: _Parser, width: int, skip: int = 0) -> Iterator[ParsedRow]:
+def _skip(reader, width: int, skip: int) -> int | None:
+    """Pass over `skip` rows; the line number read so far, None when the file ended."""
     last = reader.line_num
     while skip > 0:
         try:
             row = next(reader)
         except StopIteration:
-            return
+            return None
         except csv.Error:
             skip -= 1
             last = reader.line_num
@@ -215,6 +251,24 @@ def _rows(reader, parser: _Parser, width: int, skip: int = 0) -> Iterator[Parsed
         if len(row) != width and (not row or (len(row) == 1 and not row[0].strip())):
             continue
         skip -= 1
+    return last
+
+
+def _read(parser: _Parser, row: list[str]) -> CaseRecord | RowError:
+    """A row of the right width: its record, or its error."""
+    try:
+        return checked_record(parser.record(row))
+    except RowProblem as exc:
+        return RowError(str(exc)[:500], parser.external_id(row))
+    except (ArithmeticError, ValueError) as exc:  # a value no reader foresaw: the row's error, not the file's
+        return RowError(_("A value in this row is out of range (%(error)s).", error=str(exc)[:200]),
+                        parser.external_id(row))
+
+
+def _rows(reader, parser: _Parser, width: int, skip: int = 0) -> Iterator[ParsedRow]:
+    last = _skip(reader, width, skip)
+    if last is None:
+        return
     while True:
         try:
             row = next(reader)
@@ -231,13 +285,37 @@ def _rows(reader, parser: _Parser, width: int, skip: int = 0) -> Iterator[Parsed
             yield line, RowError(_("Expected %(expected)d columns, found %(found)d.", expected=width,
                                    found=len(row)), parser.external_id(row))
             continue
+        yield line, _read(parser, row)
+
+
+def _keyed_rows(reader, parser: _Parser, width: int, skip: int, key: bytes, lazy: bool) -> Iterator[KeyedRow]:
+    last = _skip(reader, width, skip)
+    if last is None:
+        return
+    id_at = parser.id_at
+    while True:
         try:
-            yield line, checked_record(parser.record(row))
-        except RowProblem as exc:
-            yield line, RowError(str(exc)[:500], parser.external_id(row))
-        except (ArithmeticError, ValueError) as exc:  # a value no reader foresaw: the row's error, not the file's
-            yield line, RowError(_("A value in this row is out of range (%(error)s).", error=str(exc)[:200]),
-                                 parser.external_id(row))
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            line, last = last + 1, reader.line_num
+            yield line, RowError(_("This row is not valid CSV (%(error)s).", error=str(exc))), None
+            continue
+        line, last = last + 1, reader.line_num
+        if len(row) != width:
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue
+            yield line, RowError(_("Expected %(expected)d columns, found %(found)d.", expected=width,
+                                   found=len(row)), parser.external_id(row)), None
+            continue
+        digest = hashlib.blake2b("\0".join(row).encode(), digest_size=8, key=key).hexdigest()
+        if lazy:
+            external_id = row[id_at].strip()
+            if external_id not in EMPTY and len(external_id) <= ID_LIMIT:
+                yield line, RawRow(external_id, digest, row, parser), digest
+                continue
+        yield line, _read(parser, row), digest
 
 
 def _echo(value: str) -> str:

@@ -14,7 +14,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import date, datetime
 from hashlib import blake2b
-from operator import attrgetter
+from itertools import repeat
+from operator import attrgetter, itemgetter
 from pathlib import Path
 from typing import TypeVar
 
@@ -28,7 +29,17 @@ from app.extensions import db
 from app.org.models import User
 from app.outcomes import rollups
 from app.outcomes.attribution import ATTRIBUTED, Attributor, CoverageIndex, MembershipIndex, attribute_pod
-from app.outcomes.importers import FileRejected, ParseOptions, RowError, _, check_file, open_text, parse
+from app.outcomes.importers import (
+    FileRejected,
+    ParseOptions,
+    RawRow,
+    RowError,
+    _,
+    check_file,
+    open_text,
+    parse,
+    parse_keyed,
+)
 from app.outcomes.models import Case, Import, ImportRowError, ImportStatus, Source
 from app.outcomes.records import CaseRecord
 from app.timeutil import utcnow
@@ -88,7 +99,9 @@ DATETIME_POSITIONS = tuple(i for i, name in enumerate(COMPARED)
                            if isinstance(Case.__table__.c[name].type, DateTime))
 ROLLUP_POSITIONS = tuple(COMPARED.index(name) for name in rollups.TIMESTAMPS)
 STAMP_COLUMNS = ("source", "import_id", "imported_at")
-INSERT_COLUMNS = COMPARED + ("row_hash",) + STAMP_COLUMNS
+INSERT_COLUMNS = COMPARED + ("row_hash", "raw_hash") + STAMP_COLUMNS
+# Bump when a change to the readers makes the same cells give other values: every file is then read again once.
+READER_VERSION = 1
 
 
 def row_digest(row: tuple) -> str:
@@ -201,7 +214,7 @@ class CaseWriter:
         dialect = db.session.get_bind().dialect
         self.postgres = dialect.name == "postgresql"
         self.dbapi_integrity_error = dialect.loaded_dbapi.IntegrityError
-        self.hashed_columns = ", ".join(("external_id", "row_hash", *rollups.TIMESTAMPS))
+        self.hashed_columns = ", ".join(("external_id", "row_hash", "raw_hash", *rollups.TIMESTAMPS))
         self.compared_columns = ", ".join(COMPARED)
         if self.postgres:
             self.select_sql = "SELECT id, {columns} FROM cases WHERE source = %s AND external_id = ANY(%s)"
@@ -214,7 +227,8 @@ class CaseWriter:
             marker = "?"
         self.update_sql = (f"UPDATE cases SET {', '.join(f'{name} = {marker}' for name in INSERT_COLUMNS)} "
                            f"WHERE id = {marker}")
-        self.hash_sql = f"UPDATE cases SET row_hash = {marker} WHERE id = {marker}"
+        # row_hash and raw_hash are only ever set together: a raw_hash vouches for the case's row_hash values
+        self.hash_sql = f"UPDATE cases SET row_hash = {marker}, raw_hash = {marker} WHERE id = {marker}"
 
     def _db_form(self, row: tuple) -> tuple:
         if self.postgres:
@@ -232,11 +246,30 @@ class CaseWriter:
             record.raw_segment, record.raw_stage, record.raw_request_type, record.raw_group, record.raw_assignee,
             record.created_at))
 
-    def write(self, records: Sequence[CaseRecord]) -> UpsertResult:
+    def raw_key(self, fmt: str, options: ParseOptions) -> bytes:
+        """The key a file row's digest (cases.raw_hash) is made with: it stands for everything but the row's cells
+        that the stored case depends on — the readers' version, the format, the options (time zone, salt, fields)
+        and what attribution reads (mappings, names, coverage, memberships). Any change to those, and no row of
+        a file imported before matches any more: each is read and compared as before."""
+        attributor = self.attributor
+        lookups = sorted((kind, sorted(values.items())) for kind, values in attributor.lookups.targets.items())
+        coverage = sorted((cell, sorted(periods, key=repr)) for cell, periods in attributor.coverage.cells.items())
+        people = sorted((user, sorted(periods, key=repr))
+                        for user, periods in attributor.memberships.people.items())
+        state = repr((READER_VERSION, self.source, fmt, options, lookups, coverage, people,
+                      str(attributor.memberships.zone)))
+        return blake2b(state.encode(), digest_size=32).digest()
+
+    def write(self, records: Sequence[CaseRecord], digests: Sequence[str | None] | None = None,
+              raws: Sequence[tuple[int, RawRow]] = (), errors: list | None = None) -> UpsertResult:
+        """Upsert `records` (with the digests of the file rows they were read from, if any) and `raws`, (line,
+        RawRow) of ids not among the records nor repeated: those whose digest matches their case's are unchanged
+        without being read; the others are read now, and a row error goes to `errors` as (line, RowError)."""
         result = UpsertResult()
         to_row = self.row
         latest: dict[str, tuple] = {}
-        for record in records:
+        raw_of: dict[str, str | None] = {}
+        for record, digest in zip(records, digests or repeat(None, len(records)), strict=True):
             row = to_row(record)
             earlier = latest.get(record.external_id)
             if earlier is not None:
@@ -245,18 +278,20 @@ class CaseWriter:
                 else:
                     result.updated += 1
             latest[record.external_id] = row
-        if not latest:
+            raw_of[record.external_id] = digest
+        if not latest and not raws:
             return result
         db.session.flush()
         cursor = db.session.connection().connection.cursor()
         try:
-            return self._store(cursor, latest, result)
+            return self._store(cursor, latest, result, raw_of, raws, errors)
         except self.dbapi_integrity_error as exc:
             raise IntegrityError("upsert of cases", None, exc) from exc
         finally:
             cursor.close()
 
-    def _store(self, cursor, latest: dict[str, tuple], result: UpsertResult) -> UpsertResult:
+    def _store(self, cursor, latest: dict[str, tuple], result: UpsertResult, raw_of: dict[str, str | None],
+               raws: Sequence[tuple[int, RawRow]], errors: list | None) -> UpsertResult:
         if self.postgres:
             # A batch's commit need not wait for the WAL flush: a crash loses at most the last few batches, with
             # their counters (committed in the same transaction), so the job resumes from what is durable.
@@ -266,35 +301,54 @@ class CaseWriter:
             # many batches are copied to the database once, not once per batch (13% less CPU per row measured).
             cursor.execute(f"PRAGMA wal_autocheckpoint={SQLITE_WAL_AUTOCHECKPOINT}")
         # Each case's digest, id and rollup timestamps: an unchanged row is known by its digest alone.
-        existing = self._existing(cursor, list(latest), self.hashed_columns)
+        existing = self._existing(cursor, [*latest, *(raw.external_id for _line, raw in raws)], self.hashed_columns)
+        for line, raw in raws:
+            found = existing.get(raw.external_id)
+            # row_hash NULL: the case changed since (an edit, a re-attribution); its file row says nothing of it now
+            if found is not None and found[1][2] == raw.digest and found[1][1] is not None:
+                result.unchanged += 1
+                continue
+            item = raw.read()
+            if isinstance(item, RowError):
+                if errors is None:
+                    raise ValueError(f"row {line}: {item.reason}")
+                errors.append((line, item))
+            else:
+                latest[raw.external_id] = self.row(item)
+                raw_of[raw.external_id] = raw.digest
+        if not latest:
+            return result
         now = utcnow()
         stamp = (self.source, self.import_id, now if self.postgres else _sqlite_datetime(now))
         inserts: list[tuple] = []
         updates: list[tuple] = []
         moments: list = []
         unhashed: dict[str, tuple] = {}
+        rehashed: list[tuple] = []
         for external_id, row in latest.items():
             found = existing.get(external_id)
             digest = row_digest(row)
+            raw = raw_of[external_id]
             if found is None:
-                inserts.append((*row, digest, *stamp))
+                inserts.append((*row, digest, raw, *stamp))
             elif found[1][1] == digest:
                 result.unchanged += 1
+                if raw is not None and found[1][2] != raw:  # the same case from other cells: remember these
+                    rehashed.append((digest, raw, found[0]))
             elif found[1][1] is None:  # changed by something else than an import: compare the columns
                 unhashed[external_id] = row
             else:
-                updates.append((*row, digest, *stamp, found[0]))
-                moments.extend(found[1][2:])  # the days it leaves
-        rehashed: list[tuple] = []
+                updates.append((*row, digest, raw, *stamp, found[0]))
+                moments.extend(found[1][3:])  # the days it leaves
         if unhashed:
             for external_id, (case_id, stored) in self._existing(cursor, list(unhashed),
                                                                  self.compared_columns).items():
                 row = unhashed[external_id]
                 if stored == row:
                     result.unchanged += 1
-                    rehashed.append((row_digest(row), case_id))
+                    rehashed.append((row_digest(row), raw_of[external_id], case_id))
                 else:
-                    updates.append((*row, row_digest(row), *stamp, case_id))
+                    updates.append((*row, row_digest(row), raw_of[external_id], *stamp, case_id))
                     moments.extend([stored[i] for i in ROLLUP_POSITIONS])  # the days it leaves
         for row in (*inserts, *updates):  # the days it enters (COMPARED comes first in both)
             moments.extend([row[i] for i in ROLLUP_POSITIONS])
@@ -392,12 +446,15 @@ def _mostly_new(path: str | Path, fmt: str, options: ParseOptions, skip: int) ->
     """Are most of the file's first rows new cases? Not when the file is imported again: then few rows are written
     and dropping the indexes would only cost rebuilding them (a million-row re-import spent 15 s on that)."""
     ids: list[str] = []
-    with open_text(path) as stream:
-        for _line, item in parse(stream, fmt, options, skip):
-            if isinstance(item, CaseRecord):
-                ids.append(item.external_id)
-                if len(ids) >= INDEX_SAMPLE_ROWS:
-                    break
+    try:
+        with open_text(path) as stream:
+            for _line, item in parse(stream, fmt, options, skip):
+                if isinstance(item, CaseRecord):
+                    ids.append(item.external_id)
+                    if len(ids) >= INDEX_SAMPLE_ROWS:
+                        break
+    except (UnicodeDecodeError, FileRejected):  # the import itself meets it, after the rows before it
+        pass
     if not ids:
         return True
     known = db.session.scalar(select(func.count()).select_from(Case)
@@ -520,11 +577,12 @@ def execute_import(import_id: int, worker: str, path: str | Path, fmt: str, opti
         if batch_size is None:
             batch_size = BATCH_SIZE if db.session.get_bind().dialect.name == "postgresql" else SQLITE_BATCH_SIZE
         rows = counts.total - counts.processed
-        dropped = (rows >= BIG_IMPORT_ROWS and _mostly_new(path, fmt, options, counts.processed)
-                   and drop_case_indexes(rows))
+        mostly_new = _mostly_new(path, fmt, options, counts.processed)
+        dropped = rows >= BIG_IMPORT_ROWS and mostly_new and drop_case_indexes(rows)
         try:
+            # A file imported before: its rows are passed over unread, and read only when their digest changed.
             _run(path, fmt, options, import_id, worker, counts, committed, progress, batch_size, locale,
-                 stored_errors, stop, days, adaptive)
+                 stored_errors, stop, days, adaptive, lazy=not mostly_new)
         finally:
             if dropped and not (stop is not None and stop.is_set()):  # a worker stopping leaves it to the next
                 db.session.rollback()
@@ -595,7 +653,7 @@ _END = object()
 
 
 def _parsed_batches(path: str | Path, fmt: str, options: ParseOptions, batch_size: int,
-                    locale: str, skip: int = 0) -> Iterator[list]:
+                    locale: str, skip: int = 0, key: bytes = b"", lazy: bool = False) -> Iterator[list]:
     """Batches of parsed rows, read ahead by a thread so parsing overlaps the database's work.
 
     The thread holds at most PARSE_AHEAD batches; its exceptions are raised here, in order. Closing the
@@ -603,7 +661,7 @@ def _parsed_batches(path: str | Path, fmt: str, options: ParseOptions, batch_siz
     """
     if not PARSE_IN_THREAD:
         with open_text(path) as stream:
-            yield from batches(parse(stream, fmt, options, skip), batch_size)
+            yield from batches(parse_keyed(stream, fmt, options, key, skip=skip, lazy=lazy), batch_size)
         return
     app = current_app._get_current_object()
     handoff: queue.Queue = queue.Queue(maxsize=PARSE_AHEAD)
@@ -622,7 +680,7 @@ def _parsed_batches(path: str | Path, fmt: str, options: ParseOptions, batch_siz
         with app.app_context(), force_locale(locale):
             try:
                 with open_text(path) as stream:
-                    for batch in batches(parse(stream, fmt, options, skip), batch_size):
+                    for batch in batches(parse_keyed(stream, fmt, options, key, skip=skip, lazy=lazy), batch_size):
                         if not put(batch):
                             return
             except BaseException as exc:  # noqa: BLE001  (handed to the consumer, which raises it)
@@ -648,7 +706,7 @@ def _parsed_batches(path: str | Path, fmt: str, options: ParseOptions, batch_siz
 def _run(path: str | Path, fmt: str, options: ParseOptions, import_id: int, worker: str, counts: ImportProgress,
          committed: ImportProgress, progress: Callable[[ImportProgress], None] | None, batch_size: int,
          locale: str = "en", stored_errors: int = 0, stop: threading.Event | None = None,
-         days: set | None = None, adaptive: bool = True) -> None:
+         days: set | None = None, adaptive: bool = True, lazy: bool = False) -> None:
     """Parse and write batch by batch; each batch with the counters and heartbeat is one transaction.
 
     The counters are written only while the import is still this worker's and running (JobLost
@@ -678,15 +736,16 @@ def _run(path: str | Path, fmt: str, options: ParseOptions, import_id: int, work
         if stop is not None and stop.is_set():
             raise JobStopped(import_id)
 
-    parsed = _parsed_batches(path, fmt, options, batch_size, locale, skip=counts.processed)
+    parsed = _parsed_batches(path, fmt, options, batch_size, locale, skip=counts.processed,
+                             key=writer.raw_key(fmt, options), lazy=lazy)
     size = _WriteSize(batch_size, SQLITE_MAX_BATCH_SIZE if sqlite and adaptive else batch_size)
     try:
         for batch in _grouped(parsed, size):
             started = time.perf_counter()
-            records = [item for _line, item in batch if isinstance(item, CaseRecord)]
+            records, digests, raws, failed = _split(batch)
+            result = writer.write(records, digests, raws, failed)
             errors = [{"import_id": import_id, "line": line, "external_id": item.external_id, "reason": item.reason}
-                      for line, item in batch if isinstance(item, RowError)]
-            result = writer.write(records)
+                      for line, item in sorted(failed, key=itemgetter(0))]
             if errors and stored_errors < MAX_STORED_ERRORS:
                 kept = errors[: MAX_STORED_ERRORS - stored_errors]
                 db.session.execute(insert(ImportRowError.__table__), kept)
@@ -708,6 +767,36 @@ def _run(path: str | Path, fmt: str, options: ParseOptions, import_id: int, work
     finally:
         parsed.close()
     commit()
+
+
+def _split(batch: list) -> tuple[list, list, list, list]:
+    """A batch of (line, item, digest) as the writer takes it: records with their digests, RawRows (line, row) of
+    ids the batch has once, and row errors (line, RowError). A RawRow whose id comes again in the batch is read
+    here, so the last row of an id wins as it always did."""
+    again: set[str] = set()
+    if any(isinstance(item, RawRow) for _line, item, _digest in batch):
+        seen = {item.external_id for _line, item, _digest in batch if isinstance(item, CaseRecord)}
+        for _line, item, _digest in batch:
+            if isinstance(item, RawRow):
+                if item.external_id in seen:
+                    again.add(item.external_id)
+                seen.add(item.external_id)
+    records: list[CaseRecord] = []
+    digests: list[str | None] = []
+    raws: list[tuple[int, RawRow]] = []
+    failed: list[tuple[int, RowError]] = []
+    for line, item, digest in batch:
+        if isinstance(item, RawRow):
+            if item.external_id not in again:
+                raws.append((line, item))
+                continue
+            item = item.read()
+        if isinstance(item, RowError):
+            failed.append((line, item))
+        else:
+            records.append(item)
+            digests.append(digest)
+    return records, digests, raws, failed
 
 
 class _WriteSize:

@@ -94,6 +94,10 @@ class Case(db.Model):
     # A digest of the values the last import wrote (ingest.row_digest); NULL once anything else changes the case,
     # so an import then compares the columns themselves. An unchanged re-import reads only this.
     row_hash: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    # A digest of the file row (its cells, keyed by the format, options and mappings: ingest.CaseWriter.raw_key) the
+    # last import read it from, set only together with row_hash: while row_hash is not NULL, a row with this digest
+    # gives this case, so importing the file again passes it over unread. NULL: not from a file.
+    raw_hash: Mapped[str | None] = mapped_column(String(16), nullable=True)
 
 
 @event.listens_for(Case, "before_update")

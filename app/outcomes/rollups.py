@@ -341,65 +341,90 @@ def _compute(session: Session, zones: list[str], first: date, last: date, full: 
             else:
                 pods = sorted(pod for pod, pod_zone in pod_zones.items() if pod_zone == zone)
                 of_zone = f" AND pod_id IN ({', '.join(str(int(pod)) for pod in pods)})" if pods else None
-            created_day = _day_index("created_at", literals)
-            resolved_day = _day_index("first_resolved_at", literals)
+            if full:  # every case: the table itself, scanned once per family and breakdown
+                source = table
+                created_day, resolved_day = _day_index("created_at", literals), _day_index("first_resolved_at", literals)
+                escalated, first_reply, resolution = "CASE WHEN escalated THEN 1 ELSE 0 END", "first_reply_minutes", \
+                    "resolution_minutes"
+                flags = [expression for _name, expression in _RESOLVED_SUMS]
+                created_rows = "created_at IS NOT NULL"
+                resolved_rows = "first_resolved_at IS NOT NULL"
+                done = (f"(SELECT {_day_index('m', literals)} AS d, pod_id FROM (SELECT {_DONE_MOMENT} AS m, pod_id "
+                        f"FROM {table} WHERE first_resolved_at IS NOT NULL OR closed_at IS NOT NULL{kept}) t{kept})")
+            else:
+                # The cases of the range, found once through the three moments' indexes, each with its local days and
+                # flags computed once, into a temporary table the queries below scan: not an index range per query,
+                # each looking every case up in the table again and computing its day again (11 of them).
+                span = "rollup_span"
+                cursor.execute(f"DROP TABLE IF EXISTS {span}")
+                moments = " OR ".join(f"({within(column)[5:]})" for column in ("created_at", "first_resolved_at",
+                                                                                "closed_at"))
+                cursor.execute(
+                    f"CREATE TEMPORARY TABLE {span} AS SELECT pod_id, {_day_index('created_at', literals)} AS cd, "
+                    f"{_day_index('first_resolved_at', literals)} AS rd, {_day_index('m', literals)} AS dd, "
+                    f"CASE WHEN escalated THEN 1 ELSE 0 END AS e, first_reply_minutes AS fm, resolution_minutes AS rm, "
+                    f"{', '.join(f'{expression} AS f_{name}' for name, expression in _RESOLVED_SUMS)}, "
+                    f"segment_id, stage_id, channel, request_type, assignee_id FROM (SELECT *, {_DONE_MOMENT} AS m "
+                    f"FROM {table} WHERE {moments}{kept}) t")
+                source = span
+                created_day, resolved_day = "cd", "rd"
+                escalated, first_reply, resolution = "e", "fm", "rm"
+                flags = [f"f_{name}" for name, _expression in _RESOLVED_SUMS]
+                created_rows = "cd IS NOT NULL"
+                resolved_rows = "rd IS NOT NULL"
+                done = f"(SELECT dd AS d, pod_id FROM {span})"
+            resolved_flags = ", ".join(f"{flag} AS {name}" for flag, (name, _e) in zip(flags, _RESOLVED_SUMS, strict=True))
             # Created: the day's cases, escalations and first-reply minutes; request types.
-            for d, pod, count, escalated, minutes in run(
+            for d, pod, count, escalated_sum, minutes in run(
                     f"SELECT d, pod_id, COUNT(*), SUM(e), {text_agg('m')} FROM (SELECT {created_day} AS d, pod_id, "
-                    f"CASE WHEN escalated THEN 1 ELSE 0 END AS e, first_reply_minutes AS m FROM {table} "
-                    f"WHERE created_at IS NOT NULL{within('created_at')}{kept}) s WHERE d IS NOT NULL GROUP BY d, pod_id"):
+                    f"{escalated} AS e, {first_reply} AS m FROM {source} "
+                    f"WHERE {created_rows}{kept}) s WHERE d IS NOT NULL GROUP BY d, pod_id"):
                 row = main_row(zone, days[d], pod)
-                row["created"], row["escalated"], row["first_reply_minutes"] = count, escalated, _minutes(minutes)
+                row["created"], row["escalated"], row["first_reply_minutes"] = count, escalated_sum, _minutes(minutes)
             if of_zone != "":  # in the organisation's zone they come with the request-type breakdown, below
                 for d, pod, request_type, count in run(
                         f"SELECT d, pod_id, request_type, COUNT(*) FROM (SELECT {created_day} AS d, pod_id, "
-                        f"request_type FROM {table} WHERE request_type IS NOT NULL{within('created_at')}{kept}) s "
+                        f"request_type FROM {source} WHERE request_type IS NOT NULL AND {created_rows}{kept}) s "
                         f"WHERE d IS NOT NULL GROUP BY d, pod_id, request_type"):
                     types.append({"zone": zone, "day": days[d], "pod_id": pod, "request_type": request_type,
                                   "created": count})
             # Resolved: the flags' sums and resolution minutes, on the day of the first resolution.
             for d, pod, count, *sums, minutes in run(
                     f"SELECT d, pod_id, COUNT(*), {', '.join(f'SUM({name})' for name, _e in _RESOLVED_SUMS)}, "
-                    f"{text_agg('m')} FROM (SELECT {resolved_day} AS d, pod_id, "
-                    f"{', '.join(f'{expression} AS {name}' for name, expression in _RESOLVED_SUMS)}, "
-                    f"resolution_minutes AS m FROM {table} WHERE first_resolved_at IS NOT NULL"
-                    f"{within('first_resolved_at')}{kept}) s WHERE d IS NOT NULL GROUP BY d, pod_id"):
+                    f"{text_agg('m')} FROM (SELECT {resolved_day} AS d, pod_id, {resolved_flags}, "
+                    f"{resolution} AS m FROM {source} WHERE {resolved_rows}{kept}) s WHERE d IS NOT NULL "
+                    f"GROUP BY d, pod_id"):
                 row = main_row(zone, days[d], pod)
                 row["resolved"], row["resolution_minutes"] = count, _minutes(minutes)
                 for (name, _expression), total in zip(_RESOLVED_SUMS, sums, strict=True):
                     row[name] = total
-            # Done, for the backlog: on the day of the done moment, found by any of the moments it can be.
-            done_range = "" if full else (f" AND (({within('created_at')[5:]}) OR ({within('first_resolved_at')[5:]}) "
-                                          f"OR ({within('closed_at')[5:]}))")
-            for d, pod, count in run(
-                    f"SELECT d, pod_id, COUNT(*) FROM (SELECT {_day_index('m', literals)} AS d, pod_id FROM "
-                    f"(SELECT {_DONE_MOMENT} AS m, pod_id FROM {table} WHERE (first_resolved_at IS NOT NULL OR "
-                    f"closed_at IS NOT NULL){done_range}{kept}) t{kept}) s WHERE d IS NOT NULL GROUP BY d, pod_id"):
+            # Done, for the backlog: on the day of the done moment (the earlier of first resolution and closing).
+            for d, pod, count in run(f"SELECT d, pod_id, COUNT(*) FROM {done} s WHERE d IS NOT NULL GROUP BY d, pod_id"):
                 main_row(zone, days[d], pod)["done"] = count
-            if of_zone is None:
-                continue
-            # Breakdowns, in this zone for the pods whose zone it is (every pod's in the organisation's zone).
-            for dim, key, has_key in _DIM_KEYS:
-                for d, pod, value, count, escalated, minutes in run(
-                        f"SELECT d, pod_id, k, COUNT(*), SUM(e), {text_agg('m')} FROM (SELECT {created_day} AS d, "
-                        f"pod_id, {key} AS k, CASE WHEN escalated THEN 1 ELSE 0 END AS e, first_reply_minutes AS m "
-                        f"FROM {table} WHERE {has_key}{of_zone}{within('created_at')}{kept}) s WHERE d IS NOT NULL "
-                        f"GROUP BY d, pod_id, k"):
-                    row = part_row(zone, days[d], pod, dim, value)
-                    row["created"], row["escalated"], row["first_reply_minutes"] = count, escalated, _minutes(minutes)
-                    if dim == "request_type" and of_zone == "":  # every pod's cases: the day's request types
-                        types.append({"zone": zone, "day": days[d], "pod_id": pod, "request_type": value,
-                                      "created": count})
-                for d, pod, value, count, *sums, minutes in run(
-                        f"SELECT d, pod_id, k, COUNT(*), {', '.join(f'SUM({name})' for name, _e in _RESOLVED_SUMS)}, "
-                        f"{text_agg('m')} FROM (SELECT {resolved_day} AS d, pod_id, {key} AS k, "
-                        f"{', '.join(f'{expression} AS {name}' for name, expression in _RESOLVED_SUMS)}, "
-                        f"resolution_minutes AS m FROM {table} WHERE first_resolved_at IS NOT NULL AND {has_key}"
-                        f"{of_zone}{within('first_resolved_at')}{kept}) s WHERE d IS NOT NULL GROUP BY d, pod_id, k"):
-                    row = part_row(zone, days[d], pod, dim, value)
-                    row["resolved"], row["resolution_minutes"] = count, _minutes(minutes)
-                    for (name, _expression), total in zip(_RESOLVED_SUMS, sums, strict=True):
-                        row[name] = total
+            if of_zone is not None:
+                # Breakdowns, in this zone for the pods whose zone it is (every pod's in the organisation's zone).
+                for dim, key, has_key in _DIM_KEYS:
+                    for d, pod, value, count, escalated_sum, minutes in run(
+                            f"SELECT d, pod_id, k, COUNT(*), SUM(e), {text_agg('m')} FROM (SELECT {created_day} AS d, "
+                            f"pod_id, {key} AS k, {escalated} AS e, {first_reply} AS m FROM {source} WHERE {has_key}"
+                            f"{of_zone} AND {created_rows}{kept}) s WHERE d IS NOT NULL GROUP BY d, pod_id, k"):
+                        row = part_row(zone, days[d], pod, dim, value)
+                        row["created"], row["escalated"] = count, escalated_sum
+                        row["first_reply_minutes"] = _minutes(minutes)
+                        if dim == "request_type" and of_zone == "":  # every pod's cases: the day's request types
+                            types.append({"zone": zone, "day": days[d], "pod_id": pod, "request_type": value,
+                                          "created": count})
+                    for d, pod, value, count, *sums, minutes in run(
+                            f"SELECT d, pod_id, k, COUNT(*), {', '.join(f'SUM({name})' for name, _e in _RESOLVED_SUMS)}, "
+                            f"{text_agg('m')} FROM (SELECT {resolved_day} AS d, pod_id, {key} AS k, {resolved_flags}, "
+                            f"{resolution} AS m FROM {source} WHERE {resolved_rows} AND {has_key}{of_zone}{kept}) s "
+                            f"WHERE d IS NOT NULL GROUP BY d, pod_id, k"):
+                        row = part_row(zone, days[d], pod, dim, value)
+                        row["resolved"], row["resolution_minutes"] = count, _minutes(minutes)
+                        for (name, _expression), total in zip(_RESOLVED_SUMS, sums, strict=True):
+                            row[name] = total
+            if not full:
+                cursor.execute(f"DROP TABLE {span}")
     finally:
         cursor.close()
     return list(main.values()), list(parts.values()), types

@@ -185,6 +185,45 @@ def test_a_case_changed_after_its_import_is_compared_by_its_columns(tmp_path):
     assert run(path).rows_unchanged == 4
 
 
+def test_a_file_imported_again_is_passed_over_unread_only_where_nothing_changed(tmp_path, monkeypatch, make_pod):
+    """Rows of a file imported before are known by their digest (cases.raw_hash) and not read again; a row that
+    changed, a case changed since, a mapping changed since, an id repeated in the file are read as always."""
+    rows = [zendesk_row(Id=str(n)) for n in range(1, 7)]
+    path = zendesk_file(tmp_path, rows)
+    run(path)
+    assert None not in db.session.scalars(select(Case.raw_hash)).all()
+    read = []
+    original = ingest.RawRow.read
+
+    def counted(self):
+        read.append(self.external_id)
+        return original(self)
+
+    monkeypatch.setattr(ingest.RawRow, "read", counted)
+    again = run(path)
+    assert (again.rows_created, again.rows_updated, again.rows_unchanged, read) == (0, 0, 6, [])
+
+    case("2").replies = 7  # changed by hand: the file puts it back
+    db.session.commit()
+    rows[2] = zendesk_row(Id="3", Replies="4")  # changed in the file
+    rows.append(zendesk_row(Id="9", Status="Bogus"))  # a new row that is an error
+    rows.append(zendesk_row(Id="5", Replies="5"))  # repeated: its last row wins
+    again = run(zendesk_file(tmp_path, rows))
+    assert sorted(read) == ["2", "3", "5", "5", "9"]
+    # the first row of 5 is replaced by its second in the file, and the case by that: two updates, as always
+    assert (again.rows_created, again.rows_updated, again.rows_unchanged, again.rows_failed) == (0, 4, 3, 1)
+    assert errors_of(again)[0][:2] == (8, "9")
+    assert (case("2").replies, case("3").replies, case("5").replies) == (1, 4, 5)
+
+    read.clear()
+    pod = make_pod("Support")
+    attribution.save_mapping(None, "pod", "Soporte", target_id=pod.id)  # the cases would be attributed otherwise
+    db.session.commit()
+    again = run(zendesk_file(tmp_path, rows))
+    assert len(read) == 8 and again.rows_unchanged == 0
+    assert case("1").pod_id == pod.id
+
+
 def test_newer_export_updates_the_cases_it_contains(tmp_path):
     run(zendesk_file(tmp_path, [zendesk_row(Id="1", Status="Open", **{"Solved at": "",
                                             "First resolution time in minutes": "",

@@ -49,11 +49,11 @@ def test_an_import_failing_half_way_leaves_rollups_in_step_with_what_it_stored(t
     original = ingest.CaseWriter.write
     calls = []
 
-    def fails_the_third_batch(self, records):
+    def fails_the_third_batch(self, records, *more):
         calls.append(1)
         if len(calls) == 3:
             raise RuntimeError("disk full")
-        return original(self, records)
+        return original(self, records, *more)
 
     monkeypatch.setattr(ingest.CaseWriter, "write", fails_the_third_batch)
     done = ingest.import_file(zendesk_file(tmp_path / "more", rows_over_weeks(80, start=100)), fmt="zendesk",
@@ -83,8 +83,8 @@ def test_an_import_queues_its_days_while_it_runs_and_leaves_the_queue_empty(tmp_
     original = ingest.CaseWriter.write
     seen = []
 
-    def watch(self, records):
-        result = original(self, records)
+    def watch(self, records, *more):
+        result = original(self, records, *more)
         seen.append(db.session.scalar(select(db.func.count()).select_from(rollups.RollupQueue)))
         return result
 
