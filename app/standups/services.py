@@ -124,7 +124,9 @@ def _bump(board_ids) -> None:
     ids = list(board_ids)
     if ids:
         db.session.execute(
-            update(StandupBoard).where(StandupBoard.id.in_(ids)).values(version=StandupBoard.version + 1)
+            update(StandupBoard)
+            .where(StandupBoard.id.in_(ids))
+            .values(version=StandupBoard.version + 1, layout_version=StandupBoard.version + 1)
         )
         _changed(*ids)
 
@@ -148,6 +150,7 @@ def ensure_board(pod: Pod, day: date, *, now: datetime | None = None, source: st
         day=day,
         status=BoardStatus.OPEN.value,
         version=1,
+        layout_version=1,
         created_at=now,
         created_by=source,
         expected_count=expected,
@@ -196,7 +199,13 @@ def _freeze(board_id: int, now: datetime, actor_id: int | None) -> bool:
     changed = db.session.execute(
         update(StandupBoard)
         .where(StandupBoard.id == board_id, StandupBoard.status != BoardStatus.CLOSED.value)
-        .values(status=BoardStatus.CLOSED.value, closed_at=now, closed_by_id=actor_id, version=StandupBoard.version + 1)
+        .values(
+            status=BoardStatus.CLOSED.value,
+            closed_at=now,
+            closed_by_id=actor_id,
+            version=StandupBoard.version + 1,
+            layout_version=StandupBoard.version + 1,
+        )
     ).rowcount
     if not changed:
         return False
@@ -286,7 +295,7 @@ def save_entry(
     version = db.session.execute(
         update(StandupBoard)
         .where(StandupBoard.id == board.id, StandupBoard.status != BoardStatus.CLOSED.value)
-        .values(version=StandupBoard.version + 1)
+        .values(version=StandupBoard.version + 1)  # an entry leaves layout_version: polls send just the entry
         .returning(StandupBoard.version)
         .execution_options(synchronize_session=False)
     ).scalar()
@@ -295,7 +304,7 @@ def save_entry(
         raise StandupError(_l("This board is closed; entries can no longer change."), 409)
     set_committed_value(board, "version", version)
     live.changed(db.session, "standup", board.id, version)
-    text = {"yesterday": yesterday, "today": today, "mood": mood, "updated_at": now}
+    text = {"yesterday": yesterday, "today": today, "mood": mood, "updated_at": now, "version": version}
     upsert = (  # one entry per person and board, even when the same person posts twice at once
         dialect_insert(StandupEntry).values(board_id=board.id, user_id=actor.id, created_at=now, **text)
         .on_conflict_do_update(index_elements=["board_id", "user_id"], set_=text)
@@ -481,6 +490,7 @@ def start_walk(actor: User, board: StandupBoard, now: datetime | None = None) ->
             speaker_index=0,
             speaker_started_at=now,
             version=StandupBoard.version + 1,
+            layout_version=StandupBoard.version + 1,
         )
     ).rowcount
     _changed(board.id)
@@ -507,7 +517,12 @@ def advance_speaker(
             StandupBoard.speaker_index == expected_index,
             StandupBoard.status == BoardStatus.WALKING.value,
         )
-        .values(speaker_index=expected_index + 1, speaker_started_at=now, version=StandupBoard.version + 1)
+        .values(
+            speaker_index=expected_index + 1,
+            speaker_started_at=now,
+            version=StandupBoard.version + 1,
+            layout_version=StandupBoard.version + 1,
+        )
     ).rowcount
     _changed(board.id)
     if not changed:
