@@ -47,8 +47,8 @@ import threading
 import time
 import uuid
 from collections import defaultdict
-from pathlib import Path
 from datetime import time as time_of_day
+from pathlib import Path
 from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent

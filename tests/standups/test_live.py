@@ -107,3 +107,16 @@ def test_a_change_other_than_an_entry_brings_the_whole_board(app, client, auth, 
     assert body == ""  # no session, and the token cannot answer this one: the view signs the caller in first
     body = client.get(url, headers=HX).get_data(as_text=True)
     assert 'id="board-live"' in body and "Refund tool down" in body and "Refunds" in body
+
+
+def test_an_entry_by_someone_without_a_row_on_the_page_brings_the_whole_board(app, client, auth, every_day):
+    """The pod's coach is not a member: their first entry adds a row, which only the whole board can place."""
+    board = _open(client, auth, every_day.agent, every_day.pod)
+    url = _poll_url(client.get(f"/standups/boards/{board.id}").get_data(as_text=True))
+    auth.logout()
+    auth.login(every_day.coach)
+    assert client.post(f"/standups/boards/{board.id}/entry", headers=HX,
+                       data={"yesterday": "Coached the pod", "today": ""}).status_code == 200
+    assert app.test_client().get(url, headers=HX).get_data(as_text=True) == ""  # the token alone cannot answer
+    body = client.get(url, headers=HX).get_data(as_text=True)
+    assert 'id="board-live"' in body and "Coached the pod" in body
