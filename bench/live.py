@@ -47,6 +47,7 @@ import threading
 import time
 import uuid
 from collections import defaultdict
+from datetime import time as time_of_day
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -887,6 +888,90 @@ def profile(members: int, cards: int) -> None:
     shutil.rmtree(tmp, ignore_errors=True)
 
 
+def profile_standups(per_board: int) -> None:
+    """One stand-up board of ``per_board`` people on a SQLite file; profiles one entry, the poll of another page
+    after it (a young token), an unchanged poll and the poll after a blocker (the whole board)."""
+    from datetime import date
+
+    from werkzeug.security import generate_password_hash
+
+    import app.org.models as org_models
+
+    org_models.generate_password_hash = lambda p, method=None: generate_password_hash(p, method="pbkdf2:sha256:1000")
+    from app import create_app
+    from app.extensions import db
+    from app.org import services as org
+    from config import Config
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench-live-profile-"))
+
+    class ProfileConfig(Config):
+        SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp / 'podium.db'}"
+        SCHEDULER_IN_PROCESS = False
+        RATELIMIT_ENABLED = False
+        WTF_CSRF_ENABLED = False
+
+    application = create_app(ProfileConfig)
+    with application.app_context():
+        db.create_all()
+        from app.org.services import ensure_default_stages, get_organisation
+
+        ensure_default_stages()
+        get_organisation()
+        pod = org.save_pod(None, None, name="Profile pod", mission="Serve", timezone="UTC",
+                           standup_time=time_of_day(0, 5), working_days="1234567")
+        people = []
+        for i in range(per_board):
+            user = org.create_user(
+                None, email=f"m{i}@profile.test", display_name=f"Member {i}", role="agent", password=PASSWORD
+            )
+            org.add_member(None, pod, user, start=date(2020, 1, 1))
+            people.append(user.email)
+        db.session.commit()
+        pod_id = pod.id
+    writer, viewer = application.test_client(), application.test_client()
+    for client, email in ((writer, people[0]), (viewer, people[1])):
+        client.post("/login", data={"email": email, "password": PASSWORD})
+    htmx = {"HX-Request": "true"}
+    page = viewer.get(f"/standups/pods/{pod_id}").get_data(as_text=True)
+    board_id = re.search(r"/standups/boards/([0-9]+)/live", page).group(1)
+    turn = iter(range(10**6))
+
+    def entry():
+        return writer.post(f"/standups/boards/{board_id}/entry", headers=htmx,
+                           data={"yesterday": f"Closed {next(turn)} cases", "today": "Billing queue", "mood": "3"})
+
+    for client in (writer, viewer):  # every member has an entry, as late in a stand-up
+        client.post(f"/standups/boards/{board_id}/entry", headers=htmx, data={"yesterday": "Warm up", "today": ""})
+
+    def fresh_poll():
+        return _poll_of(viewer.get(f"/standups/boards/{board_id}").get_data(as_text=True))
+
+    def after_entry():
+        poll = fresh_poll()
+        entry()
+        return lambda: viewer.get(poll, headers=htmx)
+
+    def after_blocker():
+        poll = fresh_poll()
+        writer.post(f"/standups/boards/{board_id}/blockers", headers=htmx, data={"description": f"Tool {next(turn)}"})
+        return lambda: viewer.get(poll, headers=htmx)
+
+    def unchanged():
+        poll = fresh_poll()
+        return lambda: viewer.get(poll, headers=htmx)
+
+    _profile_cases(
+        [
+            ("one entry", lambda: entry),
+            ("poll after another person's entry", after_entry),
+            ("unchanged poll", unchanged),
+            ("poll after a blocker (whole board)", after_blocker),
+        ]
+    )
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
 def _profile_cases(cases, repeat: int = 10) -> None:
     """Each case ``repeat`` times (the first call of a kind compiles its SQL and templates); per-call figures."""
     import cProfile
@@ -999,10 +1084,17 @@ def main() -> None:
     )
     parser.add_argument("--redis", default=os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/0"))
     parser.add_argument("--no-demo", action="store_true", help="skip the demo data (quicker; make run loads it)")
-    parser.add_argument("--profile", action="store_true", help="profile one vote and one poll in process, then stop")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="profile one vote and one poll in process (with --workload standups: one entry and its polls), then stop",
+    )
     args = parser.parse_args()
     if args.profile:
-        profile(args.members, args.cards)
+        if args.workload == "standups":
+            profile_standups(args.per_board)
+        else:
+            profile(args.members, args.cards)
         return
     servers = ["sqlite", "pg"] if args.server == "both" else [args.server]
     for kind in servers:

@@ -60,6 +60,9 @@ class StandupBoard(db.Model):
     status: Mapped[str] = mapped_column(String(8), default=BoardStatus.OPEN.value)
     # Bumped by a conditional UPDATE on every change: the live poll answers 204 while it is unchanged.
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # The version of the last change other than an entry (blockers, the walk, closing): a poll from a version at or
+    # after it needs only the entries written since (StandupEntry.version), not the whole board.
+    layout_version: Mapped[int] = mapped_column(Integer, default=1, server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     created_by: Mapped[str] = mapped_column(String(8), default="visit")  # "job" | "visit" | "demo"
     expected_count: Mapped[int] = mapped_column(Integer, default=0)  # members when the board was made
@@ -101,6 +104,7 @@ class StandupEntry(db.Model):
     yesterday: Mapped[str] = mapped_column(Text, default="")
     today: Mapped[str] = mapped_column(Text, default="")
     mood: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # the board version that wrote it
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 

@@ -9,14 +9,17 @@ from datetime import date, datetime, time, timedelta
 
 from flask import url_for
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app import live
 from app.errors import ServiceError
-from app.extensions import db, dialect_insert
+from app.extensions import db
 from app.notifications.services import notify, register_kind
 from app.org.models import Membership, Pod, Role, User, pod_coaches
 from app.outcomes import metrics
@@ -124,7 +127,9 @@ def _bump(board_ids) -> None:
     ids = list(board_ids)
     if ids:
         db.session.execute(
-            update(StandupBoard).where(StandupBoard.id.in_(ids)).values(version=StandupBoard.version + 1)
+            update(StandupBoard)
+            .where(StandupBoard.id.in_(ids))
+            .values(version=StandupBoard.version + 1, layout_version=StandupBoard.version + 1)
         )
         _changed(*ids)
 
@@ -148,6 +153,7 @@ def ensure_board(pod: Pod, day: date, *, now: datetime | None = None, source: st
         day=day,
         status=BoardStatus.OPEN.value,
         version=1,
+        layout_version=1,
         created_at=now,
         created_by=source,
         expected_count=expected,
@@ -196,7 +202,13 @@ def _freeze(board_id: int, now: datetime, actor_id: int | None) -> bool:
     changed = db.session.execute(
         update(StandupBoard)
         .where(StandupBoard.id == board_id, StandupBoard.status != BoardStatus.CLOSED.value)
-        .values(status=BoardStatus.CLOSED.value, closed_at=now, closed_by_id=actor_id, version=StandupBoard.version + 1)
+        .values(
+            status=BoardStatus.CLOSED.value,
+            closed_at=now,
+            closed_by_id=actor_id,
+            version=StandupBoard.version + 1,
+            layout_version=StandupBoard.version + 1,
+        )
     ).rowcount
     if not changed:
         return False
@@ -266,8 +278,8 @@ def _require_post(actor: User, board: StandupBoard, closed_message, member_messa
 
 def save_entry(
     actor: User, board: StandupBoard, *, yesterday: str, today: str, mood: int | None, now: datetime | None = None
-) -> StandupEntry:
-    """Post or edit the actor's own entry; nobody writes another person's entry."""
+) -> Row:
+    """Post or edit the actor's own entry; nobody writes another person's entry. Returns the stored row."""
     now = now or utcnow()
     _require_post(
         actor,
@@ -283,26 +295,44 @@ def save_entry(
         raise StandupError(_l("Mood must be between 1 and 5."))
     # The version bump is also the "still open" check, in the same statement (a board closed since the page was
     # read refuses the entry) and, on PostgreSQL, the row lock that orders it with closing the board.
-    version = db.session.execute(
-        update(StandupBoard)
-        .where(StandupBoard.id == board.id, StandupBoard.status != BoardStatus.CLOSED.value)
-        .values(version=StandupBoard.version + 1)
-        .returning(StandupBoard.version)
-        .execution_options(synchronize_session=False)
-    ).scalar()
+    connection = db.session.connection()  # two Core statements on the session's transaction: no ORM bulk machinery
+    version = connection.execute(_BUMP_FOR_ENTRY, {"board": board.id}).scalar()
     if version is None:
         db.session.expire(board)
         raise StandupError(_l("This board is closed; entries can no longer change."), 409)
     set_committed_value(board, "version", version)
     live.changed(db.session, "standup", board.id, version)
-    text = {"yesterday": yesterday, "today": today, "mood": mood, "updated_at": now}
-    upsert = (  # one entry per person and board, even when the same person posts twice at once
-        dialect_insert(StandupEntry).values(board_id=board.id, user_id=actor.id, created_at=now, **text)
-        .on_conflict_do_update(index_elements=["board_id", "user_id"], set_=text)
-        .returning(StandupEntry)
-        .execution_options(populate_existing=True)
-    )
-    return db.session.scalars(upsert).one()
+    values = {"board": board.id, "user": actor.id, "yesterday": yesterday, "today": today, "mood": mood, "now": now,
+              "version": version}
+    return connection.execute(_entry_upsert(connection.dialect.name), values).one()
+
+
+_BOARDS = StandupBoard.__table__
+_ENTRIES = StandupEntry.__table__
+# Built once (an entry is the stand-up's most frequent write): a call only binds the values.
+_BUMP_FOR_ENTRY = (
+    update(_BOARDS)
+    .where(_BOARDS.c.id == bindparam("board"), _BOARDS.c.status != BoardStatus.CLOSED.value)
+    .values(version=_BOARDS.c.version + 1)  # an entry leaves layout_version: polls send just the entry
+    .returning(_BOARDS.c.version)
+)
+_ENTRY_UPSERTS: dict = {}
+
+
+def _entry_upsert(dialect: str):
+    """One entry per person and board, even when the same person posts twice at once; the stored row comes back
+    (id, text, mood, times: what the answer shows)."""
+    if dialect not in _ENTRY_UPSERTS:
+        text = {name: bindparam(name) for name in ("yesterday", "today", "mood", "version")}
+        insert = (pg_insert if dialect == "postgresql" else sqlite_insert)(_ENTRIES)
+        _ENTRY_UPSERTS[dialect] = (
+            insert.values(board_id=bindparam("board"), user_id=bindparam("user"), created_at=bindparam("now"),
+                          updated_at=bindparam("now"), **text)
+            .on_conflict_do_update(index_elements=["board_id", "user_id"],
+                                   set_={**text, "updated_at": bindparam("now")})
+            .returning(*_ENTRIES.c)
+        )
+    return _ENTRY_UPSERTS[dialect]
 
 
 def mood_summary(board: StandupBoard, entries: list[StandupEntry]) -> tuple[int | None, float | None]:
@@ -481,6 +511,7 @@ def start_walk(actor: User, board: StandupBoard, now: datetime | None = None) ->
             speaker_index=0,
             speaker_started_at=now,
             version=StandupBoard.version + 1,
+            layout_version=StandupBoard.version + 1,
         )
     ).rowcount
     _changed(board.id)
@@ -507,7 +538,12 @@ def advance_speaker(
             StandupBoard.speaker_index == expected_index,
             StandupBoard.status == BoardStatus.WALKING.value,
         )
-        .values(speaker_index=expected_index + 1, speaker_started_at=now, version=StandupBoard.version + 1)
+        .values(
+            speaker_index=expected_index + 1,
+            speaker_started_at=now,
+            version=StandupBoard.version + 1,
+            layout_version=StandupBoard.version + 1,
+        )
     ).rowcount
     _changed(board.id)
     if not changed:

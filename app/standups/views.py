@@ -11,6 +11,7 @@ import re
 from datetime import timedelta
 
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -86,17 +87,23 @@ def _owner_choices(view: services.BoardView) -> list:
     return [(u.id, u.display_name) for u in view.members]
 
 
-def _live(board: StandupBoard) -> str:
+def _live(board: StandupBoard, *, for_poll: bool = False) -> str:
+    """The live board and the poll element at its version: a poll swaps the poll element and the board out of band,
+    a button of the board swaps the board and the poll element out of band."""
     view = services.board_view(board)
-    return render_template("standups/_live.html", view=view, board=board, pod=view.pod, poll_seconds=POLL_SECONDS,
-                           now=utcnow(), poll_url=_poll_url(board))
+    context = {"board": board, "poll_seconds": POLL_SECONDS, "poll_url": _poll_url(board)}
+    live = render_template("standups/_live.html", view=view, pod=view.pod, now=utcnow(), live_oob=for_poll, **context)
+    poll = render_template("standups/_poll.html", oob=not for_poll, **context)
+    return poll + live if for_poll else live + poll
 
 
 def _poll_url(board: StandupBoard) -> str:
     """The live check with a signed token: while the board is unchanged app/live.py answers 204 before sessions
-    and users are loaded."""
+    and users are loaded, and after entries only app/standups/poll.py sends those entries. The token says, besides
+    coach or member, the time zone and language the entries' times are shown in."""
     sees = "coach" if can(current_user, COACH, board) else "member"
-    token = live_checks.sign(current_app.config["SECRET_KEY"], "standup", board.id, current_user.id, sees)
+    token = live_checks.sign(current_app.config["SECRET_KEY"], "standup", board.id, current_user.id,
+                             f"{sees} {current_user.timezone or ''}", str(get_locale()))
     return url_for("standups.live", board_id=board.id, t=token, v=board.version)
 
 
@@ -112,7 +119,7 @@ def live(board_id: int):
     require(VIEW, board.pod_id)
     if seen == board.version:
         return Response(status=204)
-    return _live(board)
+    return _live(board, for_poll=True)
 
 
 def _after_change(board: StandupBoard, message: str) -> Response | str:

@@ -44,6 +44,7 @@ def test_two_people_see_the_board_change_live(page, browser, live_server, live_a
     agent_page.goto(f"/standups/pods/{pod_id}")
     agent_page.wait_for_function("() => window.htmx !== undefined")  # a function: a string predicate is re-evaluated with eval, which the CSP blocks
     page.evaluate("window.__podiumNoReload = 'still here'")
+    posted = int(page.locator("#standup-posted").inner_text().split()[0])
 
     text = f"Called back the customers with SLA at risk ({uuid.uuid4().hex[:6]})"
     form = agent_page.locator("#entry-form form")
@@ -52,6 +53,7 @@ def test_two_people_see_the_board_change_live(page, browser, live_server, live_a
     form.get_by_role("button").click()
     expect(agent_page.locator("#entry-form")).to_contain_text("Your update is on the board.")
     expect(page.locator("#entries")).to_contain_text(text, timeout=5000)  # the coach sees it without a reload
+    expect(page.locator("#standup-posted")).to_contain_text(f"{posted + 1} of")  # the count comes with the row
     assert page.evaluate("window.__podiumNoReload") == "still here"
 
     page.get_by_role("button", name="Start the stand-up").click()

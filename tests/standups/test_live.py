@@ -11,7 +11,7 @@ from app.extensions import db
 from app.standups.models import Blocker, StandupBoard
 from tests.standups.test_views import HX, _open
 
-POLL = re.compile(r'id="board-live"[^>]* hx-get="([^"]+)"')
+POLL = re.compile(r'id="standup-poll"[^>]* hx-get="([^"]+)"')
 
 
 def _poll_url(page: str) -> str:
@@ -61,3 +61,62 @@ def test_only_the_owner_or_coach_handles_a_blocker_whatever_the_form(client, aut
         response = client.post(f"/standups/blockers/{blocker.id}/{verb}", data={})
         assert response.status_code == 403, verb
     assert db.session.scalar(select(StandupBoard.version).where(StandupBoard.id == board.id)) >= 1
+
+
+def _row(body: str, user_id: int) -> str:
+    found = re.search(rf'<li class="person[^"]*" id="person-{user_id}".*?</li>', body, re.S)
+    assert found, body
+    return re.sub(r"\s+", " ", found.group(0).replace(' hx-swap-oob="true"', ""))
+
+
+def test_after_entries_only_the_poll_sends_only_those_rows_from_the_token(app, client, auth, every_day,
+                                                                         count_queries):
+    """An entry changes one person's row: a poll from before it gets that row, the count and the next poll out of
+    band (the same row the whole board draws, in the viewer's language and time zone), without a session."""
+    every_day.agent.timezone, every_day.agent.locale = "America/New_York", "es"
+    db.session.commit()
+    board = _open(client, auth, every_day.agent, every_day.pod)
+    url = _poll_url(client.get(f"/standups/boards/{board.id}").get_data(as_text=True))
+    auth.logout()
+    auth.login(every_day.mate)
+    assert client.post(f"/standups/boards/{board.id}/entry", headers=HX,
+                       data={"yesterday": "Closed <b>the</b> refunds", "today": "", "mood": "2"}).status_code == 200
+    stranger = app.test_client()  # no session: the token alone answers
+    with count_queries() as counter:
+        delta = stranger.get(url, headers=HX)
+    body = delta.get_data(as_text=True)
+    assert delta.status_code == 200 and counter.count == 3, counter.statements
+    assert 'id="board-live"' not in body and 'hx-swap-oob="true"' in body
+    assert f'id="person-{every_day.mate.id}"' in body and f'id="person-{every_day.agent.id}"' not in body
+    assert "Closed &lt;b&gt;the&lt;/b&gt; refunds" in body and "Ayer" in body  # escaped, in Spanish
+    assert 'id="standup-posted"' in body and "Start the stand-up" not in body  # no coach buttons, no mood
+    # The very row the whole board draws for the same viewer.
+    auth.logout()
+    auth.login(every_day.agent)
+    full = client.get(f"/standups/boards/{board.id}").get_data(as_text=True)
+    assert _row(body, every_day.mate.id) == _row(full, every_day.mate.id)
+    assert client.get(_poll_url(body), headers=HX).status_code == 204
+
+
+def test_a_change_other_than_an_entry_brings_the_whole_board(app, client, auth, every_day):
+    board = _open(client, auth, every_day.agent, every_day.pod)
+    url = _poll_url(client.get(f"/standups/boards/{board.id}").get_data(as_text=True))
+    client.post(f"/standups/boards/{board.id}/entry", headers=HX, data={"yesterday": "Refunds", "today": ""})
+    client.post(f"/standups/boards/{board.id}/blockers", headers=HX, data={"description": "Refund tool down"})
+    body = app.test_client().get(url, headers=HX).get_data(as_text=True)
+    assert body == ""  # no session, and the token cannot answer this one: the view signs the caller in first
+    body = client.get(url, headers=HX).get_data(as_text=True)
+    assert 'id="board-live"' in body and "Refund tool down" in body and "Refunds" in body
+
+
+def test_an_entry_by_someone_without_a_row_on_the_page_brings_the_whole_board(app, client, auth, every_day):
+    """The pod's coach is not a member: their first entry adds a row, which only the whole board can place."""
+    board = _open(client, auth, every_day.agent, every_day.pod)
+    url = _poll_url(client.get(f"/standups/boards/{board.id}").get_data(as_text=True))
+    auth.logout()
+    auth.login(every_day.coach)
+    assert client.post(f"/standups/boards/{board.id}/entry", headers=HX,
+                       data={"yesterday": "Coached the pod", "today": ""}).status_code == 200
+    assert app.test_client().get(url, headers=HX).get_data(as_text=True) == ""  # the token alone cannot answer
+    body = client.get(url, headers=HX).get_data(as_text=True)
+    assert 'id="board-live"' in body and "Coached the pod" in body
