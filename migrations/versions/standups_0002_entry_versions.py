@@ -2,7 +2,7 @@
 than an entry, so a live poll after entries only sends those entries (app/standups/poll.py)
 
 Revision ID: standups_0002
-Revises: imports_0002
+Revises: imports_0003
 Create Date: 2026-12-03 15:00:00
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'standups_0002'
-down_revision = 'imports_0002'
+down_revision = 'imports_0003'
 branch_labels = None
 depends_on = None
 
