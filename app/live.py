@@ -27,6 +27,7 @@ import time
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
+from babel.support import NullTranslations, Translations
 from flask import current_app, has_app_context
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import event, text
@@ -62,6 +63,21 @@ class Poll:
 
     def arg(self, name: str) -> str:
         return (self.query.get(name) or [""])[0]
+
+    def translations(self) -> NullTranslations:
+        """The catalog of the token's language (no Babel context here), loaded once per process."""
+        locale = self.locale
+        if locale not in _TRANSLATIONS:
+            config = self.app.config
+            if locale in config.get("LANGUAGES", ()) and locale != "en":
+                directory = str(config["BABEL_TRANSLATION_DIRECTORIES"]).split(";")[0]
+                _TRANSLATIONS[locale] = Translations.load(os.fspath(directory), [locale], "messages")
+            else:
+                _TRANSLATIONS[locale] = NullTranslations()
+        return _TRANSLATIONS[locale]
+
+
+_TRANSLATIONS: dict[str, NullTranslations] = {}
 
 
 @dataclass(frozen=True)

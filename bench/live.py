@@ -769,12 +769,9 @@ def run_standups(server: Server, boards: int, per_board: int, writes: float, sec
 # --- where the CPU goes: one vote and one poll under cProfile, in process -----------------------------------
 
 
-def profile(members: int, cards: int) -> None:
-    """A 60-person retro in the vote phase on a SQLite file; profiles one vote, one unchanged check and the
-    check that follows another person's vote, as a signed-in member's page sends them."""
-    from datetime import date
-    from datetime import time as dt_time
-
+def _profile_app():
+    """A Podium app on a throw-away SQLite file, its tables and default stages made, with a fast password hash
+    (a profile measures requests, not scrypt); returns (app, its folder)."""
     from werkzeug.security import generate_password_hash
 
     import app.org.models as org_models
@@ -782,8 +779,7 @@ def profile(members: int, cards: int) -> None:
     org_models.generate_password_hash = lambda p, method=None: generate_password_hash(p, method="pbkdf2:sha256:1000")
     from app import create_app
     from app.extensions import db
-    from app.org import services as org
-    from app.retros import services as retros
+    from app.org.services import ensure_default_stages, get_organisation
     from config import Config
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-live-profile-"))
@@ -797,10 +793,25 @@ def profile(members: int, cards: int) -> None:
     application = create_app(ProfileConfig)
     with application.app_context():
         db.create_all()
-        from app.org.services import ensure_default_stages, get_organisation
-
         ensure_default_stages()
         get_organisation()
+        db.session.commit()
+    return application, tmp
+
+
+def profile(members: int, cards: int) -> None:
+    """A 60-person retro in the vote phase on a SQLite file; profiles one vote, one unchanged check and the
+    check that follows another person's vote, as a signed-in member's page sends them."""
+    from datetime import date
+    from datetime import time as dt_time
+
+    from app.extensions import db
+    from app.org import services as org
+    from app.org.models import User
+    from app.retros import services as retros
+
+    application, tmp = _profile_app()
+    with application.app_context():
         coach = org.create_user(None, email="coach@profile.test", display_name="Coach", role="coach", password=PASSWORD)
         pod = org.save_pod(
             None,
@@ -860,7 +871,7 @@ def profile(members: int, cards: int) -> None:
     )
     with application.app_context():
         retro = db.session.get(retros.Retro, retro_id)
-        coach = db.session.get(org_models.User, coach_id)
+        coach = db.session.get(User, coach_id)
         for phase in ("reflect", "group"):
             retros.advance_phase(coach, retro, phase)
             db.session.commit()
@@ -893,31 +904,11 @@ def profile_standups(per_board: int) -> None:
     after it (a young token), an unchanged poll and the poll after a blocker (the whole board)."""
     from datetime import date
 
-    from werkzeug.security import generate_password_hash
-
-    import app.org.models as org_models
-
-    org_models.generate_password_hash = lambda p, method=None: generate_password_hash(p, method="pbkdf2:sha256:1000")
-    from app import create_app
     from app.extensions import db
     from app.org import services as org
-    from config import Config
 
-    tmp = Path(tempfile.mkdtemp(prefix="bench-live-profile-"))
-
-    class ProfileConfig(Config):
-        SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp / 'podium.db'}"
-        SCHEDULER_IN_PROCESS = False
-        RATELIMIT_ENABLED = False
-        WTF_CSRF_ENABLED = False
-
-    application = create_app(ProfileConfig)
+    application, tmp = _profile_app()
     with application.app_context():
-        db.create_all()
-        from app.org.services import ensure_default_stages, get_organisation
-
-        ensure_default_stages()
-        get_organisation()
         pod = org.save_pod(None, None, name="Profile pod", mission="Serve", timezone="UTC",
                            standup_time=time_of_day(0, 5), working_days="1234567")
         people = []

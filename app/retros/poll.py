@@ -9,16 +9,12 @@ user load, ORM or Babel context.
 
 from __future__ import annotations
 
-import os
 from types import SimpleNamespace
 from urllib.parse import urlencode
 
-from babel.support import NullTranslations, Translations
 from sqlalchemy import bindparam, func, select
 
 from app.retros.models import Phase, Retro, RetroCard
-
-_translations: dict[str, NullTranslations] = {}
 
 # Built once: a poll only binds the ids.
 _RETRO = select(Retro.version, Retro.phase, Retro.columns).where(Retro.id == bindparam("retro"))
@@ -32,16 +28,6 @@ _OTHERS = (
 )
 
 
-def _catalog(app, locale: str) -> NullTranslations:
-    if locale not in _translations:
-        if locale in app.config.get("LANGUAGES", ()) and locale != "en":
-            directory = str(app.config["BABEL_TRANSLATION_DIRECTORIES"]).split(";")[0]
-            _translations[locale] = Translations.load(os.fspath(directory), [locale], "messages")
-        else:
-            _translations[locale] = NullTranslations()
-    return _translations[locale]
-
-
 def answer(poll) -> bytes | None:
     """The reflect counts and the poller at the new version, or None (the view answers: a phase change, a
     check-in, anything else)."""
@@ -52,7 +38,7 @@ def answer(poll) -> bytes | None:
         if row is None or row.phase != Phase.REFLECT.value:
             return None
         others = dict(conn.execute(_OTHERS, {"retro": poll.ident, "viewer": poll.user_id}).all())
-    catalog = _catalog(poll.app, poll.locale)
+    catalog = poll.translations()
     columns = [
         SimpleNamespace(key=c["key"], hidden_count=others.get(c["key"], 0))
         for c in row.columns

@@ -14,18 +14,14 @@ Babel context.
 
 from __future__ import annotations
 
-import os
 from types import SimpleNamespace
 from urllib.parse import urlencode
 
 from babel import dates as babel_dates
-from babel.support import NullTranslations, Translations
 from sqlalchemy import and_, bindparam, exists, func, select
 
 from app.org.models import Membership, User
 from app.standups.models import Attendance, BoardStatus, StandupBoard, StandupEntry
-
-_translations: dict[str, NullTranslations] = {}
 
 _MEMBERS = (
     select(func.count())
@@ -78,16 +74,6 @@ _CHANGED = (
 MAX_ROWS = 20  # more entries than this since the page's version: the whole board is as cheap
 
 
-def _catalog(app, locale: str) -> NullTranslations:
-    if locale not in _translations:
-        if locale in app.config.get("LANGUAGES", ()) and locale != "en":
-            directory = str(app.config["BABEL_TRANSLATION_DIRECTORIES"]).split(";")[0]
-            _translations[locale] = Translations.load(os.fspath(directory), [locale], "messages")
-        else:
-            _translations[locale] = NullTranslations()
-    return _translations[locale]
-
-
 def answer(poll) -> bytes | None:
     """The rows of the entries written since the page's version, or None (the view answers with the whole board)."""
     seen = int(poll.arg("v"))
@@ -105,7 +91,7 @@ def answer(poll) -> bytes | None:
     app = poll.app
     locale = poll.locale or app.config.get("BABEL_DEFAULT_LOCALE", "en")
     zone = zone or app.config.get("BABEL_DEFAULT_TIMEZONE", "UTC")
-    catalog = _catalog(app, poll.locale)
+    catalog = poll.translations()
 
     def gettext(message, **values):
         text = catalog.gettext(message)
