@@ -134,6 +134,19 @@ def _bump(board_ids) -> None:
         _changed(*ids)
 
 
+def _move(board_id: int, *conditions, **values) -> bool:
+    """One conditional step of a board's layout (close, start the walk, next speaker): the row changes only while
+    `conditions` hold, and then both versions move on so every open page redraws. False: someone moved it first."""
+    moved = db.session.execute(
+        update(StandupBoard)
+        .where(StandupBoard.id == board_id, *conditions)
+        .values(**values, version=StandupBoard.version + 1, layout_version=StandupBoard.version + 1)
+    ).rowcount
+    if moved:
+        _changed(board_id)
+    return bool(moved)
+
+
 def _changed(*board_ids: int) -> None:
     """The live check (app/live.py) learns of the new versions once the transaction commits."""
     for board_id in board_ids:
@@ -199,20 +212,9 @@ def _carry_over(board: StandupBoard) -> None:
 
 
 def _freeze(board_id: int, now: datetime, actor_id: int | None) -> bool:
-    changed = db.session.execute(
-        update(StandupBoard)
-        .where(StandupBoard.id == board_id, StandupBoard.status != BoardStatus.CLOSED.value)
-        .values(
-            status=BoardStatus.CLOSED.value,
-            closed_at=now,
-            closed_by_id=actor_id,
-            version=StandupBoard.version + 1,
-            layout_version=StandupBoard.version + 1,
-        )
-    ).rowcount
-    if not changed:
+    if not _move(board_id, StandupBoard.status != BoardStatus.CLOSED.value,
+                 status=BoardStatus.CLOSED.value, closed_at=now, closed_by_id=actor_id):
         return False
-    _changed(board_id)
     statuses = dict(
         db.session.execute(
             select(Blocker.id, Blocker.status)
@@ -501,21 +503,9 @@ def start_walk(actor: User, board: StandupBoard, now: datetime | None = None) ->
     order = [u.id for u in member_users(board.pod_id, board.day)]
     if not order:
         raise StandupError(_l("The pod has no members to walk through."))
-    changed = db.session.execute(
-        update(StandupBoard)
-        .where(StandupBoard.id == board.id, StandupBoard.status == BoardStatus.OPEN.value)
-        .values(
-            status=BoardStatus.WALKING.value,
-            walk_started_at=now,
-            speaker_order=order,
-            speaker_index=0,
-            speaker_started_at=now,
-            version=StandupBoard.version + 1,
-            layout_version=StandupBoard.version + 1,
-        )
-    ).rowcount
-    _changed(board.id)
-    if not changed:
+    started = _move(board.id, StandupBoard.status == BoardStatus.OPEN.value, status=BoardStatus.WALKING.value,
+                    walk_started_at=now, speaker_order=order, speaker_index=0, speaker_started_at=now)
+    if not started:
         raise StandupError(_l("The stand-up has started already."), 409)
     db.session.refresh(board)
 
@@ -531,22 +521,10 @@ def advance_speaker(
     speaker = board.current_speaker_id
     if speaker is None:
         raise StandupError(_l("Everyone has had their turn."), 409)
-    changed = db.session.execute(
-        update(StandupBoard)
-        .where(
-            StandupBoard.id == board.id,
-            StandupBoard.speaker_index == expected_index,
-            StandupBoard.status == BoardStatus.WALKING.value,
-        )
-        .values(
-            speaker_index=expected_index + 1,
-            speaker_started_at=now,
-            version=StandupBoard.version + 1,
-            layout_version=StandupBoard.version + 1,
-        )
-    ).rowcount
-    _changed(board.id)
-    if not changed:
+    advanced = _move(board.id, StandupBoard.speaker_index == expected_index,
+                     StandupBoard.status == BoardStatus.WALKING.value,
+                     speaker_index=expected_index + 1, speaker_started_at=now)
+    if not advanced:
         raise StandupError(_l("The speaker changed in the meantime."), 409)
     db.session.merge(
         Attendance(board_id=board.id, user_id=speaker, status="skipped" if skip else "present", recorded_at=now)
