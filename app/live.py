@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import io
 import logging
 import os
 import re
@@ -28,10 +29,12 @@ from dataclasses import dataclass
 from urllib.parse import parse_qs
 
 from babel.support import NullTranslations, Translations
-from flask import current_app, has_app_context
+from flask import current_app, g, has_app_context
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import event, text
 from sqlalchemy.orm import Session
+from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.extensions import db
 
@@ -315,5 +318,98 @@ class LivePolls:
             return None
 
 
+# --- lean writes ---------------------------------------------------------------------------------------
+#
+# The commonest writes of a full room (a vote, a card) are small, but the full Flask path around them loads the
+# signed-in person as an ORM entity, then the board as another, then the person's pods in a third query, and reads
+# the form twice (WTForms' CSRF check repeats the app's). A feature may answer such a write here instead
+# (``register_write(path, handler)``): in a pushed request context (the session cookie, CSRF, Babel and url_for as
+# usual) after the app's own ``before_request`` hooks (the CSRF check, hostile-input refusal, rate limits), the
+# handler reads the person, the board and what the rules need in one statement, calls the same services and
+# answers with the same fragment; the app's ``after_request`` hooks then add the headers and save the session.
+# The handler returns None for anything it does not answer itself (a refusal, a form it does not take, a person
+# or board that is not there): the transaction is rolled back and the full Flask path answers the same request,
+# with its messages. Nothing falls through once the handler has committed.
+
+
+@dataclass(frozen=True)
+class LeanWrite:
+    path: re.Pattern  # matches PATH_INFO; group 1 is the board id
+    handler: object  # handler(board_id) -> a Flask response, or None: the full path answers
+
+
+WRITES: list[LeanWrite] = []
+MAX_LEAN_BODY = 16 * 1024  # a vote or a card is a few hundred bytes; anything larger takes the full path
+
+
+def register_write(path: str, handler) -> None:
+    """A write ``POST path`` (htmx only) that ``handler(board_id)`` may answer before Flask's dispatch."""
+    WRITES.append(LeanWrite(re.compile(path), handler))
+
+
+class LeanWrites:
+    """WSGI middleware just outside Flask's own ``wsgi_app`` (inside any ProxyFix): see ``register_write``."""
+
+    def __init__(self, wsgi_app, flask_app) -> None:
+        self.wsgi_app = wsgi_app
+        self.flask_app = flask_app
+
+    def __call__(self, environ, start_response):
+        if (
+            WRITES
+            and environ.get("REQUEST_METHOD") == "POST"
+            and environ.get("HTTP_HX_REQUEST") == "true"
+            and "HTTP_HX_HISTORY_RESTORE_REQUEST" not in environ
+        ):
+            path = environ.get("PATH_INFO", "")
+            length = environ.get("CONTENT_LENGTH") or ""
+            for write in WRITES:
+                match = write.path.fullmatch(path)
+                if match and length.isdigit() and int(length) <= MAX_LEAN_BODY:
+                    # Read once, so the full path can read the same body again if it answers instead.
+                    body = environ["wsgi.input"].read(int(length))
+                    environ["wsgi.input"] = io.BytesIO(body)
+                    response = self._answer(environ, write, int(match.group(1)))
+                    if response is not None:
+                        return response(environ, start_response)
+                    environ["wsgi.input"] = io.BytesIO(body)
+                    break
+        return self.wsgi_app(environ, start_response)
+
+    def _answer(self, environ, write: LeanWrite, ident: int):
+        app = self.flask_app
+        ctx = app.request_context(environ)
+        committed = []
+        with ctx:
+            session = db.session()
+            mark = lambda _session: committed.append(True)  # noqa: E731
+            event.listen(session, "after_commit", mark)
+            try:
+                if app.preprocess_request() is not None:  # a before_request hook answered: the full path does
+                    return None
+                response = write.handler(ident)
+                if response is None:
+                    db.session.rollback()
+                    return None
+                return app.process_response(app.make_response(response))
+            except Exception as error:  # noqa: BLE001 - before the commit the full path answers the same request
+                if committed:
+                    return app.make_response(app.handle_exception(error))
+                db.session.rollback()
+                if not isinstance(error, HTTPException) and getattr(error, "status", 500) >= 500:
+                    log.warning("live: a write fell back to the full path", exc_info=True)
+                return None
+            finally:
+                event.remove(session, "after_commit", mark)
+                session.expire_all()  # a session that outlives the request (tests) holds none of its copies as fresh
+                g.pop("_login_user", None)  # the app context may outlive this request (tests): leak nothing
+                g.pop("_pod_relations", None)
+
+
 def init_app(app) -> None:
-    app.wsgi_app = LivePolls(app.wsgi_app, app)
+    inner = app.wsgi_app
+    if isinstance(inner, ProxyFix):  # the lean writes see the client address and scheme the proxy saw
+        inner.app = LeanWrites(inner.app, app)
+    else:
+        inner = LeanWrites(inner, app)
+    app.wsgi_app = LivePolls(inner, app)

@@ -134,14 +134,29 @@ def _vote_response(retro: Retro, state: retros.VoteState) -> Response:
         return redirect(url_for("retros.retro_page", retro_id=retro.id))
     show_totals = not retro.hide_votes
     view = SimpleNamespace(
-        labels=Labels(retro, url_for("retros.vote", retro_id=retro.id), url_for("retros.unvote", retro_id=retro.id)),
-        votes_left=state.budget - state.used,
-        show_totals=show_totals,
-        participant=True,
+        labels=_labels(retro), votes_left=state.budget - state.used, show_totals=show_totals, participant=True
     )
     votes = retros.item_total(retro, state.key) if show_totals else 0
     commit_keeping()  # the answer is drawn from the statements above; nothing (the voter) is reloaded to render it
-    return make_response(render_template("retros/_vote_change.html", board=view, state=state, votes=votes))
+    # Two macros fed with plain values and the labels: no context processor or template global is needed.
+    template = current_app.jinja_env.get_template("retros/_vote_change.html")
+    return make_response(template.render(board=view, state=state, votes=votes))
+
+
+# A vote's answer repeats the same few strings and addresses for everyone voting in the same language: a burst of
+# votes translates them once per (language, retro), not six look-ups and two URL builds per vote.
+_LABELS: OrderedDict[tuple, Labels] = OrderedDict()
+
+
+def _labels(retro: Retro) -> Labels:
+    key = (str(get_locale()), request.script_root, retro.id, retro.votes_per_person, retro.max_votes_per_item)
+    labels = _LABELS.get(key)
+    if labels is None:
+        vote_url = url_for("retros.vote", retro_id=retro.id)
+        labels = _LABELS[key] = Labels(retro, vote_url, url_for("retros.unvote", retro_id=retro.id))
+        while len(_LABELS) > 64:
+            _LABELS.popitem(last=False)
+    return labels
 
 
 def _vote_target(form: VoteForm) -> dict:
