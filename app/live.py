@@ -24,7 +24,9 @@ import io
 import logging
 import os
 import re
+import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
@@ -33,7 +35,6 @@ from flask import current_app, g, has_app_context
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import event, text
 from sqlalchemy.orm import Session
-from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.extensions import db
@@ -246,6 +247,69 @@ def _forget(session) -> None:
     session.info.pop("live_changed", None)
 
 
+# --- renders shared by everyone in the same situation ---------------------------------------------------
+#
+# When a phase starts, every page of the room asks for the new board within two seconds. Where what they see is
+# the same for everyone in the same situation (the feature decides, and names that situation in ``key``), it is
+# rendered once: in this process (a per-key lock, so threads wait for the one render instead of each making it)
+# and, with Redis, once for every worker (the first takes a short lock and renders; the others wait for its result
+# rather than render it again, and render it themselves if it does not come).
+
+_RENDERS: OrderedDict[str, str] = OrderedDict()
+_RENDERS_SIZE = 16
+_RENDER_LOCKS: dict[str, threading.Lock] = {}
+_RENDER_TTL = 120  # seconds; keys carry the board's version, so an old render is never served for a new version
+_RENDER_WAIT = 3.0  # seconds another worker's render is waited for
+_NOT_SHARED = "\x00not shared\x00"
+
+
+def shared_render(key: str, render) -> str:
+    """The text for ``key``, rendered once for everyone asking with the same key (see above). ``render()`` returns
+    (text, shareable): a text that is not shareable (the feature found it differs by person after all) is kept by
+    nobody, and each caller renders their own."""
+    found = _RENDERS.get(key)
+    if found is not None:
+        return found
+    with _RENDER_LOCKS.setdefault(key, threading.Lock()):
+        found = _RENDERS.get(key)
+        if found is None:
+            found, shareable = _shared_across_workers(key, render)
+            if shareable:
+                _RENDERS[key] = found
+                while len(_RENDERS) > _RENDERS_SIZE:
+                    _RENDERS.popitem(last=False)
+    if len(_RENDER_LOCKS) > 4 * _RENDERS_SIZE:
+        _RENDER_LOCKS.clear()  # held locks stay with their holders; a later caller at worst renders once more
+    return found
+
+
+def _shared_across_workers(key: str, render) -> tuple[str, bool]:
+    client = _redis(current_app.config.get("REDIS_URL") or None).client()
+    if client is None:
+        return render()
+    name = _key(str(db.engine.url), "render", int(hashlib.sha1(key.encode()).hexdigest()[:15], 16))
+    try:
+        stored = client.get(name)
+        if stored is None and not client.set(name + ":lock", "1", nx=True, ex=10):
+            deadline = time.monotonic() + _RENDER_WAIT
+            while stored is None and time.monotonic() < deadline:
+                time.sleep(0.02)
+                stored = client.get(name)
+        if stored is not None:
+            found = stored.decode()
+            return render() if found == _NOT_SHARED else (found, True)
+    except Exception:  # noqa: BLE001 - Redis is an accelerator only: render here
+        log.warning("live: Redis unavailable for a shared render", exc_info=True)
+        return render()
+    found, shareable = render()
+    try:
+        client.set(name, found if shareable else _NOT_SHARED, ex=_RENDER_TTL)
+        client.delete(name + ":lock")
+    except Exception:  # noqa: BLE001 - see above
+        log.warning("live: could not share a render through Redis", exc_info=True)
+    return found, shareable
+
+
 # --- the WSGI front ----------------------------------------------------------------------------------
 
 
@@ -327,9 +391,10 @@ class LivePolls:
 # usual) after the app's own ``before_request`` hooks (the CSRF check, hostile-input refusal, rate limits), the
 # handler reads the person, the board and what the rules need in one statement, calls the same services and
 # answers with the same fragment; the app's ``after_request`` hooks then add the headers and save the session.
-# The handler returns None for anything it does not answer itself (a refusal, a form it does not take, a person
-# or board that is not there): the transaction is rolled back and the full Flask path answers the same request,
-# with its messages. Nothing falls through once the handler has committed.
+# A refusal the handler's service raises (a ServiceError, an abort) is answered by the app's own error handlers, as
+# the full path answers it. The handler returns None for what it does not answer itself (a form it does not take,
+# a person or board that is not there, someone the rules refuse): the transaction is rolled back and the full Flask
+# path answers the same request, with its messages. Nothing falls through once the handler has committed.
 
 
 @dataclass(frozen=True)
@@ -392,13 +457,17 @@ class LeanWrites:
                     db.session.rollback()
                     return None
                 return app.process_response(app.make_response(response))
-            except Exception as error:  # noqa: BLE001 - before the commit the full path answers the same request
+            except Exception as error:  # noqa: BLE001 - see below
                 if committed:
                     return app.make_response(app.handle_exception(error))
-                db.session.rollback()
-                if not isinstance(error, HTTPException) and getattr(error, "status", 500) >= 500:
+                try:  # a refused rule (a ServiceError, an abort): the app's own handler answers, as in the full path
+                    answer = app.handle_user_exception(error)
+                except Exception:  # noqa: BLE001 - nothing handles it here: the full path answers the same request
+                    db.session.rollback()
                     log.warning("live: a write fell back to the full path", exc_info=True)
-                return None
+                    return None
+                db.session.rollback()
+                return app.process_response(app.make_response(answer))
             finally:
                 event.remove(session, "after_commit", mark)
                 session.expire_all()  # a session that outlives the request (tests) holds none of its copies as fresh

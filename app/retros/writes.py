@@ -5,9 +5,10 @@ The app's before_request hooks have run (CSRF, hostile input, rate limits). One 
 person (the same session rule as the user loader: active, at the session's version, not signed out), the retro and
 whether the person coaches or is a member of its pod today; the permission rules, the form, the service and the
 answer are the ones the full path uses (``views.CHANGES``), so a vote is that statement, the service's statements
-and the commit. Anything this path does not answer itself (a session Flask-Login would not accept as it is, an
-unknown retro, a person who may not take part, an invalid form, a refused rule) is answered by the full path,
-which gives the usual status and message.
+and the commit. A rule the service refuses (the budget, the cap, a phase the page no longer shows) is answered by
+the app's error handlers, as on the full path. Anything else this path does not answer itself (a session
+Flask-Login would not accept as it is, an unknown retro, a person who may not take part, an invalid form) is
+answered by the full path, which gives the usual status and message.
 """
 
 from __future__ import annotations
