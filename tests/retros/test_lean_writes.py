@@ -10,7 +10,7 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-from app import live
+from app import extensions, live
 from app.extensions import db
 from app.retros.models import RetroCard, RetroVote, RetroVoteTally
 from tests.retros.conftest import advance_to
@@ -182,3 +182,16 @@ def test_simultaneous_votes_on_the_lean_path_hold_the_budget_and_the_cap(app, te
     counts = db.session.scalars(select(RetroVote.count).where(RetroVote.user_id == voter.id)).all()
     assert sum(counts) == 5 and max(counts) <= 3
     assert db.session.scalar(select(RetroVoteTally.used).where(RetroVoteTally.user_id == voter.id)) == 5
+
+
+def test_on_sqlite_a_write_holds_the_process_writer_lock_until_its_transaction_ends(team, make_retro):
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("the in-process writer queue is SQLite's")
+    retro, cards = _voting(team, make_retro)
+    for end in (db.session.commit, db.session.rollback, db.session.close):
+        retro = db.session.get(type(retro), retro.id)
+        extensions.begin_write()
+        assert not extensions._SQLITE_WRITER.acquire(blocking=False)  # another writer of this process waits
+        end()
+        assert extensions._SQLITE_WRITER.acquire(blocking=False)  # the next one goes at once
+        extensions._SQLITE_WRITER.release()
