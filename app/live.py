@@ -20,18 +20,22 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import io
 import logging
 import os
 import re
+import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
 from babel.support import NullTranslations, Translations
-from flask import current_app, has_app_context
+from flask import current_app, g, has_app_context
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import event, text
 from sqlalchemy.orm import Session
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.extensions import db
 
@@ -243,6 +247,69 @@ def _forget(session) -> None:
     session.info.pop("live_changed", None)
 
 
+# --- renders shared by everyone in the same situation ---------------------------------------------------
+#
+# When a phase starts, every page of the room asks for the new board within two seconds. Where what they see is
+# the same for everyone in the same situation (the feature decides, and names that situation in ``key``), it is
+# rendered once: in this process (a per-key lock, so threads wait for the one render instead of each making it)
+# and, with Redis, once for every worker (the first takes a short lock and renders; the others wait for its result
+# rather than render it again, and render it themselves if it does not come).
+
+_RENDERS: OrderedDict[str, str] = OrderedDict()
+_RENDERS_SIZE = 16
+_RENDER_LOCKS: dict[str, threading.Lock] = {}
+_RENDER_TTL = 120  # seconds; keys carry the board's version, so an old render is never served for a new version
+_RENDER_WAIT = 3.0  # seconds another worker's render is waited for
+_NOT_SHARED = "\x00not shared\x00"
+
+
+def shared_render(key: str, render) -> str:
+    """The text for ``key``, rendered once for everyone asking with the same key (see above). ``render()`` returns
+    (text, shareable): a text that is not shareable (the feature found it differs by person after all) is kept by
+    nobody, and each caller renders their own."""
+    found = _RENDERS.get(key)
+    if found is not None:
+        return found
+    with _RENDER_LOCKS.setdefault(key, threading.Lock()):
+        found = _RENDERS.get(key)
+        if found is None:
+            found, shareable = _shared_across_workers(key, render)
+            if shareable:
+                _RENDERS[key] = found
+                while len(_RENDERS) > _RENDERS_SIZE:
+                    _RENDERS.popitem(last=False)
+    if len(_RENDER_LOCKS) > 4 * _RENDERS_SIZE:
+        _RENDER_LOCKS.clear()  # held locks stay with their holders; a later caller at worst renders once more
+    return found
+
+
+def _shared_across_workers(key: str, render) -> tuple[str, bool]:
+    client = _redis(current_app.config.get("REDIS_URL") or None).client()
+    if client is None:
+        return render()
+    name = _key(str(db.engine.url), "render", int(hashlib.sha1(key.encode()).hexdigest()[:15], 16))
+    try:
+        stored = client.get(name)
+        if stored is None and not client.set(name + ":lock", "1", nx=True, ex=10):
+            deadline = time.monotonic() + _RENDER_WAIT
+            while stored is None and time.monotonic() < deadline:
+                time.sleep(0.02)
+                stored = client.get(name)
+        if stored is not None:
+            found = stored.decode()
+            return render() if found == _NOT_SHARED else (found, True)
+    except Exception:  # noqa: BLE001 - Redis is an accelerator only: render here
+        log.warning("live: Redis unavailable for a shared render", exc_info=True)
+        return render()
+    found, shareable = render()
+    try:
+        client.set(name, found if shareable else _NOT_SHARED, ex=_RENDER_TTL)
+        client.delete(name + ":lock")
+    except Exception:  # noqa: BLE001 - see above
+        log.warning("live: could not share a render through Redis", exc_info=True)
+    return found, shareable
+
+
 # --- the WSGI front ----------------------------------------------------------------------------------
 
 
@@ -315,5 +382,103 @@ class LivePolls:
             return None
 
 
+# --- lean writes ---------------------------------------------------------------------------------------
+#
+# The commonest writes of a full room (a vote, a card) are small, but the full Flask path around them loads the
+# signed-in person as an ORM entity, then the board as another, then the person's pods in a third query, and reads
+# the form twice (WTForms' CSRF check repeats the app's). A feature may answer such a write here instead
+# (``register_write(path, handler)``): in a pushed request context (the session cookie, CSRF, Babel and url_for as
+# usual) after the app's own ``before_request`` hooks (the CSRF check, hostile-input refusal, rate limits), the
+# handler reads the person, the board and what the rules need in one statement, calls the same services and
+# answers with the same fragment; the app's ``after_request`` hooks then add the headers and save the session.
+# A refusal the handler's service raises (a ServiceError, an abort) is answered by the app's own error handlers, as
+# the full path answers it. The handler returns None for what it does not answer itself (a form it does not take,
+# a person or board that is not there, someone the rules refuse): the transaction is rolled back and the full Flask
+# path answers the same request, with its messages. Nothing falls through once the handler has committed.
+
+
+@dataclass(frozen=True)
+class LeanWrite:
+    path: re.Pattern  # matches PATH_INFO; group 1 is the board id
+    handler: object  # handler(board_id) -> a Flask response, or None: the full path answers
+
+
+WRITES: list[LeanWrite] = []
+MAX_LEAN_BODY = 16 * 1024  # a vote or a card is a few hundred bytes; anything larger takes the full path
+
+
+def register_write(path: str, handler) -> None:
+    """A write ``POST path`` (htmx only) that ``handler(board_id)`` may answer before Flask's dispatch."""
+    WRITES.append(LeanWrite(re.compile(path), handler))
+
+
+class LeanWrites:
+    """WSGI middleware just outside Flask's own ``wsgi_app`` (inside any ProxyFix): see ``register_write``."""
+
+    def __init__(self, wsgi_app, flask_app) -> None:
+        self.wsgi_app = wsgi_app
+        self.flask_app = flask_app
+
+    def __call__(self, environ, start_response):
+        if (
+            WRITES
+            and environ.get("REQUEST_METHOD") == "POST"
+            and environ.get("HTTP_HX_REQUEST") == "true"
+            and "HTTP_HX_HISTORY_RESTORE_REQUEST" not in environ
+        ):
+            path = environ.get("PATH_INFO", "")
+            length = environ.get("CONTENT_LENGTH") or ""
+            for write in WRITES:
+                match = write.path.fullmatch(path)
+                if match and length.isdigit() and int(length) <= MAX_LEAN_BODY:
+                    # Read once, so the full path can read the same body again if it answers instead.
+                    body = environ["wsgi.input"].read(int(length))
+                    environ["wsgi.input"] = io.BytesIO(body)
+                    response = self._answer(environ, write, int(match.group(1)))
+                    if response is not None:
+                        return response(environ, start_response)
+                    environ["wsgi.input"] = io.BytesIO(body)
+                    break
+        return self.wsgi_app(environ, start_response)
+
+    def _answer(self, environ, write: LeanWrite, ident: int):
+        app = self.flask_app
+        ctx = app.request_context(environ)
+        committed = []
+        with ctx:
+            session = db.session()
+            mark = lambda _session: committed.append(True)  # noqa: E731
+            event.listen(session, "after_commit", mark)
+            try:
+                if app.preprocess_request() is not None:  # a before_request hook answered: the full path does
+                    return None
+                response = write.handler(ident)
+                if response is None:
+                    db.session.rollback()
+                    return None
+                return app.process_response(app.make_response(response))
+            except Exception as error:  # noqa: BLE001 - see below
+                if committed:
+                    return app.make_response(app.handle_exception(error))
+                try:  # a refused rule (a ServiceError, an abort): the app's own handler answers, as in the full path
+                    answer = app.handle_user_exception(error)
+                except Exception:  # noqa: BLE001 - nothing handles it here: the full path answers the same request
+                    db.session.rollback()
+                    log.warning("live: a write fell back to the full path", exc_info=True)
+                    return None
+                db.session.rollback()
+                return app.process_response(app.make_response(answer))
+            finally:
+                event.remove(session, "after_commit", mark)
+                session.expire_all()  # a session that outlives the request (tests) holds none of its copies as fresh
+                g.pop("_login_user", None)  # the app context may outlive this request (tests): leak nothing
+                g.pop("_pod_relations", None)
+
+
 def init_app(app) -> None:
-    app.wsgi_app = LivePolls(app.wsgi_app, app)
+    inner = app.wsgi_app
+    if isinstance(inner, ProxyFix):  # the lean writes see the client address and scheme the proxy saw
+        inner.app = LeanWrites(inner.app, app)
+    else:
+        inner = LeanWrites(inner, app)
+    app.wsgi_app = LivePolls(inner, app)

@@ -17,7 +17,7 @@ from typing import Any
 
 from flask import abort, g
 from flask_login import current_user
-from sqlalchemy import literal, select, union_all
+from sqlalchemy import exists, literal, select, union_all
 
 from app.extensions import db
 from app.org.models import Membership, Pod, Role, User, pod_coaches
@@ -95,6 +95,22 @@ def pod_relations(user: User) -> PodRelations:
         (relations.coached if coach else relations.member_of).add(pod_id)
     cache[user.id] = relations
     return cache[user.id]
+
+
+def pod_relation_columns(user_id, pod_id, today):
+    """What ``pod_relations`` knows about one pod, as two SQL columns (``coaches_pod``, ``member_of_pod``), for a
+    statement that reads them along with the object they are about (values or bind parameters)."""
+    coaches = exists().where(pod_coaches.c.user_id == user_id, pod_coaches.c.pod_id == pod_id)
+    member = exists().where(Membership.user_id == user_id, Membership.pod_id == pod_id, Membership.current(today))
+    return coaches.label("coaches_pod"), member.label("member_of_pod")
+
+
+def know_pod_relations(user: User, pod_id: int, *, coaches: bool, member: bool) -> None:
+    """Hold, for this request, what ``pod_relation_columns`` read about one pod, so ``can`` asks no query about
+    it. Only for a request that asks about no other pod (a retro's lean write)."""
+    g.setdefault("_pod_relations", {})[user.id] = PodRelations(
+        coached={pod_id} if coaches else set(), member_of={pod_id} if member else set()
+    )
 
 
 def _pod_id(obj: Pod | int | None) -> int | None:

@@ -240,6 +240,8 @@ class Pollers:
             return
         elapsed = time.perf_counter() - started
         kind = "poll 204" if status == 204 and "hx-refresh" not in headers else "poll changed"
+        if status == 200 and 'id="retro-live"' in body:
+            kind = "poll new phase"  # the whole live area after a phase change: 60 pages ask at once
         with self.stats.lock:
             self.stats.times[kind].append(elapsed)
             if status not in (200, 204):
@@ -262,9 +264,82 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+# With --meter the server runs this wrapper: each request's CPU time (the worker thread's, so neither the database
+# nor other requests) is added up by method, path shape and status, and written where the benchmark reads it.
+METER = r"""
+import json, os, re, time
+from wsgi import app
+
+_DIGITS = re.compile(r"[0-9]+")
+_OUT = os.environ["BENCH_METER_DIR"]
+_totals = {}
+_last = [0.0]
+
+
+class _Meter:
+    def __init__(self, inner):
+        self.inner = inner
+
+    def __call__(self, environ, start_response):
+        status = ["?"]
+
+        def start(code, headers, *rest):
+            status[0] = code.split(" ", 1)[0]
+            return start_response(code, headers, *rest)
+
+        started = time.thread_time()
+        try:
+            return self.inner(environ, start)
+        finally:
+            key = f"{environ.get('REQUEST_METHOD')} {_DIGITS.sub('N', environ.get('PATH_INFO', ''))} {status[0]}"
+            total = _totals.setdefault(key, [0, 0.0])
+            total[0] += 1
+            total[1] += time.thread_time() - started
+            now = time.monotonic()
+            if now - _last[0] > 0.2:
+                _last[0] = now
+                with open(os.path.join(_OUT, f"meter-{os.getpid()}.json.tmp"), "w") as out:
+                    json.dump(_totals, out)
+                os.replace(os.path.join(_OUT, f"meter-{os.getpid()}.json.tmp"),
+                          os.path.join(_OUT, f"meter-{os.getpid()}.json"))
+
+
+app.wsgi_app = _Meter(app.wsgi_app)
+"""
+
+
+def meter_read(folder: Path) -> dict[str, list]:
+    """The meter's totals over all server processes: {"POST /retros/N/votes 200": [requests, CPU seconds]}."""
+    totals: dict[str, list] = defaultdict(lambda: [0, 0.0])
+    for path in folder.glob("meter-*.json"):
+        try:
+            found = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        for key, (count, cpu) in found.items():
+            totals[key][0] += count
+            totals[key][1] += cpu
+    return dict(totals)
+
+
+def meter_table(before: dict, after: dict) -> list[str]:
+    rows = []
+    for key, (count, cpu) in after.items():
+        count0, cpu0 = before.get(key, (0, 0.0))
+        if count > count0:
+            rows.append((cpu - cpu0, count - count0, key))
+    rows.sort(reverse=True)
+    total = sum(r[0] for r in rows) or 1.0
+    lines = [f"  {'CPU by request (worker threads)':<44}{'n':>6}{'CPU s':>8}{'share':>7}{'ms each':>9}"]
+    for cpu, count, key in rows:
+        lines.append(f"  {key[:44]:<44}{count:>6}{cpu:>8.2f}{cpu / total:>7.0%}{cpu * 1000 / count:>9.2f}")
+    return lines
+
+
 class Server:
-    def __init__(self, kind: str, app_dir: Path, pg: str, redis: str, threads: int = 1):
+    def __init__(self, kind: str, app_dir: Path, pg: str, redis: str, threads: int = 1, meter: bool = False):
         self.kind, self.app_dir, self.pg, self.redis, self.threads = kind, app_dir, pg, redis, threads
+        self.meter = meter
         self.tmp = Path(tempfile.mkdtemp(prefix="bench-live-"))
         self.port = _free_port()
         self.db_name = None
@@ -326,6 +401,12 @@ class Server:
             self.flask("demo", "load")
         print(f"  database ready ({self.kind}, demo loaded) in {time.perf_counter() - started:.0f} s", flush=True)
         env = dict(self.env)
+        target = "wsgi"
+        if self.meter:
+            (self.tmp / "bench_meter.py").write_text(METER)
+            env["PYTHONPATH"] = f"{self.app_dir}{os.pathsep}{self.tmp}"
+            env["BENCH_METER_DIR"] = str(self.tmp)
+            target = "bench_meter"
         if self.kind == "sqlite":  # as `make run`: the scheduler runs in the server process only
             env["SCHEDULER_IN_PROCESS"] = "1"
             command = [
@@ -333,7 +414,7 @@ class Server:
                 "-m",
                 "flask",
                 "--app",
-                "wsgi",
+                target,
                 "run",
                 "--no-reload",
                 "--host",
@@ -353,7 +434,7 @@ class Server:
                 f"127.0.0.1:{self.port}",
                 "--timeout",
                 "120",
-                "wsgi:app",
+                f"{target}:app",
             ]
         self.log = open(self.tmp / "server.log", "w")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
@@ -545,6 +626,7 @@ def run_retro(server: Server, members: int, cards: int) -> dict:
 
     written: dict[int, int] = defaultdict(int)
     cpu0 = server.cpu()
+    meter0 = meter_read(server.tmp)
     t0 = time.perf_counter()
 
     def reflect(index: int, client: Client):
@@ -617,6 +699,7 @@ def run_retro(server: Server, members: int, cards: int) -> dict:
         t.join()
     vote_seconds = time.perf_counter() - t1
     cpu1 = server.cpu()
+    meter1 = meter_read(server.tmp)
     app_cpu, db_cpu = cpu_between(cpu0, cpu1)
     advance()  # discuss
     time.sleep(6)  # the phase change reaches everyone
@@ -645,6 +728,7 @@ def run_retro(server: Server, members: int, cards: int) -> dict:
         "members": len(people),
         "rates": rates,
         "check": check,
+        "meter": meter_table(meter0, meter1) if server.meter else [],
     }
 
 
@@ -733,6 +817,7 @@ def run_standups(server: Server, boards: int, per_board: int, writes: float, sec
             pollers.add(page)
         board_pages.append(members)
     cpu0 = server.cpu()
+    meter0 = meter_read(server.tmp)
     stop = time.monotonic() + seconds
     done = [0]
 
@@ -761,17 +846,28 @@ def run_standups(server: Server, boards: int, per_board: int, writes: float, sec
     for t in threads:
         t.join()
     cpu1 = server.cpu()
+    meter1 = meter_read(server.tmp)
     pollers.stop()
     app_cpu, db_cpu = cpu_between(cpu0, cpu1)
-    return {"stats": stats, "app_cpu": app_cpu, "db_cpu": db_cpu, "writes": done[0], "seconds": seconds}
+    return {
+        "stats": stats,
+        "app_cpu": app_cpu,
+        "db_cpu": db_cpu,
+        "writes": done[0],
+        "seconds": seconds,
+        "meter": meter_table(meter0, meter1) if server.meter else [],
+    }
 
 
 # --- where the CPU goes: one vote and one poll under cProfile, in process -----------------------------------
 
 
+_PROFILE_URL: list[str] = []  # --profile --server pg: the throw-away PostgreSQL database to profile on
+
+
 def _profile_app():
-    """A Podium app on a throw-away SQLite file, its tables and default stages made, with a fast password hash
-    (a profile measures requests, not scrypt); returns (app, its folder)."""
+    """A Podium app on a throw-away SQLite file (or the PostgreSQL database in _PROFILE_URL), its tables and default
+    stages made, with a fast password hash (a profile measures requests, not scrypt); returns (app, its folder)."""
     from werkzeug.security import generate_password_hash
 
     import app.org.models as org_models
@@ -785,7 +881,7 @@ def _profile_app():
     tmp = Path(tempfile.mkdtemp(prefix="bench-live-profile-"))
 
     class ProfileConfig(Config):
-        SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp / 'podium.db'}"
+        SQLALCHEMY_DATABASE_URI = _PROFILE_URL[0] if _PROFILE_URL else f"sqlite:///{tmp / 'podium.db'}"
         SCHEDULER_IN_PROCESS = False
         RATELIMIT_ENABLED = False
         WTF_CSRF_ENABLED = False
@@ -969,7 +1065,8 @@ def _profile_cases(cases, repeat: int = 10) -> None:
     import pstats
 
     for label, prepare in cases:
-        profiler = cProfile.Profile()
+        # CPU time (the thread's), so waiting for the database or another process is not counted as work here.
+        profiler = cProfile.Profile(time.thread_time)
         wall = 0.0
         for _ in range(repeat):
             call = prepare()
@@ -980,7 +1077,7 @@ def _profile_cases(cases, repeat: int = 10) -> None:
             wall += time.perf_counter() - started
         print(
             f"== {label}: {response.status_code}, {len(response.get_data())} bytes, "
-            f"{wall * 1000 / repeat:.1f} ms wall per call (mean of {repeat})"
+            f"{wall * 1000 / repeat:.1f} ms wall per call (mean of {repeat}, profiled); CPU by part:"
         )
         stats = pstats.Stats(profiler)
         groups: dict[str, float] = defaultdict(float)
@@ -1050,6 +1147,8 @@ def report_retro(result: dict) -> None:
         f"  unchanged check {rates['unchanged check']:.0f} req/s, /healthz {rates['/healthz']:.0f} req/s,"
         f" ratio {rates['unchanged check'] / rates['/healthz']:.2f}"
     )
+    if result["meter"]:
+        print("\n".join(result["meter"]))
 
 
 def main() -> None:
@@ -1074,6 +1173,11 @@ def main() -> None:
         "--pg", default=os.environ.get("BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     )
     parser.add_argument("--redis", default=os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/0"))
+    parser.add_argument(
+        "--meter",
+        action="store_true",
+        help="add up each request's server CPU by method, path and status, and print where it went",
+    )
     parser.add_argument("--no-demo", action="store_true", help="skip the demo data (quicker; make run loads it)")
     parser.add_argument(
         "--profile",
@@ -1082,14 +1186,31 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.profile:
-        if args.workload == "standups":
-            profile_standups(args.per_board)
-        else:
-            profile(args.members, args.cards)
+        database = None
+        if args.server == "pg":
+            import psycopg
+
+            admin = args.pg.replace("postgresql+psycopg://", "postgresql://")
+            database = f"bench_profile_{uuid.uuid4().hex[:8]}"
+            with psycopg.connect(admin, autocommit=True) as conn:
+                conn.execute(f'CREATE DATABASE "{database}"')
+            _PROFILE_URL.append(f"{args.pg.rsplit('/', 1)[0]}/{database}")
+        try:
+            if args.workload == "standups":
+                profile_standups(args.per_board)
+            else:
+                profile(args.members, args.cards)
+        finally:
+            if database:
+                with psycopg.connect(admin, autocommit=True) as conn:
+                    conn.execute(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (database,)
+                    )
+                    conn.execute(f'DROP DATABASE IF EXISTS "{database}"')
         return
     servers = ["sqlite", "pg"] if args.server == "both" else [args.server]
     for kind in servers:
-        server = Server(kind, args.app_dir.resolve(), args.pg, args.redis, args.threads)
+        server = Server(kind, args.app_dir.resolve(), args.pg, args.redis, args.threads, args.meter)
         threads = f", gthread x {args.threads} threads" if args.threads > 1 else ""
         label = "flask run + SQLite" if kind == "sqlite" else f"gunicorn 4 workers{threads} + PostgreSQL + Redis"
         print(f"== {label} ({args.app_dir}) load average {os.getloadavg()[0]:.2f}", flush=True)
@@ -1115,6 +1236,8 @@ def main() -> None:
                     f"  server CPU: app {result['app_cpu']:.1f} s + database {result['db_cpu']:.1f} s;"
                     f" {result['writes']} writes -> {result['writes'] / cpu if cpu else float('nan'):.1f} per CPU-s"
                 )
+                if result["meter"]:
+                    print("\n".join(result["meter"]))
             print(f"  load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
         finally:
             server.stop()

@@ -7,7 +7,7 @@ import secrets
 from urllib.parse import urlsplit
 
 from flask_login import login_user
-from sqlalchemy import exists, select
+from sqlalchemy import and_, exists, select
 
 from app.auth.models import EndedSession
 from app.extensions import db
@@ -48,21 +48,37 @@ def start_session(user: User, *, remember: bool = False) -> None:
     login_user(user, remember=remember)
 
 
-def load_session_user(login_id: str) -> User | None:
-    """The active user a login id ("<user id>:<session version>:<session key>") names, in one query that also
-    checks the session was not signed out; None for anything else (including ids from before session keys)."""
+def login_claims(login_id: str | None) -> tuple[int, int, str] | None:
+    """(user id, session version, session key) of a well-formed login id ("<user id>:<session version>:<session
+    key>"); None for anything else (including ids from before session keys)."""
     user_id, version, key = ((login_id or "").split(":") + ["", "", ""])[:3]
     if not (user_id.isascii() and user_id.isdigit() and len(user_id) <= 10 and version.isascii()
             and version.isdigit() and len(version) <= 10 and SESSION_KEY.fullmatch(key)):
         return None
-    ended = exists().where(EndedSession.key == key)
-    row = db.session.execute(
-        select(User, ended).where(User.id == int(user_id), User.active, User.session_version == int(version))
-    ).first()
-    if row is None or row[1]:
+    return int(user_id), int(version), key
+
+
+def session_user_condition(user_id, version, key):
+    """SQL condition: the user row a login id names is active, at that session version, and the session key was
+    not signed out (values or bind parameters)."""
+    return and_(
+        User.id == user_id,
+        User.active,
+        User.session_version == version,
+        ~exists().where(EndedSession.key == key),
+    )
+
+
+def load_session_user(login_id: str) -> User | None:
+    """The active user a login id names, in one query that also checks the session was not signed out; None for
+    anything else."""
+    claims = login_claims(login_id)
+    if claims is None:
         return None
-    user = row[0]
-    user.session_key = key
+    user = db.session.scalar(select(User).where(session_user_condition(*claims)))
+    if user is None:
+        return None
+    user.session_key = claims[2]
     return user
 
 

@@ -8,7 +8,7 @@ from datetime import date, datetime
 
 from flask import url_for
 from flask_babel import gettext, ngettext
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import selectinload
 
 from app.extensions import db
@@ -247,14 +247,20 @@ def _load_reflect(board: Board) -> None:
     _load_chips(board, mine)
 
 
-def _count_others(columns: list[Column], retro: Retro, viewer: User) -> None:
-    others = dict(
-        db.session.execute(
-            select(RetroCard.column_key, func.count())
-            .where(RetroCard.retro_id == retro.id, (RetroCard.author_id.is_(None)) | (RetroCard.author_id != viewer.id))
-            .group_by(RetroCard.column_key)
-        ).all()
+# Built once: while reflecting, how many cards others wrote in each column (the page's counts; every card's answer
+# and every reflect poll reads it).
+OTHERS_BY_COLUMN = (
+    select(RetroCard.__table__.c.column_key, func.count())
+    .where(
+        RetroCard.__table__.c.retro_id == bindparam("retro"),
+        RetroCard.__table__.c.author_id.is_(None) | (RetroCard.__table__.c.author_id != bindparam("viewer")),
     )
+    .group_by(RetroCard.__table__.c.column_key)
+)
+
+
+def _count_others(columns: list[Column], retro: Retro, viewer: User) -> None:
+    others = dict(db.session.connection().execute(OTHERS_BY_COLUMN, {"retro": retro.id, "viewer": viewer.id}).all())
     for column in columns:
         column.hidden_count = others.get(column.key, 0)
 

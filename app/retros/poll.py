@@ -12,20 +12,13 @@ from __future__ import annotations
 from types import SimpleNamespace
 from urllib.parse import urlencode
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, select
 
-from app.retros.models import Phase, Retro, RetroCard
+from app.retros.board import OTHERS_BY_COLUMN
+from app.retros.models import Phase, Retro
 
 # Built once: a poll only binds the ids.
 _RETRO = select(Retro.version, Retro.phase, Retro.columns).where(Retro.id == bindparam("retro"))
-_OTHERS = (
-    select(RetroCard.column_key, func.count())
-    .where(
-        RetroCard.retro_id == bindparam("retro"),
-        RetroCard.author_id.is_(None) | (RetroCard.author_id != bindparam("viewer")),
-    )
-    .group_by(RetroCard.column_key)
-)
 
 
 def answer(poll) -> bytes | None:
@@ -37,7 +30,7 @@ def answer(poll) -> bytes | None:
         row = conn.execute(_RETRO, {"retro": poll.ident}).first()
         if row is None or row.phase != Phase.REFLECT.value:
             return None
-        others = dict(conn.execute(_OTHERS, {"retro": poll.ident, "viewer": poll.user_id}).all())
+        others = dict(conn.execute(OTHERS_BY_COLUMN, {"retro": poll.ident, "viewer": poll.user_id}).all())
     catalog = poll.translations()
     columns = [
         SimpleNamespace(key=c["key"], hidden_count=others.get(c["key"], 0))

@@ -12,7 +12,7 @@ from app import live
 from app import permissions as P
 from app.extension_points import home_section, nav_item
 from app.extensions import db
-from app.retros import poll
+from app.retros import poll, writes
 from app.retros.models import OPEN_STATUSES, Phase, Retro, RetroAction
 
 nav_item(40, "retros.index", _l("Retros"), active_prefix="retros.")
@@ -40,3 +40,7 @@ def my_retro_section(user, today: date) -> dict | None:
 # The live check answers unchanged polls of the board from its version column, and the reflect counts from the
 # token alone (app/live.py, app/retros/poll.py).
 live.register("retro", r"/retros/([0-9]{1,10})/board", "retros", answer=poll.answer)
+# Votes and plain cards, the commonest writes of a full room, on the lean path (app/live.py, app/retros/writes.py).
+live.register_write(r"/retros/([0-9]{1,10})/votes", writes.vote)
+live.register_write(r"/retros/([0-9]{1,10})/votes/remove", writes.unvote)
+live.register_write(r"/retros/([0-9]{1,10})/cards", writes.add_card)

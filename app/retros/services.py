@@ -8,11 +8,14 @@ Vote budgets and per-item caps are conditional UPDATEs on counter rows, never re
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import bindparam, delete, func, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
@@ -77,17 +80,34 @@ def parse_ref(value: str | None, kinds: tuple[str, ...]) -> tuple[str, int] | No
 # --- the write guard --------------------------------------------------------------------------------
 
 
+_RETROS = Retro.__table__
+# The guard of the commonest writes (a card, a vote with totals shown, a note...), built once; a poll-heavy room
+# makes hundreds of them a minute. It runs on the session's connection: a write calls _touch before it changes
+# anything through the session, so there is nothing to flush first.
+_BUMP_IN_PHASE = (
+    update(_RETROS)
+    .where(_RETROS.c.id == bindparam("retro"), _RETROS.c.phase == bindparam("in_phase"))
+    .values(version=_RETROS.c.version + 1)
+    .returning(_RETROS.c.version)
+)
+
+
 def _touch(retro: Retro, in_phase: str | None, /, **values) -> None:
     """Bump the version if the retro is still in `in_phase` (None: any phase but closed), else refuse."""
     begin_write()
-    condition = Retro.phase == in_phase if in_phase else Retro.phase != Phase.CLOSED.value
-    version = db.session.execute(
-        update(Retro)
-        .where(Retro.id == retro.id, condition)
-        .values(version=Retro.version + 1, **values)
-        .returning(Retro.version)
-        .execution_options(synchronize_session=False)
-    ).scalar()
+    if in_phase and not values:
+        version = (
+            db.session.connection().execute(_BUMP_IN_PHASE, {"retro": retro.id, "in_phase": in_phase}).scalar()
+        )
+    else:
+        condition = Retro.phase == in_phase if in_phase else Retro.phase != Phase.CLOSED.value
+        version = db.session.execute(
+            update(Retro)
+            .where(Retro.id == retro.id, condition)
+            .values(version=Retro.version + 1, **values)
+            .returning(Retro.version)
+            .execution_options(synchronize_session=False)
+        ).scalar()
     if version is None:
         _refuse_stale(retro, in_phase)
     live.changed(db.session, "retro", retro.id, version)
@@ -454,11 +474,14 @@ def add_card(
     }
     # One INSERT ... RETURNING rather than a unit-of-work flush (a card is the commonest write of a full room);
     # the card joins the session as if loaded, so callers use it as any other.
-    card_id = db.session.execute(insert(RetroCard).values(**values).returning(RetroCard.id)).scalar_one()
+    card_id = db.session.connection().execute(_INSERT_CARD, values).scalar_one()
     card = RetroCard(id=card_id, **values)
     make_transient_to_detached(card)
     db.session.add(card)
     return card
+
+
+_INSERT_CARD = insert(RetroCard.__table__).returning(RetroCard.__table__.c.id)
 
 
 def _own_card(actor: User, retro: Retro, card: RetroCard) -> None:
@@ -569,6 +592,47 @@ class VoteState:
     cap: int
 
 
+@functools.cache
+def _item_query(card: bool, hold: bool):
+    """Built once per kind: the item voted on (its retro, its group, its title), with the retro's phase under a
+    shared lock when ``hold``."""
+    table = RetroCard.__table__ if card else RetroGroup.__table__
+    on = table.c.id == bindparam("item")
+    columns = (table.c.retro_id, table.c.group_id, table.c.text.label("title")) if card else (
+        table.c.retro_id, table.c.title)
+    if not hold:
+        return select(*columns).where(on)
+    return (
+        select(_RETROS.c.phase, *columns)
+        .select_from(_RETROS)
+        .outerjoin(table, on)
+        .where(_RETROS.c.id == bindparam("retro"))
+        .with_for_update(read=True, of=_RETROS)
+    )
+
+
+@functools.cache
+def _vote_upserts(dialect: str, target: str):
+    """Built once per database and kind of item: the voter's tally (moves only while under the budget) and their
+    dots on the item (only while under the cap); a guard that fails returns no row."""
+    make = pg_insert if dialect == "postgresql" else sqlite_insert
+    tallies, votes = RetroVoteTally.__table__, RetroVote.__table__
+    tally = make(tallies).values(retro_id=bindparam("retro"), user_id=bindparam("user"), used=1)
+    tally = tally.on_conflict_do_update(
+        index_elements=["retro_id", "user_id"],
+        set_={"used": tallies.c.used + 1},
+        where=tallies.c.used < bindparam("budget"),
+    ).returning(tallies.c.used)
+    vote = make(votes).values(retro_id=bindparam("retro"), user_id=bindparam("user"), count=1,
+                              **{target: bindparam("item")})
+    vote = vote.on_conflict_do_update(
+        index_elements=["user_id", target],
+        set_={"count": votes.c.count + 1},
+        where=votes.c.count < bindparam("cap"),
+    ).returning(votes.c.count)
+    return tally, vote
+
+
 def _vote_target(retro: Retro, card_id: int | None, group_id: int | None) -> tuple[dict, str]:
     """The item voted on (404 when it is not part of the retro) and its title, with the phase checked in the same
     transaction: while totals are hidden a vote changes only the voter's own view, so it leaves the shared version
@@ -577,24 +641,13 @@ def _vote_target(retro: Retro, card_id: int | None, group_id: int | None) -> tup
     if (card_id is None) == (group_id is None):
         raise RetroError(_l("Vote on one card or one group."), 422)
     hold = retro.hide_votes
-    if card_id is not None:
-        item, on = RetroCard, RetroCard.id == card_id
-        columns = (RetroCard.retro_id, RetroCard.group_id, RetroCard.text.label("title"))
-    else:
-        item, on = RetroGroup, RetroGroup.id == group_id
-        columns = (RetroGroup.retro_id, RetroGroup.title)
     if hold:
         begin_write()
-        query = (
-            select(Retro.phase, *columns)
-            .select_from(Retro)
-            .outerjoin(item, on)
-            .where(Retro.id == retro.id)
-            .with_for_update(read=True, of=Retro)
-        )
-    else:
-        query = select(*columns).where(on)
-    row = db.session.execute(query).first()
+    row = (
+        db.session.connection()
+        .execute(_item_query(card_id is not None, hold), {"retro": retro.id, "item": card_id or group_id})
+        .first()
+    )
     if row is None or row.retro_id != retro.id:
         if card_id is not None:
             raise RetroError(_l("This card is not part of this retro."), 404)
@@ -625,26 +678,15 @@ def cast_vote(actor: User, retro: Retro, *, card_id: int | None = None, group_id
     budget, cap = retro.votes_per_person, retro.max_votes_per_item  # fixed when the retro is opened (both >= 1)
     # Two upserts, each its own guard: the voter's tally row (its row lock orders one person's concurrent votes)
     # moves only while under the budget, the vote row only while under the cap; a guard that fails returns no row.
-    tally = dialect_insert(RetroVoteTally).values(retro_id=retro.id, user_id=actor.id, used=1)
-    used = db.session.execute(
-        tally.on_conflict_do_update(
-            index_elements=["retro_id", "user_id"],
-            set_={"used": RetroVoteTally.used + 1},
-            where=RetroVoteTally.used < budget,
-        ).returning(RetroVoteTally.used)
-    ).scalar()
+    connection = db.session.connection()
+    (kind, item), = target.items()
+    tally, vote = _vote_upserts(connection.dialect.name, kind)
+    used = connection.execute(tally, {"retro": retro.id, "user": actor.id, "budget": budget}).scalar()
     if used is None:
         raise RetroError(
             _l("You have used all %(budget)s of your votes. Take one back to vote again.", budget=budget), 409
         )
-    vote = dialect_insert(RetroVote).values(retro_id=retro.id, user_id=actor.id, count=1, **target)
-    mine = db.session.execute(
-        vote.on_conflict_do_update(
-            index_elements=["user_id", next(iter(target))],
-            set_={"count": RetroVote.count + 1},
-            where=RetroVote.count < cap,
-        ).returning(RetroVote.count)
-    ).scalar()
+    mine = connection.execute(vote, {"retro": retro.id, "user": actor.id, "item": item, "cap": cap}).scalar()
     if mine is None:
         raise RetroError(_l("You can put at most %(cap)s votes on one item.", cap=cap), 409)
     return VoteState(_key_of(target), title, mine, used, budget, cap)

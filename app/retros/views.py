@@ -134,14 +134,29 @@ def _vote_response(retro: Retro, state: retros.VoteState) -> Response:
         return redirect(url_for("retros.retro_page", retro_id=retro.id))
     show_totals = not retro.hide_votes
     view = SimpleNamespace(
-        labels=Labels(retro, url_for("retros.vote", retro_id=retro.id), url_for("retros.unvote", retro_id=retro.id)),
-        votes_left=state.budget - state.used,
-        show_totals=show_totals,
-        participant=True,
+        labels=_labels(retro), votes_left=state.budget - state.used, show_totals=show_totals, participant=True
     )
     votes = retros.item_total(retro, state.key) if show_totals else 0
     commit_keeping()  # the answer is drawn from the statements above; nothing (the voter) is reloaded to render it
-    return make_response(render_template("retros/_vote_change.html", board=view, state=state, votes=votes))
+    # Two macros fed with plain values and the labels: no context processor or template global is needed.
+    template = current_app.jinja_env.get_template("retros/_vote_change.html")
+    return make_response(template.render(board=view, state=state, votes=votes))
+
+
+# A vote's answer repeats the same few strings and addresses for everyone voting in the same language: a burst of
+# votes translates them once per (language, retro), not six look-ups and two URL builds per vote.
+_LABELS: OrderedDict[tuple, Labels] = OrderedDict()
+
+
+def _labels(retro: Retro) -> Labels:
+    key = (str(get_locale()), request.script_root, retro.id, retro.votes_per_person, retro.max_votes_per_item)
+    labels = _LABELS.get(key)
+    if labels is None:
+        vote_url = url_for("retros.vote", retro_id=retro.id)
+        labels = _LABELS[key] = Labels(retro, vote_url, url_for("retros.unvote", retro_id=retro.id))
+        while len(_LABELS) > 64:
+            _LABELS.popitem(last=False)
+    return labels
 
 
 def _vote_target(form: VoteForm) -> dict:
@@ -524,42 +539,43 @@ def _live_answer(body: str) -> Response:
 # Answers to a phase change that are the same for everyone in the same situation: when a phase starts, 60 pages
 # ask at once, and on a board being grouped, or voted on before the viewer's first vote, where no card cites a
 # case, what they see differs only by the viewer's roles, language and time zone (a 480-card group board is about
-# 100 ms to render: 60 of them were 6 CPU-seconds). Keyed by the retro's version, so a change never serves an old
-# one.
-_SHARED: OrderedDict[tuple, str] = OrderedDict()
-_SHARED_SIZE = 16
+# 100 ms to render: 60 of them were 6 CPU-seconds). Rendered once for all workers (live.shared_render: Redis when
+# configured) and keyed by the retro's version, so a change never serves an old one; each person's forms get
+# their own CSRF token.
 _CSRF_SLOT = "\x00csrf\x00"
 
 
 def _phase_change(retro: Retro) -> str:
     participant = can(current_user, "retros.take_part", retro)
-    key = None
+    view = SimpleNamespace(retro=retro, participant=participant)
+    poll = render_template("retros/_poll.html", board=view, poll_url=_poll_url(view))
     if retro.phase == Phase.GROUP.value or (retro.phase == Phase.VOTE.value and not tally_of(retro, current_user)):
-        key = (
+        key = repr((
+            "retro-phase",
             retro.id,
-            retro.created_at,  # an id SQLite gave again after a delete, or a test database's, is another retro
+            retro.created_at.isoformat(),  # an id SQLite gave again after a delete, or a test database's, is another
             retro.version,
             str(get_locale()),
             str(get_timezone()),
             participant,
             can(current_user, "retros.facilitate", retro),
             can(current_user, "retros.run", retro.pod_id),
+        ))
+        return poll + live.shared_render(key, lambda: _live_area(retro.id, shareable=True)).replace(
+            _CSRF_SLOT, generate_csrf()
         )
-        shared = _SHARED.get(key)
-        if shared is not None:
-            view = SimpleNamespace(retro=retro, participant=participant)
-            return render_template("retros/_poll.html", board=view, poll_url=_poll_url(view)) + shared.replace(
-                _CSRF_SLOT, generate_csrf()
-            )
-    retro = db.session.scalar(select(Retro).options(*WITH_POD).where(Retro.id == retro.id))
-    board = load_board(retro, current_user)
-    live_area = render_template("retros/_live_oob.html", board=board)
-    cards = [c for col in board.columns for c in col.cards] + [c for g in board.group_cards.values() for c in g]
-    if key is not None and not board.votes_used and not any(c.case_ref for c in cards):
-        _SHARED[key] = live_area.replace(generate_csrf(), _CSRF_SLOT)  # each person's forms carry their own
-        while len(_SHARED) > _SHARED_SIZE:
-            _SHARED.popitem(last=False)
-    return render_template("retros/_poll.html", board=board, poll_url=_poll_url(board)) + live_area
+    return poll + _live_area(retro.id)[0].replace(_CSRF_SLOT, generate_csrf())
+
+
+def _live_area(retro_id: int, shareable: bool = False) -> tuple[str, bool]:
+    """Everything that follows the retro's phase, with a slot for the CSRF token, and whether anyone else in the
+    same situation sees the same (no vote of the viewer's, no card citing a case they may or may not see)."""
+    board = load_board(db.session.scalar(select(Retro).options(*WITH_POD).where(Retro.id == retro_id)), current_user)
+    live_area = render_template("retros/_live_oob.html", board=board).replace(generate_csrf(), _CSRF_SLOT)
+    if shareable:
+        cards = [c for col in board.columns for c in col.cards] + [c for g in board.group_cards.values() for c in g]
+        shareable = not board.votes_used and not any(c.case_ref for c in cards)
+    return live_area, shareable
 
 
 # --- exports ----------------------------------------------------------------------------------------

@@ -1,0 +1,112 @@
+"""A retro's commonest writes answered on the lean path (app/live.py ``register_write``): a vote, taking one back
+and a card that cites nothing.
+
+The app's before_request hooks have run (CSRF, hostile input, rate limits). One statement then reads the signed-in
+person (the same session rule as the user loader: active, at the session's version, not signed out), the retro and
+whether the person coaches or is a member of its pod today; the permission rules, the form, the service and the
+answer are the ones the full path uses (``views.CHANGES``), so a vote is that statement, the service's statements
+and the commit. A rule the service refuses (the budget, the cap, a phase the page no longer shows) is answered by
+the app's error handlers, as on the full path. Anything else this path does not answer itself (a session
+Flask-Login would not accept as it is, an unknown retro, a person who may not take part, an invalid form) is
+answered by the full path, which gives the usual status and message.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from flask import g, session
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import make_transient_to_detached
+
+from app.auth.services import login_claims, session_user_condition
+from app.extensions import db, login_manager
+from app.org.models import User
+from app.permissions import can, know_pod_relations, pod_relation_columns
+from app.retros import services as retros
+from app.retros import views
+from app.retros.forms import CardForm, VoteForm
+from app.retros.models import Retro
+from app.timeutil import utcnow
+
+_RETRO = "retro_"
+
+
+@functools.cache
+def _who_and_what():
+    """Built once: the person, the retro and the person's relation to its pod, by bind parameters."""
+    coaches, member = pod_relation_columns(User.id, Retro.pod_id, bindparam("today"))
+    return (
+        select(
+            *User.__table__.columns,
+            *(column.label(_RETRO + column.name) for column in Retro.__table__.columns),
+            coaches,
+            member,
+        )
+        .select_from(User.__table__)
+        .join(Retro.__table__, Retro.__table__.c.id == bindparam("retro"))
+        .where(session_user_condition(bindparam("user"), bindparam("version"), bindparam("key")))
+    )
+
+
+def _signed_in(retro_id: int) -> tuple[User, Retro] | None:
+    """The person and the retro as the full path would load them (detached: nothing reloads them), or None."""
+    if login_manager._session_protection_failed():  # noqa: SLF001 - Flask-Login's own check ("strong" mode)
+        return None
+    claims = login_claims(session.get("_user_id"))
+    if claims is None:
+        return None
+    user_id, version, key = claims
+    values = {"user": user_id, "version": version, "key": key, "retro": retro_id, "today": utcnow().date()}
+    row = db.session.connection().execute(_who_and_what(), values).first()
+    if row is None:
+        return None
+    values = row._mapping
+    user = User(**{c.name: values[c.name] for c in User.__table__.columns})
+    retro = Retro(**{c.name: values[_RETRO + c.name] for c in Retro.__table__.columns})
+    make_transient_to_detached(user)
+    make_transient_to_detached(retro)
+    # In the session as if loaded by it (the services expire or refresh the retro on a refusal); no statement.
+    user, retro = db.session.merge(user, load=False), db.session.merge(retro, load=False)
+    user.session_key = key
+    g._login_user = user  # what Flask-Login's loader would have given current_user
+    know_pod_relations(user, retro.pod_id, coaches=values["coaches_pod"], member=values["member_of_pod"])
+    if not can(user, views.TAKE_PART, retro):  # implies retros.view
+        return None
+    return user, retro
+
+
+def _vote(retro_id: int, service):
+    found = _signed_in(retro_id)
+    if found is None:
+        return None
+    user, retro = found
+    form = VoteForm(meta={"csrf": False})  # the app's CSRF check ran before this
+    if not form.validate():
+        return None
+    ref = retros.parse_ref(form.item.data, ("card", "group"))
+    if ref is None:
+        return None
+    state = service(user, retro, **{f"{ref[0]}_id": ref[1]})
+    return views._vote_response(retro, state)  # noqa: SLF001 - the full path's answer
+
+
+def vote(retro_id: int):
+    return _vote(retro_id, retros.cast_vote)
+
+
+def unvote(retro_id: int):
+    return _vote(retro_id, retros.remove_vote)
+
+
+def add_card(retro_id: int):
+    found = _signed_in(retro_id)
+    if found is None:
+        return None
+    user, retro = found
+    form = CardForm(meta={"csrf": False})
+    if not form.validate() or form.case_ref.data.strip() or form.metric.data.strip():
+        return None  # a card citing a case or a metric shows its chips: the full path loads the pod for them
+    card = retros.add_card(user, retro, column_key=form.column.data, text=form.text.data)
+    return views._card_added(retro, card)  # noqa: SLF001
+

@@ -1,0 +1,197 @@
+"""Votes and plain cards answered on the lean path (app/live.py ``register_write``, app/retros/writes.py): the same
+answers as the full Flask path in fewer statements, every rule still judged by the server (session, CSRF, who may
+take part, phase, budget and cap under concurrency), and everything else left to the full path."""
+
+from __future__ import annotations
+
+import re
+import threading
+
+import pytest
+from sqlalchemy import func, select
+
+from app import extensions, live
+from app.extensions import db
+from app.retros.models import RetroCard, RetroVote, RetroVoteTally
+from tests.retros.conftest import advance_to
+from tests.retros.test_views import HTMX, _body, _card, _session_cookie, _voting
+
+
+def _full_path(monkeypatch) -> None:
+    monkeypatch.setattr(live, "WRITES", [])
+
+
+def _votes(user) -> int:
+    db.session.expire_all()
+    return db.session.scalar(select(func.coalesce(func.sum(RetroVote.count), 0)).where(RetroVote.user_id == user.id))
+
+
+def test_a_vote_is_answered_as_the_full_path_answers_it_in_four_statements(
+    team, make_retro, as_user, count_queries, monkeypatch
+):
+    retro, cards = _voting(team, make_retro)
+    member = as_user(team.members[0])
+    url, item = f"/retros/{retro.id}/votes", {"item": f"card-{cards[2].id}"}
+    with count_queries() as lean:
+        first = member.post(url, data=item, headers=HTMX)
+    assert first.status_code == 200 and "Votes left: 4 of 5" in _body(first)
+    # The person, the retro and their relation to its pod in one read; the item under the phase lock; two upserts.
+    assert lean.count <= 4, lean.statements
+    assert not any("UNION ALL" in s for s in lean.statements)  # the person's pods are not listed
+    back = member.post(f"/retros/{retro.id}/votes/remove", data=item, headers=HTMX)
+    assert back.status_code == 200 and "Votes left: 5 of 5" in _body(back)
+    _full_path(monkeypatch)
+    with count_queries() as full:
+        again = member.post(url, data=item, headers=HTMX)
+    assert _body(again) == _body(first) and full.count > lean.count
+    assert _votes(team.members[0]) == 1
+
+
+def test_a_plain_card_is_answered_as_the_full_path_answers_it(team, make_retro, as_user, count_queries, monkeypatch):
+    retro = make_retro("reflect")
+    _card(retro, team.members[1], "Someone else's card")
+    writer = as_user(team.members[0])
+    url = f"/retros/{retro.id}/cards"
+    with count_queries() as lean:
+        first = writer.post(url, data={"column": "stop", "text": "Same text"}, headers=HTMX)
+    assert first.status_code == 200 and "Same text" in _body(first) and "1 card by others" in _body(first)
+    assert lean.count <= 4, lean.statements  # who and what, the guarded version bump, the insert, the counts
+    _full_path(monkeypatch)
+    again = writer.post(url, data={"column": "stop", "text": "Same text"}, headers=HTMX)
+
+    def same(body: str) -> str:  # the card's id, the poll's token and version differ between the two answers
+        body = re.sub(r"retro-card-[0-9]+|cards/[0-9]+|edit-[0-9]+", "#", body)
+        return re.sub(r'hx-get="[^"]*"|data-version="[0-9]+"', "#", body)
+
+    assert same(_body(again)) == same(_body(first))
+    assert db.session.scalar(select(func.count()).select_from(RetroCard).where(RetroCard.text == "Same text")) == 2
+
+
+def test_a_card_citing_a_case_or_a_metric_takes_the_full_path(team, make_retro, as_user, count_queries):
+    retro = make_retro("reflect")
+    writer = as_user(team.members[0])
+    with count_queries() as counter:
+        response = writer.post(
+            f"/retros/{retro.id}/cards", data={"column": "start", "text": "Slow replies", "case_ref": "C-1"},
+            headers=HTMX,
+        )
+    assert response.status_code == 200 and "C-1" in _body(response)
+    assert any("UNION ALL" in s for s in counter.statements)  # the full path's permission look-up
+
+
+def test_a_stale_vote_is_answered_with_the_current_phase_and_a_message_without_a_reload(team, make_retro, as_user):
+    retro, cards = _voting(team, make_retro)
+    member = as_user(team.members[0])
+    advance_to(retro, "discuss", team.coach)
+    response = member.post(f"/retros/{retro.id}/votes", data={"item": f"card-{cards[0].id}"}, headers=HTMX)
+    assert response.status_code == 409 and "HX-Refresh" not in response.headers
+    assert response.headers["HX-Trigger"] == "podium-stale"  # the page's live check brings the current phase
+    assert "moved on to “Discuss”" in _body(response)
+    assert _votes(team.members[0]) == 0
+
+
+@pytest.mark.parametrize(
+    ("who", "item", "status", "words"),
+    [
+        ("outsider", "card-0", 403, "You do not have permission"),  # may not even see the retro
+        ("leader", "card-0", 403, "Only members and coaches"),  # may watch, may not vote
+        ("member", "card-999999", 404, "not part of this retro"),
+        ("member", "poll-1", 422, None),
+    ],
+)
+def test_refusals_are_the_full_paths(team, make_retro, as_user, who, item, status, words):
+    retro, cards = _voting(team, make_retro)
+    person = {"outsider": team.outsider, "leader": team.leader, "member": team.members[0]}[who]
+    response = as_user(person).post(
+        f"/retros/{retro.id}/votes", data={"item": item.replace("card-0", f"card-{cards[0].id}")}, headers=HTMX
+    )
+    assert response.status_code == status
+    if words:
+        assert words in _body(response)
+    assert _votes(person) == 0
+
+
+def test_the_sixth_vote_is_refused_with_the_budget_named_by_the_apps_own_handler(
+    team, make_retro, as_user, count_queries
+):
+    retro, cards = _voting(team, make_retro, votes_per_person=5, max_votes_per_item=3)
+    member = as_user(team.members[0])
+    url = f"/retros/{retro.id}/votes"
+    statuses = [member.post(url, data={"item": f"card-{cards[i % 4].id}"}, headers=HTMX).status_code for i in range(5)]
+    with count_queries() as counter:
+        sixth = member.post(url, data={"item": f"card-{cards[0].id}"}, headers=HTMX)
+    assert statuses == [200] * 5 and sixth.status_code == 409 and "all 5 of your votes" in _body(sixth)
+    assert sixth.headers["Content-Security-Policy"]  # the app's after_request hooks ran on the refusal too
+    assert not any("UNION ALL" in s for s in counter.statements)  # answered on the lean path, not sent again
+    assert _votes(team.members[0]) == 5
+
+
+def test_a_session_that_was_signed_out_elsewhere_is_not_taken(team, make_retro, as_user):
+    retro, cards = _voting(team, make_retro)
+    member = as_user(team.members[0])
+    team.members[0].session_version += 1  # e.g. a password change ends every session
+    db.session.commit()
+    response = member.post(f"/retros/{retro.id}/votes", data={"item": f"card-{cards[0].id}"}, headers=HTMX)
+    assert response.status_code != 200 and "HX-Redirect" in response.headers  # to the sign-in page
+    assert _votes(team.members[0]) == 0
+
+
+def test_the_csrf_token_is_checked_on_the_lean_path(app, team, make_retro, as_user):
+    retro, cards = _voting(team, make_retro)
+    member = as_user(team.members[0])
+    page = _body(member.get(f"/retros/{retro.id}"))
+    token = page.split('"X-CSRFToken": "')[1].split('"')[0]
+    url, item = f"/retros/{retro.id}/votes", {"item": f"card-{cards[0].id}"}
+    app.config["WTF_CSRF_ENABLED"] = True
+    try:
+        refused = member.post(url, data=item, headers=HTMX)
+        forged = member.post(url, data=item, headers={**HTMX, "X-CSRFToken": token[:-2] + "xx"})
+        accepted = member.post(url, data=item, headers={**HTMX, "X-CSRFToken": token})
+    finally:
+        app.config["WTF_CSRF_ENABLED"] = False
+    assert refused.status_code == 400 and forged.status_code == 400 and "Reload the page" in _body(refused)
+    assert accepted.status_code == 200
+    assert _votes(team.members[0]) == 1
+
+
+def test_simultaneous_votes_on_the_lean_path_hold_the_budget_and_the_cap(app, team, make_retro, as_user):
+    retro, cards = _voting(team, make_retro, votes_per_person=5, max_votes_per_item=3)
+    voter = team.members[0]
+    cookie = _session_cookie(as_user(voter))
+    url, items = f"/retros/{retro.id}/votes", [f"card-{card.id}" for card in cards[:2]]
+    db.session.commit()
+    barrier = threading.Barrier(30)
+    statuses: list = []
+
+    def send(i: int) -> None:
+        client = app.test_client()
+        client.set_cookie("session", cookie, domain="localhost")
+        barrier.wait(30)
+        try:
+            statuses.append(client.post(url, data={"item": items[i % 2]}, headers=HTMX).status_code)
+        except Exception as exc:  # noqa: BLE001 - reported by the assertion
+            statuses.append(repr(exc))
+
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(30)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert statuses.count(200) == 5 and statuses.count(409) == 25, statuses
+    db.session.expire_all()
+    counts = db.session.scalars(select(RetroVote.count).where(RetroVote.user_id == voter.id)).all()
+    assert sum(counts) == 5 and max(counts) <= 3
+    assert db.session.scalar(select(RetroVoteTally.used).where(RetroVoteTally.user_id == voter.id)) == 5
+
+
+def test_on_sqlite_a_write_holds_the_process_writer_lock_until_its_transaction_ends(team, make_retro):
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("the in-process writer queue is SQLite's")
+    retro, cards = _voting(team, make_retro)
+    for end in (db.session.commit, db.session.rollback, db.session.close):
+        retro = db.session.get(type(retro), retro.id)
+        extensions.begin_write()
+        assert not extensions._SQLITE_WRITER.acquire(blocking=False)  # another writer of this process waits
+        end()
+        assert extensions._SQLITE_WRITER.acquire(blocking=False)  # the next one goes at once
+        extensions._SQLITE_WRITER.release()
