@@ -219,6 +219,9 @@ def run_one(database_url: str, path: Path, reimport: bool, second: Path | None =
         db.session.remove()
         db.engine.dispose()
     result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)  # the parsing processes (forked: pages shared)
+    result["parser_peak_rss_mb"] = round(children.ru_maxrss / 1024)
+    result["parser_cpu_seconds"] = round(children.ru_utime + children.ru_stime, 1)
     return result
 
 
@@ -302,6 +305,9 @@ def _print(result: dict) -> None:
             f"private {result['peak_anon_mb']} MB + file-mapped {result['peak_file_mapped_mb']} MB  "
             f"re-attribute {result['reattribute_seconds']} s (CPU {result.get('reattribute_cpu_seconds')} s)")
     line += f"  of which rollup refresh {result['rollup_seconds']} s"
+    if result.get("parser_cpu_seconds"):
+        line += (f"  parsing processes: CPU {result['parser_cpu_seconds']} s (all imports), peak RSS "
+                 f"{result['parser_peak_rss_mb']} MB each at most")
     if "reimport_seconds" in result:
         line += (f"  re-import {result['reimport_seconds']} s (CPU {result.get('reimport_cpu_seconds')} s; "
                  f"{result['reimport_unchanged']:,} unchanged; "
@@ -322,7 +328,9 @@ def _summary(results: list[dict]) -> None:
         for key, label in (("seconds", "import s"), ("rollup_seconds", "of which rollups s"),
                            ("cpu_seconds", "CPU s"), ("reimport_seconds", "re-import s"),
                            ("second_seconds", "as many more into it s"),
-                           ("peak_anon_mb", "private MB"), ("peak_rss_mb", "peak RSS MB")):
+                           ("reimport_cpu_seconds", "re-import CPU s"), ("second_rollup_seconds", "of which rollups s"),
+                           ("peak_anon_mb", "private MB"), ("peak_rss_mb", "peak RSS MB"),
+                           ("parser_peak_rss_mb", "parsing process peak RSS MB"), ("load", "load")):
             values = [run[key] for run in runs if key in run]
             if values:
                 parts.append(f"{label} {min(values)} / {statistics.median(values)}")

@@ -222,7 +222,7 @@ class CaseWriter:
         dialect = db.session.get_bind().dialect
         self.postgres = dialect.name == "postgresql"
         self.dbapi_integrity_error = dialect.loaded_dbapi.IntegrityError
-        self.hashed_columns = ", ".join(("external_id", "row_hash", "raw_hash", *rollups.TIMESTAMPS))
+        self.hashed_columns = "external_id, row_hash, raw_hash"
         self.compared_columns = ", ".join(COMPARED)
         if self.postgres:
             self.select_sql = "SELECT id, {columns} FROM cases WHERE source = %s AND external_id = ANY(%s)"
@@ -381,7 +381,8 @@ class CaseWriter:
                 unhashed[external_id] = row
             else:
                 updates.append((*row, digest, raw, *stamp, found[0]))
-                moments.extend(found[1][3:])  # the days it leaves
+        if updates:  # the days they leave: read for the changed cases only (a file imported again changes few)
+            moments.extend(self._moments(cursor, [row[-1] for row in updates]))
         if unhashed:
             for external_id, (case_id, stored) in self._existing(cursor, list(unhashed),
                                                                  self.compared_columns).items():
@@ -422,6 +423,18 @@ class CaseWriter:
         if rehashed:
             cursor.executemany(self.hash_sql, rehashed)
         return result
+
+    def _moments(self, cursor, case_ids: list[int]) -> list:
+        """The stored rollup timestamps of these cases."""
+        moments: list = []
+        marker = "%s" if self.postgres else "?"
+        for start in range(0, len(case_ids), 500):
+            chunk = case_ids[start:start + 500]
+            cursor.execute(f"SELECT {', '.join(rollups.TIMESTAMPS)} FROM cases WHERE id IN "
+                           f"({', '.join(marker for _id in chunk)})", chunk)
+            for found in cursor.fetchall():
+                moments.extend(found)
+        return moments
 
     def _existing(self, cursor, external_ids: list[str], columns: str) -> dict[str, tuple[int, tuple]]:
         """external_id → (case id, the values of `columns`, which start with external_id)."""

@@ -479,8 +479,14 @@ def _compute_streamed(session: Session, zones: list[str], first: date, last: dat
         marker = "%s" if postgres else "?"
         lo = min(_day_starts(zone, first, last, not postgres)[0] for zone in zones)
         hi = max(_day_starts(zone, first, last, not postgres)[-1] for zone in zones)
-        sql += " WHERE " + " OR ".join(f"({column} >= {marker} AND {column} < {marker})"
-                                       for column in ("created_at", "first_resolved_at", "closed_at"))
+        ranges = [f"{column} >= {marker} AND {column} < {marker}"
+                  for column in ("created_at", "first_resolved_at", "closed_at")]
+        if postgres:  # three index scans OR-ed into one bitmap: the table's pages are read in their order
+            sql += " WHERE " + " OR ".join(f"({condition})" for condition in ranges)
+        else:  # the ids from the three indexes, sorted, then the cases in that order: not one seek per case in
+            # moment order all over the table (a multi-index OR), which read a 2,000,000-case table 26 times over
+            sql += " WHERE id IN (" + " UNION ALL ".join(f"SELECT id FROM {Case.__table__.name} WHERE {condition}"
+                                                         for condition in ranges) + ")"
         params = (lo, hi) * 3
     channel_codes: dict = {}
     type_codes: dict = {}
