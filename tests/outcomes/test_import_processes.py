@@ -100,3 +100,23 @@ def test_a_file_breaking_half_way_fails_alike_with_parsing_processes(tmp_path, m
         outcomes.append((counts, errors, stored, db.session.scalar(select(func.count()).select_from(Case))))
         _empty()
     assert outcomes[0] == outcomes[1] and 0 < outcomes[0][3] < 300
+
+
+def test_an_import_stopping_half_way_stops_its_parsing_processes(tmp_path, monkeypatch):
+    import multiprocessing
+
+    path = zendesk_file(tmp_path, [zendesk_row(Id=str(n)) for n in range(1, 401)])
+    monkeypatch.setattr(ingest, "PROCESS_MIN_ROWS", 0)
+    monkeypatch.setattr(ingest, "PARSE_PROCESSES", 2)
+    seen = []
+
+    def progress(counts):
+        seen.append((counts.processed, len(multiprocessing.active_children())))
+        if counts.processed >= 100:
+            raise RuntimeError("the worker's host is going away")
+
+    result = ingest.import_file(path, fmt="zendesk", timezone="UTC", batch_size=20, progress=progress)
+    assert result.status == ImportStatus.FAILED.value and result.rows_processed == 100
+    assert seen[0][1] == 2  # parsing processes did the reading
+    assert multiprocessing.active_children() == []  # and none is left behind
+    assert db.session.scalar(select(func.count()).select_from(Case)) == 100
