@@ -177,6 +177,27 @@ def _rollups_taken() -> float:
     return round(taken, 1)
 
 
+def _backend() -> int | None:
+    """The PostgreSQL server process of the app's connection, when the server runs on this machine."""
+    from sqlalchemy import text
+
+    from app.extensions import db
+
+    if db.session.get_bind().dialect.name != "postgresql":
+        return None
+    pid = db.session.execute(text("SELECT pg_backend_pid()")).scalar()
+    db.session.commit()
+    return pid if Path(f"/proc/{pid}/stat").exists() else None
+
+
+def _server_cpu(pid: int | None) -> float:
+    """CPU seconds the server process has used (user + system), read from /proc."""
+    if pid is None:
+        return 0.0
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def run_one(database_url: str, path: Path, reimport: bool, second: Path | None = None) -> dict:
     """Import the file into a fresh database in this process; return timings and peak RSS."""
     from app import create_app
@@ -197,6 +218,8 @@ def run_one(database_url: str, path: Path, reimport: bool, second: Path | None =
         db.create_all()
         _organisation()
         baseline_rss = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+        backend = _backend()
+        server_started = _server_cpu(backend)
         cpu_started = time.process_time()
         started = time.perf_counter()
         done = import_file(path, fmt="zendesk", timezone="Europe/Madrid", progress=_sample_memory)
@@ -210,6 +233,8 @@ def run_one(database_url: str, path: Path, reimport: bool, second: Path | None =
                       baseline_rss_mb=baseline_rss,
                       import_peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
                       cpu_seconds=round(time.process_time() - cpu_started, 1))
+        if backend is not None and _backend() == backend:  # the same server process did the whole import
+            result["server_cpu_seconds"] = round(_server_cpu(backend) - server_started, 1)
         if reimport:
             started, cpu_started = time.perf_counter(), time.process_time()
             again = import_file(path, fmt="zendesk", timezone="Europe/Madrid")
@@ -325,6 +350,8 @@ def _print(result: dict) -> None:
             f"{result.get('peak_total_mb', 0)} MB  "
             f"re-attribute {result['reattribute_seconds']} s (CPU {result.get('reattribute_cpu_seconds')} s)")
     line += f"  of which rollup refresh {result['rollup_seconds']} s"
+    if "server_cpu_seconds" in result:
+        line += f"  PostgreSQL server CPU {result['server_cpu_seconds']} s"
     if result.get("parser_cpu_seconds"):
         line += (f"  parsing processes: CPU {result['parser_cpu_seconds']} s (all imports), peak RSS "
                  f"{result['parser_peak_rss_mb']} MB each at most")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import itertools
 import logging
 import multiprocessing
@@ -73,7 +74,8 @@ BIG_IMPORT_ROWS = 100_000
 # thread of the writer's process).
 PROCESS_MIN_ROWS = 50_000
 PARSE_PROCESSES = min(2, os.cpu_count() or 1)
-INDEX_SAMPLE_ROWS = 500  # a file's first rows, looked up to tell a new file from one imported again
+INDEX_SAMPLE_ROWS = 500
+INDEX_BUILD_MEMORY = "256MB"  # PostgreSQL's maintenance_work_mem while the import builds the case indexes again  # a file's first rows, looked up to tell a new file from one imported again
 
 T = TypeVar("T")
 
@@ -536,8 +538,11 @@ def ensure_case_indexes() -> int:
     present = {index["name"] for index in sa_inspect(db.session.connection()).get_indexes(Case.__tablename__)}
     db.session.rollback()
     built = 0
+    postgres = db.session.get_bind().dialect.name == "postgresql"
     for index in _secondary_indexes():
         if index.name not in present:
+            if postgres:  # sort a million keys in memory, not in temporary files (the server's default is 64 MB)
+                db.session.execute(text(f"SET LOCAL maintenance_work_mem = '{INDEX_BUILD_MEMORY}'"))
             index.create(db.session.connection())
             db.session.commit()
             built += 1
@@ -812,15 +817,21 @@ def _prepared_batches(path: str | Path, fmt: str, options: ParseOptions, batch_s
     app = current_app._get_current_object()
     receivers, workers = [], []
     try:
-        for index in range(processes):
-            receive, send = context.Pipe(duplex=False)
-            process = context.Process(target=_prepare_in_process, name=f"outcomes-import-parser-{index}",
-                                      args=(send, app, locale, path, fmt, options, key, skip, batch_size, index,
-                                            processes, writer), daemon=True)
-            process.start()
-            send.close()
-            receivers.append(receive)
-            workers.append(process)
+        # The objects the processes inherit stay out of their garbage collector: a collection writes to every
+        # object it visits, which copies the page it sits on into the process (copy-on-write).
+        gc.freeze()
+        try:
+            for index in range(processes):
+                receive, send = context.Pipe(duplex=False)
+                process = context.Process(target=_prepare_in_process, name=f"outcomes-import-parser-{index}",
+                                          args=(send, app, locale, path, fmt, options, key, skip, batch_size, index,
+                                                processes, writer), daemon=True)
+                process.start()
+                send.close()
+                receivers.append(receive)
+                workers.append(process)
+        finally:
+            gc.unfreeze()
         for number in itertools.count():
             try:
                 item = receivers[number % processes].recv()
