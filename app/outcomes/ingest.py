@@ -64,7 +64,7 @@ COMMIT_SECONDS = 0.0  # every batch is its own short transaction
 PARSE_AHEAD = 2  # batches parsed ahead of the writer
 PARSE_IN_THREAD = True  # False: parse in the writer's thread (bench.import_profile, to see it under cProfile)
 MAX_STORED_ERRORS = 10_000
-REQUEUE_SECONDS = 60.0
+REQUEUE_SECONDS = 60.0  # an import queues a day it writes again after this long (rollups.queue_days)
 ROLLUP_DAYS_PER_COMMIT = 14  # refresh neighbours too: 14 UTC days stay under refresh's 60-day whole-range scan
 SOURCES = frozenset(s.value for s in Source)
 # A file of at least this many rows, and at least as long as the cases table, is imported without the table's
@@ -74,8 +74,8 @@ BIG_IMPORT_ROWS = 100_000
 # thread of the writer's process).
 PROCESS_MIN_ROWS = 50_000
 PARSE_PROCESSES = min(2, os.cpu_count() or 1)
-INDEX_SAMPLE_ROWS = 500
-INDEX_BUILD_MEMORY = "256MB"  # PostgreSQL's maintenance_work_mem while the import builds the case indexes again  # a file's first rows, looked up to tell a new file from one imported again
+INDEX_SAMPLE_ROWS = 500  # a file's first rows, looked up to tell a new file from one imported again
+INDEX_BUILD_MEMORY = "256MB"  # PostgreSQL's maintenance_work_mem while the import builds the case indexes again
 
 T = TypeVar("T")
 
