@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import multiprocessing
 import os
 import random
 import resource
@@ -121,6 +122,8 @@ def _organisation() -> None:
 
 PEAK_ANON = [0]
 PEAK_FILE = [0]
+PEAK_PARSERS = [0]  # the parsing processes' private memory together, KiB
+PEAK_TOTAL = [0]  # the importer's private memory plus its parsing processes', at the same moment, KiB
 
 
 def _sample_memory(_counts) -> None:
@@ -129,12 +132,25 @@ def _sample_memory(_counts) -> None:
     ru_maxrss counts both; on SQLite the file-backed part is the database file the app memory-maps
     (PRAGMA mmap_size, up to 256 MiB), which is the OS page cache rather than memory the import holds.
     """
+    anon = 0
     with open("/proc/self/status") as status:
         for line in status:
             if line.startswith("RssAnon:"):
-                PEAK_ANON[0] = max(PEAK_ANON[0], int(line.split()[1]))
+                anon = int(line.split()[1])
+                PEAK_ANON[0] = max(PEAK_ANON[0], anon)
             elif line.startswith("RssFile:"):
                 PEAK_FILE[0] = max(PEAK_FILE[0], int(line.split()[1]))
+    # The parsing processes (forked, so most of their pages are the importer's, shared): what each holds alone.
+    private = 0
+    for child in multiprocessing.active_children():
+        try:
+            with open(f"/proc/{child.pid}/smaps_rollup") as rollup:
+                private += sum(int(line.split()[1]) for line in rollup if line.startswith(("Private_Clean:",
+                                                                                         "Private_Dirty:")))
+        except OSError:
+            continue
+    PEAK_PARSERS[0] = max(PEAK_PARSERS[0], private)
+    PEAK_TOTAL[0] = max(PEAK_TOTAL[0], anon + private)
 
 
 ROLLUP_SECONDS = [0.0]
@@ -161,6 +177,27 @@ def _rollups_taken() -> float:
     return round(taken, 1)
 
 
+def _backend() -> int | None:
+    """The PostgreSQL server process of the app's connection, when the server runs on this machine."""
+    from sqlalchemy import text
+
+    from app.extensions import db
+
+    if db.session.get_bind().dialect.name != "postgresql":
+        return None
+    pid = db.session.execute(text("SELECT pg_backend_pid()")).scalar()
+    db.session.commit()
+    return pid if Path(f"/proc/{pid}/stat").exists() else None
+
+
+def _server_cpu(pid: int | None) -> float:
+    """CPU seconds the server process has used (user + system), read from /proc."""
+    if pid is None:
+        return 0.0
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def run_one(database_url: str, path: Path, reimport: bool, second: Path | None = None) -> dict:
     """Import the file into a fresh database in this process; return timings and peak RSS."""
     from app import create_app
@@ -181,18 +218,23 @@ def run_one(database_url: str, path: Path, reimport: bool, second: Path | None =
         db.create_all()
         _organisation()
         baseline_rss = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+        backend = _backend()
+        server_started = _server_cpu(backend)
         cpu_started = time.process_time()
         started = time.perf_counter()
         done = import_file(path, fmt="zendesk", timezone="Europe/Madrid", progress=_sample_memory)
         elapsed = time.perf_counter() - started
         result.update(rollup_seconds=_rollups_taken())
-        result.update(peak_anon_mb=round(PEAK_ANON[0] / 1024), peak_file_mapped_mb=round(PEAK_FILE[0] / 1024))
+        result.update(peak_anon_mb=round(PEAK_ANON[0] / 1024), peak_file_mapped_mb=round(PEAK_FILE[0] / 1024),
+                      parsers_private_mb=round(PEAK_PARSERS[0] / 1024), peak_total_mb=round(PEAK_TOTAL[0] / 1024))
         result.update(status=done.status, rows=done.rows_processed, created=done.rows_created,
                       failed=done.rows_failed, seconds=round(elapsed, 1),
                       rows_per_second=round(done.rows_processed / elapsed),
                       baseline_rss_mb=baseline_rss,
                       import_peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
                       cpu_seconds=round(time.process_time() - cpu_started, 1))
+        if backend is not None and _backend() == backend:  # the same server process did the whole import
+            result["server_cpu_seconds"] = round(_server_cpu(backend) - server_started, 1)
         if reimport:
             started, cpu_started = time.perf_counter(), time.process_time()
             again = import_file(path, fmt="zendesk", timezone="Europe/Madrid")
@@ -207,7 +249,8 @@ def run_one(database_url: str, path: Path, reimport: bool, second: Path | None =
             elapsed = time.perf_counter() - started
             result.update(second_seconds=round(elapsed, 1), second_created=more.rows_created,
                           second_rollup_seconds=_rollups_taken(),
-                          peak_anon_mb=round(PEAK_ANON[0] / 1024))
+                          peak_anon_mb=round(PEAK_ANON[0] / 1024), parsers_private_mb=round(PEAK_PARSERS[0] / 1024),
+                          peak_total_mb=round(PEAK_TOTAL[0] / 1024))
         from app.outcomes.attribution import reattribute_cases
 
         started, cpu_started = time.perf_counter(), time.process_time()
@@ -219,6 +262,9 @@ def run_one(database_url: str, path: Path, reimport: bool, second: Path | None =
         db.session.remove()
         db.engine.dispose()
     result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)  # the parsing processes (forked: pages shared)
+    result["parser_peak_rss_mb"] = round(children.ru_maxrss / 1024)
+    result["parser_cpu_seconds"] = round(children.ru_utime + children.ru_stime, 1)
     return result
 
 
@@ -299,9 +345,16 @@ def _print(result: dict) -> None:
             f"(CPU {result['cpu_seconds']} s)  {result['rows_per_second']:>7,} rows/s  "
             f"peak RSS: before import {result['baseline_rss_mb']} MB, after import "
             f"{result['import_peak_rss_mb']} MB, at the end {result['peak_rss_mb']} MB; during the import "
-            f"private {result['peak_anon_mb']} MB + file-mapped {result['peak_file_mapped_mb']} MB  "
+            f"private {result['peak_anon_mb']} MB + file-mapped {result['peak_file_mapped_mb']} MB, parsing "
+            f"processes' own {result.get('parsers_private_mb', 0)} MB, importer + parsers private at most "
+            f"{result.get('peak_total_mb', 0)} MB  "
             f"re-attribute {result['reattribute_seconds']} s (CPU {result.get('reattribute_cpu_seconds')} s)")
     line += f"  of which rollup refresh {result['rollup_seconds']} s"
+    if "server_cpu_seconds" in result:
+        line += f"  PostgreSQL server CPU {result['server_cpu_seconds']} s"
+    if result.get("parser_cpu_seconds"):
+        line += (f"  parsing processes: CPU {result['parser_cpu_seconds']} s (all imports), peak RSS "
+                 f"{result['parser_peak_rss_mb']} MB each at most")
     if "reimport_seconds" in result:
         line += (f"  re-import {result['reimport_seconds']} s (CPU {result.get('reimport_cpu_seconds')} s; "
                  f"{result['reimport_unchanged']:,} unchanged; "
@@ -322,7 +375,10 @@ def _summary(results: list[dict]) -> None:
         for key, label in (("seconds", "import s"), ("rollup_seconds", "of which rollups s"),
                            ("cpu_seconds", "CPU s"), ("reimport_seconds", "re-import s"),
                            ("second_seconds", "as many more into it s"),
-                           ("peak_anon_mb", "private MB"), ("peak_rss_mb", "peak RSS MB")):
+                           ("reimport_cpu_seconds", "re-import CPU s"), ("second_rollup_seconds", "of which rollups s"),
+                           ("peak_anon_mb", "private MB"), ("peak_total_mb", "private with parsers MB"),
+                           ("peak_rss_mb", "peak RSS MB"),
+                           ("parser_peak_rss_mb", "parsing process peak RSS MB"), ("load", "load")):
             values = [run[key] for run in runs if key in run]
             if values:
                 parts.append(f"{label} {min(values)} / {statistics.median(values)}")

@@ -199,7 +199,7 @@ KeyedRow = tuple[int, "CaseRecord | RowError | RawRow", str | None]
 
 
 def parse_keyed(stream: TextIO, fmt: str, options: ParseOptions, key: bytes, *, skip: int = 0,
-                lazy: bool = False) -> Iterator[KeyedRow]:
+                lazy: bool = False, wanted: Callable[[int], bool] | None = None) -> Iterator[KeyedRow]:
     """`parse`, with each well-formed row's digest: (line, item, digest), the digest of the row's cells keyed by
     `key` (which must stand for everything else a case depends on: the format, the options, the mappings).
 
@@ -208,7 +208,7 @@ def parse_keyed(stream: TextIO, fmt: str, options: ParseOptions, key: bytes, *, 
     (they are row errors). Cells never hold NUL (scan_file refuses such files), so NUL joins them unambiguously.
     """
     reader, parser, width = _open(stream, fmt, options)
-    return _keyed_rows(reader, parser, width, skip, key, lazy)
+    return _keyed_rows(reader, parser, width, skip, key, lazy, wanted)
 
 
 def _open(stream: TextIO, fmt: str, options: ParseOptions) -> tuple:
@@ -288,11 +288,15 @@ def _rows(reader, parser: _Parser, width: int, skip: int = 0) -> Iterator[Parsed
         yield line, _read(parser, row)
 
 
-def _keyed_rows(reader, parser: _Parser, width: int, skip: int, key: bytes, lazy: bool) -> Iterator[KeyedRow]:
+def _keyed_rows(reader, parser: _Parser, width: int, skip: int, key: bytes, lazy: bool,
+                wanted: Callable[[int], bool] | None = None) -> Iterator[KeyedRow]:
+    """With `wanted`, the rows whose ordinal (0, 1, ... as yielded) it refuses come as (line, None, None), unread:
+    a parsing process skips the rows another one reads, and still counts them alike."""
     last = _skip(reader, width, skip)
     if last is None:
         return
     id_at = parser.id_at
+    ordinal = -1
     while True:
         try:
             row = next(reader)
@@ -300,14 +304,26 @@ def _keyed_rows(reader, parser: _Parser, width: int, skip: int, key: bytes, lazy
             return
         except csv.Error as exc:
             line, last = last + 1, reader.line_num
+            ordinal += 1
+            if wanted is not None and not wanted(ordinal):
+                yield line, None, None
+                continue
             yield line, RowError(_("This row is not valid CSV (%(error)s).", error=str(exc))), None
             continue
         line, last = last + 1, reader.line_num
         if len(row) != width:
             if not row or (len(row) == 1 and not row[0].strip()):
                 continue
+            ordinal += 1
+            if wanted is not None and not wanted(ordinal):
+                yield line, None, None
+                continue
             yield line, RowError(_("Expected %(expected)d columns, found %(found)d.", expected=width,
                                    found=len(row)), parser.external_id(row)), None
+            continue
+        ordinal += 1
+        if wanted is not None and not wanted(ordinal):
+            yield line, None, None
             continue
         digest = hashlib.blake2b("\0".join(row).encode(), digest_size=8, key=key).hexdigest()
         if lazy:

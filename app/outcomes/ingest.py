@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import gc
+import itertools
 import logging
+import multiprocessing
 import os
 import queue
 import socket
@@ -61,12 +64,18 @@ COMMIT_SECONDS = 0.0  # every batch is its own short transaction
 PARSE_AHEAD = 2  # batches parsed ahead of the writer
 PARSE_IN_THREAD = True  # False: parse in the writer's thread (bench.import_profile, to see it under cProfile)
 MAX_STORED_ERRORS = 10_000
+REQUEUE_SECONDS = 60.0  # an import queues a day it writes again after this long (rollups.queue_days)
 ROLLUP_DAYS_PER_COMMIT = 14  # refresh neighbours too: 14 UTC days stay under refresh's 60-day whole-range scan
 SOURCES = frozenset(s.value for s in Source)
 # A file of at least this many rows, and at least as long as the cases table, is imported without the table's
 # non-unique indexes, built once at its end: keeping seven indexes in step row by row cost more than the rows.
 BIG_IMPORT_ROWS = 100_000
+# A file of at least this many rows, mostly new cases, is parsed by PARSE_PROCESSES forked processes (0 or 1: by a
+# thread of the writer's process).
+PROCESS_MIN_ROWS = 50_000
+PARSE_PROCESSES = min(2, os.cpu_count() or 1)
 INDEX_SAMPLE_ROWS = 500  # a file's first rows, looked up to tell a new file from one imported again
+INDEX_BUILD_MEMORY = "256MB"  # PostgreSQL's maintenance_work_mem while the import builds the case indexes again
 
 T = TypeVar("T")
 
@@ -209,12 +218,13 @@ class CaseWriter:
         # API wants); a set → collected by the file import, which refreshes them once when the job ends (a
         # refresh per committed batch recomputed most of the history thousands of times: 323 s for 100k rows).
         self.days = days
+        self.queued: dict = {}  # day → when this writer last queued it (time.monotonic())
         self.attributor = attributor or Attributor.load()
         self.memo = MemoAttributor(self.attributor)
         dialect = db.session.get_bind().dialect
         self.postgres = dialect.name == "postgresql"
         self.dbapi_integrity_error = dialect.loaded_dbapi.IntegrityError
-        self.hashed_columns = ", ".join(("external_id", "row_hash", "raw_hash", *rollups.TIMESTAMPS))
+        self.hashed_columns = "external_id, row_hash, raw_hash"
         self.compared_columns = ", ".join(COMPARED)
         if self.postgres:
             self.select_sql = "SELECT id, {columns} FROM cases WHERE source = %s AND external_id = ANY(%s)"
@@ -260,6 +270,39 @@ class CaseWriter:
                       str(attributor.memberships.zone)))
         return blake2b(state.encode(), digest_size=32).digest()
 
+    def prepare(self, record: CaseRecord, raw_digest: str | None) -> tuple:
+        """What `write_prepared` takes for a record: (external id, stored values, their digest, the file row's
+        digest). A parsing process computes it, so the writer's process only stores."""
+        row = self.row(record)
+        return record.external_id, row, row_digest(row), raw_digest
+
+    def write_prepared(self, prepared: Sequence[tuple]) -> UpsertResult:
+        """`write` for records already turned into rows (`prepare`): the same comparisons, the same counts."""
+        result = UpsertResult()
+        latest: dict[str, tuple] = {}
+        raw_of: dict[str, str | None] = {}
+        digest_of: dict[str, str] = {}
+        for external_id, row, digest, raw in prepared:
+            earlier = latest.get(external_id)
+            if earlier is not None:
+                if earlier == row:
+                    result.unchanged += 1
+                else:
+                    result.updated += 1
+            latest[external_id] = row
+            raw_of[external_id] = raw
+            digest_of[external_id] = digest
+        if not latest:
+            return result
+        db.session.flush()
+        cursor = db.session.connection().connection.cursor()
+        try:
+            return self._store(cursor, latest, result, raw_of, (), None, digest_of)
+        except self.dbapi_integrity_error as exc:
+            raise IntegrityError("upsert of cases", None, exc) from exc
+        finally:
+            cursor.close()
+
     def write(self, records: Sequence[CaseRecord], digests: Sequence[str | None] | None = None,
               raws: Sequence[tuple[int, RawRow]] = (), errors: list | None = None) -> UpsertResult:
         """Upsert `records` (with the digests of the file rows they were read from, if any) and `raws`, (line,
@@ -291,7 +334,8 @@ class CaseWriter:
             cursor.close()
 
     def _store(self, cursor, latest: dict[str, tuple], result: UpsertResult, raw_of: dict[str, str | None],
-               raws: Sequence[tuple[int, RawRow]], errors: list | None) -> UpsertResult:
+               raws: Sequence[tuple[int, RawRow]], errors: list | None,
+               digest_of: dict[str, str] | None = None) -> UpsertResult:
         if self.postgres:
             # A batch's commit need not wait for the WAL flush: a crash loses at most the last few batches, with
             # their counters (committed in the same transaction), so the job resumes from what is durable.
@@ -327,7 +371,7 @@ class CaseWriter:
         rehashed: list[tuple] = []
         for external_id, row in latest.items():
             found = existing.get(external_id)
-            digest = row_digest(row)
+            digest = digest_of[external_id] if digest_of is not None else row_digest(row)
             raw = raw_of[external_id]
             if found is None:
                 inserts.append((*row, digest, raw, *stamp))
@@ -339,7 +383,8 @@ class CaseWriter:
                 unhashed[external_id] = row
             else:
                 updates.append((*row, digest, raw, *stamp, found[0]))
-                moments.extend(found[1][3:])  # the days it leaves
+        if updates:  # the days they leave: read for the changed cases only (a file imported again changes few)
+            moments.extend(self._moments(cursor, [row[-1] for row in updates]))
         if unhashed:
             for external_id, (case_id, stored) in self._existing(cursor, list(unhashed),
                                                                  self.compared_columns).items():
@@ -350,15 +395,26 @@ class CaseWriter:
                 else:
                     updates.append((*row, row_digest(row), raw_of[external_id], *stamp, case_id))
                     moments.extend([stored[i] for i in ROLLUP_POSITIONS])  # the days it leaves
-        for row in (*inserts, *updates):  # the days it enters (COMPARED comes first in both)
-            moments.extend([row[i] for i in ROLLUP_POSITIONS])
+        for position in ROLLUP_POSITIONS:  # the days it enters (COMPARED comes first in both)
+            moments.extend([row[position] for row in inserts])
+            moments.extend([row[position] for row in updates])
         if self.days is None:
             rollups.touch(moments)
         else:  # queued in the batch's transaction: until the import's end refreshes them, figures reaching
             # these days are answered from the cases (exact, never stale)
-            rollups.queue_days(moments)
-            self.days.update(moment[:10] if isinstance(moment, str) else moment.date()
-                             for moment in moments if moment is not None)
+            if self.postgres:
+                touched = {moment.date() for moment in moments if moment is not None}
+            else:
+                touched = {moment[:10] for moment in moments if moment is not None}
+            # A day once queued stays queued until the import's end refreshes it (the scheduler leaves the queue
+            # alone while an import runs): queued again only after REQUEUE_SECONDS, not by every batch (a year of
+            # days by each of 500 batches was a tenth of a million-row import).
+            now = time.monotonic()
+            due = [day for day in touched if self.queued.get(day, -REQUEUE_SECONDS) <= now - REQUEUE_SECONDS]
+            if due:
+                rollups.queue_days(due)
+                self.queued.update(dict.fromkeys(due, now))
+            self.days.update(touched)
         if inserts:
             self._insert(cursor, inserts)
             result.created += len(inserts)
@@ -369,6 +425,18 @@ class CaseWriter:
         if rehashed:
             cursor.executemany(self.hash_sql, rehashed)
         return result
+
+    def _moments(self, cursor, case_ids: list[int]) -> list:
+        """The stored rollup timestamps of these cases."""
+        moments: list = []
+        marker = "%s" if self.postgres else "?"
+        for start in range(0, len(case_ids), 500):
+            chunk = case_ids[start:start + 500]
+            cursor.execute(f"SELECT {', '.join(rollups.TIMESTAMPS)} FROM cases WHERE id IN "
+                           f"({', '.join(marker for _id in chunk)})", chunk)
+            for found in cursor.fetchall():
+                moments.extend(found)
+        return moments
 
     def _existing(self, cursor, external_ids: list[str], columns: str) -> dict[str, tuple[int, tuple]]:
         """external_id → (case id, the values of `columns`, which start with external_id)."""
@@ -470,8 +538,11 @@ def ensure_case_indexes() -> int:
     present = {index["name"] for index in sa_inspect(db.session.connection()).get_indexes(Case.__tablename__)}
     db.session.rollback()
     built = 0
+    postgres = db.session.get_bind().dialect.name == "postgresql"
     for index in _secondary_indexes():
         if index.name not in present:
+            if postgres:  # sort a million keys in memory, not in temporary files (the server's default is 64 MB)
+                db.session.execute(text(f"SET LOCAL maintenance_work_mem = '{INDEX_BUILD_MEMORY}'"))
             index.create(db.session.connection())
             db.session.commit()
             built += 1
@@ -579,10 +650,13 @@ def execute_import(import_id: int, worker: str, path: str | Path, fmt: str, opti
         rows = counts.total - counts.processed
         mostly_new = _mostly_new(path, fmt, options, counts.processed)
         dropped = rows >= BIG_IMPORT_ROWS and mostly_new and drop_case_indexes(rows)
+        # A big file of new cases is parsed by processes, on the other cores; a file imported before is mostly
+        # passed over unread (its rows' digests match), which a thread does as well.
+        processes = PARSE_PROCESSES if mostly_new and rows >= PROCESS_MIN_ROWS and can_fork() else 0
         try:
             # A file imported before: its rows are passed over unread, and read only when their digest changed.
             _run(path, fmt, options, import_id, worker, counts, committed, progress, batch_size, locale,
-                 stored_errors, stop, days, adaptive, lazy=not mostly_new)
+                 stored_errors, stop, days, adaptive, lazy=not mostly_new, processes=processes)
         finally:
             if dropped and not (stop is not None and stop.is_set()):  # a worker stopping leaves it to the next
                 db.session.rollback()
@@ -703,10 +777,88 @@ def _parsed_batches(path: str | Path, fmt: str, options: ParseOptions, batch_siz
         reader.join()
 
 
+def _prepare_in_process(send, app, locale: str, path: str | Path, fmt: str, options: ParseOptions, key: bytes,
+                        skip: int, batch_size: int, index: int, processes: int, writer: CaseWriter) -> None:
+    """A parsing process (forked: it has the writer's lookups, and never touches the database): reads the whole
+    file, and of its batches numbered index, index + processes, ... reads every row and prepares its record
+    (`CaseWriter.prepare`), sending each batch as [(line, prepared tuple or RowError)]; then None. An exception
+    reading the file is sent in place of the batch it happened in (the other processes meet it too)."""
+    try:
+        with app.app_context(), force_locale(locale):
+            with open_text(path) as stream:
+                rows = parse_keyed(stream, fmt, options, key, skip=skip, lazy=True,
+                                   wanted=lambda ordinal: (ordinal // batch_size) % processes == index)
+                for number, batch in enumerate(batches(rows, batch_size)):
+                    if number % processes != index:
+                        continue
+                    out = []
+                    for line, item, digest in batch:
+                        if isinstance(item, RawRow):
+                            item = item.read()
+                        out.append((line, item if isinstance(item, RowError) else writer.prepare(item, digest)))
+                    send.send(out)
+        send.send(None)
+    except BaseException as exc:  # noqa: BLE001  (handed to the writer's process, which raises it)
+        try:
+            send.send(_ParseFailed(exc))
+        except Exception:  # noqa: BLE001  (an exception that does not pickle: its words then)
+            send.send(_ParseFailed(RuntimeError(f"{type(exc).__name__}: {exc}")))
+    finally:
+        send.close()
+
+
+def _prepared_batches(path: str | Path, fmt: str, options: ParseOptions, batch_size: int, locale: str, skip: int,
+                      key: bytes, writer: CaseWriter, processes: int) -> Iterator[list]:
+    """The batches `_parsed_batches` would give, each row already prepared for `CaseWriter.write_prepared`, read by
+    `processes` forked processes taking turns batch by batch, and handed over in the file's order. Parsing and
+    preparing a row costs about three times what storing it does: on two cores the writer no longer waits for it.
+    Closing the iterator stops the processes."""
+    context = multiprocessing.get_context("fork")
+    app = current_app._get_current_object()
+    receivers, workers = [], []
+    try:
+        # The objects the processes inherit stay out of their garbage collector: a collection writes to every
+        # object it visits, which copies the page it sits on into the process (copy-on-write).
+        gc.freeze()
+        try:
+            for index in range(processes):
+                receive, send = context.Pipe(duplex=False)
+                process = context.Process(target=_prepare_in_process, name=f"outcomes-import-parser-{index}",
+                                          args=(send, app, locale, path, fmt, options, key, skip, batch_size, index,
+                                                processes, writer), daemon=True)
+                process.start()
+                send.close()
+                receivers.append(receive)
+                workers.append(process)
+        finally:
+            gc.unfreeze()
+        for number in itertools.count():
+            try:
+                item = receivers[number % processes].recv()
+            except EOFError:
+                raise RuntimeError("a parsing process of the import stopped") from None
+            if item is None:
+                return
+            if isinstance(item, _ParseFailed):
+                raise item.error
+            yield item
+    finally:
+        for receive in receivers:
+            receive.close()
+        for process in workers:
+            if process.is_alive():
+                process.terminate()
+            process.join()
+
+
+def can_fork() -> bool:
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
 def _run(path: str | Path, fmt: str, options: ParseOptions, import_id: int, worker: str, counts: ImportProgress,
          committed: ImportProgress, progress: Callable[[ImportProgress], None] | None, batch_size: int,
          locale: str = "en", stored_errors: int = 0, stop: threading.Event | None = None,
-         days: set | None = None, adaptive: bool = True, lazy: bool = False) -> None:
+         days: set | None = None, adaptive: bool = True, lazy: bool = False, processes: int = 0) -> None:
     """Parse and write batch by batch; each batch with the counters and heartbeat is one transaction.
 
     The counters are written only while the import is still this worker's and running (JobLost
@@ -736,14 +888,22 @@ def _run(path: str | Path, fmt: str, options: ParseOptions, import_id: int, work
         if stop is not None and stop.is_set():
             raise JobStopped(import_id)
 
-    parsed = _parsed_batches(path, fmt, options, batch_size, locale, skip=counts.processed,
-                             key=writer.raw_key(fmt, options), lazy=lazy)
+    if processes > 1:
+        parsed = _prepared_batches(path, fmt, options, batch_size, locale, counts.processed,
+                                   writer.raw_key(fmt, options), writer, processes)
+    else:
+        parsed = _parsed_batches(path, fmt, options, batch_size, locale, skip=counts.processed,
+                                 key=writer.raw_key(fmt, options), lazy=lazy)
     size = _WriteSize(batch_size, SQLITE_MAX_BATCH_SIZE if sqlite and adaptive else batch_size)
     try:
         for batch in _grouped(parsed, size):
             started = time.perf_counter()
-            records, digests, raws, failed = _split(batch)
-            result = writer.write(records, digests, raws, failed)
+            if processes > 1:
+                failed = [(line, item) for line, item in batch if isinstance(item, RowError)]
+                result = writer.write_prepared([item for _line, item in batch if not isinstance(item, RowError)])
+            else:
+                records, digests, raws, failed = _split(batch)
+                result = writer.write(records, digests, raws, failed)
             errors = [{"import_id": import_id, "line": line, "external_id": item.external_id, "reason": item.reason}
                       for line, item in sorted(failed, key=itemgetter(0))]
             if errors and stored_errors < MAX_STORED_ERRORS:

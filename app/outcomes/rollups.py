@@ -41,6 +41,7 @@ from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from operator import itemgetter
 
+import numpy as np
 from sqlalchemy import (
     Date,
     DateTime,
@@ -430,6 +431,204 @@ def _compute(session: Session, zones: list[str], first: date, last: date, full: 
     return list(main.values()), list(parts.values()), types
 
 
+# --- computing days from one read of the cases, with numpy ----------------------------------------
+
+# From this many days on, a range is counted by `_compute_streamed`; shorter ones (an API write's days) by `_compute`.
+STREAM_MIN_DAYS = 10
+STREAM_FETCH = 20_000
+_FLAG_NAMES = tuple(name for name, _expression in _RESOLVED_SUMS)
+
+
+def _stream_sql(postgres: bool) -> str:
+    """One row per case: its pod, its three moments (the done moment as _DONE_MOMENT), and every value a group
+    adds, computed by the same SQL expressions as `_compute`'s (NULLs read alike); NULL ids as -1 (ids are >= 1)."""
+    moment = "{0}" if postgres else "COALESCE({0}, '')"  # SQLite: text, and '' sorts before every day
+    return ("SELECT COALESCE(pod_id, -1), " + ", ".join(moment.format(m) for m in (
+                "created_at", "first_resolved_at", f"({_DONE_MOMENT})")) +
+            ", CASE WHEN escalated THEN 1 ELSE 0 END, CASE WHEN first_reply_minutes IS NULL THEN 0 ELSE 1 END, "
+            "COALESCE(first_reply_minutes, 0), CASE WHEN resolution_minutes IS NULL THEN 0 ELSE 1 END, "
+            "COALESCE(resolution_minutes, 0), " + ", ".join(expression for _name, expression in _RESOLVED_SUMS) +
+            ", COALESCE(segment_id, -1), COALESCE(stage_id, -1), channel, request_type, COALESCE(assignee_id, -1) "
+            f"FROM {Case.__table__.name}")
+
+
+def _codes(values: tuple, table: dict) -> list[int]:
+    """Text values as dense codes (NULL: -1), the same code for the same text in every chunk."""
+    setdefault = table.setdefault
+    return [-1 if value is None else setdefault(value, len(table)) for value in values]
+
+
+def _compute_streamed(session: Session, zones: list[str], first: date, last: date, full: bool,
+                      pod_zones: dict, org_zone: str | None = None) -> tuple[list[dict], list[dict], list[dict]]:
+    """`_compute`'s rows from one read of the cases (the whole table when `full`, else those with a moment in the
+    range), grouped by numpy: each case's local days by a sorted search of the zone's day starts (the starts and the
+    comparisons of `_compute`'s SQL: text on SQLite, timestamps on PostgreSQL), its flags by `_compute`'s SQL, then
+    per group the counts, the sums and the sorted minutes. A million cases: eleven GROUP BY scans took 67 s on
+    SQLite and 109 s on PostgreSQL."""
+    conn = session.connection()
+    postgres = conn.dialect.name == "postgresql"
+    plans = []
+    for zone in zones:
+        starts = _day_starts(zone, first, last, not postgres)
+        plans.append((zone, np.array(starts, dtype="datetime64[us]" if postgres else str), zone == org_zone,
+                      None if zone == org_zone else frozenset(p for p, z in pod_zones.items() if z == zone)))
+    count = (last - first).days + 1  # days first..last; each zone's starts end the last one
+    sql = _stream_sql(postgres)
+    params: tuple = ()
+    if not full:
+        marker = "%s" if postgres else "?"
+        lo = min(_day_starts(zone, first, last, not postgres)[0] for zone in zones)
+        hi = max(_day_starts(zone, first, last, not postgres)[-1] for zone in zones)
+        ranges = [f"{column} >= {marker} AND {column} < {marker}"
+                  for column in ("created_at", "first_resolved_at", "closed_at")]
+        if postgres:  # three index scans OR-ed into one bitmap: the table's pages are read in their order
+            sql += " WHERE " + " OR ".join(f"({condition})" for condition in ranges)
+        else:  # the ids from the three indexes, sorted, then the cases in that order: not one seek per case in
+            # moment order all over the table (a multi-index OR), which read a 2,000,000-case table 26 times over
+            sql += " WHERE id IN (" + " UNION ALL ".join(f"SELECT id FROM {Case.__table__.name} WHERE {condition}"
+                                                         for condition in ranges) + ")"
+        params = (lo, hi) * 3
+    channel_codes: dict = {}
+    type_codes: dict = {}
+    chunks: list[list] = []
+    days: list[list] = [[] for _plan in plans]  # per zone, per chunk: (created, resolved, done) day indexes
+    if postgres:  # a server-side cursor: the cases stream in, they are not held whole by the driver
+        cursor = conn.connection.dbapi_connection.cursor(name="rollup_stream")
+    else:
+        cursor = conn.connection.cursor()
+    try:
+        cursor.execute(sql, params)
+        while rows := cursor.fetchmany(STREAM_FETCH):
+            columns = list(zip(*rows, strict=True))
+            del rows
+            moments = [np.array(columns[i], dtype="datetime64[us]" if postgres else str) for i in (1, 2, 3)]
+            for n, (_zone, starts, _org, _pods) in enumerate(plans):
+                found = []
+                for values in moments:
+                    index = np.searchsorted(starts, values, side="right").astype(np.int32) - 1
+                    index[index >= count] = -1  # at or after the last start: outside the days, as NULL in SQL
+                    found.append(index)
+                days[n].append(found)
+            chunk = [np.array(columns[0], dtype=np.int64)]
+            chunk += [np.array(columns[i], dtype=np.int64) for i in range(4, 9 + len(_RESOLVED_SUMS))]
+            offset = 9 + len(_RESOLVED_SUMS)
+            chunk += [np.array(columns[offset], dtype=np.int64), np.array(columns[offset + 1], dtype=np.int64),
+                      np.array(_codes(columns[offset + 2], channel_codes), dtype=np.int64),
+                      np.array(_codes(columns[offset + 3], type_codes), dtype=np.int64),
+                      np.array(columns[offset + 4], dtype=np.int64)]
+            chunks.append(chunk)
+    finally:
+        cursor.close()
+    if not chunks:
+        return [], [], []
+    width = len(chunks[0])
+    merged = [np.concatenate([chunk[i] for chunk in chunks]) for i in range(width)]
+    del chunks
+    pod, escalated, has_reply, reply, has_resolution, resolution = merged[:6]
+    flags = merged[6:6 + len(_RESOLVED_SUMS)]
+    segment, stage, channel, request_type, agent = merged[6 + len(_RESOLVED_SUMS):]
+    # A breakdown's value as one integer per case (-1: the case has none): a cell is (segment, stage).
+    stages = int(stage.max()) + 2
+    cell = np.where((segment >= 0) & (stage >= 0), segment * stages + stage, -1)
+    channel_names = {code: name for name, code in channel_codes.items()}
+    type_names = {code: name for name, code in type_codes.items()}
+    keys_of = {"cell": lambda v: f"{v // stages}:{v % stages}", "channel": channel_names.__getitem__,
+               "request_type": type_names.__getitem__, "agent": str}
+    dims = {"cell": cell, "channel": channel, "request_type": request_type, "agent": agent}
+    day_list = [first + timedelta(days=d) for d in range(count)]
+    main: dict = {}
+    parts: dict = {}
+    types: list[dict] = []
+
+    def main_row(zone: str, day: date, pod_id) -> dict:
+        row = main.get((zone, day, pod_id))
+        if row is None:
+            row = main[(zone, day, pod_id)] = {**dict.fromkeys(COUNTS, 0), "zone": zone, "day": day,
+                                               "pod_id": pod_id, "first_reply_minutes": None,
+                                               "resolution_minutes": None}
+        return row
+
+    def part_row(zone: str, day: date, pod_id, dim: str, key: str) -> dict:
+        row = parts.get((zone, day, pod_id, dim, key))
+        if row is None:
+            row = parts[(zone, day, pod_id, dim, key)] = {
+                **dict.fromkeys(BREAKDOWN_COUNTS, 0), "zone": zone, "day": day, "pod_id": pod_id, "dim": dim,
+                "key": key, "first_reply_minutes": None, "resolution_minutes": None}
+        return row
+
+    for n, (zone, _starts, is_org, zone_pods) in enumerate(plans):
+        created_day, resolved_day, done_day = (np.concatenate([found[i] for found in days[n]]) for i in range(3))
+        if is_org:
+            broken = np.ones(len(pod), dtype=bool)
+        elif zone_pods:
+            broken = np.isin(pod, np.array(sorted(zone_pods), dtype=np.int64))
+        else:
+            broken = None
+        families = (
+            ("created", created_day, (("escalated", escalated),), has_reply, reply, "first_reply_minutes"),
+            ("resolved", resolved_day, tuple(zip(_FLAG_NAMES, flags, strict=True)), has_resolution, resolution,
+             "resolution_minutes"),
+        )
+        for family, day, sums, has_minutes, minutes, minutes_name in families:
+            for group in _groups(day >= 0, day, pod, None, sums, has_minutes, minutes):
+                d, pod_id, _value, size, totals, blob = group
+                row = main_row(zone, day_list[d], pod_id)
+                row[family] = size
+                row.update(totals)
+                row[minutes_name] = blob
+            if broken is None:
+                continue
+            for dim, values in dims.items():
+                for group in _groups((day >= 0) & broken & (values >= 0), day, pod, values, sums, has_minutes,
+                                     minutes):
+                    d, pod_id, value, size, totals, blob = group
+                    row = part_row(zone, day_list[d], pod_id, dim, keys_of[dim](value))
+                    row[family] = size
+                    row.update(totals)
+                    row[minutes_name] = blob
+        for d, pod_id, _value, size, _totals, _blob in _groups(done_day >= 0, done_day, pod, None, (), None,
+                                                               None):
+            main_row(zone, day_list[d], pod_id)["done"] = size
+        for d, pod_id, value, size, _totals, _blob in _groups((created_day >= 0) & (request_type >= 0),
+                                                              created_day, pod, request_type, (), None, None):
+            types.append({"zone": zone, "day": day_list[d], "pod_id": pod_id, "request_type": type_names[value],
+                          "created": size})
+    return list(main.values()), list(parts.values()), types
+
+
+def _groups(chosen, day, pod, values, sums: tuple, has_minutes, minutes) -> Iterator[tuple]:
+    """The groups (day, pod[, value]) of the chosen cases: (day index, pod id or None, value, cases, {name: sum},
+    the sorted minutes packed as `pack` packs them, None when no case has one)."""
+    where = np.flatnonzero(chosen)
+    if not len(where):
+        return
+    day, pod = day[where], pod[where]
+    value = values[where] if values is not None else np.zeros(len(where), dtype=np.int64)
+    sort_keys: tuple = (value, pod, day)  # lexsort: the last key sorts first
+    if minutes is not None:
+        present, minutes = has_minutes[where], minutes[where]
+        sort_keys = (minutes, present, *sort_keys)  # within a group: the cases without minutes first, then ascending
+    order = np.lexsort(sort_keys)
+    day, pod, value = day[order], pod[order], value[order]
+    change = np.flatnonzero((day[1:] != day[:-1]) | (pod[1:] != pod[:-1]) | (value[1:] != value[:-1])) + 1
+    bounds = np.concatenate(([0], change))
+    ends = np.concatenate((change, [len(order)]))
+    sizes = ends - bounds
+    totals = {name: np.add.reduceat(column[where][order], bounds, dtype=np.int64).tolist() for name, column in sums}
+    if minutes is not None:
+        present = present[order]
+        packed = minutes[order].astype("<i4")
+        missing = (sizes - np.add.reduceat(present, bounds, dtype=np.int64)).tolist()
+    for g, (start, end, d, pod_id, v, size) in enumerate(zip(bounds.tolist(), ends.tolist(), day[bounds].tolist(),
+                                                            pod[bounds].tolist(), value[bounds].tolist(),
+                                                            sizes.tolist(), strict=True)):
+        blob = None
+        if minutes is not None and start + missing[g] < end:
+            blob = packed[start + missing[g]:end].tobytes()
+        yield d, None if pod_id < 0 else pod_id, v, size, {name: totals[name][g] for name in totals}, blob
+
+
+
 def _pod_zones(session: Session) -> dict:
     return dict(session.connection().execute(select(Pod.id, Pod.timezone).where(Pod.timezone.is_not(None))).all())
 
@@ -445,7 +644,8 @@ def _write(session: Session, zones: list[str], first: date, last: date, full: bo
     conn = session.connection()
     for table in DAY_TABLES:
         conn.execute(delete(table).where(table.c.zone.in_(zones), table.c.day >= first, table.c.day <= last))
-    computed = _compute(session, zones, first, last, full, _pod_zones(session), org_zone(session))
+    compute = _compute_streamed if full or (last - first).days >= STREAM_MIN_DAYS else _compute
+    computed = compute(session, zones, first, last, full, _pod_zones(session), org_zone(session))
     # Through the driver, as plain tuples: SQLAlchemy's per-row parameter processing cost as much as the counting.
     # On PostgreSQL with COPY: a year of breakdown rows (100,000+) took 8 s as an executemany, under 1 s copied.
     postgres = conn.dialect.name == "postgresql"
