@@ -74,6 +74,7 @@ BIG_IMPORT_ROWS = 100_000
 # thread of the writer's process).
 PROCESS_MIN_ROWS = 50_000
 PARSE_PROCESSES = min(2, os.cpu_count() or 1)
+PARSE_STALL_SECONDS = 120.0  # a parsing process that sends no batch for this long has hung: the import fails
 INDEX_SAMPLE_ROWS = 500  # a file's first rows, looked up to tell a new file from one imported again
 INDEX_BUILD_MEMORY = "256MB"  # PostgreSQL's maintenance_work_mem while the import builds the case indexes again
 
@@ -833,10 +834,7 @@ def _prepared_batches(path: str | Path, fmt: str, options: ParseOptions, batch_s
         finally:
             gc.unfreeze()
         for number in itertools.count():
-            try:
-                item = receivers[number % processes].recv()
-            except EOFError:
-                raise RuntimeError("a parsing process of the import stopped") from None
+            item = _receive(receivers[number % processes], workers[number % processes])
             if item is None:
                 return
             if isinstance(item, _ParseFailed):
@@ -849,6 +847,23 @@ def _prepared_batches(path: str | Path, fmt: str, options: ParseOptions, batch_s
             if process.is_alive():
                 process.terminate()
             process.join()
+
+
+def _receive(receive, process):
+    """The parsing process's next batch. A process that died, or that sends nothing for PARSE_STALL_SECONDS (forked
+    from a process with threads, it could inherit a lock held at the fork and hang), fails the import with the rows
+    committed so far, rather than leaving it "running" for ever."""
+    waited = 0.0
+    while not receive.poll(1.0):
+        waited += 1.0
+        if not process.is_alive() and not receive.poll(0):
+            raise RuntimeError(f"a parsing process of the import stopped (exit code {process.exitcode})")
+        if waited >= PARSE_STALL_SECONDS:
+            raise RuntimeError(f"a parsing process of the import sent nothing for {waited:.0f} s")
+    try:
+        return receive.recv()
+    except EOFError:
+        raise RuntimeError("a parsing process of the import stopped") from None
 
 
 def can_fork() -> bool:

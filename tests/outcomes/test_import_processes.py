@@ -120,3 +120,29 @@ def test_an_import_stopping_half_way_stops_its_parsing_processes(tmp_path, monke
     assert seen[0][1] == 2  # parsing processes did the reading
     assert multiprocessing.active_children() == []  # and none is left behind
     assert db.session.scalar(select(func.count()).select_from(Case)) == 100
+
+
+@pytest.mark.parametrize("fault", ["hangs", "dies"])
+def test_a_parsing_process_that_hangs_or_dies_fails_the_import(tmp_path, monkeypatch, fault):
+    """Forked from a process with threads, a parser could inherit a lock taken at the fork and hang, or be killed:
+    the import then fails (it never shows "running" for ever) and no process is left behind."""
+    import multiprocessing
+    import os
+    import time
+
+    path = zendesk_file(tmp_path, [zendesk_row(Id=str(n)) for n in range(1, 201)])
+    monkeypatch.setattr(ingest, "PROCESS_MIN_ROWS", 0)
+    monkeypatch.setattr(ingest, "PARSE_PROCESSES", 2)
+    monkeypatch.setattr(ingest, "PARSE_STALL_SECONDS", 2.0)
+
+    def broken_parser(send, *args):
+        if fault == "dies":
+            os._exit(3)
+        time.sleep(600)
+
+    monkeypatch.setattr(ingest, "_prepare_in_process", broken_parser)
+    started = time.monotonic()
+    result = ingest.import_file(path, fmt="zendesk", timezone="UTC", batch_size=20)
+    assert result.status == ImportStatus.FAILED.value and result.rows_processed == 0
+    assert time.monotonic() - started < 60  # the watchdog, not the hung process (600 s), ended it
+    assert multiprocessing.active_children() == []
