@@ -288,6 +288,31 @@ def _minutes(text_values: str | None) -> bytes | None:
     return pack([int(value) for value in text_values.split(",")])
 
 
+class _Rows:
+    """The rollup rows a computation fills in, made on first use: `main` by (zone, day, pod), `parts` (breakdown
+    rows) by (zone, day, pod, dim, key); both computations, in SQL and with numpy, give rows of this shape."""
+
+    def __init__(self) -> None:
+        self.main: dict = {}
+        self.parts: dict = {}
+
+    def main_row(self, zone: str, day: date, pod_id) -> dict:
+        row = self.main.get((zone, day, pod_id))
+        if row is None:
+            row = self.main[(zone, day, pod_id)] = {
+                **dict.fromkeys(COUNTS, 0), "zone": zone, "day": day, "pod_id": pod_id,
+                "first_reply_minutes": None, "resolution_minutes": None}
+        return row
+
+    def part_row(self, zone: str, day: date, pod_id, dim: str, key: str) -> dict:
+        row = self.parts.get((zone, day, pod_id, dim, key))
+        if row is None:
+            row = self.parts[(zone, day, pod_id, dim, key)] = {
+                **dict.fromkeys(BREAKDOWN_COUNTS, 0), "zone": zone, "day": day, "pod_id": pod_id, "dim": dim,
+                "key": key, "first_reply_minutes": None, "resolution_minutes": None}
+        return row
+
+
 def _compute(session: Session, zones: list[str], first: date, last: date, full: bool,
              pod_zones: dict, org_zone: str | None = None) -> tuple[list[dict], list[dict], list[dict]]:
     """Rollup rows and request-type rows (every zone) and breakdown rows (each pod in its own zone, every pod's
@@ -301,8 +326,8 @@ def _compute(session: Session, zones: list[str], first: date, last: date, full: 
     # Keeps a subquery from being merged into the query around it, which would compute its day once per use.
     kept = " OFFSET 0" if postgres else " LIMIT -1"
     table = Case.__table__.name
-    main: dict = {}   # (zone, day, pod) -> row
-    parts: dict = {}  # (zone, day, pod, dim, key) -> row
+    made = _Rows()
+    main_row, part_row = made.main_row, made.part_row
     types: list[dict] = []
     cursor = conn.connection.cursor()
     if postgres:  # room to aggregate in memory (hashing) rather than sort every case of the range
@@ -311,21 +336,6 @@ def _compute(session: Session, zones: list[str], first: date, last: date, full: 
     def run(sql: str) -> list:
         cursor.execute(sql)
         return cursor.fetchall()
-
-    def main_row(zone: str, day: date, pod) -> dict:
-        row = main.get((zone, day, pod))
-        if row is None:
-            row = main[(zone, day, pod)] = {**dict.fromkeys(COUNTS, 0), "zone": zone, "day": day, "pod_id": pod,
-                                            "first_reply_minutes": None, "resolution_minutes": None}
-        return row
-
-    def part_row(zone: str, day: date, pod, dim: str, key: str) -> dict:
-        row = parts.get((zone, day, pod, dim, key))
-        if row is None:
-            row = parts[(zone, day, pod, dim, key)] = {
-                **dict.fromkeys(BREAKDOWN_COUNTS, 0), "zone": zone, "day": day, "pod_id": pod, "dim": dim,
-                "key": key, "first_reply_minutes": None, "resolution_minutes": None}
-        return row
 
     try:
         for zone in zones:
@@ -428,7 +438,7 @@ def _compute(session: Session, zones: list[str], first: date, last: date, full: 
                 cursor.execute(f"DROP TABLE {span}")
     finally:
         cursor.close()
-    return list(main.values()), list(parts.values()), types
+    return list(made.main.values()), list(made.parts.values()), types
 
 
 # --- computing days from one read of the cases, with numpy ----------------------------------------
@@ -536,25 +546,9 @@ def _compute_streamed(session: Session, zones: list[str], first: date, last: dat
                "request_type": type_names.__getitem__, "agent": str}
     dims = {"cell": cell, "channel": channel, "request_type": request_type, "agent": agent}
     day_list = [first + timedelta(days=d) for d in range(count)]
-    main: dict = {}
-    parts: dict = {}
+    made = _Rows()
+    main_row, part_row = made.main_row, made.part_row
     types: list[dict] = []
-
-    def main_row(zone: str, day: date, pod_id) -> dict:
-        row = main.get((zone, day, pod_id))
-        if row is None:
-            row = main[(zone, day, pod_id)] = {**dict.fromkeys(COUNTS, 0), "zone": zone, "day": day,
-                                               "pod_id": pod_id, "first_reply_minutes": None,
-                                               "resolution_minutes": None}
-        return row
-
-    def part_row(zone: str, day: date, pod_id, dim: str, key: str) -> dict:
-        row = parts.get((zone, day, pod_id, dim, key))
-        if row is None:
-            row = parts[(zone, day, pod_id, dim, key)] = {
-                **dict.fromkeys(BREAKDOWN_COUNTS, 0), "zone": zone, "day": day, "pod_id": pod_id, "dim": dim,
-                "key": key, "first_reply_minutes": None, "resolution_minutes": None}
-        return row
 
     for n, (zone, _starts, is_org, zone_pods) in enumerate(plans):
         created_day, resolved_day, done_day = (np.concatenate([found[i] for found in days[n]]) for i in range(3))
@@ -593,7 +587,7 @@ def _compute_streamed(session: Session, zones: list[str], first: date, last: dat
                                                               created_day, pod, request_type, (), None, None):
             types.append({"zone": zone, "day": day_list[d], "pod_id": pod_id, "request_type": type_names[value],
                           "created": size})
-    return list(main.values()), list(parts.values()), types
+    return list(made.main.values()), list(made.parts.values()), types
 
 
 def _groups(chosen, day, pod, values, sums: tuple, has_minutes, minutes) -> Iterator[tuple]:
