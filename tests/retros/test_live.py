@@ -212,26 +212,30 @@ def _first_card(retro):
     return db.session.scalar(select(db.func.min(RetroCard.id)).where(RetroCard.retro_id == retro.id))
 
 
-def test_with_redis_an_unchanged_poll_reads_no_database(app, team, make_retro, as_user, count_queries):
+@pytest.fixture
+def with_redis(app):
+    """The app with REDIS_URL set to a scratch Redis database (skipped where no Redis answers)."""
     redis = pytest.importorskip("redis")
     try:
         redis.Redis.from_url("redis://127.0.0.1:6379/15", socket_connect_timeout=0.3).ping()
     except redis.RedisError:
         pytest.skip("no Redis on 127.0.0.1:6379")
     app.config["REDIS_URL"] = "redis://127.0.0.1:6379/15"
-    try:
-        retro = make_retro("reflect")
-        client = as_user(team.members[0])
-        url = _poll_url(_body(client.get(f"/retros/{retro.id}")))
-        assert client.get(url).status_code == 204  # the first check reads the database and fills Redis
-        with count_queries() as counter:
-            assert app.test_client().get(url).status_code == 204
-        assert counter.count == 0, counter.statements
-        client.post(f"/retros/{retro.id}/cards", data={"column": "start", "text": "New"}, headers=HTMX)
-        with count_queries() as counter:
-            assert app.test_client().get(url).status_code != 204  # the write reached Redis on commit
-    finally:
-        app.config["REDIS_URL"] = ""
+    yield
+    app.config["REDIS_URL"] = ""
+
+
+def test_with_redis_an_unchanged_poll_reads_no_database(app, with_redis, team, make_retro, as_user, count_queries):
+    retro = make_retro("reflect")
+    client = as_user(team.members[0])
+    url = _poll_url(_body(client.get(f"/retros/{retro.id}")))
+    assert client.get(url).status_code == 204  # the first check reads the database and fills Redis
+    with count_queries() as counter:
+        assert app.test_client().get(url).status_code == 204
+    assert counter.count == 0, counter.statements
+    client.post(f"/retros/{retro.id}/cards", data={"column": "start", "text": "New"}, headers=HTMX)
+    with count_queries() as counter:
+        assert app.test_client().get(url).status_code != 204  # the write reached Redis on commit
 
 
 def test_the_vote_board_a_phase_change_brings_is_rendered_once_for_people_in_the_same_situation(
@@ -287,28 +291,19 @@ def test_the_group_board_a_phase_change_brings_is_shared_unless_a_card_cites_a_c
 
 
 def test_with_redis_the_board_a_phase_change_brings_is_rendered_once_for_every_worker(
-    app, team, make_retro, as_user, count_queries, monkeypatch
+    app, with_redis, team, make_retro, as_user, count_queries, monkeypatch
 ):
-    redis = pytest.importorskip("redis")
-    try:
-        redis.Redis.from_url("redis://127.0.0.1:6379/15", socket_connect_timeout=0.3).ping()
-    except redis.RedisError:
-        pytest.skip("no Redis on 127.0.0.1:6379")
-    app.config["REDIS_URL"] = "redis://127.0.0.1:6379/15"
-    try:
-        retro = make_retro("reflect")
-        for i in range(4):
-            _card(retro, team.members[i % 3], f"Shared {i}")
-        readers = [as_user(member) for member in team.members[:2]]
-        urls = [_poll_url(_body(reader.get(f"/retros/{retro.id}"))) for reader in readers]
-        advance_to(retro, "group", team.coach)
-        first = readers[0].get(urls[0], headers=HTMX)
-        monkeypatch.setattr(live, "_RENDERS", type(live._RENDERS)())  # another worker: nothing in its memory
-        with count_queries() as counter:
-            second = readers[1].get(urls[1], headers=HTMX)
-        assert "Shared 3" in _body(first) and "Shared 3" in _body(second)
-        assert not any("retro_cards" in s for s in counter.statements), counter.statements  # taken from Redis
-        tokens = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
-        assert set(tokens.findall(_body(first))).isdisjoint(tokens.findall(_body(second)))
-    finally:
-        app.config["REDIS_URL"] = ""
+    retro = make_retro("reflect")
+    for i in range(4):
+        _card(retro, team.members[i % 3], f"Shared {i}")
+    readers = [as_user(member) for member in team.members[:2]]
+    urls = [_poll_url(_body(reader.get(f"/retros/{retro.id}"))) for reader in readers]
+    advance_to(retro, "group", team.coach)
+    first = readers[0].get(urls[0], headers=HTMX)
+    monkeypatch.setattr(live, "_RENDERS", type(live._RENDERS)())  # another worker: nothing in its memory
+    with count_queries() as counter:
+        second = readers[1].get(urls[1], headers=HTMX)
+    assert "Shared 3" in _body(first) and "Shared 3" in _body(second)
+    assert not any("retro_cards" in s for s in counter.statements), counter.statements  # taken from Redis
+    tokens = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
+    assert set(tokens.findall(_body(first))).isdisjoint(tokens.findall(_body(second)))
