@@ -251,7 +251,7 @@ def _plan() -> Plan:
         .join(Segment, Segment.id == Coverage.segment_id)
         .join(LifecycleStage, LifecycleStage.id == Coverage.stage_id)
         .where(Coverage.valid_to.is_(None), Pod.active)
-        .order_by(Pod.name)
+        .order_by(Pod.name, Segment.name, LifecycleStage.name)  # a total order: the same draws on every database
     )
     for pod, segment_name, stage_name in rows:
         owner = owners.get(pod.id)
