@@ -255,7 +255,7 @@ def _forget(session) -> None:
 # and, with Redis, once for every worker (the first takes a short lock and renders; the others wait for its result
 # rather than render it again, and render it themselves if it does not come).
 
-_RENDERS: OrderedDict[str, str] = OrderedDict()
+_RENDERS: OrderedDict[str, tuple[float, str]] = OrderedDict()  # key: (kept until, text)
 _RENDERS_SIZE = 16
 _RENDER_LOCKS: dict[str, threading.Lock] = {}
 _RENDER_TTL = 120  # seconds; keys carry the board's version, so an old render is never served for a new version
@@ -267,20 +267,29 @@ def shared_render(key: str, render) -> str:
     """The text for ``key``, rendered once for everyone asking with the same key (see above). ``render()`` returns
     (text, shareable): a text that is not shareable (the feature found it differs by person after all) is kept by
     nobody, and each caller renders their own."""
-    found = _RENDERS.get(key)
+    found = _kept(key)
     if found is not None:
         return found
     with _RENDER_LOCKS.setdefault(key, threading.Lock()):
-        found = _RENDERS.get(key)
+        found = _kept(key)
         if found is None:
             found, shareable = _shared_across_workers(key, render)
             if shareable:
-                _RENDERS[key] = found
+                _RENDERS[key] = (time.monotonic() + _RENDER_TTL, found)
                 while len(_RENDERS) > _RENDERS_SIZE:
                     _RENDERS.popitem(last=False)
     if len(_RENDER_LOCKS) > 4 * _RENDERS_SIZE:
         _RENDER_LOCKS.clear()  # held locks stay with their holders; a later caller at worst renders once more
     return found
+
+
+def _kept(key: str) -> str | None:
+    """This process's render for ``key`` while it is young (what is not part of the key, such as today's date in a
+    date field's lower bound, is at most this old)."""
+    found = _RENDERS.get(key)
+    if found is None or found[0] < time.monotonic():
+        return None
+    return found[1]
 
 
 def _shared_across_workers(key: str, render) -> tuple[str, bool]:

@@ -59,6 +59,7 @@ CLK = os.sysconf("SC_CLK_TCK")
 POLL_ATTR = re.compile(r'hx-get="([^"]+)" hx-trigger="every 2s')
 ITEM = re.compile(r'name="item" value="((?:card|group)-[0-9]+)"')
 CSRF = re.compile(r'"X-CSRFToken": "([^"]+)"')
+NEW_PHASE = re.compile(r'id="retro-board"[^>]* data-phase="([a-z]+)"')
 
 
 # --- a small HTTP client with a cookie jar ---------------------------------------------------------------
@@ -141,12 +142,12 @@ class Stats:
         return status, headers, body
 
     def table(self) -> list[str]:
-        lines = [f"  {'request':<16}{'n':>6}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}{'errors':>8}"]
+        lines = [f"  {'request':<22}{'n':>6}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}{'errors':>8}"]
         for kind in sorted(self.times):
             values = sorted(self.times[kind])
             p95 = values[min(len(values) - 1, int(round(0.95 * (len(values) - 1))))]
             lines.append(
-                f"  {kind:<16}{len(values):>6}{statistics.median(values) * 1000:>9.1f}"
+                f"  {kind:<22}{len(values):>6}{statistics.median(values) * 1000:>9.1f}"
                 f"{p95 * 1000:>9.1f}{values[-1] * 1000:>9.1f}{self.errors.get(kind, 0):>8}"
             )
         for kind, sample in self.samples.items():
@@ -240,10 +241,15 @@ class Pollers:
             return
         elapsed = time.perf_counter() - started
         kind = "poll 204" if status == 204 and "hx-refresh" not in headers else "poll changed"
+        phase = None
         if status == 200 and 'id="retro-live"' in body:
             kind = "poll new phase"  # the whole live area after a phase change: 60 pages ask at once
+            found = NEW_PHASE.search(body)
+            phase = found.group(1) if found else "?"
         with self.stats.lock:
             self.stats.times[kind].append(elapsed)
+            if phase:  # and apart by the phase it brings (each is its own burst)
+                self.stats.times[f"poll new phase: {phase}"].append(elapsed)
             if status not in (200, 204):
                 self.stats.errors[kind] += 1
                 self.stats.samples.setdefault(kind, f"{status} {body[:200]!r}")

@@ -8,6 +8,7 @@ from datetime import date, datetime
 
 from flask import url_for
 from flask_babel import gettext, ngettext
+from markupsafe import Markup
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import selectinload
 
@@ -35,6 +36,7 @@ from app.timeutil import utcnow
 # The team pulse is shown once the check-in has ended (answers can no longer change, so no single answer can be
 # isolated by watching the figures move) and only from this many answers.
 PULSE_MINIMUM = 3
+OWNER_SLOT = "\x00owner-%d\x00"  # in a shared render: "selected" for the viewer's own option, nothing for others
 
 
 @dataclass
@@ -92,6 +94,15 @@ class Board:
     segments: list = field(default_factory=list)
     stages: list = field(default_factory=list)
     labels: Labels | None = None
+    # Rendered once for everyone in the same situation (views._phase_change): what is the viewer's own is a slot
+    # each answer fills in (their CSRF token, themselves as a new action's default owner).
+    shared: bool = False
+
+    def owner_default(self, person_id: int) -> str:
+        """The attribute of a new action's owner option: the viewer is the default (a slot when shared)."""
+        if self.shared:
+            return Markup(OWNER_SLOT % person_id)
+        return "selected" if person_id == self.viewer.id else ""
 
     @property
     def phase(self) -> str:

@@ -11,6 +11,7 @@ The page polls `board` with a signed token (app/live.py): while the retro's vers
 
 from __future__ import annotations
 
+import re
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import date
@@ -521,13 +522,7 @@ def board(retro_id: int):
                 "retros/_pulse_count.html", board=SimpleNamespace(pulse_count=pulse_count(retro)), oob=True
             )
         return _live_answer(render_template("retros/_poll.html", board=view, poll_url=_poll_url(view)) + part)
-    if known_phase != retro.phase:
-        return _live_answer(_phase_change(retro))
-    board = load_board(retro, current_user)
-    return _live_answer(
-        render_template("retros/_poll.html", board=board, poll_url=_poll_url(board))
-        + render_template("retros/_board.html", board=board, oob=True)
-    )
+    return _live_answer(_changed(retro, phase_changed=known_phase != retro.phase))
 
 
 def _live_answer(body: str) -> Response:
@@ -536,22 +531,28 @@ def _live_answer(body: str) -> Response:
     return response
 
 
-# Answers to a phase change that are the same for everyone in the same situation: when a phase starts, 60 pages
-# ask at once, and on a board being grouped, or voted on before the viewer's first vote, where no card cites a
-# case, what they see differs only by the viewer's roles, language and time zone (a 480-card group board is about
-# 100 ms to render: 60 of them were 6 CPU-seconds). Rendered once for all workers (live.shared_render: Redis when
-# configured) and keyed by the retro's version, so a change never serves an old one; each person's forms get
-# their own CSRF token.
+# Answers to a changed poll that are the same for everyone in the same situation. When a phase starts, 60 pages ask
+# at once; on a board being grouped or discussed every change sends the board to every page again. Where no card
+# cites a case (shown as each viewer may see it), what the grouping, discussion and closed boards show differs only
+# by the viewer's roles, language and time zone, and the vote board too before the viewer's first vote: a 480-card
+# board is 20-40 ms to render unloaded, 60 of them were seconds of CPU with the room waiting. Rendered once for all
+# workers (live.shared_render: Redis when configured) and keyed by the retro's version, so a change never serves
+# an old one; the viewer's own parts are slots filled in per answer (_fill).
 _CSRF_SLOT = "\x00csrf\x00"
+_OWNER_SLOTS = re.compile("\x00owner-([0-9]+)\x00")
+_SHARED_PHASES = (Phase.GROUP.value, Phase.DISCUSS.value, Phase.CLOSED.value)
 
 
-def _phase_change(retro: Retro) -> str:
+def _changed(retro: Retro, phase_changed: bool) -> str:
+    """The poller at the current version and, after a phase change, everything that follows the phase (the
+    facilitation, the phase list, the board), otherwise the board."""
     participant = can(current_user, "retros.take_part", retro)
     view = SimpleNamespace(retro=retro, participant=participant)
     poll = render_template("retros/_poll.html", board=view, poll_url=_poll_url(view))
-    if retro.phase == Phase.GROUP.value or (retro.phase == Phase.VOTE.value and not tally_of(retro, current_user)):
+    template = "retros/_live_oob.html" if phase_changed else "retros/_board.html"
+    if retro.phase in _SHARED_PHASES or (retro.phase == Phase.VOTE.value and not tally_of(retro, current_user)):
         key = repr((
-            "retro-phase",
+            template,
             retro.id,
             retro.created_at.isoformat(),  # an id SQLite gave again after a delete, or a test database's, is another
             retro.version,
@@ -561,21 +562,30 @@ def _phase_change(retro: Retro) -> str:
             can(current_user, "retros.facilitate", retro),
             can(current_user, "retros.run", retro.pod_id),
         ))
-        return poll + live.shared_render(key, lambda: _live_area(retro.id, shareable=True)).replace(
-            _CSRF_SLOT, generate_csrf()
-        )
-    return poll + _live_area(retro.id)[0].replace(_CSRF_SLOT, generate_csrf())
+        return poll + _fill(live.shared_render(key, lambda: _render_shared(retro.id, template, shareable=True)))
+    return poll + _fill(_render_shared(retro.id, template)[0])
 
 
-def _live_area(retro_id: int, shareable: bool = False) -> tuple[str, bool]:
-    """Everything that follows the retro's phase, with a slot for the CSRF token, and whether anyone else in the
-    same situation sees the same (no vote of the viewer's, no card citing a case they may or may not see)."""
+def _render_shared(retro_id: int, template: str, shareable: bool = False) -> tuple[str, bool]:
+    """``template`` for the current viewer with slots for what is theirs alone (see _fill), and whether anyone else in
+    the same situation sees the same (no vote of the viewer's on the vote board, no card citing a case they may or
+    may not see)."""
     board = load_board(db.session.scalar(select(Retro).options(*WITH_POD).where(Retro.id == retro_id)), current_user)
-    live_area = render_template("retros/_live_oob.html", board=board).replace(generate_csrf(), _CSRF_SLOT)
+    board.shared = True
+    text = render_template(template, board=board, oob=True).replace(generate_csrf(), _CSRF_SLOT)
     if shareable:
         cards = [c for col in board.columns for c in col.cards] + [c for g in board.group_cards.values() for c in g]
-        shareable = not board.votes_used and not any(c.case_ref for c in cards)
-    return live_area, shareable
+        shareable = not (board.phase == Phase.VOTE.value and board.votes_used) and not any(c.case_ref for c in cards)
+    return text, shareable
+
+
+def _fill(text: str) -> str:
+    """A shared render made the viewer's: their own CSRF token, themselves as a new action's default owner."""
+    text = text.replace(_CSRF_SLOT, generate_csrf())
+    if "\x00owner-" in text:
+        mine = str(current_user.id)
+        text = _OWNER_SLOTS.sub(lambda slot: "selected" if slot.group(1) == mine else "", text)
+    return text
 
 
 # --- exports ----------------------------------------------------------------------------------------

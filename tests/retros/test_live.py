@@ -307,3 +307,41 @@ def test_with_redis_the_board_a_phase_change_brings_is_rendered_once_for_every_w
     assert not any("retro_cards" in s for s in counter.statements), counter.statements  # taken from Redis
     tokens = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
     assert set(tokens.findall(_body(first))).isdisjoint(tokens.findall(_body(second)))
+
+
+def _owner_default(body: str) -> str:
+    owners = re.search(r'<select name="owner_id" required>(.*?)</select>', body, re.S).group(1)
+    return re.search(r'<option value="([0-9]+)" selected>', owners).group(1)
+
+
+def test_the_discussion_board_is_rendered_once_and_each_person_is_their_own_default_owner(
+    team, make_retro, as_user, count_queries
+):
+    retro = make_retro("reflect")
+    for i in range(4):
+        _card(retro, team.members[i % 3], f"Discussed {i}")
+    advance_to(retro, "vote", team.coach)
+    readers = [as_user(member) for member in team.members[:2]]
+    urls = [_poll_url(_body(reader.get(f"/retros/{retro.id}"))) for reader in readers]
+    retros.cast_vote(team.members[0], retro, card_id=_first_card(retro))  # a vote of their own changes nothing here
+    db.session.commit()
+    advance_to(retro, "discuss", team.coach)
+    first = readers[0].get(urls[0], headers=HTMX)
+    with count_queries() as counter:
+        second = readers[1].get(urls[1], headers=HTMX)
+    assert "Discussed 3" in _body(first) and "Discussed 3" in _body(second)
+    assert not any("retro_cards" in s for s in counter.statements), counter.statements
+    assert _owner_default(_body(first)) == str(team.members[0].id)
+    assert _owner_default(_body(second)) == str(team.members[1].id)
+    assert "\x00" not in _body(first) + _body(second)
+    # A note changes the board: the next poll of each page brings it, rendered once for both.
+    urls = [_poll_url(_body(r)) for r in (first, second)]
+    readers[0].post(f"/retros/{retro.id}/notes", data={"topic": f"card-{_first_card(retro)}", "text": "Call back"},
+                    headers=HTMX)
+    first = readers[0].get(urls[0], headers=HTMX)
+    with count_queries() as counter:
+        second = readers[1].get(urls[1], headers=HTMX)
+    assert "Call back" in _body(first) and "Call back" in _body(second)
+    assert 'id="retro-board"' in _body(second) and 'id="retro-live"' not in _body(second)
+    assert not any("retro_cards" in s for s in counter.statements), counter.statements
+    assert _owner_default(_body(second)) == str(team.members[1].id)
