@@ -79,7 +79,16 @@ def create_app(config: type[Config] | None = None) -> Flask:
     if hops > 0:  # behind a TLS proxy: the client address is the one the trusted proxies saw
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)  # type: ignore[method-assign]
 
+    from app import connections  # built-time import: see _register_models
+
+    cheap_checks = connections.watched_by_socket(app.config["SQLALCHEMY_DATABASE_URI"])
+    if cheap_checks:  # a pooled connection is checked through its socket, not with a SELECT 1 per request
+        options = app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {}
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**options, "pool_pre_ping": False}
     db.init_app(app)
+    if cheap_checks:
+        with app.app_context():
+            connections.watch(db.engine)
     migrate.init_app(app, db, render_as_batch=True, compare_type=True)
     login_manager.init_app(app)
     csrf.init_app(app)
