@@ -179,11 +179,12 @@ def _register_blueprints(app: Flask) -> None:
 def _register_template_helpers(app: Flask) -> None:
     # built-time imports: see _register_models
     from app import permissions
-    from app.forms import EmptyForm
+    from app.forms import EmptyForm, csrf_input
     from app.htmx import is_htmx
 
     app.jinja_env.globals.update(
         empty_form=lambda: EmptyForm(formdata=None),  # a CSRF field only: never reads the request body
+        csrf_input=csrf_input,  # the same field without a form: macros/forms.html csrf_field()
         can=permissions.template_can,
         P=permissions,
         is_htmx=is_htmx,

@@ -86,3 +86,22 @@ def test_csv_cells_in_each_locale():
     assert csv_text([row], CsvStyle.for_locale("it")) == \
         "04/03/2026;03/12/2026 09:05:07;0,85;12,50;1200;-3;1;;'=SUM(A1)\r\n"
     assert csv_text([[1e-7, "a;b"]], CsvStyle.for_locale("it")) == '0,0000001;"a;b"\r\n'
+
+
+def test_csrf_field_writes_what_an_empty_form_writes(app):
+    from app.forms import EmptyForm, csrf_input
+
+    before = app.config["WTF_CSRF_ENABLED"]
+    for enabled in (True, False):
+        app.config["WTF_CSRF_ENABLED"] = enabled
+        try:
+            with app.test_request_context("/"):
+                form = EmptyForm(formdata=None)
+                expected = str(form.csrf_token(id=False)) if enabled else ""
+                rendered = app.jinja_env.from_string(
+                    '{% from "macros/forms.html" import csrf_field %}{{ csrf_field() }}'
+                ).render()
+                assert str(csrf_input()) == rendered == expected
+                assert ('name="csrf_token"' in rendered) == enabled
+        finally:
+            app.config["WTF_CSRF_ENABLED"] = before
