@@ -39,9 +39,9 @@ from app.outcomes.importers import (
     RowError,
     _,
     check_file,
+    keyed_batches,
     open_text,
     parse,
-    parse_keyed,
 )
 from app.outcomes.models import Case, Import, ImportRowError, ImportStatus, Source
 from app.outcomes.records import CaseRecord
@@ -757,7 +757,7 @@ def _parsed_batches(path: str | Path, fmt: str, options: ParseOptions, batch_siz
     """
     if not PARSE_IN_THREAD:
         with open_text(path) as stream:
-            yield from batches(parse_keyed(stream, fmt, options, key, skip=skip, lazy=lazy), batch_size)
+            yield from keyed_batches(stream, fmt, options, key, batch_size, skip=skip, lazy=lazy)
         return
     app = current_app._get_current_object()
     handoff: queue.Queue = queue.Queue(maxsize=PARSE_AHEAD)
@@ -776,7 +776,7 @@ def _parsed_batches(path: str | Path, fmt: str, options: ParseOptions, batch_siz
         with app.app_context(), force_locale(locale):
             try:
                 with open_text(path) as stream:
-                    for batch in batches(parse_keyed(stream, fmt, options, key, skip=skip, lazy=lazy), batch_size):
+                    for batch in keyed_batches(stream, fmt, options, key, batch_size, skip=skip, lazy=lazy):
                         if not put(batch):
                             return
             except BaseException as exc:  # noqa: BLE001  (handed to the consumer, which raises it)
@@ -808,17 +808,11 @@ def _prepare_in_process(send, app, locale: str, path: str | Path, fmt: str, opti
     try:
         with app.app_context(), force_locale(locale):
             with open_text(path) as stream:
-                rows = parse_keyed(stream, fmt, options, key, skip=skip, lazy=True,
-                                   wanted=lambda ordinal: (ordinal // batch_size) % processes == index)
-                for number, batch in enumerate(batches(rows, batch_size)):
-                    if number % processes != index:
-                        continue
-                    out = []
-                    for line, item, digest in batch:
-                        if isinstance(item, RawRow):
-                            item = item.read()
-                        out.append((line, item if isinstance(item, RowError) else writer.prepare(item, digest)))
-                    send.send(out)
+                prepare = writer.prepare
+                for batch in keyed_batches(stream, fmt, options, key, batch_size, skip=skip,
+                                           turn=(index, processes)):
+                    send.send([(line, item if isinstance(item, RowError) else prepare(item, digest))
+                               for line, item, digest in batch])
         send.send(None)
     except BaseException as exc:  # noqa: BLE001  (handed to the writer's process, which raises it)
         try:
