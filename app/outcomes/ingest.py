@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import itertools
+import json
 import logging
 import multiprocessing
 import os
@@ -114,6 +115,10 @@ DATETIME_POSITIONS = tuple(i for i, name in enumerate(COMPARED)
 ROLLUP_POSITIONS = tuple(COMPARED.index(name) for name in rollups.TIMESTAMPS)
 STAMP_COLUMNS = ("source", "import_id", "imported_at")
 INSERT_COLUMNS = COMPARED + ("row_hash", "raw_hash") + STAMP_COLUMNS
+# The rows of a file whose case is missing or may differ, from [[external_id, row digest], ...] as JSON (SQLite)
+DIFFERING_SQL = ("SELECT json_extract(j.value, '$[0]'), c.id, c.row_hash, c.raw_hash FROM json_each(?) AS j "
+                 "LEFT JOIN cases AS c ON c.source = ? AND c.external_id = json_extract(j.value, '$[0]') "
+                 "WHERE c.id IS NULL OR c.row_hash IS NULL OR c.raw_hash IS NOT json_extract(j.value, '$[1]')")
 # Bump when a change to the readers makes the same cells give other values: every file is then read again once.
 READER_VERSION = 1
 
@@ -367,13 +372,27 @@ class CaseWriter:
             if self.days is not None:  # a file import (the API's writes keep the connection's cache)
                 cursor.execute(f"PRAGMA cache_size=-{SQLITE_IMPORT_CACHE_KIB}")
         # Each case's digest, id and rollup timestamps: an unchanged row is known by its digest alone.
-        existing = self._existing(cursor, [*latest, *(raw.external_id for _line, raw in raws)], self.hashed_columns)
+        differing = None
+        if raws and not self.postgres:
+            # SQLite: the database names the rows that differ from their case (of a file imported again, next to
+            # none) instead of handing back every case's digests to compare here
+            existing = self._existing(cursor, list(latest), self.hashed_columns) if latest else {}
+            differing = self._differing(cursor, raws)
+        else:
+            existing = self._existing(cursor, [*latest, *(raw.external_id for _line, raw in raws)],
+                                      self.hashed_columns)
         for line, raw in raws:
-            found = existing.get(raw.external_id)
-            # row_hash NULL: the case changed since (an edit, a re-attribution); its file row says nothing of it now
-            if found is not None and found[1][2] == raw.digest and found[1][1] is not None:
+            if differing is None:
+                found = existing.get(raw.external_id)
+                # row_hash NULL: the case changed since (an edit, a re-attribution); its file row says nothing of it
+                if found is not None and found[1][2] == raw.digest and found[1][1] is not None:
+                    result.unchanged += 1
+                    continue
+            elif raw.external_id not in differing:
                 result.unchanged += 1
                 continue
+            elif differing[raw.external_id] is not None:
+                existing[raw.external_id] = differing[raw.external_id]
             item = raw.read()
             if isinstance(item, RowError):
                 if errors is None:
@@ -459,6 +478,14 @@ class CaseWriter:
             for found in cursor.fetchall():
                 moments.extend(found)
         return moments
+
+    def _differing(self, cursor, raws: Sequence[tuple[int, RawRow]]) -> dict[str, tuple[int, tuple] | None]:
+        """SQLite: of these file rows (ids each once), those whose case is missing (None) or may differ — its
+        raw_hash is another, or its row_hash NULL — as `_existing` gives them; the others are unchanged."""
+        pairs = json.dumps([[raw.external_id, raw.digest] for _line, raw in raws])
+        cursor.execute(DIFFERING_SQL, (pairs, self.source))
+        return {external_id: None if case_id is None else (case_id, (external_id, row_hash, raw_hash))
+                for external_id, case_id, row_hash, raw_hash in cursor.fetchall()}
 
     def _existing(self, cursor, external_ids: list[str], columns: str) -> dict[str, tuple[int, tuple]]:
         """external_id → (case id, the values of `columns`, which start with external_id)."""
