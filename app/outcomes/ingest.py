@@ -250,7 +250,7 @@ class CaseWriter:
         # row_hash and raw_hash are only ever set together: a raw_hash vouches for the case's row_hash values
         self.hash_sql = f"UPDATE cases SET row_hash = {marker}, raw_hash = {marker} WHERE id = {marker}"
         # What a file import sets the page cache back to when it ends (SQLITE_IMPORT_CACHE_KIB while it runs)
-        self.cache_size = None if self.postgres else db.session.connection().exec_driver_sql(
+        self.cache_size = None if self.postgres or days is None else db.session.connection().exec_driver_sql(
             "PRAGMA cache_size").scalar()
 
     def restore_cache(self) -> None:
