@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import itertools
 import json
@@ -688,6 +689,44 @@ def execute_import(import_id: int, worker: str, path: str | Path, fmt: str, opti
     over), or "stopped" when `stop` was set: then it is queued again from its last committed batch.
     Runs in the caller's locale context (messages are written in it).
     """
+    try:
+        return _execute_import(import_id, worker, path, fmt, options, counts, stored_errors=stored_errors,
+                               progress=progress, batch_size=batch_size, locale=locale, stop=stop)
+    finally:
+        _release_memory()
+
+
+def _release_memory() -> None:
+    """Give back to the system what the import's end took (SQLite's page cache filled by the index builds and the
+    rollups, the heap they left): the worker waits for its next job at the size it started, and a next import's
+    parsing processes, forked from it, do not inherit it (a 1,000,000-row import then another one: the second
+    began 70 MB larger)."""
+    try:
+        if db.session.get_bind().dialect.name == "sqlite":
+            db.session.rollback()
+            db.session.connection().exec_driver_sql("PRAGMA shrink_memory")
+            db.session.rollback()
+    except SQLAlchemyError:  # never in place of what ended the import
+        log.warning("SQLite's memory was not shrunk after an import", exc_info=True)
+    if _MALLOC_TRIM is not None:
+        _MALLOC_TRIM(0)
+
+
+def _malloc_trim():
+    """glibc's malloc_trim, which hands the free memory at the heap's top and in its middle back to the system;
+    None elsewhere (nothing to do there)."""
+    try:
+        return ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return None
+
+
+_MALLOC_TRIM = _malloc_trim()
+
+
+def _execute_import(import_id: int, worker: str, path: str | Path, fmt: str, options: ParseOptions,
+                    counts: ImportProgress, *, stored_errors: int, progress: Callable[[ImportProgress], None] | None,
+                    batch_size: int | None, locale: str, stop: threading.Event | None) -> str:
     committed = replace(counts)
     days: set = set()
     # A resumed job does not know the days its earlier attempt changed: it rebuilds the rollups at its end.
