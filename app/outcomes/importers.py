@@ -183,7 +183,7 @@ def parse(stream: TextIO, fmt: str, options: ParseOptions, skip: int = 0) -> Ite
 
 @dataclass(slots=True)
 class RawRow:
-    """A row passed over unread (`parse_keyed` with lazy): its id and digest are enough to know it is unchanged;
+    """A row passed over unread (`keyed_batches` with lazy): its id and digest are enough to know it is unchanged;
     `read()` gives what `parse` would have given for it (a CaseRecord or a RowError)."""
 
     external_id: str
@@ -198,17 +198,84 @@ class RawRow:
 KeyedRow = tuple[int, "CaseRecord | RowError | RawRow", str | None]
 
 
-def parse_keyed(stream: TextIO, fmt: str, options: ParseOptions, key: bytes, *, skip: int = 0,
-                lazy: bool = False, wanted: Callable[[int], bool] | None = None) -> Iterator[KeyedRow]:
-    """`parse`, with each well-formed row's digest: (line, item, digest), the digest of the row's cells keyed by
-    `key` (which must stand for everything else a case depends on: the format, the options, the mappings).
+def keyed_batches(stream: TextIO, fmt: str, options: ParseOptions, key: bytes, size: int, *, skip: int = 0,
+                  lazy: bool = False, turn: tuple[int, int] = (0, 1)) -> Iterator[list[KeyedRow]]:
+    """`parse`'s rows in lists of `size`, each well-formed row with its digest: (line, item, digest), the digest of
+    the row's cells keyed by `key` (which must stand for everything else a case depends on: the format, the options,
+    the mappings). Reads the header now (FileRejected when it is not `fmt`).
 
     With `lazy`, rows with a usable id are not read at all: they come as RawRow, for a writer that reads only
     those whose digest differs from the stored one (a file imported again). Rows with no usable id are read
-    (they are row errors). Cells never hold NUL (scan_file refuses such files), so NUL joins them unambiguously.
+    (they are row errors). With `turn` (index, processes), only the lists numbered index, index + processes, ...
+    are made: a parsing process passes over the rows another one reads, counting them alike (only the CSV is
+    read). Cells never hold NUL (scan_file refuses such files), so NUL joins them unambiguously.
     """
     reader, parser, width = _open(stream, fmt, options)
-    return _keyed_rows(reader, parser, width, skip, key, lazy, wanted)
+    return _keyed_batches(reader, parser, width, skip, key, lazy, size, *turn)
+
+
+def _keyed_batches(reader, parser: _Parser, width: int, skip: int, key: bytes, lazy: bool, size: int,
+                   index: int, processes: int) -> Iterator[list[KeyedRow]]:
+    """One loop over the CSV rows making whole lists (a generator per row, then a list of its rows, cost as much as
+    reading the cells). Blank lines are not rows; a row the CSV reader refuses is one, as a row error."""
+    last = _skip(reader, width, skip)
+    if last is None:
+        return
+    id_at = parser.id_at
+    keyed = hashlib.blake2b(digest_size=8, key=key)  # copied for each row: the key is hashed once
+    batch: list[KeyedRow] = []
+    append = batch.append
+    counted = 0  # rows of the current list, read or passed over
+    number = 0  # the current list's number
+    mine = index == 0
+    while True:
+        try:
+            for row in reader:
+                line, last = last + 1, reader.line_num
+                if len(row) != width:
+                    if not row or (len(row) == 1 and not row[0].strip()):
+                        continue
+                    if mine:
+                        append((line, RowError(_("Expected %(expected)d columns, found %(found)d.", expected=width,
+                                                 found=len(row)), parser.external_id(row)), None))
+                elif mine:
+                    digest = keyed.copy()
+                    digest.update("\0".join(row).encode())
+                    digest = digest.hexdigest()
+                    if lazy:
+                        external_id = row[id_at].strip()
+                        if external_id not in EMPTY and len(external_id) <= ID_LIMIT:
+                            append((line, RawRow(external_id, digest, row, parser), digest))
+                        else:
+                            append((line, _read(parser, row), digest))
+                    else:
+                        append((line, _read(parser, row), digest))
+                counted += 1
+                if counted == size:
+                    if mine:
+                        yield batch
+                        batch = []
+                        append = batch.append
+                    counted = 0
+                    number += 1
+                    mine = number % processes == index
+        except csv.Error as exc:
+            line, last = last + 1, reader.line_num
+            if mine:
+                append((line, RowError(_("This row is not valid CSV (%(error)s).", error=str(exc))), None))
+            counted += 1
+            if counted == size:
+                if mine:
+                    yield batch
+                    batch = []
+                    append = batch.append
+                counted = 0
+                number += 1
+                mine = number % processes == index
+            continue
+        break
+    if batch:
+        yield batch
 
 
 def _open(stream: TextIO, fmt: str, options: ParseOptions) -> tuple:
@@ -286,52 +353,6 @@ def _rows(reader, parser: _Parser, width: int, skip: int = 0) -> Iterator[Parsed
                                    found=len(row)), parser.external_id(row))
             continue
         yield line, _read(parser, row)
-
-
-def _keyed_rows(reader, parser: _Parser, width: int, skip: int, key: bytes, lazy: bool,
-                wanted: Callable[[int], bool] | None = None) -> Iterator[KeyedRow]:
-    """With `wanted`, the rows whose ordinal (0, 1, ... as yielded) it refuses come as (line, None, None), unread:
-    a parsing process skips the rows another one reads, and still counts them alike."""
-    last = _skip(reader, width, skip)
-    if last is None:
-        return
-    id_at = parser.id_at
-    ordinal = -1
-    while True:
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            line, last = last + 1, reader.line_num
-            ordinal += 1
-            if wanted is not None and not wanted(ordinal):
-                yield line, None, None
-                continue
-            yield line, RowError(_("This row is not valid CSV (%(error)s).", error=str(exc))), None
-            continue
-        line, last = last + 1, reader.line_num
-        if len(row) != width:
-            if not row or (len(row) == 1 and not row[0].strip()):
-                continue
-            ordinal += 1
-            if wanted is not None and not wanted(ordinal):
-                yield line, None, None
-                continue
-            yield line, RowError(_("Expected %(expected)d columns, found %(found)d.", expected=width,
-                                   found=len(row)), parser.external_id(row)), None
-            continue
-        ordinal += 1
-        if wanted is not None and not wanted(ordinal):
-            yield line, None, None
-            continue
-        digest = hashlib.blake2b("\0".join(row).encode(), digest_size=8, key=key).hexdigest()
-        if lazy:
-            external_id = row[id_at].strip()
-            if external_id not in EMPTY and len(external_id) <= ID_LIMIT:
-                yield line, RawRow(external_id, digest, row, parser), digest
-                continue
-        yield line, _read(parser, row), digest
 
 
 def _echo(value: str) -> str:

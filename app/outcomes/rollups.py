@@ -447,18 +447,26 @@ def _compute(session: Session, zones: list[str], first: date, last: date, full: 
 STREAM_MIN_DAYS = 10
 STREAM_FETCH = 20_000
 _FLAG_NAMES = tuple(name for name, _expression in _RESOLVED_SUMS)
+# The values a case adds that are 0 or 1, each one bit of a single column of the stream (one column, not eleven,
+# to fetch and convert per case); handoffs, a count, comes on its own.
+_BITS = (("escalated", "CASE WHEN escalated THEN 1 ELSE 0 END"),
+         ("has_reply", "CASE WHEN first_reply_minutes IS NULL THEN 0 ELSE 1 END"),
+         ("has_resolution", "CASE WHEN resolution_minutes IS NULL THEN 0 ELSE 1 END"),
+         *((name, expression) for name, expression in _RESOLVED_SUMS if name != "handoffs"))
+_BIT_OF = {name: bit for bit, (name, _expression) in enumerate(_BITS)}
 
 
 def _stream_sql(postgres: bool) -> str:
-    """One row per case: its pod, its three moments (the done moment as _DONE_MOMENT), and every value a group
-    adds, computed by the same SQL expressions as `_compute`'s (NULLs read alike); NULL ids as -1 (ids are >= 1)."""
+    """One row per case: its pod, its three moments (the done moment as _DONE_MOMENT), its 0-or-1 values as the bits
+    of one integer (_BITS), its minutes and handoffs, computed by the same SQL expressions as `_compute`'s (NULLs read
+    alike), and its breakdown values; NULL ids as -1 (ids are >= 1)."""
     moment = "{0}" if postgres else "COALESCE({0}, '')"  # SQLite: text, and '' sorts before every day
+    bits = " + ".join(f"({expression}) * {1 << bit}" for bit, (_name, expression) in enumerate(_BITS))
+    handoffs = dict(_RESOLVED_SUMS)["handoffs"]
     return ("SELECT COALESCE(pod_id, -1), " + ", ".join(moment.format(m) for m in (
                 "created_at", "first_resolved_at", f"({_DONE_MOMENT})")) +
-            ", CASE WHEN escalated THEN 1 ELSE 0 END, CASE WHEN first_reply_minutes IS NULL THEN 0 ELSE 1 END, "
-            "COALESCE(first_reply_minutes, 0), CASE WHEN resolution_minutes IS NULL THEN 0 ELSE 1 END, "
-            "COALESCE(resolution_minutes, 0), " + ", ".join(expression for _name, expression in _RESOLVED_SUMS) +
-            ", COALESCE(segment_id, -1), COALESCE(stage_id, -1), channel, request_type, COALESCE(assignee_id, -1) "
+            f", {bits}, COALESCE(first_reply_minutes, 0), COALESCE(resolution_minutes, 0), {handoffs}, "
+            "COALESCE(segment_id, -1), COALESCE(stage_id, -1), channel, request_type, COALESCE(assignee_id, -1) "
             f"FROM {Case.__table__.name}")
 
 
@@ -519,13 +527,10 @@ def _compute_streamed(session: Session, zones: list[str], first: date, last: dat
                     index[index >= count] = -1  # at or after the last start: outside the days, as NULL in SQL
                     found.append(index)
                 days[n].append(found)
-            chunk = [np.array(columns[0], dtype=np.int64)]
-            chunk += [np.array(columns[i], dtype=np.int64) for i in range(4, 9 + len(_RESOLVED_SUMS))]
-            offset = 9 + len(_RESOLVED_SUMS)
-            chunk += [np.array(columns[offset], dtype=np.int64), np.array(columns[offset + 1], dtype=np.int64),
-                      np.array(_codes(columns[offset + 2], channel_codes), dtype=np.int64),
-                      np.array(_codes(columns[offset + 3], type_codes), dtype=np.int64),
-                      np.array(columns[offset + 4], dtype=np.int64)]
+            chunk = [np.array(columns[i], dtype=np.int64) for i in (0, 4, 5, 6, 7, 8, 9)]
+            chunk += [np.array(_codes(columns[10], channel_codes), dtype=np.int64),
+                      np.array(_codes(columns[11], type_codes), dtype=np.int64),
+                      np.array(columns[12], dtype=np.int64)]
             chunks.append(chunk)
     finally:
         cursor.close()
@@ -534,9 +539,12 @@ def _compute_streamed(session: Session, zones: list[str], first: date, last: dat
     width = len(chunks[0])
     merged = [np.concatenate([chunk[i] for chunk in chunks]) for i in range(width)]
     del chunks
-    pod, escalated, has_reply, reply, has_resolution, resolution = merged[:6]
-    flags = merged[6:6 + len(_RESOLVED_SUMS)]
-    segment, stage, channel, request_type, agent = merged[6 + len(_RESOLVED_SUMS):]
+    pod, bits, reply, resolution, handoffs, segment, stage, channel, request_type, agent = merged
+    del merged
+    flag = {name: (bits >> shift) & 1 for name, shift in _BIT_OF.items()}
+    del bits
+    escalated, has_reply, has_resolution = flag["escalated"], flag["has_reply"], flag["has_resolution"]
+    flags = [handoffs if name == "handoffs" else flag[name] for name in _FLAG_NAMES]
     # A breakdown's value as one integer per case (-1: the case has none): a cell is (segment, stage).
     stages = int(stage.max()) + 2
     cell = np.where((segment >= 0) & (stage >= 0), segment * stages + stage, -1)

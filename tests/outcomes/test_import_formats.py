@@ -208,19 +208,20 @@ def test_a_file_imported_again_is_passed_over_unread_only_where_nothing_changed(
     rows[2] = zendesk_row(Id="3", Replies="4")  # changed in the file
     rows.append(zendesk_row(Id="9", Status="Bogus"))  # a new row that is an error
     rows.append(zendesk_row(Id="5", Replies="5"))  # repeated: its last row wins
+    rows.append(zendesk_row(Id="10", Replies="2"))  # a new case
     again = run(zendesk_file(tmp_path, rows))
-    assert sorted(read) == ["2", "3", "5", "5", "9"]
+    assert sorted(read) == ["10", "2", "3", "5", "5", "9"]
     # the first row of 5 is replaced by its second in the file, and the case by that: two updates, as always
-    assert (again.rows_created, again.rows_updated, again.rows_unchanged, again.rows_failed) == (0, 4, 3, 1)
+    assert (again.rows_created, again.rows_updated, again.rows_unchanged, again.rows_failed) == (1, 4, 3, 1)
     assert errors_of(again)[0][:2] == (8, "9")
-    assert (case("2").replies, case("3").replies, case("5").replies) == (1, 4, 5)
+    assert (case("2").replies, case("3").replies, case("5").replies, case("10").replies) == (1, 4, 5, 2)
 
     read.clear()
     pod = make_pod("Support")
     attribution.save_mapping(None, "pod", "Soporte", target_id=pod.id)  # the cases would be attributed otherwise
     db.session.commit()
     again = run(zendesk_file(tmp_path, rows))
-    assert len(read) == 8 and again.rows_unchanged == 0
+    assert len(read) == 9 and again.rows_unchanged == 0
     assert case("1").pod_id == pod.id
 
 

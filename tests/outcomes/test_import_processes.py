@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import delete, func, select
 
 from app.extensions import db
-from app.outcomes import ingest, rollups
+from app.outcomes import importers, ingest, rollups
 from app.outcomes.models import Case, Import, ImportRowError, ImportStatus
 from tests.outcomes.test_import_formats import errors_of, zendesk_file, zendesk_row
 from tests.outcomes.test_import_ranges import BAD_ZENDESK_CELLS
@@ -152,3 +152,37 @@ def test_a_parsing_process_that_hangs_or_dies_fails_the_import(tmp_path, monkeyp
     assert result.status == ImportStatus.FAILED.value and result.rows_processed == 0
     assert time.monotonic() - started < 60  # the watchdog, not the hung process (600 s), ended it
     assert multiprocessing.active_children() == []
+
+
+@pytest.mark.parametrize("size", [1, 4, 25])
+def test_parsing_processes_taking_turns_read_the_rows_parse_reads(tmp_path, size):
+    """The lists each parsing process makes, taken in turn, are the file's rows as `parse` reads them: the same
+    lines and items, blank lines passed over, a row the CSV reader refuses an error of its own, every row digested
+    by its cells; lazily, every row with a usable id comes unread and reads as `parse` reads it."""
+    path = _rows(tmp_path)
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write("\r\n\r\n" + "x" * 200_000 + ",1\r\n,\r\n\r\n")  # blank lines, a cell over the CSV limit
+        handle.write(",".join(zendesk_row(Id="500").values()) + "\r\n")
+    options = importers.ParseOptions(timezone="Europe/Madrid")
+    with importers.open_text(path) as stream:
+        expected = list(importers.parse(stream, "zendesk", options))
+    assert any("not valid CSV" in item.reason for _line, item in expected if isinstance(item, importers.RowError))
+
+    def lists(turn, lazy=False):
+        with importers.open_text(path) as stream:
+            return list(importers.keyed_batches(stream, "zendesk", options, b"key", size, lazy=lazy, turn=turn))
+
+    whole = lists((0, 1))
+    assert all(len(batch) == size for batch in whole[:-1]) and 0 < len(whole[-1]) <= size
+    for processes in (2, 3):
+        turns = [iter(lists((index, processes))) for index in range(processes)]
+        taken = [next(turns[number % processes]) for number in range(len(whole))]
+        assert taken == whole and all(next(rest, None) is None for rest in turns)
+    rows = [row for batch in whole for row in batch]
+    assert [(line, item) for line, item, _digest in rows] == expected
+    assert all(digest is not None for _line, item, digest in rows if not isinstance(item, importers.RowError))
+    lazy = [row for batch in lists((0, 1), lazy=True) for row in batch]
+    assert [digest for _line, _item, digest in lazy] == [digest for _line, _item, digest in rows]
+    assert [(line, item.read() if isinstance(item, importers.RawRow) else item)
+            for line, item, _digest in lazy] == expected
+    assert sum(isinstance(item, importers.RawRow) for _line, item, _digest in lazy) > 150
