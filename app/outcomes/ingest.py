@@ -30,7 +30,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from app.extensions import db
 from app.org.models import User
-from app.outcomes import rollups
+from app.outcomes import pg_load, rollups
 from app.outcomes.attribution import ATTRIBUTED, Attributor, CoverageIndex, MembershipIndex, attribute_pod
 from app.outcomes.importers import (
     FileRejected,
@@ -228,8 +228,6 @@ class CaseWriter:
         self.hashed_columns = "external_id, row_hash, raw_hash"
         self.compared_columns = ", ".join(COMPARED)
         if self.postgres:
-            self.select_sql = "SELECT id, {columns} FROM cases WHERE source = %s AND external_id = ANY(%s)"
-            self.copy_sql = f"COPY cases ({', '.join(INSERT_COLUMNS)}) FROM STDIN"
             marker = "%s"
         else:
             self.select_sql = "SELECT id, {columns} FROM cases WHERE source = ? AND external_id IN ({markers})"
@@ -338,9 +336,7 @@ class CaseWriter:
                raws: Sequence[tuple[int, RawRow]], errors: list | None,
                digest_of: dict[str, str] | None = None) -> UpsertResult:
         if self.postgres:
-            # A batch's commit need not wait for the WAL flush: a crash loses at most the last few batches, with
-            # their counters (committed in the same transaction), so the job resumes from what is durable.
-            cursor.execute("SET LOCAL synchronous_commit = off")
+            pg_load.begin_batch(cursor)
         else:
             # Checkpoint the WAL every ~40 MB instead of every 4 MB while cases pour in: index pages changed by
             # many batches are copied to the database once, not once per batch (13% less CPU per row measured).
@@ -442,13 +438,7 @@ class CaseWriter:
     def _existing(self, cursor, external_ids: list[str], columns: str) -> dict[str, tuple[int, tuple]]:
         """external_id → (case id, the values of `columns`, which start with external_id)."""
         if self.postgres:
-            # Never a prepared statement: its generic plan, made while the table was small, would scan it. And
-            # never a sequential scan: once analysed, a table of 200,000 cases looks cheaper to scan whole than
-            # to probe 2,000 times, which makes an import quadratic (a full scan per batch as the table grows).
-            cursor.execute("SET LOCAL enable_seqscan = off")
-            cursor.execute(self.select_sql.format(columns=columns), (self.source, external_ids), prepare=False)
-            found = cursor.fetchall()
-            cursor.execute("SET LOCAL enable_seqscan = on")
+            found = pg_load.existing(cursor, self.source, external_ids, columns)
         else:
             markers = ", ".join("?" for _id in external_ids)
             cursor.execute(self.select_sql.format(columns=columns, markers=markers), (self.source, *external_ids))
@@ -457,9 +447,7 @@ class CaseWriter:
 
     def _insert(self, cursor, rows: list[tuple]) -> None:
         if self.postgres:
-            with cursor.copy(self.copy_sql) as copy:
-                for row in rows:
-                    copy.write_row(row)
+            pg_load.copy_rows(cursor, INSERT_COLUMNS, rows)
         else:
             cursor.executemany(self.insert_sql, rows)
 
