@@ -477,9 +477,9 @@ def _secondary_indexes() -> list:
 
 
 def drop_case_indexes(rows: int) -> bool:
-    """Before importing `rows` rows: drop the cases' non-unique indexes when the file is big and at least as long as
-    the table (True), so the rows go in without keeping them in step. The caller builds them again at its end
-    (`ensure_case_indexes`), and so does the worker after a crash. Commits."""
+    """Before importing `rows` rows: drop the cases' non-unique indexes (and on PostgreSQL their foreign keys) when
+    the file is big and at least as long as the table (True), so the rows go in without keeping them in step. The
+    caller builds them again at its end (`ensure_case_indexes`), and so does the worker after a crash. Commits."""
     if rows < BIG_IMPORT_ROWS:
         return False
     present = db.session.scalar(select(func.count()).select_from(select(Case.id).limit(rows + 1).subquery()))
@@ -487,10 +487,13 @@ def drop_case_indexes(rows: int) -> bool:
         db.session.rollback()
         return False
     try:
-        if db.session.get_bind().dialect.name == "postgresql":  # never wait long behind a reader's lock
+        postgres = db.session.get_bind().dialect.name == "postgresql"
+        if postgres:  # never wait long behind a reader's lock
             db.session.execute(text("SET LOCAL lock_timeout = '5s'"))
         for index in _secondary_indexes():
             index.drop(db.session.connection(), checkfirst=True)
+        if postgres:
+            pg_load.drop_foreign_keys(db.session.connection())
         db.session.commit()
     except OperationalError:
         db.session.rollback()
@@ -522,7 +525,7 @@ def _mostly_new(path: str | Path, fmt: str, options: ParseOptions, skip: int) ->
 
 def ensure_case_indexes() -> int:
     """Build the cases' non-unique indexes that are missing (a big import dropped them), one transaction each so
-    SQLite's write lock is let go between them; how many were built. Commits."""
+    SQLite's write lock is let go between them, and on PostgreSQL add back its foreign keys; how many. Commits."""
     db.session.rollback()
     present = {index["name"] for index in sa_inspect(db.session.connection()).get_indexes(Case.__tablename__)}
     db.session.rollback()
@@ -535,7 +538,9 @@ def ensure_case_indexes() -> int:
             index.create(db.session.connection())
             db.session.commit()
             built += 1
-    if built and db.session.get_bind().dialect.name == "postgresql":
+    if postgres:
+        built += pg_load.restore_foreign_keys(db.session)
+    if built and postgres:
         db.session.execute(text(f"ANALYZE {Case.__tablename__}"))  # plans for the new size, before the rollups
         db.session.commit()
     return built
