@@ -84,21 +84,24 @@ def drop_foreign_keys(connection) -> None:
 
 
 def restore_foreign_keys(session) -> int:
-    """Add back the cases' foreign keys a big import dropped; how many. Commits.
+    """Add back the cases' foreign keys a big import dropped, and check those not checked yet; how many. Commits.
 
     Each is added NOT VALID (from then on every write is checked; a brief lock that lets reads go on), then the
     references written without it are checked in one pass, under a lock that lets reads and writes go on. A
     reference to a row deleted in the meantime is then set to NULL, as ON DELETE SET NULL would have done."""
     session.rollback()
-    connection = session.connection()
-    present = {key["name"] for key in sa_inspect(connection).get_foreign_keys(Case.__tablename__)}
-    missing = [key for key in _foreign_keys() if key.name not in present]
+    found = dict(session.execute(text("SELECT conname, convalidated FROM pg_constraint "
+                                      "WHERE conrelid = CAST(:table AS regclass) AND contype = 'f'"),
+                                 {"table": Case.__tablename__}).all())
     session.rollback()
+    missing = [key for key in _foreign_keys() if key.name not in found]
     for key in missing:
         connection = session.connection()
         connection.execute(text(f"{CreateConstraint(key).compile(dialect=connection.dialect)} NOT VALID"))
         session.commit()
-    for key in missing:
+    # with those added but not checked when a worker died between the two steps
+    unchecked = [key for key in _foreign_keys() if not found.get(key.name, False)]
+    for key in unchecked:
         validate = text(f'ALTER TABLE {Case.__tablename__} VALIDATE CONSTRAINT "{key.name}"')
         try:
             session.execute(validate)
@@ -113,4 +116,4 @@ def restore_foreign_keys(session) -> int:
                                  f"WHERE target.{target.name} = {Case.__tablename__}.{column})"))
             session.execute(validate)
         session.commit()
-    return len(missing)
+    return len(unchecked)

@@ -72,3 +72,13 @@ def test_a_row_deleted_while_the_keys_were_dropped_leaves_its_cases_without_it(t
     assert import_jobs.restore_case_indexes() > 0  # the worker's next round
     assert foreign_keys() == dict.fromkeys(FOREIGN_KEYS, True)
     assert db.session.scalar(select(func.count()).select_from(Case).where(Case.segment_id.is_(None))) == 150
+
+
+def test_a_key_added_back_but_not_checked_yet_is_checked_by_the_worker():
+    db.session.execute(text("ALTER TABLE cases DROP CONSTRAINT fk_cases_pod_id_pods"))
+    db.session.execute(text("ALTER TABLE cases ADD CONSTRAINT fk_cases_pod_id_pods FOREIGN KEY (pod_id) "
+                            "REFERENCES pods (id) ON DELETE SET NULL NOT VALID"))  # its worker died here
+    db.session.commit()
+    assert foreign_keys()["fk_cases_pod_id_pods"] is False
+    assert import_jobs.restore_case_indexes() == 1
+    assert foreign_keys() == dict.fromkeys(FOREIGN_KEYS, True)
