@@ -32,7 +32,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
 from app.extensions import db
 from app.org.models import User
-from app.outcomes import rollups
+from app.outcomes import pg_load, rollups
 from app.outcomes.attribution import ATTRIBUTED, Attributor, CoverageIndex, MembershipIndex, attribute_pod
 from app.outcomes.importers import (
     FileRejected,
@@ -238,8 +238,6 @@ class CaseWriter:
         self.hashed_columns = "external_id, row_hash, raw_hash"
         self.compared_columns = ", ".join(COMPARED)
         if self.postgres:
-            self.select_sql = "SELECT id, {columns} FROM cases WHERE source = %s AND external_id = ANY(%s)"
-            self.copy_sql = f"COPY cases ({', '.join(INSERT_COLUMNS)}) FROM STDIN"
             marker = "%s"
         else:
             self.select_sql = "SELECT id, {columns} FROM cases WHERE source = ? AND external_id IN ({markers})"
@@ -363,9 +361,7 @@ class CaseWriter:
                raws: Sequence[tuple[int, RawRow]], errors: list | None,
                digest_of: dict[str, str] | None = None) -> UpsertResult:
         if self.postgres:
-            # A batch's commit need not wait for the WAL flush: a crash loses at most the last few batches, with
-            # their counters (committed in the same transaction), so the job resumes from what is durable.
-            cursor.execute("SET LOCAL synchronous_commit = off")
+            pg_load.begin_batch(cursor)
         else:
             # Checkpoint the WAL every ~40 MB instead of every 4 MB while cases pour in: index pages changed by
             # many batches are copied to the database once, not once per batch (13% less CPU per row measured).
@@ -491,13 +487,7 @@ class CaseWriter:
     def _existing(self, cursor, external_ids: list[str], columns: str) -> dict[str, tuple[int, tuple]]:
         """external_id → (case id, the values of `columns`, which start with external_id)."""
         if self.postgres:
-            # Never a prepared statement: its generic plan, made while the table was small, would scan it. And
-            # never a sequential scan: once analysed, a table of 200,000 cases looks cheaper to scan whole than
-            # to probe 2,000 times, which makes an import quadratic (a full scan per batch as the table grows).
-            cursor.execute("SET LOCAL enable_seqscan = off")
-            cursor.execute(self.select_sql.format(columns=columns), (self.source, external_ids), prepare=False)
-            found = cursor.fetchall()
-            cursor.execute("SET LOCAL enable_seqscan = on")
+            found = pg_load.existing(cursor, self.source, external_ids, columns)
         else:
             markers = ", ".join("?" for _id in external_ids)
             cursor.execute(self.select_sql.format(columns=columns, markers=markers), (self.source, *external_ids))
@@ -506,9 +496,7 @@ class CaseWriter:
 
     def _insert(self, cursor, rows: list[tuple]) -> None:
         if self.postgres:
-            with cursor.copy(self.copy_sql) as copy:
-                for row in rows:
-                    copy.write_row(row)
+            pg_load.copy_rows(cursor, INSERT_COLUMNS, rows)
         else:
             cursor.executemany(self.insert_sql, rows)
 
@@ -538,9 +526,9 @@ def _secondary_indexes() -> list:
 
 
 def drop_case_indexes(rows: int) -> bool:
-    """Before importing `rows` rows: drop the cases' non-unique indexes when the file is big and at least as long as
-    the table (True), so the rows go in without keeping them in step. The caller builds them again at its end
-    (`ensure_case_indexes`), and so does the worker after a crash. Commits."""
+    """Before importing `rows` rows: drop the cases' non-unique indexes (and on PostgreSQL their foreign keys) when
+    the file is big and at least as long as the table (True), so the rows go in without keeping them in step. The
+    caller builds them again at its end (`ensure_case_indexes`), and so does the worker after a crash. Commits."""
     if rows < BIG_IMPORT_ROWS:
         return False
     present = db.session.scalar(select(func.count()).select_from(select(Case.id).limit(rows + 1).subquery()))
@@ -548,10 +536,13 @@ def drop_case_indexes(rows: int) -> bool:
         db.session.rollback()
         return False
     try:
-        if db.session.get_bind().dialect.name == "postgresql":  # never wait long behind a reader's lock
+        postgres = db.session.get_bind().dialect.name == "postgresql"
+        if postgres:  # never wait long behind a reader's lock
             db.session.execute(text("SET LOCAL lock_timeout = '5s'"))
         for index in _secondary_indexes():
             index.drop(db.session.connection(), checkfirst=True)
+        if postgres:
+            pg_load.drop_foreign_keys(db.session.connection())
         db.session.commit()
     except OperationalError:
         db.session.rollback()
@@ -583,7 +574,7 @@ def _mostly_new(path: str | Path, fmt: str, options: ParseOptions, skip: int) ->
 
 def ensure_case_indexes() -> int:
     """Build the cases' non-unique indexes that are missing (a big import dropped them), one transaction each so
-    SQLite's write lock is let go between them; how many were built. Commits."""
+    SQLite's write lock is let go between them, and on PostgreSQL add back its foreign keys; how many. Commits."""
     db.session.rollback()
     present = {index["name"] for index in sa_inspect(db.session.connection()).get_indexes(Case.__tablename__)}
     db.session.rollback()
@@ -596,7 +587,9 @@ def ensure_case_indexes() -> int:
             index.create(db.session.connection())
             db.session.commit()
             built += 1
-    if built and db.session.get_bind().dialect.name == "postgresql":
+    if postgres:
+        built += pg_load.restore_foreign_keys(db.session)
+    if built and postgres:
         db.session.execute(text(f"ANALYZE {Case.__tablename__}"))  # plans for the new size, before the rollups
         db.session.commit()
     return built
