@@ -57,7 +57,7 @@ class Poll:
     """A changed poll as ``LivePolls`` hands it to a feature's ``answer``: the valid token's claims, the query."""
 
     app: object  # the Flask app (its jinja_env and config; no request or app context is pushed)
-    engine: object
+    engine: object  # for reads of one statement each (``reader``: autocommit on PostgreSQL)
     token: str
     ident: int
     user_id: int
@@ -222,6 +222,21 @@ def _key(database: str, kind: str, ident: int) -> str:
     return f"{_KEY_PREFIX}{hashlib.sha1(database.encode()).hexdigest()[:10]}:{kind}:{ident}"
 
 
+_READERS: dict[int, object] = {}
+
+
+def reader(engine):
+    """``engine`` for reads of one statement each: on PostgreSQL in autocommit, so a read is its one round trip
+    (no BEGIN before it, no ROLLBACK when the connection goes back to the pool; each statement sees its own
+    snapshot, as it does in a transaction at READ COMMITTED); other databases as they are (SQLite begins no
+    transaction for a read)."""
+    found = _READERS.get(id(engine))
+    if found is None or found[0] is not engine:
+        use = engine.execution_options(isolation_level="AUTOCOMMIT") if engine.dialect.name == "postgresql" else engine
+        found = _READERS[id(engine)] = (engine, use)
+    return found[1]
+
+
 def current_version(engine, redis_url: str | None, kind: str, ident: int) -> int | None:
     """The board's version: Redis when configured and it knows it, else one primary-key read (then mirrored)."""
     mirror = _redis(redis_url)
@@ -230,7 +245,7 @@ def current_version(engine, redis_url: str | None, kind: str, ident: int) -> int
     if value is not None:
         return value
     table = KINDS[kind].table
-    with engine.connect() as conn:
+    with reader(engine).connect() as conn:
         value = conn.execute(text(f"SELECT version FROM {table} WHERE id = :id"), {"id": ident}).scalar()
     if value is not None and redis_url:
         # A value read here may be overtaken by a commit whose "drop it" lands first: it lives a few seconds only.
@@ -405,7 +420,7 @@ class LivePolls:
         fresh = claims[5] <= ANSWER_MAX_AGE and environ.get("HTTP_HX_REQUEST") == "true"
         if kind.answer is None or version is None or not fresh:
             return None
-        poll = Poll(self.flask_app, self.engine(), token, claims[1], claims[2], claims[3], claims[4], query)
+        poll = Poll(self.flask_app, reader(self.engine()), token, claims[1], claims[2], claims[3], claims[4], query)
         try:
             return kind.answer(poll)
         except Exception:  # noqa: BLE001 - the Flask view answers the same poll the long way

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import bindparam, delete, func, insert, literal_column, or_, select, true, update
+from sqlalchemy import text as sql_text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -461,7 +462,6 @@ def add_card(
     metric_code = (metric_code or "").strip() or None
     if metric_code and metric_code not in effects.metric_codes():
         raise RetroError(_l("Choose one of the metrics offered."), 422)
-    _touch(retro, Phase.REFLECT.value)
     values = {
         "retro_id": retro.id,
         "column_key": column_key,
@@ -473,8 +473,22 @@ def add_card(
         "created_at": now or utcnow(),
     }
     # One INSERT ... RETURNING rather than a unit-of-work flush (a card is the commonest write of a full room);
-    # the card joins the session as if loaded, so callers use it as any other.
-    card_id = db.session.connection().execute(_INSERT_CARD, values).scalar_one()
+    # the card joins the session as if loaded, so callers use it as any other. On PostgreSQL the version bump that
+    # checks the phase and the insert are one statement (one round trip to the database instead of two).
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        row = connection.execute(
+            _BUMP_AND_INSERT_CARD,
+            {"retro": retro.id, "in_phase": Phase.REFLECT.value, **{"card_" + k: v for k, v in values.items()}},
+        ).first()
+        if row is None:
+            _refuse_stale(retro, Phase.REFLECT.value)
+        card_id = row.id
+        live.changed(db.session, "retro", retro.id, row.version)
+        set_committed_value(retro, "version", row.version)
+    else:
+        _touch(retro, Phase.REFLECT.value)
+        card_id = connection.execute(_INSERT_CARD, values).scalar_one()
     card = RetroCard(id=card_id, **values)
     make_transient_to_detached(card)
     db.session.add(card)
@@ -482,6 +496,28 @@ def add_card(
 
 
 _INSERT_CARD = insert(RetroCard.__table__).returning(RetroCard.__table__.c.id)
+
+
+def _bump_and_insert_card():
+    """PostgreSQL: the guard's version bump (no row when the retro has left reflect) and, only after it, the card
+    (``INSERT ... SELECT ... FROM`` the bump): one statement returning the new version and the card's id."""
+    cards = RetroCard.__table__
+    bump = (  # _BUMP_IN_PHASE's statement, its SET written so that no parameter can add to it
+        update(_RETROS)
+        .where(_RETROS.c.id == bindparam("retro"), _RETROS.c.phase == bindparam("in_phase"))
+        .values({_RETROS.c.version: _RETROS.c.version + literal_column("1")})
+        .returning(_RETROS.c.version)
+        .cte("bump")
+    )
+    names = ("retro_id", "column_key", "text", "author_id", "case_ref", "metric_code", "group_id", "created_at")
+    # The card's values are bound as "card_<column>": a parameter named like a column of retros (created_at) would
+    # be taken by SQLAlchemy as a value for the UPDATE's SET clause too.
+    source = select(*(bindparam("card_" + name, type_=cards.c[name].type) for name in names)).select_from(bump)
+    card = insert(cards).from_select(names, source).returning(cards.c.id).cte("card")
+    return select(bump.c.version, card.c.id).select_from(bump).join(card, true())
+
+
+_BUMP_AND_INSERT_CARD = _bump_and_insert_card()
 
 
 def _own_card(actor: User, retro: Retro, card: RetroCard) -> None:
@@ -671,9 +707,47 @@ def _key_of(target: dict) -> str:
     return f"card-{target['card_id']}" if "card_id" in target else f"group-{target['group_id']}"
 
 
+@functools.cache
+def _vote_in_one(card: bool):
+    """PostgreSQL, totals hidden: a vote's three statements as one (one round trip instead of three). The retro is
+    held in its phase (a shared lock, which a phase change waits for) with the item read; only when the phase is
+    vote and the item is the retro's (a card outside any group) does the voter's tally move, still only while under
+    the budget, and only when it moved do their dots on the item, still only while under the cap. Every guard is the
+    same as the separate statements'; the row tells which one failed (a cap refused after the tally moved is rolled
+    back with the transaction, as before)."""
+    item = "retro_cards" if card else "retro_groups"
+    title = "text" if card else "title"
+    loose = " AND item_group IS NULL" if card else ""
+    target = "card_id" if card else "group_id"
+    return sql_text(
+        f"""WITH hold AS (
+    SELECT retros.phase, item.retro_id, {"item.group_id" if card else "NULL::integer"} AS item_group,
+           item.{title} AS title
+    FROM retros LEFT OUTER JOIN {item} AS item ON item.id = :item
+    WHERE retros.id = :retro FOR SHARE OF retros
+), ok AS (
+    SELECT 1 FROM hold WHERE phase = :phase AND retro_id = :retro{loose}
+), tally AS (
+    INSERT INTO retro_vote_tallies AS t (retro_id, user_id, used) SELECT :retro, :user, 1 FROM ok
+    ON CONFLICT (retro_id, user_id) DO UPDATE SET used = t.used + 1 WHERE t.used < :budget
+    RETURNING t.used
+), vote AS (
+    INSERT INTO retro_votes AS v (retro_id, user_id, count, {target}) SELECT :retro, :user, 1, :item FROM tally
+    ON CONFLICT (user_id, {target}) DO UPDATE SET count = v.count + 1 WHERE v.count < :cap
+    RETURNING v.count
+)
+SELECT hold.phase, hold.retro_id, hold.item_group AS group_id, hold.title, tally.used, vote.count AS mine
+FROM hold LEFT OUTER JOIN tally ON true LEFT OUTER JOIN vote ON true"""
+    )
+
+
 def cast_vote(actor: User, retro: Retro, *, card_id: int | None = None, group_id: int | None = None) -> VoteState:
     """Put one dot on a card or group: within the person's budget and the per-item cap, atomically."""
     _require_participant(actor, retro)
+    if retro.hide_votes and (card_id is None) != (group_id is None):
+        connection = db.session.connection()
+        if connection.dialect.name == "postgresql":
+            return _cast_in_one(connection, actor, retro, card_id, group_id)
     target, title = _vote_target(retro, card_id, group_id)
     budget, cap = retro.votes_per_person, retro.max_votes_per_item  # fixed when the retro is opened (both >= 1)
     # Two upserts, each its own guard: the voter's tally row (its row lock orders one person's concurrent votes)
@@ -690,6 +764,29 @@ def cast_vote(actor: User, retro: Retro, *, card_id: int | None = None, group_id
     if mine is None:
         raise RetroError(_l("You can put at most %(cap)s votes on one item.", cap=cap), 409)
     return VoteState(_key_of(target), title, mine, used, budget, cap)
+
+
+def _cast_in_one(connection, actor: User, retro: Retro, card_id: int | None, group_id: int | None) -> VoteState:
+    budget, cap = retro.votes_per_person, retro.max_votes_per_item
+    values = {"retro": retro.id, "item": card_id or group_id, "user": actor.id, "phase": Phase.VOTE.value,
+              "budget": budget, "cap": cap}
+    row = connection.execute(_vote_in_one(card_id is not None), values).one()
+    if row.retro_id != retro.id:  # the same answers, in the same order, as the separate statements give
+        if card_id is not None:
+            raise RetroError(_l("This card is not part of this retro."), 404)
+        raise RetroError(_l("This group is not part of this retro."), 404)
+    if card_id is not None and row.group_id is not None:
+        raise RetroError(_l("This card is in a group: vote on the group."), 422)
+    if row.phase != Phase.VOTE.value:
+        _refuse_stale(retro, Phase.VOTE.value)
+    if row.used is None:
+        raise RetroError(
+            _l("You have used all %(budget)s of your votes. Take one back to vote again.", budget=budget), 409
+        )
+    if row.mine is None:
+        raise RetroError(_l("You can put at most %(cap)s votes on one item.", cap=cap), 409)
+    target = {"card_id": card_id} if card_id is not None else {"group_id": group_id}
+    return VoteState(_key_of(target), row.title, row.mine, row.used, budget, cap)
 
 
 def remove_vote(actor: User, retro: Retro, *, card_id: int | None = None, group_id: int | None = None) -> VoteState:

@@ -47,6 +47,45 @@ def test_a_vote_is_answered_as_the_full_path_answers_it_in_four_statements(
     assert _votes(team.members[0]) == 1
 
 
+def test_on_postgresql_a_hidden_vote_and_a_card_are_each_one_write_statement(
+    team, make_retro, as_user, count_queries
+):
+    """The guards are the same on both databases (the phase, the item, the budget, the cap, a card only while
+    reflecting); PostgreSQL runs a hidden vote's three and a card's two as one statement each."""
+    postgresql = db.engine.dialect.name == "postgresql"
+    earlier = make_retro("reflect", title="An earlier retro")  # one open retro per pod: this one closes first
+    foreign = _card(earlier, team.members[0], "Elsewhere")
+    advance_to(earlier, "closed", team.coach)
+    retro = make_retro("reflect", votes_per_person=3, max_votes_per_item=2)
+    writer = as_user(team.members[0])
+    cards_url = f"/retros/{retro.id}/cards"  # ids read before counting: count_queries expires everything
+    with count_queries() as card:
+        response = writer.post(cards_url, data={"column": "start", "text": "One"}, headers=HTMX)
+    assert response.status_code == 200 and "One" in _body(response)
+    assert card.count == (3 if postgresql else 4), card.statements  # who and what, (bump and) insert, the counts
+    others = [_card(retro, team.members[1], f"Other {i}") for i in range(2)]
+    advance_to(retro, "vote", team.coach)
+    url, item = f"/retros/{retro.id}/votes", f"card-{others[0].id}"
+    with count_queries() as vote:
+        response = writer.post(url, data={"item": item}, headers=HTMX)
+    assert response.status_code == 200 and "Votes left: 2 of 3" in _body(response)
+    assert vote.count == (2 if postgresql else 4), vote.statements
+    assert writer.post(url, data={"item": f"card-{foreign.id}"}, headers=HTMX).status_code == 404  # not this retro's
+    assert writer.post(url, data={"item": f"card-{others[0].id}"}, headers=HTMX).status_code == 200
+    capped = writer.post(url, data={"item": f"card-{others[0].id}"}, headers=HTMX)
+    assert capped.status_code == 409 and "at most 2" in _body(capped)
+    assert writer.post(url, data={"item": f"card-{others[1].id}"}, headers=HTMX).status_code == 200
+    spent = writer.post(url, data={"item": f"card-{others[1].id}"}, headers=HTMX)
+    assert spent.status_code == 409 and "all 3" in _body(spent)
+    db.session.expire_all()
+    assert _votes(team.members[0]) == 3  # the refused ones left nothing behind: not the dot, not the budget
+    assert db.session.get(RetroVoteTally, (retro.id, team.members[0].id)).used == 3
+    advance_to(retro, "discuss", team.coach)
+    late = writer.post(url, data={"item": f"card-{others[1].id}"}, headers=HTMX)
+    assert late.status_code == 409 and "moved on to “Discuss”" in _body(late)
+    assert _votes(team.members[0]) == 3
+
+
 def test_a_plain_card_is_answered_as_the_full_path_answers_it(team, make_retro, as_user, count_queries, monkeypatch):
     retro = make_retro("reflect")
     _card(retro, team.members[1], "Someone else's card")
