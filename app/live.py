@@ -114,10 +114,29 @@ def _serializer(secret: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(secret, salt=_SALT)  # built once: its constructor serializes a probe value
 
 
+# Tokens signed lately, by their claims: a person writing cards gets a poller with every answer, and signing (JSON,
+# base64, HMAC) was ~0.25 ms of each. A token with the same claims signed less than this long ago is given again;
+# the view asked the rules before each call, and the claims are all a token says (besides its age, which stays
+# well inside ANSWER_MAX_AGE).
+_SIGNED: dict[tuple, tuple[str, float]] = {}
+_SIGNED_SIZE = 4096
+SIGN_REUSE = 30  # seconds
+
+
 def sign(secret: str, kind: str, ident: int, user_id: int, sees: str, locale: str = "") -> str:
     """The poll token of one person on one board; ``sees`` is what they may see (the feature's word for it),
     ``locale`` the language answers given from the token alone are in."""
-    return _serializer(secret).dumps([kind, ident, user_id, sees, locale] if locale else [kind, ident, user_id, sees])
+    claims = [kind, ident, user_id, sees, locale] if locale else [kind, ident, user_id, sees]
+    key = (secret, *claims)
+    now = time.time()
+    found = _SIGNED.get(key)
+    if found is not None and 0 <= now - found[1] < min(SIGN_REUSE, ANSWER_MAX_AGE / 4):
+        return found[0]
+    token = _serializer(secret).dumps(claims)
+    if len(_SIGNED) >= _SIGNED_SIZE:
+        _SIGNED.clear()  # as _VERIFIED: the next calls sign again
+    _SIGNED[key] = (token, now)
+    return token
 
 
 def read(secret: str, token: str | None, max_age: int = TOKEN_MAX_AGE) -> tuple[str, int, int, str] | None:
@@ -440,7 +459,8 @@ class LivePolls:
 # A refusal the handler's service raises (a ServiceError, an abort) is answered by the app's own error handlers, as
 # the full path answers it. The handler returns None for what it does not answer itself (a form it does not take,
 # a person or board that is not there, someone the rules refuse): the transaction is rolled back and the full Flask
-# path answers the same request, with its messages. Nothing falls through once the handler has committed.
+# path answers the same request, with its messages. Nothing falls through once the handler has committed
+# (or said with ``wrote()`` that its change is stored).
 
 
 @dataclass(frozen=True)
@@ -451,6 +471,12 @@ class LeanWrite:
 
 WRITES: list[LeanWrite] = []
 MAX_LEAN_BODY = 16 * 1024  # a vote or a card is a few hundred bytes; anything larger takes the full path
+
+
+def wrote() -> None:
+    """A lean write's handler says its change is stored though the session has not committed (a single statement
+    in autocommit): from here on a failure is answered as an error, never by the full path doing it again."""
+    g._lean_wrote = True
 
 
 def register_write(path: str, handler) -> None:
@@ -504,7 +530,7 @@ class LeanWrites:
                     return None
                 return app.process_response(app.make_response(response))
             except Exception as error:  # noqa: BLE001 - see below
-                if committed:
+                if committed or g.get("_lean_wrote"):
                     return app.make_response(app.handle_exception(error))
                 try:  # a refused rule (a ServiceError, an abort): the app's own handler answers, as in the full path
                     answer = app.handle_user_exception(error)
@@ -519,6 +545,7 @@ class LeanWrites:
                 session.expire_all()  # a session that outlives the request (tests) holds none of its copies as fresh
                 g.pop("_login_user", None)  # the app context may outlive this request (tests): leak nothing
                 g.pop("_pod_relations", None)
+                g.pop("_lean_wrote", None)
 
 
 def init_app(app) -> None:

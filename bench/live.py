@@ -489,6 +489,36 @@ class Server:
             out[pid] = (int(fields[11]) + int(fields[12])) / CLK
         return out
 
+    def redis_cpu(self) -> float:
+        """CPU seconds of the local redis-server process so far (the whole server: other users of it count too)."""
+        if self.kind != "pg":
+            return 0.0
+        total = 0.0
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    if (entry / "comm").read_text().strip() != "redis-server":
+                        continue
+                    fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                total += (int(fields[11]) + int(fields[12])) / CLK
+        return total
+
+    def wakeups(self) -> dict[int, int]:
+        """Voluntary context switches (a process going to sleep, to be woken later) of the same processes as cpu():
+        each one costs more on an idle virtual CPU than on a busy one (see report_retro)."""
+        out = {}
+        for pid in self.pids() + [-p for p in self.db_pids()]:
+            try:
+                status = Path(f"/proc/{abs(pid)}/status").read_text()
+            except OSError:
+                continue
+            found = re.search(r"^voluntary_ctxt_switches:\s+([0-9]+)", status, re.M)
+            if found:
+                out[pid] = int(found.group(1))
+        return out
+
     def stop(self) -> None:
         if self.proc is not None:
             os.killpg(self.proc.pid, signal.SIGTERM)
@@ -631,7 +661,7 @@ def run_retro(server: Server, members: int, cards: int) -> dict:
         pollers.add(page)
 
     written: dict[int, int] = defaultdict(int)
-    cpu0 = server.cpu()
+    cpu0, wake0, redis0 = server.cpu(), server.wakeups(), server.redis_cpu()
     meter0 = meter_read(server.tmp)
     t0 = time.perf_counter()
 
@@ -704,7 +734,7 @@ def run_retro(server: Server, members: int, cards: int) -> dict:
     for t in threads:
         t.join()
     vote_seconds = time.perf_counter() - t1
-    cpu1 = server.cpu()
+    cpu1, wake1, redis1 = server.cpu(), server.wakeups(), server.redis_cpu()
     meter1 = meter_read(server.tmp)
     app_cpu, db_cpu = cpu_between(cpu0, cpu1)
     advance()  # discuss
@@ -729,6 +759,9 @@ def run_retro(server: Server, members: int, cards: int) -> dict:
         "vote_shown_s": shown,
         "app_cpu": app_cpu,
         "db_cpu": db_cpu,
+        "wakeups": cpu_between(wake0, wake1),
+        "redis_cpu": redis1 - redis0,
+        "requests": sum(len(v) for v in stats.times.values()),
         "writes": writes,
         "extra_refused": extra_refused[0],
         "members": len(people),
@@ -1142,6 +1175,17 @@ def report_retro(result: dict) -> None:
     print(
         f"  server CPU over reflect + vote: app {result['app_cpu']:.1f} s + database {result['db_cpu']:.1f} s;"
         f" {result['writes']} writes -> {result['writes'] / cpu if cpu else float('nan'):.1f} writes per CPU-second"
+        + (f" (Redis, not counted: {result['redis_cpu']:.2f} s, the whole shared server)" if result["redis_cpu"] else "")
+    )
+    # On this virtual machine a process that sleeps between requests pays for it when it runs again (an idle
+    # virtual CPU is halted, and the next burst runs slower): the same code measured ~45 % more CPU per write on a
+    # quiet machine than while other work kept both CPUs busy, with the same requests of each kind. Wake-ups per
+    # write (a request, and each round trip to the database, puts a process to sleep) tell runs apart on that.
+    app_wake, db_wake = result["wakeups"]
+    print(
+        f"  wake-ups (voluntary context switches) over reflect + vote: app {app_wake:.0f} + database {db_wake:.0f};"
+        f" {(app_wake + db_wake) / max(1, result['writes']):.1f} per write;"
+        f" requests sent over the whole run {result['requests']}"
     )
     print(
         f"  6th vote refused for {result['extra_refused']} of {result['members']}; database check: "

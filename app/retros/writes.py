@@ -19,6 +19,7 @@ from flask import g, session
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import make_transient_to_detached
 
+from app import live
 from app.auth.services import login_claims, session_user_condition
 from app.extensions import db, login_manager
 from app.org.models import User
@@ -49,8 +50,9 @@ def _who_and_what():
     )
 
 
-def _signed_in(retro_id: int) -> tuple[User, Retro] | None:
-    """The person and the retro as the full path would load them (detached: nothing reloads them), or None."""
+def _signed_in(retro_id: int, autocommit: bool = False) -> tuple[User, Retro] | None:
+    """The person and the retro as the full path would load them (detached: nothing reloads them), or None.
+    ``autocommit``: the request's statements run outside a transaction (see add_card)."""
     if login_manager._session_protection_failed():  # noqa: SLF001 - Flask-Login's own check ("strong" mode)
         return None
     claims = login_claims(session.get("_user_id"))
@@ -58,7 +60,8 @@ def _signed_in(retro_id: int) -> tuple[User, Retro] | None:
         return None
     user_id, version, key = claims
     values = {"user": user_id, "version": version, "key": key, "retro": retro_id, "today": utcnow().date()}
-    row = db.session.connection().execute(_who_and_what(), values).first()
+    options = {"isolation_level": "AUTOCOMMIT"} if autocommit else None
+    row = db.session.connection(execution_options=options).execute(_who_and_what(), values).first()
     if row is None:
         return None
     values = row._mapping
@@ -100,7 +103,14 @@ def unvote(retro_id: int):
 
 
 def add_card(retro_id: int):
-    found = _signed_in(retro_id)
+    # On PostgreSQL the card's one write is a single statement (the phase-guarded version bump and the insert,
+    # services.add_card), atomic by itself: the request runs in autocommit, without the BEGIN and COMMIT round trips
+    # around it. Its reads are one statement each: the person and the retro before it; the others' counts after it,
+    # which then may include cards written after this one (never fewer than its version holds), and the next poll
+    # brings the same counts again.
+    # (Not when something before began the session's transaction: its statements stay in it.)
+    autocommit = db.session.get_bind().dialect.name == "postgresql" and not db.session().in_transaction()
+    found = _signed_in(retro_id, autocommit)
     if found is None:
         return None
     user, retro = found
@@ -108,5 +118,7 @@ def add_card(retro_id: int):
     if not form.validate() or form.case_ref.data.strip() or form.metric.data.strip():
         return None  # a card citing a case or a metric shows its chips: the full path loads the pod for them
     card = retros.add_card(user, retro, column_key=form.column.data, text=form.text.data)
+    if autocommit:
+        live.wrote()  # stored already: whatever happens next, the full path must not write it again
     return views._card_added(retro, card)  # noqa: SLF001
 

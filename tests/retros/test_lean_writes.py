@@ -86,6 +86,31 @@ def test_on_postgresql_a_hidden_vote_and_a_card_are_each_one_write_statement(
     assert _votes(team.members[0]) == 3
 
 
+def test_a_card_stored_before_its_answer_fails_is_never_written_again_by_the_full_path(
+    team, make_retro, as_user, monkeypatch
+):
+    from app.retros import views
+
+    retro = make_retro("reflect")
+    writer = as_user(team.members[0])
+
+    def broken(*_args):
+        raise RuntimeError("the answer could not be drawn")
+
+    monkeypatch.setattr(views, "_card_added", broken)
+    url = f"/retros/{retro.id}/cards"
+    db.session.commit()  # as in production, the request starts with no transaction open
+    try:
+        status = writer.post(url, data={"column": "stop", "text": "Once"}, headers=HTMX)
+        status = status.status_code
+    except RuntimeError:  # the test app propagates unhandled errors
+        status = 500
+    assert status == 500
+    stored = db.session.scalar(select(func.count()).select_from(RetroCard).where(RetroCard.text == "Once"))
+    # PostgreSQL stores the card in its one autocommitted statement; SQLite's transaction is rolled back.
+    assert stored == (1 if db.engine.dialect.name == "postgresql" else 0)
+
+
 def test_a_plain_card_is_answered_as_the_full_path_answers_it(team, make_retro, as_user, count_queries, monkeypatch):
     retro = make_retro("reflect")
     _card(retro, team.members[1], "Someone else's card")

@@ -92,6 +92,27 @@ def test_a_bad_token_never_answers_unchanged(app, team, make_retro, as_user, tam
     assert response.status_code != 204 and response.status_code < 500
 
 
+def test_a_token_is_given_again_only_for_the_same_claims_and_while_young(monkeypatch):
+    first = live.sign("secret", "retro", 7, 3, "participant", "es")
+    assert live.sign("secret", "retro", 7, 3, "participant", "es") == first  # a burst of writes: signed once
+    others = {
+        live.sign("secret", "retro", 7, 4, "participant", "es"),  # another person
+        live.sign("secret", "retro", 8, 3, "participant", "es"),  # another board
+        live.sign("secret", "retro", 7, 3, "watcher", "es"),  # other rights
+        live.sign("secret", "retro", 7, 3, "participant", "it"),  # another language
+        live.sign("other secret", "retro", 7, 3, "participant", "es"),
+    }
+    assert first not in others and len(others) == 5
+    real = live.time.time
+    monkeypatch.setattr(live.time, "time", lambda: real() + live.SIGN_REUSE + 1)
+    later = live.sign("secret", "retro", 7, 3, "participant", "es")
+    assert later != first and live.read_full("secret", later)[5] < 1  # signed anew, not older than a second
+    monkeypatch.setattr(live.time, "time", lambda: real() + live.SIGN_REUSE + 11)  # `later` is 10 s old now
+    assert live.sign("secret", "retro", 7, 3, "participant", "es") == later
+    monkeypatch.setattr(live, "ANSWER_MAX_AGE", -1)  # tokens must be fresh for a changed poll: none is reused
+    assert live.sign("secret", "retro", 7, 3, "participant", "es") != later
+
+
 def test_tokens_expire_and_name_one_board():
     token = live.sign("secret", "retro", 7, 3, "participant")
     assert live.read("secret", token) == ("retro", 7, 3, "participant")
