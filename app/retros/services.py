@@ -17,7 +17,7 @@ from sqlalchemy import bindparam, delete, func, insert, literal_column, or_, sel
 from sqlalchemy import text as sql_text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -713,8 +713,11 @@ def _vote_in_one(card: bool):
     held in its phase (a shared lock, which a phase change waits for) with the item read; only when the phase is
     vote and the item is the retro's (a card outside any group) does the voter's tally move, still only while under
     the budget, and only when it moved do their dots on the item, still only while under the cap. Every guard is the
-    same as the separate statements'; the row tells which one failed (a cap refused after the tally moved is rolled
-    back with the transaction, as before)."""
+    same as the separate statements'; the row tells which one failed. The statement is all or nothing by itself, so
+    it may run outside a transaction (app/retros/writes.py): the dots already on the item, read with the retro,
+    keep an item at its cap from moving the tally at all, and should a vote of the same person on the same item
+    take the last dot meanwhile (the tally moved, the dots did not), the statement ends in an error (a division by
+    zero, PostgreSQL having no RAISE in plain SQL) and nothing of it stays."""
     item = "retro_cards" if card else "retro_groups"
     title = "text" if card else "title"
     loose = " AND item_group IS NULL" if card else ""
@@ -722,11 +725,13 @@ def _vote_in_one(card: bool):
     return sql_text(
         f"""WITH hold AS (
     SELECT retros.phase, item.retro_id, {"item.group_id" if card else "NULL::integer"} AS item_group,
-           item.{title} AS title
+           item.{title} AS title,
+           (SELECT d.count FROM retro_votes AS d WHERE d.user_id = :user AND d.{target} = :item) AS had,
+           (SELECT s.used FROM retro_vote_tallies AS s WHERE s.retro_id = :retro AND s.user_id = :user) AS spent
     FROM retros LEFT OUTER JOIN {item} AS item ON item.id = :item
     WHERE retros.id = :retro FOR SHARE OF retros
 ), ok AS (
-    SELECT 1 FROM hold WHERE phase = :phase AND retro_id = :retro{loose}
+    SELECT 1 FROM hold WHERE phase = :phase AND retro_id = :retro{loose} AND coalesce(had, 0) < :cap
 ), tally AS (
     INSERT INTO retro_vote_tallies AS t (retro_id, user_id, used) SELECT :retro, :user, 1 FROM ok
     ON CONFLICT (retro_id, user_id) DO UPDATE SET used = t.used + 1 WHERE t.used < :budget
@@ -736,18 +741,24 @@ def _vote_in_one(card: bool):
     ON CONFLICT (user_id, {target}) DO UPDATE SET count = v.count + 1 WHERE v.count < :cap
     RETURNING v.count
 )
-SELECT hold.phase, hold.retro_id, hold.item_group AS group_id, hold.title, tally.used, vote.count AS mine
+SELECT hold.phase, hold.retro_id, hold.item_group AS group_id, hold.title, hold.had, hold.spent, tally.used,
+       vote.count AS mine,
+       1 / coalesce(vote.count, CASE WHEN tally.used IS NULL THEN 1 ELSE 0 END) AS whole
 FROM hold LEFT OUTER JOIN tally ON true LEFT OUTER JOIN vote ON true"""
     )
+
+
+def vote_is_one_statement(retro: Retro, dialect: str) -> bool:
+    """Whether cast_vote writes with one statement, all or nothing by itself (see _vote_in_one)."""
+    return retro.hide_votes and dialect == "postgresql"
 
 
 def cast_vote(actor: User, retro: Retro, *, card_id: int | None = None, group_id: int | None = None) -> VoteState:
     """Put one dot on a card or group: within the person's budget and the per-item cap, atomically."""
     _require_participant(actor, retro)
-    if retro.hide_votes and (card_id is None) != (group_id is None):
-        connection = db.session.connection()
-        if connection.dialect.name == "postgresql":
-            return _cast_in_one(connection, actor, retro, card_id, group_id)
+    connection = db.session.connection()
+    if (card_id is None) != (group_id is None) and vote_is_one_statement(retro, connection.dialect.name):
+        return _cast_in_one(connection, actor, retro, card_id, group_id)
     target, title = _vote_target(retro, card_id, group_id)
     budget, cap = retro.votes_per_person, retro.max_votes_per_item  # fixed when the retro is opened (both >= 1)
     # Two upserts, each its own guard: the voter's tally row (its row lock orders one person's concurrent votes)
@@ -770,8 +781,13 @@ def _cast_in_one(connection, actor: User, retro: Retro, card_id: int | None, gro
     budget, cap = retro.votes_per_person, retro.max_votes_per_item
     values = {"retro": retro.id, "item": card_id or group_id, "user": actor.id, "phase": Phase.VOTE.value,
               "budget": budget, "cap": cap}
-    row = connection.execute(_vote_in_one(card_id is not None), values).one()
-    if row.retro_id != retro.id:  # the same answers, in the same order, as the separate statements give
+    try:
+        row = connection.execute(_vote_in_one(card_id is not None), values).first()
+    except DataError as error:  # the cap taken meanwhile by the same person's other vote: nothing was written
+        if getattr(error.orig, "sqlstate", None) != "22012":  # division_by_zero: the statement's own guard
+            raise
+        raise RetroError(_l("You can put at most %(cap)s votes on one item.", cap=cap), 409) from None
+    if row is None or row.retro_id != retro.id:  # the same answers, in the same order, as the separate statements
         if card_id is not None:
             raise RetroError(_l("This card is not part of this retro."), 404)
         raise RetroError(_l("This group is not part of this retro."), 404)
@@ -779,11 +795,11 @@ def _cast_in_one(connection, actor: User, retro: Retro, card_id: int | None, gro
         raise RetroError(_l("This card is in a group: vote on the group."), 422)
     if row.phase != Phase.VOTE.value:
         _refuse_stale(retro, Phase.VOTE.value)
-    if row.used is None:
-        raise RetroError(
+    if row.used is None and not ((row.had or 0) >= cap and (row.spent or 0) < budget):
+        raise RetroError(  # the budget is named first when both are spent, as the separate statements do
             _l("You have used all %(budget)s of your votes. Take one back to vote again.", budget=budget), 409
         )
-    if row.mine is None:
+    if row.used is None or row.mine is None:
         raise RetroError(_l("You can put at most %(cap)s votes on one item.", cap=cap), 409)
     target = {"card_id": card_id} if card_id is not None else {"group_id": group_id}
     return VoteState(_key_of(target), row.title, row.mine, row.used, budget, cap)

@@ -80,7 +80,12 @@ def _signed_in(retro_id: int, autocommit: bool = False) -> tuple[User, Retro] | 
 
 
 def _vote(retro_id: int, service):
-    found = _signed_in(retro_id)
+    # On PostgreSQL a vote with hidden totals is one statement, all or nothing by itself (services._vote_in_one):
+    # the request runs in autocommit, as a card does (see add_card). Other votes and taking one back are several
+    # statements: they begin their transaction explicitly once the retro is known (one round trip, as before).
+    dialect = db.session.get_bind().dialect.name
+    autocommit = dialect == "postgresql" and not db.session().in_transaction()
+    found = _signed_in(retro_id, autocommit)
     if found is None:
         return None
     user, retro = found
@@ -90,7 +95,12 @@ def _vote(retro_id: int, service):
     ref = retros.parse_ref(form.item.data, ("card", "group"))
     if ref is None:
         return None
+    alone = service is retros.cast_vote and retros.vote_is_one_statement(retro, dialect)
+    if autocommit and not alone:
+        db.session.connection().exec_driver_sql("BEGIN")  # committed or rolled back with the session
     state = service(user, retro, **{f"{ref[0]}_id": ref[1]})
+    if autocommit and alone:
+        live.wrote()  # stored already: whatever happens next, the full path must not vote again
     return views._vote_response(retro, state)  # noqa: SLF001 - the full path's answer
 
 
