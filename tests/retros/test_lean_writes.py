@@ -8,7 +8,7 @@ import re
 import threading
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from app import extensions, live
 from app.extensions import db
@@ -84,6 +84,40 @@ def test_on_postgresql_a_hidden_vote_and_a_card_are_each_one_write_statement(
     late = writer.post(url, data={"item": f"card-{others[1].id}"}, headers=HTMX)
     assert late.status_code == 409 and "moved on to “Discuss”" in _body(late)
     assert _votes(team.members[0]) == 3
+
+
+def test_a_vote_that_loses_the_last_dot_to_the_same_persons_other_vote_leaves_nothing(app, team, make_retro, as_user):
+    """PostgreSQL's one-statement vote (in autocommit): the person's other vote on the same item commits while this
+    one waits for the tally's row lock, after this one read the dots on the item. The tally would move and the dots
+    not: the statement fails as a whole, and the answer is the cap's refusal."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("the one-statement vote is PostgreSQL's")
+    retro, cards = _voting(team, make_retro, votes_per_person=5, max_votes_per_item=2)
+    voter = team.members[0]
+    member = as_user(voter)
+    url, item = f"/retros/{retro.id}/votes", {"item": f"card-{cards[0].id}"}
+    assert member.post(url, data=item, headers=HTMX).status_code == 200  # one dot of two on the item
+    ids = {"retro": retro.id, "user": voter.id, "card": cards[0].id}
+    db.session.commit()
+    other = db.engine.connect()  # the same person's other vote, as the separate statements would write it
+    other.execute(text("UPDATE retro_vote_tallies SET used = used + 1 WHERE retro_id = :retro AND user_id = :user"), ids)
+    other.execute(text("UPDATE retro_votes SET count = count + 1 WHERE user_id = :user AND card_id = :card"), ids)
+    answers = []
+    sender = threading.Thread(target=lambda: answers.append(member.post(url, data=item, headers=HTMX)))
+    sender.start()
+    waiting = text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()")
+    with db.engine.connect() as watcher:
+        for _ in range(500):  # until this vote waits for the other's row lock (not a timing: a state)
+            if watcher.execute(waiting).scalar():
+                break
+            threading.Event().wait(0.01)
+    other.commit()
+    other.close()
+    sender.join(30)
+    assert answers[0].status_code == 409 and "at most 2" in _body(answers[0])
+    db.session.expire_all()
+    assert db.session.get(RetroVoteTally, (retro.id, voter.id)).used == 2  # the other vote's, and nothing more
+    assert _votes(voter) == 2
 
 
 def test_a_card_stored_before_its_answer_fails_is_never_written_again_by_the_full_path(
