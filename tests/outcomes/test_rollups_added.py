@@ -249,3 +249,19 @@ def test_merged_minutes_are_sorted_and_keep_ties():
     for (stored, added), merged in zip(pairs, rollups._merge_minutes(pairs), strict=True):
         assert rollups.minutes_of(merged) == sorted(rollups.minutes_of(stored) + rollups.minutes_of(added))
         assert merged is None or merged == rollups.pack(rollups.minutes_of(merged))
+
+
+@pytest.mark.parametrize("huge", [False, True])
+def test_one_sort_of_combined_keys_orders_as_lexsort(huge):
+    """`_groups` sorts the cases by (day, pod, value, has minutes, minutes) with one integer key when it fits."""
+    import numpy as np
+
+    rng = np.random.default_rng(4)
+    size = 5000
+    keys = (rng.integers(-(2 ** 31) if huge else -50, 2 ** 31 - 1 if huge else 5000, size),  # minutes
+            rng.integers(0, 2, size), rng.integers(-1, 2 ** 40 if huge else 60, size),  # has minutes, value
+            rng.integers(-1, 9, size), rng.integers(0, 400, size))  # pod, day
+    order = rollups._sort_order(keys)
+    expected = np.lexsort(keys)
+    for key in keys:
+        assert (key[order] == key[expected]).all()
