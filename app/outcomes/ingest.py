@@ -731,9 +731,11 @@ def _execute_import(import_id: int, worker: str, path: str | Path, fmt: str, opt
     days = ImportDays()
     # A resumed job does not know the days its earlier attempt changed: it rebuilds the rollups at its end.
     resumed = counts.processed > 0
-    if not resumed:
-        days.before = rollups.before_import(db.session)
-        days.import_id = import_id
+    if not resumed:  # what its end may add its new cases to
+        try:
+            days.before, days.import_id = rollups.before_import(db.session), import_id
+        except SQLAlchemyError:  # its end recomputes its days, as every import's did
+            log.warning("The rollups' state was not read before an import", exc_info=True)
         db.session.rollback()
     try:
         adaptive = batch_size is None

@@ -28,6 +28,11 @@ Kept in step with the cases automatically:
   days durably (`case_rollup_queue`, in the batch's own transaction) instead of recomputing them, and
   `refresh_queued()` at the end recomputes just those days once. While days are queued the engine answers
   periods that reach them from the cases table (the reference path), so figures are never stale.
+- a file import that created cases adds their rows to the stored ones at its end (`new_case_rows`, `add_rows`:
+  counts add, minutes merge) instead of recomputing their days from every case; the days of cases it updated,
+  and those queued before it began, are recomputed. That is exact only if nobody else wrote rollups meanwhile:
+  every write of rollups (and a deferred writer's queuing) moves its zones' stamp (`RollupZone.built_at`), and an
+  import that finds a stamp moved since it began recomputes its days as before (`ingest.add_new_cases`).
 A zone not built yet (a new pod time zone) is built at the next commit that touches cases, pods or the
 organisation; until then the engine answers from the cases table (the reference path).
 """
@@ -148,7 +153,7 @@ DAY_TABLES = (CaseDayRollup.__table__, CaseDayBreakdown.__table__, CaseDayType._
 
 
 class RollupZone(db.Model):
-    """A time zone whose rollups are complete."""
+    """A time zone whose rollups are complete; `built_at`: when they were last written (`_stamp`)."""
 
     __tablename__ = "case_rollup_zones"
 

@@ -194,6 +194,22 @@ def test_another_writer_during_the_import_makes_its_end_recompute(world, spied):
     assert not spied["added"]
 
 
+def test_a_deferred_writer_during_the_import_makes_its_end_recompute(world, spied):  # noqa: F811
+    """A writer that queues its days (`rollups.deferred`) changed cases under the rollups: the import's end, which
+    takes its days off the queue, recomputes them with those cases rather than adding its own to stale rows."""
+
+    def deferred():
+        with rollups.deferred():
+            db.session.execute(insert(Case), new_cases(world, 40, datetime(2026, 10, 5), 5, seed=9, prefix="api"))
+            db.session.commit()
+
+    import_cases(new_cases(world, 300, datetime(2026, 10, 1), 30), during=deferred)
+    rollups.refresh_queued()
+    db.session.commit()
+    assert all_rows() == rebuilt_rows()
+    assert not spied["added"]
+
+
 def test_another_writer_between_two_commits_of_the_end(world, spied, monkeypatch):  # noqa: F811
     """The end adds a few weeks per transaction; a write between two of them: the days left are recomputed."""
     monkeypatch.setattr(ingest, "ROLLUP_DAYS_PER_COMMIT", 7)
