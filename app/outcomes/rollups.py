@@ -59,6 +59,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     bindparam,
+    case,
     delete,
     event,
     func,
@@ -822,7 +823,10 @@ def _stamp(conn, zones: Iterable[str]) -> None:
     (a deferred writer): an import adding its new cases to the rollups at its end (`add_new_cases`) then knows
     that it is not alone any more."""
     table = RollupZone.__table__
-    conn.execute(table.update().where(table.c.zone.in_(list(zones))).values(built_at=_next_stamp(conn)))
+    now = utcnow()  # one statement (an API write's queries are counted); never the value it had, even if the clock
+    # stood still or went back to it
+    conn.execute(table.update().where(table.c.zone.in_(list(zones))).values(
+        built_at=case((table.c.built_at == now, now + timedelta(microseconds=1)), else_=now)))
 
 
 def stamps(session: Session) -> dict:
