@@ -17,7 +17,7 @@ import uuid
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, fields, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from hashlib import blake2b
 from itertools import repeat
 from operator import attrgetter, itemgetter
@@ -30,7 +30,7 @@ from sqlalchemy import DateTime, func, insert, select, text, update
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
-from app.extensions import db
+from app.extensions import begin_write, db
 from app.org.models import User
 from app.outcomes import pg_load, rollups
 from app.outcomes.attribution import ATTRIBUTED, Attributor, CoverageIndex, MembershipIndex, attribute_pod
@@ -229,6 +229,7 @@ class CaseWriter:
         # API wants); a set → collected by the file import, which refreshes them once when the job ends (a
         # refresh per committed batch recomputed most of the history thousands of times: 323 s for 100k rows).
         self.days = days
+        self.updated_days = getattr(days, "updated", None)  # an ImportDays: the days of updated cases apart
         self.queued: dict = {}  # day → when this writer last queued it (time.monotonic())
         self.attributor = attributor or Attributor.load()
         self.memo = MemoAttributor(self.attributor)
@@ -434,16 +435,22 @@ class CaseWriter:
                     updates.append((*row, row_digest(row), raw_of[external_id], *stamp, case_id))
                     moments.extend([stored[i] for i in ROLLUP_POSITIONS])  # the days it leaves
         for position in ROLLUP_POSITIONS:  # the days it enters (COMPARED comes first in both)
-            moments.extend([row[position] for row in inserts])
             moments.extend([row[position] for row in updates])
+        changed = len(moments)  # the days of updated cases, then those new cases enter
+        for position in ROLLUP_POSITIONS:
+            moments.extend([row[position] for row in inserts])
         if self.days is None:
             rollups.touch(moments)
         else:  # queued in the batch's transaction: until the import's end refreshes them, figures reaching
             # these days are answered from the cases (exact, never stale)
             if self.postgres:
                 touched = {moment.date() for moment in moments if moment is not None}
+                if changed and self.updated_days is not None:
+                    self.updated_days.update(moment.date() for moment in moments[:changed] if moment is not None)
             else:
                 touched = {moment[:10] for moment in moments if moment is not None}
+                if changed and self.updated_days is not None:
+                    self.updated_days.update(moment[:10] for moment in moments[:changed] if moment is not None)
             # A day once queued stays queued until the import's end refreshes it (the scheduler leaves the queue
             # alone while an import runs): queued again only after REQUEUE_SECONDS, not by every batch (a year of
             # days by each of 500 batches was a tenth of a million-row import).
@@ -721,9 +728,15 @@ def _execute_import(import_id: int, worker: str, path: str | Path, fmt: str, opt
                     counts: ImportProgress, *, stored_errors: int, progress: Callable[[ImportProgress], None] | None,
                     batch_size: int | None, locale: str, stop: threading.Event | None) -> str:
     committed = replace(counts)
-    days: set = set()
+    days = ImportDays()
     # A resumed job does not know the days its earlier attempt changed: it rebuilds the rollups at its end.
     resumed = counts.processed > 0
+    if not resumed:  # what its end may add its new cases to
+        try:
+            days.before, days.import_id = rollups.before_import(db.session), import_id
+        except SQLAlchemyError:  # its end recomputes its days, as every import's did
+            log.warning("The rollups' state was not read before an import", exc_info=True)
+        db.session.rollback()
     try:
         adaptive = batch_size is None
         if batch_size is None:
@@ -772,6 +785,18 @@ def _execute_import(import_id: int, worker: str, path: str | Path, fmt: str, opt
     return _finish(import_id, worker, ImportStatus.FAILED, failure, committed)
 
 
+class ImportDays(set):
+    """The UTC days an import's cases were written on (CaseWriter), with the days of cases it updated apart (they
+    left some days and entered others) and the rollups' state when it began (`rollups.before_import`): the days only
+    new cases entered take those cases' rows added to their rollups at the import's end (`add_new_cases`)."""
+
+    def __init__(self, *args) -> None:
+        super().__init__(*args)
+        self.updated: set = set()
+        self.before: rollups.Before | None = None
+        self.import_id: int | None = None
+
+
 def refresh_rollups(days: set, *, rebuild: bool = False) -> None:
     """Bring the per-day rollups in step with what an import committed: its days once, at the job's end. Commits.
 
@@ -786,6 +811,8 @@ def refresh_rollups(days: set, *, rebuild: bool = False) -> None:
             db.session.commit()
             return
         ordered = sorted({day if isinstance(day, date) else date.fromisoformat(day) for day in days})
+        if isinstance(days, ImportDays) and days.before is not None and ordered:
+            ordered = add_new_cases(ordered, days)
         # A few weeks per transaction: on SQLite each holds the write lock briefly, not for the whole history.
         for start in range(0, len(ordered), ROLLUP_DAYS_PER_COMMIT):
             chunk = ordered[start:start + ROLLUP_DAYS_PER_COMMIT]
@@ -795,6 +822,49 @@ def refresh_rollups(days: set, *, rebuild: bool = False) -> None:
     except Exception:
         db.session.rollback()
         log.exception("Rollups not refreshed after an import; `flask outcomes rollups` rebuilds them")
+
+
+def add_new_cases(ordered: list[date], days: ImportDays) -> list[date]:
+    """At an import's end, the rollups of the local days only its new cases entered get those cases' rows added —
+    work in proportion to the new cases, not to all the cases of their days (a million new cases over the year a
+    million cases were already in: every day was recomputed from two million). The days near one whose cases it
+    updated, or whose rollups were queued when it began, are recomputed from the cases. Exact only while nobody
+    else writes rollups nor cases under them: at the first sign of another writer since the import began (a zone's
+    stamp moved, `rollups.stamps`), the days left are handed back to be recomputed, as they all were before.
+    Returns the UTC days still to refresh. Commits a few weeks of days at a time."""
+    session, before = db.session, days.before
+    zones = sorted(rollups.built_zones(session))
+    if not zones or rollups.stamps(session) != before.stamps:
+        db.session.rollback()
+        return ordered
+    local, recomputed = rollups.split_days(ordered, before.queued | days.updated)
+    added = [day for day in local if day not in recomputed]
+    if not added:
+        db.session.rollback()
+        return ordered
+    rows = rollups.new_case_rows(session, zones, added[0], added[-1], before.max_id, days.import_id)
+    db.session.rollback()
+    expected = before.stamps
+    done = -1
+    for start in range(0, len(local), ROLLUP_DAYS_PER_COMMIT):
+        chunk = local[start:start + ROLLUP_DAYS_PER_COMMIT]
+        begin_write()
+        rollups._lock(session)
+        if rollups.stamps(session) != expected:  # someone else wrote: recompute what is left
+            db.session.rollback()
+            return [day for day in ordered if day + timedelta(days=1) > local[done]] if done >= 0 else ordered
+        rollups.rewrite_days(session, zones, [day for day in chunk if day in recomputed])
+        rollups.add_rows(session, zones, [day for day in chunk if day not in recomputed], rows)
+        done = start + len(chunk) - 1
+        last = local[done]
+        finished = [day for day in ordered if day + timedelta(days=1) <= last
+                    and (start == 0 or day + timedelta(days=1) > local[start - 1])]
+        if done == len(local) - 1:  # every day's neighbours too
+            finished = [day for day in ordered if start == 0 or day + timedelta(days=1) > local[start - 1]]
+        rollups.dequeue(finished, session)
+        expected = rollups.stamps(session)
+        db.session.commit()
+    return []
 
 
 class _ParseFailed:
