@@ -200,6 +200,9 @@ class MemoAttributor:
                 self.raw_cache.clear()
             self.raw_cache[raw] = resolved
         segment_id, stage_id, request_type, assignee_id, group_pod_id = resolved
+        covering = self.coverage.pods_at(segment_id, stage_id, created_at)
+        if len(covering) == 1:  # the rule's first answer, without its call (most cases of a file)
+            return segment_id, stage_id, request_type, assignee_id, covering[0]
         pod_id = attribute_pod(segment_id=segment_id, stage_id=stage_id, created_at=created_at,
                                assignee_id=assignee_id, group_pod_id=group_pod_id, coverage=self.coverage,
                                memberships=self.memberships)
@@ -268,10 +271,10 @@ class CaseWriter:
         if self.postgres:
             return row
         values = list(row)
-        for position in DATETIME_POSITIONS:
+        for position in DATETIME_POSITIONS:  # _sqlite_datetime, inline: six times a row
             value = values[position]
             if value is not None:
-                values[position] = _sqlite_datetime(value)
+                values[position] = value.isoformat(" ", "microseconds")
         return tuple(values)
 
     def row(self, record: CaseRecord) -> tuple:
