@@ -497,6 +497,7 @@ class _Parser:
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise FileRejected(_("Unknown time zone %(zone)s.", zone=options.timezone)) from exc
         self.unresolved: set[str] = set()
+        self.customer_hash = hashlib.blake2b(digest_size=16, key=options.salt[:64])
         self.positions: dict[str, int] = {}
         for index, name in enumerate(header):
             self.positions.setdefault(name.casefold(), index)
@@ -573,10 +574,13 @@ class _Parser:
         return moment
 
     def customer(self, value: str) -> str | None:
+        """hash_customer_ref of the value, from a copy of the keyed hash (its key is hashed once, not every row)."""
         value = value.strip()
         if value in EMPTY:
             return None
-        return hash_customer_ref(f"{self.format}:{value}", self.options.salt)
+        digest = self.customer_hash.copy()
+        digest.update(f"{self.format}:{value}".encode())
+        return digest.hexdigest()
 
     def escalated(self, tags: str) -> bool:
         tag = self.options.escalated_tag.casefold()

@@ -8,10 +8,10 @@ from datetime import datetime, timedelta
 import pytest
 
 from app.outcomes import ingest
-from app.outcomes.importers import RowProblem, TimeReader
+from app.outcomes.importers import ParseOptions, RowProblem, TimeReader, ZendeskParser, hash_customer_ref
 from app.outcomes.models import ImportStatus
 from app.outcomes.records import _UNSTORABLE, CaseRecord, RangeProblem, _unstorable, check_record
-from tests.outcomes.test_import_formats import errors_of, zendesk_file, zendesk_row
+from tests.outcomes.test_import_formats import ZENDESK_HEADER, errors_of, zendesk_file, zendesk_row
 
 # Whole-hour, half-hour and 45-minute offsets, a 30-minute DST shift (Lord Howe), southern and northern DST
 ZONES = ("Europe/Madrid", "America/St_Johns", "Asia/Kathmandu", "Australia/Lord_Howe", "America/Santiago", "UTC")
@@ -99,3 +99,11 @@ def test_a_zendesk_row_s_first_wrong_value_is_its_error(tmp_path):
     reasons = {external_id: reason for _line, external_id, reason in errors_of(result)}
     assert "Solved at" in reasons["1"] and "Due date" in reasons["2"] and "Replies" in reasons["3"]
     assert "Assigned at" in reasons["4"] and "First reply time" in reasons["5"]
+
+
+@pytest.mark.parametrize("salt", [b"", b"s", b"k" * 64, b"x" * 100])
+def test_customer_references_are_the_salted_hash_of_the_format_and_id(salt):
+    parser = ZendeskParser(list(ZENDESK_HEADER), ParseOptions(salt=salt))
+    for value in ("501", " 501 ", "cliente@example.com", "ñandú"):
+        assert parser.customer(value) == hash_customer_ref(f"zendesk:{value.strip()}", salt)
+    assert parser.customer(" - ") is None and parser.customer("") is None
