@@ -200,6 +200,9 @@ class MemoAttributor:
                 self.raw_cache.clear()
             self.raw_cache[raw] = resolved
         segment_id, stage_id, request_type, assignee_id, group_pod_id = resolved
+        covering = self.coverage.pods_at(segment_id, stage_id, created_at)
+        if len(covering) == 1:  # the rule's first answer, without its call (most cases of a file)
+            return segment_id, stage_id, request_type, assignee_id, covering[0]
         pod_id = attribute_pod(segment_id=segment_id, stage_id=stage_id, created_at=created_at,
                                assignee_id=assignee_id, group_pod_id=group_pod_id, coverage=self.coverage,
                                memberships=self.memberships)
@@ -269,10 +272,10 @@ class CaseWriter:
         if self.postgres:
             return row
         values = list(row)
-        for position in DATETIME_POSITIONS:
+        for position in DATETIME_POSITIONS:  # _sqlite_datetime, inline: six times a row
             value = values[position]
             if value is not None:
-                values[position] = _sqlite_datetime(value)
+                values[position] = value.isoformat(" ", "microseconds")
         return tuple(values)
 
     def row(self, record: CaseRecord) -> tuple:
@@ -296,33 +299,32 @@ class CaseWriter:
         return blake2b(state.encode(), digest_size=32).digest()
 
     def prepare(self, record: CaseRecord, raw_digest: str | None) -> tuple:
-        """What `write_prepared` takes for a record: (external id, stored values, their digest, the file row's
-        digest). A parsing process computes it, so the writer's process only stores."""
+        """What `write_prepared` takes for a record: its stored values (COMPARED, the external id first), their digest
+        and the file row's digest, in one tuple as a new case's row is inserted (but for the stamp). A parsing
+        process computes it, so the writer's process only stores."""
         row = self.row(record)
-        return record.external_id, row, row_digest(row), raw_digest
+        return (*row, row_digest(row), raw_digest)
 
     def write_prepared(self, prepared: Sequence[tuple]) -> UpsertResult:
         """`write` for records already turned into rows (`prepare`): the same comparisons, the same counts."""
         result = UpsertResult()
-        latest: dict[str, tuple] = {}
-        raw_of: dict[str, str | None] = {}
-        digest_of: dict[str, str] = {}
-        for external_id, row, digest, raw in prepared:
-            earlier = latest.get(external_id)
-            if earlier is not None:
-                if earlier == row:
-                    result.unchanged += 1
-                else:
-                    result.updated += 1
-            latest[external_id] = row
-            raw_of[external_id] = raw
-            digest_of[external_id] = digest
+        latest = {item[0]: item for item in prepared}
+        if len(latest) != len(prepared):  # an id more than once: the last row wins, the others are counted
+            latest = {}
+            for item in prepared:
+                earlier = latest.get(item[0])
+                if earlier is not None:
+                    if earlier[:-2] == item[:-2]:
+                        result.unchanged += 1
+                    else:
+                        result.updated += 1
+                latest[item[0]] = item
         if not latest:
             return result
         db.session.flush()
         cursor = db.session.connection().connection.cursor()
         try:
-            return self._store(cursor, latest, result, raw_of, (), None, digest_of)
+            return self._store(cursor, latest, result, (), None)
         except self.dbapi_integrity_error as exc:
             raise IntegrityError("upsert of cases", None, exc) from exc
         finally:
@@ -336,31 +338,29 @@ class CaseWriter:
         result = UpsertResult()
         to_row = self.row
         latest: dict[str, tuple] = {}
-        raw_of: dict[str, str | None] = {}
         for record, digest in zip(records, digests or repeat(None, len(records)), strict=True):
             row = to_row(record)
             earlier = latest.get(record.external_id)
             if earlier is not None:
-                if earlier == row:
+                if earlier[:-2] == row:
                     result.unchanged += 1
                 else:
                     result.updated += 1
-            latest[record.external_id] = row
-            raw_of[record.external_id] = digest
+            latest[record.external_id] = (*row, row_digest(row), digest)
         if not latest and not raws:
             return result
         db.session.flush()
         cursor = db.session.connection().connection.cursor()
         try:
-            return self._store(cursor, latest, result, raw_of, raws, errors)
+            return self._store(cursor, latest, result, raws, errors)
         except self.dbapi_integrity_error as exc:
             raise IntegrityError("upsert of cases", None, exc) from exc
         finally:
             cursor.close()
 
-    def _store(self, cursor, latest: dict[str, tuple], result: UpsertResult, raw_of: dict[str, str | None],
-               raws: Sequence[tuple[int, RawRow]], errors: list | None,
-               digest_of: dict[str, str] | None = None) -> UpsertResult:
+    def _store(self, cursor, latest: dict[str, tuple], result: UpsertResult, raws: Sequence[tuple[int, RawRow]],
+               errors: list | None) -> UpsertResult:
+        """Store `latest`, external id → (*stored values, their digest, the file row's digest or None), and `raws`."""
         if self.postgres:
             pg_load.begin_batch(cursor)
         else:
@@ -397,8 +397,8 @@ class CaseWriter:
                     raise ValueError(f"row {line}: {item.reason}")
                 errors.append((line, item))
             else:
-                latest[raw.external_id] = self.row(item)
-                raw_of[raw.external_id] = raw.digest
+                row = self.row(item)
+                latest[raw.external_id] = (*row, row_digest(row), raw.digest)
         if not latest:
             return result
         now = utcnow()
@@ -408,31 +408,32 @@ class CaseWriter:
         moments: list = []
         unhashed: dict[str, tuple] = {}
         rehashed: list[tuple] = []
-        for external_id, row in latest.items():
+        if not existing:  # all new (a fresh import's every batch): the rows as they come, stamped
+            inserts = [item + stamp for item in latest.values()]
+        for external_id, item in (latest.items() if existing else ()):
             found = existing.get(external_id)
-            digest = digest_of[external_id] if digest_of is not None else row_digest(row)
-            raw = raw_of[external_id]
             if found is None:
-                inserts.append((*row, digest, raw, *stamp))
-            elif found[1][1] == digest:
+                inserts.append(item + stamp)
+            elif found[1][1] == item[-2]:
                 result.unchanged += 1
+                raw = item[-1]
                 if raw is not None and found[1][2] != raw:  # the same case from other cells: remember these
-                    rehashed.append((digest, raw, found[0]))
+                    rehashed.append((item[-2], raw, found[0]))
             elif found[1][1] is None:  # changed by something else than an import: compare the columns
-                unhashed[external_id] = row
+                unhashed[external_id] = item
             else:
-                updates.append((*row, digest, raw, *stamp, found[0]))
+                updates.append((*item, *stamp, found[0]))
         if updates:  # the days they leave: read for the changed cases only (a file imported again changes few)
             moments.extend(self._moments(cursor, [row[-1] for row in updates]))
         if unhashed:
             for external_id, (case_id, stored) in self._existing(cursor, list(unhashed),
                                                                  self.compared_columns).items():
-                row = unhashed[external_id]
-                if stored == row:
+                item = unhashed[external_id]
+                if stored == item[:-2]:
                     result.unchanged += 1
-                    rehashed.append((row_digest(row), raw_of[external_id], case_id))
+                    rehashed.append((item[-2], item[-1], case_id))
                 else:
-                    updates.append((*row, row_digest(row), raw_of[external_id], *stamp, case_id))
+                    updates.append((*item, *stamp, case_id))
                     moments.extend([stored[i] for i in ROLLUP_POSITIONS])  # the days it leaves
         for position in ROLLUP_POSITIONS:  # the days it enters (COMPARED comes first in both)
             moments.extend([row[position] for row in updates])
@@ -932,16 +933,22 @@ def _prepare_in_process(send, app, locale: str, path: str | Path, fmt: str, opti
                         skip: int, batch_size: int, index: int, processes: int, writer: CaseWriter) -> None:
     """A parsing process (forked: it has the writer's lookups, and never touches the database): reads the whole
     file, and of its batches numbered index, index + processes, ... reads every row and prepares its record
-    (`CaseWriter.prepare`), sending each batch as [(line, prepared tuple or RowError)]; then None. An exception
-    reading the file is sent in place of the batch it happened in (the other processes meet it too)."""
+    (`CaseWriter.prepare`), sending each batch as (its number of rows, [prepared tuple], [(line, RowError)]); then
+    None. An exception reading the file is sent in place of the batch it happened in (the other processes meet it
+    too)."""
     try:
         with app.app_context(), force_locale(locale):
             with open_text(path) as stream:
                 prepare = writer.prepare
                 for batch in keyed_batches(stream, fmt, options, key, batch_size, skip=skip,
                                            turn=(index, processes)):
-                    send.send([(line, item if isinstance(item, RowError) else prepare(item, digest))
-                               for line, item, digest in batch])
+                    prepared, failed = [], []
+                    for line, item, digest in batch:
+                        if type(item) is CaseRecord:
+                            prepared.append(prepare(item, digest))
+                        else:
+                            failed.append((line, item))
+                    send.send((len(batch), prepared, failed))
         send.send(None)
     except BaseException as exc:  # noqa: BLE001  (handed to the writer's process, which raises it)
         try:
@@ -1065,12 +1072,13 @@ def _write_batches(parsed: Iterator[list], size: _WriteSize, writer: CaseWriter,
                    progress: Callable[[ImportProgress], None] | None, sqlite: bool) -> None:
     last_commit = time.monotonic()
     try:
-        for batch in _grouped(parsed, size):
+        for batch in (_grouped_prepared if processes > 1 else _grouped)(parsed, size):
             started = time.perf_counter()
             if processes > 1:
-                failed = [(line, item) for line, item in batch if isinstance(item, RowError)]
-                result = writer.write_prepared([item for _line, item in batch if not isinstance(item, RowError)])
+                rows, prepared, failed = batch
+                result = writer.write_prepared(prepared)
             else:
+                rows = len(batch)
                 records, digests, raws, failed = _split(batch)
                 result = writer.write(records, digests, raws, failed)
             errors = [{"import_id": import_id, "line": line, "external_id": item.external_id, "reason": item.reason}
@@ -1079,7 +1087,7 @@ def _write_batches(parsed: Iterator[list], size: _WriteSize, writer: CaseWriter,
                 kept = errors[: MAX_STORED_ERRORS - stored_errors]
                 db.session.execute(insert(ImportRowError.__table__), kept)
                 stored_errors += len(kept)
-            counts.processed += len(batch)
+            counts.processed += rows
             counts.created += result.created
             counts.updated += result.updated
             counts.unchanged += result.unchanged
@@ -1154,6 +1162,20 @@ def _grouped(parsed: Iterator[list], size: _WriteSize) -> Iterator[list]:
             group = []
     if group:
         yield group
+
+
+def _grouped_prepared(parsed: Iterator[tuple], size: _WriteSize) -> Iterator[tuple]:
+    """`_grouped` for the parsing processes' batches, (rows, [prepared], [(line, RowError)]): joined alike."""
+    rows, prepared, failed = 0, [], []
+    for count, items, errors in parsed:
+        rows += count
+        prepared += items
+        failed += errors
+        if rows >= size.rows:
+            yield rows, prepared, failed
+            rows, prepared, failed = 0, [], []
+    if rows:
+        yield rows, prepared, failed
 
 
 def _count_values(counts: ImportProgress) -> dict[str, object]:
