@@ -155,6 +155,7 @@ MATRIX: dict[str, dict[str, frozenset]] = {
     "retros.facilitator": {"POST": COACH_A},
     "retros.index": {"GET": SIGNED_IN},
     "retros.move_card": {"POST": frozenset({"agent_a", "coach_a"})},
+    "retros.move_card_page": {"GET": frozenset({"agent_a", "coach_a"})},
     "retros.pod_retros": {"GET": POD_A, "POST": COACH_A},
     "retros.retro_page": {"GET": POD_A},
     "retros.review": {"POST": frozenset({"agent_a", "coach_a"})},

@@ -322,6 +322,20 @@ for _endpoint, _change in CHANGES.items():
     _register(_endpoint, *_change)
 
 
+@bp.route("/retros/<int:retro_id>/cards/<int:card_id>/move")
+@login_required
+@authorize(Retro, "retros.view")
+def move_card_page(retro: Retro, card_id: int):
+    """One card's move form, the way to group without JavaScript (with it, the board's one move dialog): posts to
+    move_card, which judges the move as always."""
+    _allow(GROUP, retro)
+    card = _card(retro, card_id)
+    if retro.phase != Phase.GROUP.value:
+        return redirect(url_for("retros.retro_page", retro_id=retro.id))
+    groups = db.session.scalars(select(RetroGroup).where(RetroGroup.retro_id == retro.id).order_by(RetroGroup.id))
+    return render_template("retros/move.html", retro=retro, card=card, groups=list(groups))
+
+
 def _member(retro: Retro, model, ident: int, message: str):
     """A card or group of this retro (404 with ``message`` when it is gone or belongs to another retro)."""
     obj = db.session.get(model, ident)

@@ -13,7 +13,7 @@
   }
 
   function busy(board) {
-    if (dragging) { return true; }
+    if (dragging || board.querySelector("dialog[open]")) { return true; }
     var active = document.activeElement;
     if (active && board.contains(active) && /^(INPUT|TEXTAREA|SELECT)$/.test(active.tagName)) { return true; }
     var fields = board.querySelectorAll("textarea, input[type=text], input:not([type])");
@@ -64,15 +64,63 @@
   }
   setInterval(tick, 1000);
 
-  function moveCard(zone, cardId, target) {
-    var url = zone.dataset.moveUrl.replace(/\/0\/move$/, "/" + cardId + "/move");
-    window.htmx.ajax("POST", url, {
+  function post(url, target) {
+    return window.htmx.ajax("POST", url, {
       target: "#retro-board",
       swap: "outerHTML",
       values: { target: target },
       headers: csrfHeaders()
     });
   }
+
+  function moveCard(zone, cardId, target) {
+    post(zone.dataset.moveUrl.replace(/\/0\/move$/, "/" + cardId + "/move"), target);
+  }
+
+  // "Move to group" on a card opens the board's one move dialog (the groups are listed there once, not on every
+  // card); without a dialog the link leads to the card's move page. After the move, focus goes back to the card.
+  var opener = null;
+
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest("a.retro-move-open");
+    var dialog = document.getElementById("retro-move-dialog");
+    if (link && dialog && dialog.showModal && window.htmx) {
+      event.preventDefault();
+      var card = link.closest(".retro-card");
+      var zone = link.closest(".retro-dropzone");
+      var select = dialog.querySelector("select[name=target]");
+      var text = card && card.querySelector(".retro-card-text");
+      opener = link;
+      dialog.dataset.url = link.getAttribute("href");
+      dialog.dataset.card = card ? card.dataset.cardId : "";
+      dialog.querySelector(".retro-move-card").textContent = text ? text.textContent : "";
+      select.value = zone ? zone.dataset.target : "none";
+      if (!select.value) { select.value = "none"; }
+      dialog.showModal();
+      select.focus();
+    } else if (event.target.closest && event.target.closest("#retro-move-dialog [data-close]")) {
+      event.target.closest("dialog").close();
+    }
+  });
+
+  document.addEventListener("submit", function (event) {
+    var dialog = event.target.closest && event.target.closest("#retro-move-dialog");
+    if (!dialog || !window.htmx) { return; }
+    event.preventDefault();
+    var cardId = dialog.dataset.card;
+    var target = dialog.querySelector("select[name=target]").value;
+    opener = null;
+    dialog.close();
+    post(dialog.dataset.url, target).then(function () {
+      var back = document.querySelector("#retro-card-" + cardId + " a.retro-move-open");
+      if (back) { back.focus(); }
+    });
+  });
+
+  document.addEventListener("close", function (event) {
+    if (event.target.id === "retro-move-dialog" && opener && document.contains(opener)) { opener.focus(); }
+    opener = null;
+  }, true);
 
   function setUpSortable(root) {
     if (!window.Sortable) { return; }
@@ -82,7 +130,7 @@
       window.Sortable.create(zone, {
         group: "retro-cards",
         draggable: ".retro-card",
-        filter: "select, button, input, textarea, details",
+        filter: "select, button, input, textarea, details, a",
         preventOnFilter: false,
         sort: !zone.classList.contains("retro-merge"),
         forceFallback: true,

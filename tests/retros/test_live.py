@@ -305,7 +305,7 @@ def test_the_group_board_a_phase_change_brings_is_shared_unless_a_card_cites_a_c
         with count_queries() as counter:
             second = readers[1].get(urls[1], headers=HTMX)
         assert "Grouped 3" in _body(first) and "Grouped 3" in _body(second)
-        assert 'class="retro-move"' in _body(second)  # members may group: each card carries its move control
+        assert 'class="retro-move-open"' in _body(second)  # members may group: each card links to its move page
         loads_cards = any("retro_cards.text" in s for s in counter.statements)  # not the reflect poll's counts
         assert loads_cards == cited, counter.statements  # a cited case is shown as the viewer may see it
         advance_to(retro, "closed", team.coach)
