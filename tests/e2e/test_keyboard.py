@@ -249,20 +249,36 @@ def test_a_whole_retro_by_keyboard(keyboard_page):
         expect(page.get_by_role("listitem").filter(has_text=text)).to_be_visible()
     advance("Group")
 
-    # Group with "Move to group": the first card starts a group, which is renamed; the second joins it.
+    # Group with "Move to group": each card's link opens the board's one move dialog, its group list focused; the
+    # first card starts a group, which is renamed; the second joins it. Escape closes the dialog, back on the link.
+    dialog = page.get_by_role("dialog", name="Move a card")
     first = page.get_by_role("listitem").filter(has_text=cards[0][1]).last
-    keys.choose(first.get_by_role("combobox", name="Move to group"), "New group")
+    keys.activate(first.get_by_role("link", name="Move to group"))
+    expect(dialog).to_be_visible()
+    expect(dialog).to_contain_text(cards[0][1])
+    expect(dialog.get_by_role("combobox", name="Move to group")).to_be_focused()
+    keys.type("New group")
     keys.press("Tab")
+    expect(dialog.get_by_role("button", name="Move", exact=True)).to_be_focused()
     page.keyboard.press("Enter")
     group_name = page.get_by_role("textbox", name="Group name", exact=True)
     expect(group_name).to_have_count(1)
+    expect(page.get_by_role("listitem").filter(has_text=cards[0][1]).last.get_by_role(
+        "link", name="Move to group")).to_be_focused()  # the moved card, in its new place
     topic = f"Installation dates we keep {tag}"
     keys.fill(group_name, topic)
     page.keyboard.press("Enter")  # submits the rename form
     expect(page.get_by_role("textbox", name="Group name", exact=True)).to_have_value(topic)
     second = page.get_by_role("listitem").filter(has_text=cards[1][1]).last
-    keys.choose(second.get_by_role("combobox", name="Move to group"), "Installation dates")
-    expect(second.get_by_role("combobox", name="Move to group")).to_contain_text(topic)
+    keys.activate(second.get_by_role("link", name="Move to group"))
+    expect(dialog).to_be_visible()
+    keys.press("Escape")
+    expect(dialog).to_be_hidden()
+    expect(second.get_by_role("link", name="Move to group")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(dialog.get_by_role("combobox", name="Move to group")).to_be_focused()
+    keys.type("Installation dates")
+    expect(dialog.get_by_role("combobox", name="Move to group")).to_have_value(re.compile(r"^group-[0-9]+$"))
     keys.press("Tab")
     page.keyboard.press("Enter")
     expect(page.get_by_role("article").filter(has=page.get_by_role("textbox", name="Group name", exact=True))).to_contain_text(

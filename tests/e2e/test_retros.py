@@ -135,10 +135,13 @@ def test_three_people_run_a_whole_retro(three_pages, login):
     expect(ana.locator("article.retro-group:not(.retro-group-new) input[name=title]").first).to_have_value(
         f"Owning the customer's problem {tag}")
     coach_card = coach.locator(".retro-column .retro-card", has_text="Closing before the customer confirms")
-    expect(coach_card.locator("select[name=target]")).to_contain_text(f"Owning the customer's problem {tag}",
-                                                                     timeout=POLL_MS)
-    coach_card.locator("select[name=target]").select_option(label=f"Owning the customer's problem {tag}")
-    coach_card.get_by_role("button", name="Move to group").click()
+    expect(coach.locator("#retro-move-dialog select[name=target]")).to_contain_text(
+        f"Owning the customer's problem {tag}", timeout=POLL_MS)  # the board's one list of groups
+    coach_card.get_by_role("link", name="Move to group").click()
+    dialog = coach.get_by_role("dialog", name="Move a card")
+    expect(dialog).to_contain_text("Closing before the customer confirms")
+    dialog.get_by_role("combobox", name="Move to group").select_option(label=f"Owning the customer's problem {tag}")
+    dialog.get_by_role("button", name="Move", exact=True).click()
     expect(coach.locator("article.retro-group:not(.retro-group-new)").first).to_contain_text(
         "Closing before the customer confirms")
 
