@@ -122,8 +122,24 @@
     opener = null;
   }, true);
 
+  // A loose card's drop zone for another card (the two make a group): made here rather than sent with every card.
+  function addMergeZones(root) {
+    var dialog = document.getElementById("retro-move-dialog");
+    if (!dialog || !root.querySelectorAll) { return; }
+    root.querySelectorAll(".retro-column .retro-dropzone > .retro-card").forEach(function (card) {
+      if (card.querySelector(".retro-merge")) { return; }
+      var zone = document.createElement("ul");
+      zone.className = "retro-merge retro-dropzone";
+      zone.dataset.target = "card-" + card.dataset.cardId;
+      zone.dataset.moveUrl = card.parentNode.dataset.moveUrl;
+      zone.setAttribute("aria-label", dialog.dataset.mergeLabel);
+      card.insertBefore(zone, card.querySelector(".retro-move-open"));
+    });
+  }
+
   function setUpSortable(root) {
     if (!window.Sortable) { return; }
+    addMergeZones(root);
     root.querySelectorAll(".retro-dropzone").forEach(function (zone) {
       if (zone.dataset.sortable) { return; }
       zone.dataset.sortable = "1";

@@ -7,6 +7,7 @@ polling (every 2 s), as on the stand-up board.
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import pytest
@@ -116,6 +117,8 @@ def test_three_people_run_a_whole_retro(three_pages, login):
 
     # Group: drag a card into a new group, drag another onto it; group one more without a mouse.
     _advance(coach, "#retro-group", ana, bea)
+    expect(ana.locator(".retro-column .retro-card .retro-merge").first).to_have_attribute(
+        "data-target", re.compile(r"^card-[0-9]+$"))  # each loose card takes another (added by retro.js)
     ana_card = ana.locator(".retro-card", has_text="Own billing disputes")
     _drag(ana, ana_card, ana.locator(".retro-group-new .retro-dropzone"))
     group = ana.locator("article.retro-group:not(.retro-group-new)", has_text="Own billing disputes")
