@@ -343,8 +343,11 @@ def meter_table(before: dict, after: dict) -> list[str]:
 
 
 class Server:
-    def __init__(self, kind: str, app_dir: Path, pg: str, redis: str, threads: int = 1, meter: bool = False):
+    def __init__(
+        self, kind: str, app_dir: Path, pg: str, redis: str, threads: int = 1, meter: bool = False, workers: int = 4
+    ):
         self.kind, self.app_dir, self.pg, self.redis, self.threads = kind, app_dir, pg, redis, threads
+        self.workers = workers
         self.meter = meter
         self.tmp = Path(tempfile.mkdtemp(prefix="bench-live-"))
         self.port = _free_port()
@@ -434,7 +437,7 @@ class Server:
                 "-m",
                 "gunicorn",
                 "-w",
-                "4",
+                str(self.workers),
                 *(["-k", "gthread", "--threads", str(self.threads)] if self.threads > 1 else []),
                 "-b",
                 f"127.0.0.1:{self.port}",
@@ -1213,6 +1216,7 @@ def main() -> None:
     parser.add_argument("--writes", type=float, default=2.0, help="entries per second per stand-up board")
     parser.add_argument("--seconds", type=float, default=20.0, help="length of the stand-up workload")
     parser.add_argument("--repeat", type=int, default=1, help="runs of each workload on the same server")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
     parser.add_argument(
         "--threads",
         type=int,
@@ -1260,9 +1264,13 @@ def main() -> None:
         return
     servers = ["sqlite", "pg"] if args.server == "both" else [args.server]
     for kind in servers:
-        server = Server(kind, args.app_dir.resolve(), args.pg, args.redis, args.threads, args.meter)
+        server = Server(kind, args.app_dir.resolve(), args.pg, args.redis, args.threads, args.meter, args.workers)
         threads = f", gthread x {args.threads} threads" if args.threads > 1 else ""
-        label = "flask run + SQLite" if kind == "sqlite" else f"gunicorn 4 workers{threads} + PostgreSQL + Redis"
+        label = (
+            "flask run + SQLite"
+            if kind == "sqlite"
+            else f"gunicorn {args.workers} workers{threads} + PostgreSQL + Redis"
+        )
         print(f"== {label} ({args.app_dir}) load average {os.getloadavg()[0]:.2f}", flush=True)
         try:
             server.start(demo=not args.no_demo)

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from flask import url_for
 from flask_babel import gettext, ngettext
 from markupsafe import Markup
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from app.extensions import db
@@ -30,7 +30,7 @@ from app.retros.models import (
     RetroVote,
     RetroVoteTally,
 )
-from app.retros.services import actions_to_review, local_today
+from app.retros.services import OTHERS_BY_COLUMN, actions_to_review, local_today
 from app.timeutil import utcnow
 
 # The team pulse is shown once the check-in has ended (answers can no longer change, so no single answer can be
@@ -258,29 +258,21 @@ def _load_reflect(board: Board) -> None:
     _load_chips(board, mine)
 
 
-# Built once: while reflecting, how many cards others wrote in each column (the page's counts; every card's answer
-# and every reflect poll reads it).
-OTHERS_BY_COLUMN = (
-    select(RetroCard.__table__.c.column_key, func.count())
-    .where(
-        RetroCard.__table__.c.retro_id == bindparam("retro"),
-        RetroCard.__table__.c.author_id.is_(None) | (RetroCard.__table__.c.author_id != bindparam("viewer")),
-    )
-    .group_by(RetroCard.__table__.c.column_key)
-)
-
-
 def _count_others(columns: list[Column], retro: Retro, viewer: User) -> None:
     others = dict(db.session.connection().execute(OTHERS_BY_COLUMN, {"retro": retro.id, "viewer": viewer.id}).all())
     for column in columns:
         column.hidden_count = others.get(column.key, 0)
 
 
-def reflect_counts(retro: Retro, viewer: User) -> list[Column]:
-    """What a new card by someone else changes for the viewer while reflecting: the counts (one query; the
-    columns' titles are not part of it)."""
+def reflect_counts(retro: Retro, viewer: User, others: dict[str, int] | None = None) -> list[Column]:
+    """What a new card by someone else changes for the viewer while reflecting: the counts (one query, unless
+    ``others`` already gives them by column; the columns' titles are not part of it)."""
     columns = [Column(c["key"], "") for c in retro.columns]
-    _count_others(columns, retro, viewer)
+    if others is None:
+        _count_others(columns, retro, viewer)
+    else:
+        for column in columns:
+            column.hidden_count = others.get(column.key, 0)
     return columns
 
 
@@ -297,7 +289,8 @@ def card_view(retro: Retro, viewer: User, card: RetroCard) -> Board:
         participant=True,
         facilitator=False,
         coach=False,
-        columns=reflect_counts(retro, viewer),
+        # The counts the card's own statement read, when they are those of the version it made (services.add_card).
+        columns=reflect_counts(retro, viewer, getattr(card, "others_by_column", None)),
     )
     if cites:
         _load_chips(board, [card])

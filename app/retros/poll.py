@@ -27,9 +27,9 @@ _RETRO = (
 )
 
 
-def answer(poll) -> bytes | None:
-    """The reflect counts and the poller at the new version, or None (the view answers: a phase change, a
-    check-in, anything else)."""
+def answer(poll) -> bytes | bool | None:
+    """The reflect counts and the poller at the new version, True when the version is still the one the page shows
+    (``poll.seen``), or None (the view answers: a phase change, a check-in, anything else)."""
     if poll.arg("phase") != Phase.REFLECT.value:
         return None
     with poll.engine.connect() as conn:
@@ -37,6 +37,8 @@ def answer(poll) -> bytes | None:
     if not rows or rows[0].phase != Phase.REFLECT.value:
         return None
     row = rows[0]
+    if row.version == poll.seen:  # asked before the version was checked (a busy board): unchanged
+        return True
     others = {found[3]: found[4] for found in rows if found[3] is not None}
     catalog = poll.translations()
     columns = [

@@ -39,7 +39,7 @@ def my_retro_section(user, today: date) -> dict | None:
 
 # The live check answers unchanged polls of the board from its version column, and the reflect counts from the
 # token alone (app/live.py, app/retros/poll.py).
-live.register("retro", r"/retros/([0-9]{1,10})/board", "retros", answer=poll.answer)
+live.register("retro", r"/retros/([0-9]{1,10})/board", "retros", answer=poll.answer, answers_unchanged=True)
 # Votes and plain cards, the commonest writes of a full room, on the lean path (app/live.py, app/retros/writes.py).
 live.register_write(r"/retros/([0-9]{1,10})/votes", writes.vote)
 live.register_write(r"/retros/([0-9]{1,10})/votes/remove", writes.unvote)

@@ -476,31 +476,58 @@ def add_card(
     # the card joins the session as if loaded, so callers use it as any other. On PostgreSQL the version bump that
     # checks the phase and the insert are one statement (one round trip to the database instead of two).
     connection = db.session.connection()
+    others = None
     if connection.dialect.name == "postgresql":
-        row = connection.execute(
+        rows = connection.execute(
             _BUMP_AND_INSERT_CARD,
-            {"retro": retro.id, "in_phase": Phase.REFLECT.value, **{"card_" + k: v for k, v in values.items()}},
-        ).first()
-        if row is None:
+            {
+                "retro": retro.id,
+                "in_phase": Phase.REFLECT.value,
+                "viewer": actor.id,
+                **{"card_" + k: v for k, v in values.items()},
+            },
+        ).all()
+        if not rows:
             _refuse_stale(retro, Phase.REFLECT.value)
+        row = rows[0]
         card_id = row.id
         live.changed(db.session, "retro", retro.id, row.version)
         set_committed_value(retro, "version", row.version)
+        if row.version == row.seen + 1:
+            # Nothing else changed the retro between the statement's snapshot and its bump (every write of a card
+            # bumps the version in its own statement): the counts it read are exactly those of the new version,
+            # and the author's answer needs no statement of its own to read them (board.card_view).
+            others = {found.column_key: found.cards for found in rows if found.column_key is not None}
     else:
         _touch(retro, Phase.REFLECT.value)
         card_id = connection.execute(_INSERT_CARD, values).scalar_one()
     card = RetroCard(id=card_id, **values)
     make_transient_to_detached(card)
     db.session.add(card)
+    if others is not None:
+        card.others_by_column = others  # not a column: what the answer shows, for this request only
     return card
 
 
 _INSERT_CARD = insert(RetroCard.__table__).returning(RetroCard.__table__.c.id)
 
+# Built once: while reflecting, how many cards others wrote in each column (the page's counts; every card's answer
+# and every reflect poll reads it).
+OTHERS_BY_COLUMN = (
+    select(RetroCard.__table__.c.column_key, func.count().label("cards"))
+    .where(
+        RetroCard.__table__.c.retro_id == bindparam("retro"),
+        RetroCard.__table__.c.author_id.is_(None) | (RetroCard.__table__.c.author_id != bindparam("viewer")),
+    )
+    .group_by(RetroCard.__table__.c.column_key)
+)
+
 
 def _bump_and_insert_card():
     """PostgreSQL: the guard's version bump (no row when the retro has left reflect) and, only after it, the card
-    (``INSERT ... SELECT ... FROM`` the bump): one statement returning the new version and the card's id."""
+    (``INSERT ... SELECT ... FROM`` the bump): one statement returning the new version and the card's id, with the
+    version and the counts of others' cards by column (a row per column that has some) as its snapshot saw them
+    (every part of one statement reads the same snapshot; the bump alone waits for and sees a later commit)."""
     cards = RetroCard.__table__
     bump = (  # _BUMP_IN_PHASE's statement, its SET written so that no parameter can add to it
         update(_RETROS)
@@ -514,7 +541,15 @@ def _bump_and_insert_card():
     # be taken by SQLAlchemy as a value for the UPDATE's SET clause too.
     source = select(*(bindparam("card_" + name, type_=cards.c[name].type) for name in names)).select_from(bump)
     card = insert(cards).from_select(names, source).returning(cards.c.id).cte("card")
-    return select(bump.c.version, card.c.id).select_from(bump).join(card, true())
+    seen = select(_RETROS.c.version.label("seen")).where(_RETROS.c.id == bindparam("retro")).cte("seen")
+    others = OTHERS_BY_COLUMN.cte("others")
+    return (
+        select(bump.c.version, card.c.id, seen.c.seen, others.c.column_key, others.c.cards)
+        .select_from(bump)
+        .join(card, true())
+        .join(seen, true())
+        .outerjoin(others, true())
+    )
 
 
 _BUMP_AND_INSERT_CARD = _bump_and_insert_card()

@@ -7,6 +7,7 @@ from datetime import datetime
 
 import pytest
 
+from app import live
 from app.extensions import db
 from app.outcomes import metrics
 from app.retros import services as retros
@@ -21,6 +22,14 @@ class Team:
     members: list
     outsider: object
     leader: object
+
+
+@pytest.fixture(autouse=True)
+def _quiet_boards():
+    """No board starts busy (app/live.py ``_BUSY``): a retro of an earlier test may have had the same id."""
+    live._BUSY.clear()  # noqa: SLF001
+    yield
+    live._BUSY.clear()  # noqa: SLF001
 
 
 @pytest.fixture(autouse=True)

@@ -62,6 +62,36 @@ def test_reflect_counts_are_answered_from_a_young_token_before_flask(app, team, 
     assert "HX-Redirect" in app.test_client().get(_poll_url(body), headers=HTMX).headers  # a phase change: the view
 
 
+def test_while_the_room_writes_a_poll_is_one_statement_changed_or_not(app, team, make_retro, as_user, count_queries):
+    """A board this process saw change lately is asked of app/retros/poll.py first: its one statement reads the
+    version with the counts, so a changed poll needs no version check before it, and an unchanged one is a 204 from
+    the same statement. A quiet board is checked first, as before."""
+    retro = make_retro("reflect")
+    url = _poll_url(_body(as_user(team.members[0]).get(f"/retros/{retro.id}")))
+    reader = app.test_client()
+    _card(retro, team.members[1])
+    with count_queries() as counter:
+        first = reader.get(url, headers=HTMX)  # quiet until now: the version, then the counts
+    assert first.status_code == 200 and counter.count == 2, counter.statements
+    _card(retro, team.members[2])
+    with count_queries() as counter:
+        second = reader.get(url, headers=HTMX)  # busy: the counts and the version in one statement
+    assert second.status_code == 200 and "2 cards by others" in _body(second), _body(second)
+    assert counter.count == 1, counter.statements
+    fresh = _poll_url(_body(second))
+    assert f"v={_version(retro)}" in fresh
+    with count_queries() as counter:
+        unchanged = reader.get(fresh, headers=HTMX)
+    assert unchanged.status_code == 204 and unchanged.get_data() == b"" and counter.count == 1
+    _card(retro, team.members[2], "Third")
+    live._BUSY.clear()  # noqa: SLF001 - quiet again (as BUSY_SECONDS after the last change)
+    with count_queries() as counter:
+        assert reader.get(fresh, headers=HTMX).status_code == 200
+    assert counter.count == 2 and "retro_cards" not in counter.statements[0], counter.statements  # the version first
+    advance_to(retro, "group", team.coach)  # not the feature's to answer: the view (sign-in, the rules) answers
+    assert "HX-Redirect" in reader.get(fresh, headers=HTMX).headers
+
+
 def test_a_changed_poll_with_an_old_token_needs_the_session_and_the_rules_again(
     app, team, make_retro, as_user, monkeypatch
 ):
