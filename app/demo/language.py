@@ -2,13 +2,17 @@
 
 A demo text is written once per language ("es", "it", "en"); the demo picks the version of its author's
 locale, so a Madrid agent's card is Spanish, a Rome agent's Italian and an English speaker's English.
-`texts_in(locale, table...)` gathers every text of the demo tables in one language, for the tests that check a
-Spanish or Italian page carries no English demo sentence.
+The texts are data: a demo step reads its own TOML file beside organisation.toml (`read_texts`), each text a
+[Spanish, Italian, English] list that `said_of` turns into a Said. `texts_in(locale, table...)` gathers every text
+of the demo tables in one language, for the tests that check a Spanish or Italian page carries no English demo
+sentence.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+import tomllib
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 LOCALES = ("es", "it", "en")
@@ -31,6 +35,17 @@ class Said(dict):
 
 def say(es: str, it: str, en: str) -> Said:
     return Said(es, it, en)
+
+
+def said_of(texts: Sequence[str]) -> Said:
+    """A demo file's [Spanish, Italian, English] text (any other length fails at import)."""
+    es, it, en = texts
+    return Said(es, it, en)
+
+
+def read_texts(name: str) -> dict[str, Any]:
+    """The data of app/demo/<name>.toml, a demo step's texts."""
+    return tomllib.loads((Path(__file__).parent / f"{name}.toml").read_text(encoding="utf-8"))
 
 
 def every_said(value: Any) -> Iterator[Said]:

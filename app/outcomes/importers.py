@@ -228,7 +228,8 @@ def _keyed_batches(reader, parser: _Parser, width: int, skip: int, key: bytes, l
     counted = 0  # rows of the current list, read or passed over
     number = 0  # the current list's number
     mine = index == 0
-    while True:
+    ended = False
+    while not ended:
         try:
             for row in reader:
                 line, last = last + 1, reader.line_num
@@ -252,28 +253,22 @@ def _keyed_batches(reader, parser: _Parser, width: int, skip: int, key: bytes, l
                         append((line, _read(parser, row), digest))
                 counted += 1
                 if counted == size:
-                    if mine:
-                        yield batch
-                        batch = []
-                        append = batch.append
-                    counted = 0
-                    number += 1
-                    mine = number % processes == index
-        except csv.Error as exc:
+                    break
+            else:
+                ended = True
+        except csv.Error as exc:  # the reader goes on after the row it refused
             line, last = last + 1, reader.line_num
             if mine:
                 append((line, RowError(_("This row is not valid CSV (%(error)s).", error=str(exc))), None))
             counted += 1
-            if counted == size:
-                if mine:
-                    yield batch
-                    batch = []
-                    append = batch.append
-                counted = 0
-                number += 1
-                mine = number % processes == index
-            continue
-        break
+        if counted == size:  # a whole list (the loop above left it for this): the next one starts
+            if mine:
+                yield batch
+                batch = []
+                append = batch.append
+            counted = 0
+            number += 1
+            mine = number % processes == index
     if batch:
         yield batch
 
@@ -483,12 +478,13 @@ class _Parser:
     """Reads one format's rows once the header has been matched to the format's columns."""
 
     format = ""
-    required: tuple[str, ...] = ()
-    id_column = ""
-    status_column = ""
-    created_column = ""
+    # The columns every case needs, in this order: its id, its status and its creation time.
+    required: tuple[str, str, str] = ("", "", "")
     statuses: dict[str, str] = {}
     status_names = ""
+    # The format's other columns, attribute: header; each becomes a reader, `self.<attribute>(row)` being the cell
+    # ("" when the file has no such column).
+    columns: dict[str, str] = {}
 
     def __init__(self, header: list[str], options: ParseOptions) -> None:
         self.options = options
@@ -510,10 +506,13 @@ class _Parser:
                 message += " " + _("It looks like a %(format)s export; choose that format.",
                                    format=FORMAT_NAMES[other])
             raise FileRejected(message)
+        self.id_column, self.status_column, self.created_column = self.required
         self.id_at = self.positions[self.id_column.casefold()]
         self.status_of = _status_reader(self.statuses, self.status_names)
         self.status = self.column(self.status_column)
         self.created = self.column(self.created_column)
+        for attribute, name in self.columns.items():
+            setattr(self, attribute, self.column(name))
         self.segment = self.field(options.segment_from or "")
         self.stage = self.field(options.stage_from or "")
         self.request_type = self.field(options.request_type_from or "")
@@ -669,34 +668,17 @@ class ZendeskParser(_Parser):
 
     format = "zendesk"
     required = ("Id", "Status", "Created at")
-    id_column = "Id"
-    status_column = "Status"
-    created_column = "Created at"
     statuses = ZENDESK_STATUS
     status_names = "New, Open, Pending, Hold, Solved, Closed"
-
-    def __init__(self, header: list[str], options: ParseOptions) -> None:
-        super().__init__(header, options)
-        c = self.column
-        self.requester = c("Requester id")
-        self.assignee = c("Assignee")
-        self.group = c("Group")
-        self.tags = c("Tags")
-        self.priority = c("Priority")
-        self.via = c("Via")
-        self.updated = c("Updated at")
-        self.assigned = c("Assigned at")
-        self.initially_assigned = c("Initially assigned at")
-        self.due = c("Due date")
-        self.solved = c("Solved at")
-        self.satisfaction = c("Satisfaction Score")
-        self.group_stations = c("Group stations")
-        self.assignee_stations = c("Assignee stations")
-        self.reopens = c("Reopens")
-        self.replies = c("Replies")
-        self.first_reply = c("First reply time in minutes")
-        self.first_resolution = c("First resolution time in minutes")
-        self.full_resolution = c("Full resolution time in minutes")
+    columns = {
+        "requester": "Requester id", "assignee": "Assignee", "group": "Group", "tags": "Tags",
+        "priority": "Priority", "via": "Via", "updated": "Updated at", "assigned": "Assigned at",
+        "initially_assigned": "Initially assigned at", "due": "Due date", "solved": "Solved at",
+        "satisfaction": "Satisfaction Score", "group_stations": "Group stations",
+        "assignee_stations": "Assignee stations", "reopens": "Reopens", "replies": "Replies",
+        "first_reply": "First reply time in minutes", "first_resolution": "First resolution time in minutes",
+        "full_resolution": "Full resolution time in minutes",
+    }
 
     def record(self, row: Sequence[str]) -> CaseRecord:
         # Every reader in the order of the columns' checks (the first wrong value is the row's error), and the record
@@ -790,31 +772,20 @@ class FreshdeskParser(_Parser):
 
     format = "freshdesk"
     required = ("Ticket ID", "Status", "Created time")
-    id_column = "Ticket ID"
-    status_column = "Status"
-    created_column = "Created time"
     statuses = FRESHDESK_STATUS
     status_names = "Open, Pending, Resolved, Closed, Waiting on Customer, Waiting on Third Party"
+    columns = {
+        "due": "Due by Time", "resolved": "Resolved time", "closed": "Closed time", "updated": "Last update time",
+        "initial_response": "Initial response time", "first_response_hours": "First response time (in hrs)",
+        "resolution_hours": "Resolution time (in hrs)", "agent_interactions": "Agent interactions",
+        "survey": "Survey results", "agent": "Agent", "group": "Group", "priority": "Priority", "source": "Source",
+        "tags": "Tags",
+    }
 
     def __init__(self, header: list[str], options: ParseOptions) -> None:
         super().__init__(header, options)
-        c = self.column
-        self.due = c("Due by Time")
-        self.resolved = c("Resolved time")
-        self.closed = c("Closed time")
-        self.updated = c("Last update time")
-        self.initial_response = c("Initial response time")
-        self.first_response_hours = c("First response time (in hrs)")
-        self.resolution_hours = c("Resolution time (in hrs)")
-        self.agent_interactions = c("Agent interactions")
-        self.survey = c("Survey results")
-        self.agent = c("Agent")
-        self.group = c("Group")
-        self.priority = c("Priority")
-        self.source = c("Source")
-        self.tags = c("Tags")
         customer = next((name for name in FRESHDESK_CUSTOMER if self.at(name) is not None), None)
-        self.customer_id = c(customer) if customer else _blank
+        self.customer_id = self.column(customer) if customer else _blank
 
     def record(self, row: Sequence[str]) -> CaseRecord:
         start = self.start(row)
@@ -908,9 +879,6 @@ class PodiumParser(_Parser):
 
     format = "podium"
     required = ("external_id", "status", "created_at")
-    id_column = "external_id"
-    status_column = "status"
-    created_column = "created_at"
     statuses = {s: s for s in STATUSES}
     status_names = ", ".join(STATUSES)
 
@@ -921,10 +889,10 @@ class PodiumParser(_Parser):
         if unknown:
             raise FileRejected(_("Unknown columns %(columns)s. A Podium CSV has these columns: %(known)s.",
                                  columns=", ".join(f"“{_echo(u)}”" for u in unknown[:5]), known=PODIUM_HEADER))
-        self.columns = {name: self.column(name) for name in known}
+        self.readers = {name: self.column(name) for name in known}
 
     def _choice(self, name: str, row: Sequence[str], allowed: Sequence[str]) -> str | None:
-        value = self.columns[name](row).strip()
+        value = self.readers[name](row).strip()
         if value in EMPTY:
             return None
         if value.casefold() not in allowed:
@@ -933,13 +901,13 @@ class PodiumParser(_Parser):
         return value.casefold()
 
     def _score(self, name: str, row: Sequence[str], low: int, high: int) -> int | None:
-        score = _count(name, self.columns[name](row), None)
+        score = _count(name, self.readers[name](row), None)
         if score is not None and not low <= score <= high:
             raise RowProblem(_("%(column)s must be between %(low)d and %(high)d.", column=name, low=low, high=high))
         return score
 
     def record(self, row: Sequence[str]) -> CaseRecord:
-        col = self.columns
+        col = self.readers
         start = self.start(row)
         created = start[2]
         time = self.time

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select
 
 from app.context import background_context
-from app.demo.language import Said, say
+from app.demo.language import Said, read_texts, said_of
 from app.extension_points import demo_step
 from app.extensions import db
 from app.org.models import Pod, Role, User, pod_coaches
@@ -19,33 +19,24 @@ from app.recognition.models import REACTIONS, RecognitionReaction
 
 # What a giver says about a case, in the giver's language, and what each message claims about the case: a
 # message is only given for a case whose facts bear it out (see case_claims), so the words match the evidence.
+# The texts are data, in app/demo/recognition.toml.
 FIRST_CONTACT, NO_HANDOFF, COMPLAINT, TOP_MARKS = "first_contact", "no_handoff", "complaint", "top_marks"
-CASE_MESSAGES: tuple[tuple[frozenset[str], Said], ...] = (
-    (frozenset({FIRST_CONTACT, TOP_MARKS}), say(
-        "Gracias por resolverlo a la primera: el cliente lo dijo todo con su valoración.",
-        "Grazie per averlo risolto al primo contatto: il cliente ti ha dato il massimo dei voti.",
-        "Solved at the first contact and the customer loved it. Thank you!")),
-    (frozenset({NO_HANDOFF}), say(
-        "Te hiciste cargo del caso de principio a fin sin pasarlo a nadie. ¡Así se hace!",
-        "Hai seguito il caso dall'inizio alla fine senza passarlo a nessuno. Ottimo lavoro!",
-        "You owned this one end to end without a single handoff.")),
-    (frozenset({COMPLAINT, FIRST_CONTACT}), say(
-        "Una reclamación complicada resuelta a la primera. Chapó.",
-        "Un reclamo difficile risolto al primo contatto. Complimenti.",
-        "A tricky complaint resolved at the first contact. Brilliant work.")),
-    (frozenset({TOP_MARKS}), say(
-        "El cliente dio a este caso la máxima nota: gracias por cuidarlo así.",
-        "Il cliente ha dato a questo caso il massimo dei voti: grazie per averlo seguito così.",
-        "The customer gave this case top marks: thank you for looking after it so well.")),
-)
-METRIC_MESSAGE = say(
-    "Tu mejora este mes se nota en los clientes. ¡Enhorabuena!",
-    "Il tuo miglioramento di questo mese si vede nei clienti. Complimenti!",
-    "Your improvement this month shows in our customers' experience. Congratulations!")
-ACTION_MESSAGE = say(
-    "Propusiste esta acción en la retro y ha funcionado: gracias por empujarla.",
-    "Hai proposto questa azione nella retro e ha funzionato: grazie per averla portata avanti.",
-    "You proposed this action in the retro and it worked: thanks for driving it.")
+CLAIMS = frozenset({FIRST_CONTACT, NO_HANDOFF, COMPLAINT, TOP_MARKS})
+_TEXTS = read_texts("recognition")
+
+
+def _claims(names: list[str]) -> frozenset[str]:
+    claims = frozenset(names)
+    if not claims or not claims <= CLAIMS:
+        raise ValueError(f"recognition.toml: a case message claims {sorted(claims - CLAIMS)!r}; "
+                         f"known: {sorted(CLAIMS)!r}")
+    return claims
+
+
+CASE_MESSAGES: tuple[tuple[frozenset[str], Said], ...] = tuple(
+    (_claims(message["claims"]), said_of(message["text"])) for message in _TEXTS["case_messages"])
+METRIC_MESSAGE = said_of(_TEXTS["metric_message"])
+ACTION_MESSAGE = said_of(_TEXTS["action_message"])
 COMPLAINT_TYPES = ("complaint", "claim")
 
 

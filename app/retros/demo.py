@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import insert, select
 
 from app.context import background_context
-from app.demo.language import Said, say
+from app.demo.language import Said, read_texts, said_of
 from app.demo.org_data import COACH_EMAIL
 from app.extension_points import demo_step
 from app.extensions import db
@@ -26,146 +26,32 @@ RETRO_EVERY_DAYS = 28
 CLOSED_PER_POD = 3
 
 # Every text is written in its author's language (app.demo.language): the card's author, the coach for a title,
-# the person who groups for a theme, the person who proposes an action.
+# the person who groups for a theme, the person who proposes an action. The texts are data, in app/demo/retros.toml.
+_TEXTS = read_texts("retros")
+
+
+def _cards(columns: dict[str, list[list[str]]]) -> dict[str, list[Said]]:
+    return {column_key: [said_of(text) for text in texts] for column_key, texts in columns.items()}
+
+
 # Template, title, cards per column, the two themes grouped (name, card indexes), actions (title, principle,
 # metric, topic card index). A card's metric is the one it speaks of ("fcr" for first contact).
-RETROS = (
-    ("start_stop_continue", say("Retro: facturación y primer contacto", "Retro: fatturazione e primo contatto",
-                                "Retro: billing and first contact"), {
-        "start": [say("Revisar las dos últimas facturas antes de contestar una duda de facturación",
-                      "Controllare le ultime due fatture prima di rispondere a una domanda sulla bolletta",
-                      "Check the last two invoices before answering a billing question"),
-                  say("Llamar el mismo día a los clientes a los que se les reabre el caso",
-                      "Richiamare in giornata i clienti a cui si riapre il caso",
-                      "Call back customers whose case was reopened the same day"),
-                  say("Compartir cada semana en el stand-up una buena plantilla de respuesta",
-                      "Condividere ogni settimana allo stand-up una buona risposta predefinita",
-                      "Share one good macro a week at stand-up")],
-        "stop": [say("Pasar reclamaciones de factura a back office sin dejar notas",
-                     "Passare le contestazioni di fattura al back office senza lasciare note",
-                     "Transferring billing disputes to back office without notes"),
-                 say("Cerrar casos antes de que el cliente confirme que ya funciona",
-                     "Chiudere i casi prima che il cliente confermi che funziona",
-                     "Closing cases before the customer confirms the fix"),
-                 say("Derivar casos de facturación que podríamos resolver nosotros",
-                     "Passare ad altri casi di fatturazione che potremmo risolvere noi",
-                     "Handing off billing cases we could solve ourselves")],
-        "continue": [say("Poner a cada persona nueva con un compañero durante su primera semana",
-                         "Affiancare ogni nuovo arrivato a un collega nella prima settimana",
-                         "Pairing new joiners with a buddy for their first week"),
-                     say("Hacer la prueba de línea durante la primera llamada",
-                         "Fare il test di linea durante la prima chiamata",
-                         "Line tests during the first call")],
-    }, ((say("Casos de facturación que derivamos", "Casi di fatturazione che passiamo ad altri",
-             "Billing cases we hand off"), (3, 5)),
-        (say("Cerrar demasiado pronto", "Chiudere troppo presto", "Closing too early"), (1, 4))), (
-        (say("Resolver en el pod las reclamaciones de factura en lugar de derivarlas",
-             "Risolvere nel pod le contestazioni di fattura invece di passarle ad altri",
-             "Resolve billing disputes in the pod instead of handing them off"), "end_to_end", "handoff_rate", 3),
-        (say("Pedir al cliente que confirme la solución antes de cerrar",
-             "Chiedere al cliente di confermare la soluzione prima di chiudere",
-             "Ask the customer to confirm the fix before closing"), "customer_centric", "reopen_rate", 4),
-    )),
-    ("well_didnt_ideas", say("Retro: tras el cambio de tarifas", "Retro: dopo il cambio dei prezzi",
-                             "Retro: after the pricing change"), {
-        "went_well": [say("Las preguntas frecuentes de las nuevas tarifas estaban listas desde el primer día",
-                          "Le FAQ sui nuovi prezzi erano pronte dal primo giorno",
-                          "The FAQ on the new prices was ready on day one"),
-                      say("Resolvimos la mayoría de dudas de precio en el primer contacto",
-                          "Abbiamo risolto quasi tutte le domande sui prezzi al primo contatto",
-                          "We answered most price questions at the first contact")],
-        "didnt": [say("Los lunes por la mañana los clientes esperaron demasiado la primera respuesta",
-                      "Il lunedì mattina i clienti hanno aspettato troppo la prima risposta",
-                      "Customers waited too long for a first reply on Monday mornings"),
-                  say("Dimos tres respuestas distintas sobre el descuento de fidelización",
-                      "Abbiamo dato tre risposte diverse sullo sconto fedeltà",
-                      "Three different answers about the loyalty discount"),
-                  say("El lunes se nos acumula la cola del fin de semana",
-                      "Il lunedì si accumula l'arretrato del fine settimana",
-                      "Monday backlog piled up after the weekend")],
-        "ideas": [say("Escalonar los descansos los lunes por la mañana",
-                      "Scaglionare le pause il lunedì mattina",
-                      "Stagger breaks on Monday mornings"),
-                  say("Una única respuesta sobre el descuento de fidelización en la biblioteca de plantillas",
-                      "Un'unica risposta sullo sconto fedeltà nella libreria delle risposte predefinite",
-                      "One shared answer for the loyalty discount in the macro library"),
-                  say("Publicar las condiciones del descuento en el centro de ayuda",
-                      "Pubblicare le condizioni dello sconto nel centro assistenza",
-                      "Publish the discount rules in the help centre")],
-    }, ((say("Los lunes por la mañana", "Il lunedì mattina", "Monday mornings"), (2, 4, 5)),
-        (say("Una sola respuesta sobre descuentos", "Una sola risposta sugli sconti", "One answer on discounts"),
-         (3, 6))), (
-        (say("Escalonar los descansos los lunes por la mañana", "Scaglionare le pause il lunedì mattina",
-             "Stagger breaks on Monday mornings"), "customer_centric", "first_reply_p50", 2),
-        (say("Escribir una plantilla de respuesta para el descuento de fidelización",
-             "Scrivere una risposta predefinita per lo sconto fedeltà",
-             "Write one macro for the loyalty discount"), "continuous_improvement", None, 3),
-    )),
-    ("mad_sad_glad", say("Retro: herramientas y autonomía", "Retro: strumenti e autonomia",
-                         "Retro: tools and autonomy"), {
-        "mad": [say("Esperar aprobación para abonos de cortesía pequeños",
-                    "Aspettare l'approvazione per piccoli bonus di cortesia",
-                    "Waiting for approval on small goodwill credits"),
-                say("El CRM nos cierra la sesión en las llamadas largas",
-                    "Il CRM ci disconnette durante le chiamate lunghe",
-                    "The CRM logs us out during long calls")],
-        "sad": [say("Perdimos dos buenas valoraciones por reembolsos que tardaron demasiado",
-                    "Abbiamo perso due buone recensioni per rimborsi troppo lenti",
-                    "We lost two good reviews to slow refunds"),
-                say("Las escalaciones vuelven sin respuesta",
-                    "Le escalation tornano indietro senza risposta",
-                    "Escalations bounce back without an answer")],
-        "glad": [say("Con el nuevo límite de reembolso resolvemos nosotros la mayoría de casos",
-                     "Con il nuovo limite di rimborso chiudiamo noi quasi tutti i casi",
-                     "The new refund limit lets us settle most cases ourselves"),
-                 say("Los clientes agradecen que les devolvamos la llamada",
-                     "I clienti ci ringraziano quando li richiamiamo",
-                     "Customers thank us for calling back"),
-                 say("Menos escalaciones desde que llevamos la garantía de principio a fin",
-                     "Meno escalation da quando gestiamo la garanzia dall'inizio alla fine",
-                     "Fewer escalations since we own warranty cases end to end")],
-    }, ((say("Esperando a otros", "In attesa di altri", "Waiting on others"), (0, 4)),
-        (say("Hacernos cargo de los reembolsos", "Farci carico dei rimborsi", "Owning refunds"), (2, 3))), (
-        (say("Acordar un abono de cortesía que podamos dar sin aprobación",
-             "Concordare un bonus di cortesia che possiamo dare senza approvazione",
-             "Agree a goodwill credit we can give without approval"), "autonomy", "escalation_rate", 0),
-        (say("Seguir en el stand-up los reembolsos lentos hasta que se paguen",
-             "Seguire allo stand-up i rimborsi lenti finché non vengono pagati",
-             "Track slow refunds at stand-up until they are paid"), "end_to_end", "csat", 2),
-    )),
+RETROS = tuple(
+    (plan["template"], said_of(plan["title"]), _cards(plan["cards"]),
+     tuple((said_of(theme["name"]), tuple(theme["cards"])) for theme in plan["themes"]),
+     tuple((said_of(action["title"]), action["principle"], action.get("metric"), action["topic"])
+           for action in plan["actions"]))
+    for plan in _TEXTS["closed"]
 )
-IN_PROGRESS = ("four_ls", say("Retro: este mes", "Retro: questo mese", "Retro: this month"), {
-    "liked": [say("Resolver averías de router en remoto en una sola llamada",
-                  "Risolvere i guasti del router da remoto in una sola chiamata",
-                  "Solving router faults remotely in one call")],
-    "learned": [say("Casi todos los retrasos en portabilidades vienen de un dato del titular que falta",
-                    "Quasi tutti i ritardi nelle portabilità dipendono da un codice di migrazione mancante",
-                    "Most porting delays come from missing account-holder details")],
-    "lacked": [say("Un responsable claro para las llamadas pendientes del fin de semana",
-                   "Un responsabile chiaro per i richiami del fine settimana",
-                   "A clear owner for weekend callbacks")],
-    "longed_for": [say("Una vista compartida de los reembolsos abiertos",
-                       "Una vista condivisa dei rimborsi aperti",
-                       "A shared view of open refunds")],
-})
-NOTES = (say("Acordamos probarlo dos semanas y mirar las cifras en la próxima retro.",
-             "Abbiamo deciso di provarlo per due settimane e guardare i numeri alla prossima retro.",
-             "We agreed to try it for two weeks and check the figures at the next retro."),
-         say("Casi todo el equipo se ha encontrado con esto más de una vez este mes.",
-             "Quasi tutto il team si è trovato in questa situazione più di una volta questo mese.",
-             "Most of the team has run into this more than once this month."),
-         say("Lo llevaremos al back office de facturación en la próxima reunión.",
-             "Lo porteremo al back office della fatturazione alla prossima riunione.",
-             "We will take it to the billing back office at their next meeting."))
+IN_PROGRESS = (_TEXTS["in_progress"]["template"], said_of(_TEXTS["in_progress"]["title"]),
+               _cards(_TEXTS["in_progress"]["cards"]))
+NOTES = tuple(said_of(note) for note in _TEXTS["discussion"]["notes"])
 # The card that speaks of first-contact resolution carries the FCR metric.
 FIRST_CONTACT_CARD = RETROS[1][2]["went_well"][1]
 REVIEW_PATTERN = ("done", "done", "not_done", "dropped")
 # Every pod's own template, named in each language (the English name is the fallback for any other).
-POD_TEMPLATE = (say("Por canal: teléfono, chat y correo", "Per canale: telefono, chat ed e-mail",
-                    "By channel: phone, chat and email"),
-                (say("Teléfono", "Telefono", "Phone"), say("Chat", "Chat", "Chat"),
-                 say("Correo electrónico", "E-mail", "Email"), say("Lo que une a los tres", "Ciò che li accomuna",
-                                                                   "What all three share")))
+POD_TEMPLATE = (said_of(_TEXTS["pod_template"]["name"]),
+                tuple(said_of(title) for title in _TEXTS["pod_template"]["columns"]))
 
 
 @demo_step(40, "retros")
