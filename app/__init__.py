@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
+from app import templating
 from app.extensions import babel, csrf, db, limiter, login_manager, migrate
 from config import Config, ProductionConfig, config_from_env
 
@@ -72,6 +73,7 @@ def create_app(config: type[Config] | None = None) -> Flask:
         config.validate()
 
     app = Flask(__name__, template_folder="../templates", static_folder="../static", instance_relative_config=True)
+    templating.use_environment(app)
     app.config.from_object(config)
     _ensure_instance_dir(app)
     app.url_map.converters["int"] = BoundedIntConverter
@@ -93,6 +95,7 @@ def create_app(config: type[Config] | None = None) -> Flask:
     login_manager.init_app(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    templating.install_gettext(app)
     limiter.init_app(app)
 
     _register_models()
@@ -206,13 +209,16 @@ def _register_template_helpers(app: Flask) -> None:
         nav_items=nav_items_for,
         format_metric=format_metric,
         format_minutes=format_minutes,
+        current_locale=current_locale,
     )
 
-    @app.context_processor
-    def inject_locale():
-        from flask_babel import get_locale
 
-        return {"current_locale": str(get_locale() or "en")}
+
+def current_locale() -> str:
+    """The page's language, for ``<html lang>``."""
+    from flask_babel import get_locale
+
+    return str(get_locale() or "en")
 
 
 def weekday_names(days: list[int]) -> list[str]:

@@ -291,6 +291,9 @@ class _Meter:
 
         def start(code, headers, *rest):
             status[0] = code.split(" ", 1)[0]
+            size = next((v for k, v in headers if k.lower() == "content-length"), "")
+            if status[0] == "200" and size.isdigit():  # a fragment or a whole board
+                status[0] += " <8 KB" if int(size) < 8192 else " >=8 KB"
             return start_response(code, headers, *rest)
 
         started = time.thread_time()

@@ -28,12 +28,15 @@ from app.outcomes.target_forms import targets_form
 from app.timeutil import to_local, utcnow
 
 
-@bp.app_context_processor
-def case_label_helpers():
-    """Request types, channels and priorities by their labels in the reader's language, on every page."""
-    return {"request_type_label": lambda code: D.case_label(D.REQUEST_TYPE_LABELS, code),
-            "channel_label": lambda code: D.case_label(D.CHANNEL_LABELS, code),
-            "priority_label": lambda code: D.case_label(D.PRIORITY_LABELS, code)}
+@bp.record_once
+def case_label_helpers(state) -> None:
+    """Request types, channels and priorities by their labels in the reader's language, on every page (Jinja
+    globals: see app/templating.py)."""
+    state.app.jinja_env.globals.update(
+        request_type_label=lambda code: D.case_label(D.REQUEST_TYPE_LABELS, code),
+        channel_label=lambda code: D.case_label(D.CHANNEL_LABELS, code),
+        priority_label=lambda code: D.case_label(D.PRIORITY_LABELS, code),
+    )
 
 
 nav_item(20, "outcomes.index", _l("Outcomes"), active_prefix="outcomes.")
