@@ -17,7 +17,6 @@ import functools
 
 from flask import g, session
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import make_transient_to_detached
 
 from app import live
 from app.auth.services import login_claims, session_user_condition
@@ -30,29 +29,20 @@ from app.retros.forms import CardForm, VoteForm
 from app.retros.models import Retro
 from app.timeutil import utcnow
 
-_RETRO = "retro_"
-
-
 @functools.cache
 def _who_and_what():
     """Built once: the person, the retro and the person's relation to its pod, by bind parameters."""
     coaches, member = pod_relation_columns(User.id, Retro.pod_id, bindparam("today"))
     return (
-        select(
-            *User.__table__.columns,
-            *(column.label(_RETRO + column.name) for column in Retro.__table__.columns),
-            coaches,
-            member,
-        )
-        .select_from(User.__table__)
-        .join(Retro.__table__, Retro.__table__.c.id == bindparam("retro"))
+        select(User, Retro, coaches, member)
+        .join(Retro, Retro.id == bindparam("retro"))
         .where(session_user_condition(bindparam("user"), bindparam("version"), bindparam("key")))
     )
 
 
 def _signed_in(retro_id: int, autocommit: bool = False) -> tuple[User, Retro] | None:
-    """The person and the retro as the full path would load them (detached: nothing reloads them), or None.
-    ``autocommit``: the request's statements run outside a transaction (see add_card)."""
+    """The person and the retro as the full path would load them, or None. ``autocommit``: the request's statements
+    run outside a transaction (see add_card)."""
     if login_manager._session_protection_failed():  # noqa: SLF001 - Flask-Login's own check ("strong" mode)
         return None
     claims = login_claims(session.get("_user_id"))
@@ -60,20 +50,15 @@ def _signed_in(retro_id: int, autocommit: bool = False) -> tuple[User, Retro] | 
         return None
     user_id, version, key = claims
     values = {"user": user_id, "version": version, "key": key, "retro": retro_id, "today": utcnow().date()}
-    options = {"isolation_level": "AUTOCOMMIT"} if autocommit else None
-    row = db.session.connection(execution_options=options).execute(_who_and_what(), values).first()
+    if autocommit:  # the session's connection for this request, before anything else uses it
+        db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    row = db.session.execute(_who_and_what(), values).first()
     if row is None:
         return None
-    values = row._mapping
-    user = User(**{c.name: values[c.name] for c in User.__table__.columns})
-    retro = Retro(**{c.name: values[_RETRO + c.name] for c in Retro.__table__.columns})
-    make_transient_to_detached(user)
-    make_transient_to_detached(retro)
-    # In the session as if loaded by it (the services expire or refresh the retro on a refusal); no statement.
-    user, retro = db.session.merge(user, load=False), db.session.merge(retro, load=False)
+    user, retro, coaches, member = row
     user.session_key = key
     g._login_user = user  # what Flask-Login's loader would have given current_user
-    know_pod_relations(user, retro.pod_id, coaches=values["coaches_pod"], member=values["member_of_pod"])
+    know_pod_relations(user, retro.pod_id, coaches=coaches, member=member)
     if not can(user, views.TAKE_PART, retro):  # implies retros.view
         return None
     return user, retro
