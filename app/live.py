@@ -66,7 +66,6 @@ class Poll:
     query: dict[str, list[str]]
     seen: int | None = None  # the version the page shows, when the feature is asked before the version is read
 
-
     def arg(self, name: str) -> str:
         return (self.query.get(name) or [""])[0]
 
