@@ -44,3 +44,6 @@ live.register("retro", r"/retros/([0-9]{1,10})/board", "retros", answer=poll.ans
 live.register_write(r"/retros/([0-9]{1,10})/votes", writes.vote)
 live.register_write(r"/retros/([0-9]{1,10})/votes/remove", writes.unvote)
 live.register_write(r"/retros/([0-9]{1,10})/cards", writes.add_card)
+# The checks LivePolls passes on (a new phase, an older token) load the person, the retro and their relation in one
+# statement too.
+live.register_read(r"/retros/([0-9]{1,10})/board", writes.board)

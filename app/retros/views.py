@@ -521,6 +521,11 @@ def board(retro_id: int):
     if retro is None:
         abort(404)
     require("retros.view", retro.pod_id)
+    return board_answer(retro)
+
+
+def board_answer(retro: Retro) -> Response:
+    """The live check's answer to someone who may see ``retro`` (also the lean path's, app/retros/writes.py)."""
     if request.args.get("v") == str(retro.version):
         return Response(status=204, headers={"Cache-Control": "no-store"})
     known_phase = request.args.get("phase")

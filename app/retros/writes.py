@@ -1,5 +1,5 @@
 """A retro's commonest writes answered on the lean path (app/live.py ``register_write``): a vote, taking one back
-and a card that cites nothing.
+and a card that cites nothing; and the live check that goes on to Flask (``register_read``: a new phase).
 
 The app's before_request hooks have run (CSRF, hostile input, rate limits). One statement then reads the signed-in
 person (the same session rule as the user loader: active, at the session's version, not signed out), the retro and
@@ -29,6 +29,7 @@ from app.retros.forms import CardForm, VoteForm
 from app.retros.models import Retro
 from app.timeutil import utcnow
 
+
 @functools.cache
 def _who_and_what():
     """Built once: the person, the retro and the person's relation to its pod, by bind parameters."""
@@ -40,9 +41,9 @@ def _who_and_what():
     )
 
 
-def _signed_in(retro_id: int, autocommit: bool = False) -> tuple[User, Retro] | None:
-    """The person and the retro as the full path would load them, or None. ``autocommit``: the request's statements
-    run outside a transaction (see add_card)."""
+def _signed_in(retro_id: int, autocommit: bool = False, action: str = views.TAKE_PART) -> tuple[User, Retro] | None:
+    """The person and the retro as the full path would load them, or None (also when ``action`` is not theirs).
+    ``autocommit``: the request's statements run outside a transaction (see add_card)."""
     if login_manager._session_protection_failed():  # noqa: SLF001 - Flask-Login's own check ("strong" mode)
         return None
     claims = login_claims(session.get("_user_id"))
@@ -59,7 +60,7 @@ def _signed_in(retro_id: int, autocommit: bool = False) -> tuple[User, Retro] | 
     user.session_key = key
     g._login_user = user  # what Flask-Login's loader would have given current_user
     know_pod_relations(user, retro.pod_id, coaches=coaches, member=member)
-    if not can(user, views.TAKE_PART, retro):  # implies retros.view
+    if not can(user, action, retro):  # take_part implies retros.view
         return None
     return user, retro
 
@@ -117,3 +118,14 @@ def add_card(retro_id: int):
         live.wrote()  # stored already: whatever happens next, the full path must not write it again
     return views._card_added(retro, card)  # noqa: SLF001
 
+
+
+def board(retro_id: int):
+    # The live check that goes on to Flask (a new phase: the whole room asks within two seconds; a change the token
+    # could not answer): its reads are one statement each, so on PostgreSQL it runs in autocommit, without the BEGIN
+    # and ROLLBACK round trips around them.
+    autocommit = db.session.get_bind().dialect.name == "postgresql" and not db.session().in_transaction()
+    found = _signed_in(retro_id, autocommit, action="retros.view")
+    if found is None:
+        return None
+    return views.board_answer(found[1])

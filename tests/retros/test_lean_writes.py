@@ -341,3 +341,52 @@ def test_on_sqlite_a_write_holds_the_process_writer_lock_until_its_transaction_e
         end()
         assert extensions._SQLITE_WRITER.acquire(blocking=False)  # the next one goes at once
         extensions._SQLITE_WRITER.release()
+
+
+def test_the_check_that_brings_a_new_phase_loads_the_person_and_retro_in_one_statement(
+    app, team, make_retro, as_user, count_queries, monkeypatch
+):
+    """A phase change sends the whole room's checks past the token to Flask at once: on the lean path (register_read)
+    the person, the retro and their relation are one read instead of the user loader's, the retro's and the
+    relations' own; the answer is the full path's."""
+    from tests.retros.test_live import _poll_url
+
+    retro = make_retro("reflect")
+    for i in range(4):
+        _card(retro, team.members[i % 3], f"Topic {i}")
+    readers = [as_user(member) for member in team.members[:2]]
+    urls = [_poll_url(_body(reader.get(f"/retros/{retro.id}"))) for reader in readers]
+    advance_to(retro, "vote", team.coach)
+    readers[0].get(urls[0], headers=HTMX)  # the first renders the shared board
+    with count_queries() as lean:
+        answer = readers[1].get(urls[1], headers=HTMX)
+    monkeypatch.setattr(live, "READS", [])
+    with count_queries() as full:
+        again = readers[1].get(urls[1], headers=HTMX)
+    tokens = re.compile(r'(name="csrf_token" (?:type="hidden" )?value=|X-CSRFToken": )"[^"]+"')
+    assert answer.status_code == 200 and "Topic 3" in _body(answer) and "Votes left: 5 of 5" in _body(answer)
+    assert tokens.sub("", _body(answer)) == tokens.sub("", _body(again))
+    assert not any("UNION ALL" in s for s in lean.statements)  # the person's pods are not listed
+    assert lean.count < full.count, (lean.statements, full.statements)
+    assert sum("FROM users" in s for s in lean.statements) == 1, lean.statements  # no loader read besides it
+    assert not any(s.startswith("SELECT retros.id") for s in lean.statements)  # nor the retro's own
+    # Before Flask the busy board's reflect answer declined once (the phase moved on) and is not asked again.
+    assert sum("anon_1.cards" in s for s in lean.statements) == 1, lean.statements
+
+
+@pytest.mark.parametrize("who", ["outsider", "leader", "signed_out"])
+def test_the_lean_check_leaves_refusals_and_watchers_to_the_full_path(app, team, make_retro, as_user, who):
+    from tests.retros.test_live import _poll_url
+
+    retro = make_retro("reflect")
+    _card(retro, team.members[0], "Topic")
+    url = _poll_url(_body(as_user(team.members[0]).get(f"/retros/{retro.id}")))
+    advance_to(retro, "group", team.coach)
+    client = app.test_client() if who == "signed_out" else as_user(getattr(team, who))
+    response = client.get(url, headers=HTMX)
+    if who == "leader":  # leaders watch every pod's retros
+        assert response.status_code == 200 and "Topic" in _body(response)
+    elif who == "outsider":
+        assert response.status_code == 403
+    else:
+        assert response.status_code != 200 and "HX-Redirect" in response.headers  # to the sign-in page
