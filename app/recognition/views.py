@@ -63,7 +63,6 @@ def org_wall():
 
 
 @bp.route("/pods/<int:pod_id>")
-@login_required
 @authorize(Pod, permissions.VIEW_POD)
 def pod_wall(pod: Pod):
     context = _wall_context(pod)
@@ -72,7 +71,6 @@ def pod_wall(pod: Pod):
 
 
 @bp.route("/<int:recognition_id>")
-@login_required
 @authorize(Recognition, "recognition.view")
 def detail(recognition: Recognition):
     data = services.wall(current_user, on=_today(), ids=[recognition.id])
@@ -191,7 +189,6 @@ def new():
 
 
 @bp.route("/<int:recognition_id>/react", methods=["POST"])
-@login_required
 @authorize(Recognition, "recognition.view")
 def react(recognition: Recognition):
     form = ReactionForm()
@@ -218,7 +215,6 @@ def _period() -> tuple[date, date]:
 
 
 @bp.route("/pods/<int:pod_id>/alignment")
-@login_required
 @authorize(Pod, "recognition.coach")
 def alignment(pod: Pod):
     start, end = _period()
