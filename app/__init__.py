@@ -180,38 +180,7 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_template_helpers(app: Flask) -> None:
-    # built-time imports: see _register_models
-    from app import permissions
-    from app.forms import EmptyForm, csrf_input
-    from app.htmx import is_htmx
-
-    app.jinja_env.globals.update(
-        empty_form=lambda: EmptyForm(formdata=None),  # a CSRF field only: never reads the request body
-        csrf_input=csrf_input,  # the same field without a form: macros/forms.html csrf_field()
-        can=permissions.template_can,
-        P=permissions,
-        is_htmx=is_htmx,
-        format_date=format_date,
-        format_datetime=format_datetime,
-        format_decimal=format_decimal,
-        format_percent=format_percent,
-    )
-
-    from app.extension_points import nav_items_for
-    from app.formatting import format_minutes
-    from app.notifications.services import unread_count
-    from app.outcomes.metrics import format_value as format_metric
-
-    app.jinja_env.globals.update(
-        role_label=permissions.Role.label_of,
-        weekday_names=weekday_names,
-        unread_notifications=lambda: unread_count(current_user) if current_user.is_authenticated else 0,
-        nav_items=nav_items_for,
-        format_metric=format_metric,
-        format_minutes=format_minutes,
-        current_locale=current_locale,
-    )
-
+    app.jinja_env.globals.update(_template_globals())
 
 
 def current_locale() -> str:
@@ -219,6 +188,32 @@ def current_locale() -> str:
     from flask_babel import get_locale
 
     return str(get_locale() or "en")
+
+
+def _template_globals() -> dict:
+    """Every name templates call besides Jinja's own: helpers under their own names, then the few exposed under
+    another name."""
+    # built-time imports: see _register_models
+    from app import permissions
+    from app.extension_points import nav_items_for
+    from app.formatting import format_minutes
+    from app.forms import EmptyForm, csrf_input
+    from app.htmx import is_htmx
+    from app.notifications.services import unread_count
+    from app.outcomes.metrics import format_value
+
+    # csrf_input: the CSRF field without a form (macros/forms.html csrf_field())
+    own_names = (csrf_input, is_htmx, format_date, format_datetime, format_decimal, format_percent, format_minutes,
+                 weekday_names, current_locale)
+    return {helper.__name__: helper for helper in own_names} | {
+        "empty_form": lambda: EmptyForm(formdata=None),  # a CSRF field only: never reads the request body
+        "can": permissions.template_can,
+        "P": permissions,
+        "role_label": permissions.Role.label_of,
+        "unread_notifications": lambda: unread_count(current_user) if current_user.is_authenticated else 0,
+        "nav_items": nav_items_for,
+        "format_metric": format_value,
+    }
 
 
 def weekday_names(days: list[int]) -> list[str]:

@@ -16,7 +16,7 @@ from functools import wraps
 from typing import Any
 
 from flask import abort, g
-from flask_login import current_user
+from flask_login import current_user, login_required
 from sqlalchemy import exists, literal, select, union_all
 
 from app.extensions import db
@@ -177,7 +177,9 @@ def template_can(action: str, obj: Any = None) -> bool:
 def authorize(model: type, action: str, arg: str | None = None, *, options: tuple = ()) -> Callable:
     """Load the ``model`` row named by the view argument ``arg`` (default: ``<table singular>_id``), answer 404
     when it does not exist and 403 when the current user may not do ``action`` to it; the view receives the
-    object under the argument's name without ``_id`` (``retro_id`` -> ``retro``)."""
+    object under the argument's name without ``_id`` (``retro_id`` -> ``retro``). It signs in first, as
+    ``login_required`` does (a visitor is sent to the sign-in page before anything is loaded), so a view needs no
+    ``@login_required`` of its own."""
 
     def decorator(view: Callable) -> Callable:
         name = arg or f"{model.__name__.lower()}_id"
@@ -198,6 +200,6 @@ def authorize(model: type, action: str, arg: str | None = None, *, options: tupl
             kwargs[target] = obj
             return view(*args, **kwargs)
 
-        return wrapper
+        return login_required(wrapper)
 
     return decorator

@@ -113,7 +113,6 @@ def log_decision():  # a refused decision shows the page again with what was typ
 
 
 @bp.route("/decisions/<int:decision_id>")
-@login_required
 @authorize(Decision, "autonomy.view_decision")
 def decision_detail(decision: Decision):
     return render_template("autonomy/decision.html", d=decision, pod=db.session.get(Pod, decision.pod_id or 0),
@@ -121,7 +120,6 @@ def decision_detail(decision: Decision):
 
 
 @bp.route("/decisions/<int:decision_id>/cancel", methods=["POST"])
-@login_required
 @authorize(Decision, "autonomy.view_decision")
 def cancel_decision(decision: Decision):
     svc.cancel_decision(current_user, decision)
@@ -131,7 +129,6 @@ def cancel_decision(decision: Decision):
 
 
 @bp.route("/decisions/<int:decision_id>/<any(approve, reject):verdict>", methods=["POST"])
-@login_required
 @authorize(Decision, "autonomy.view_decision")
 def resolve(decision: Decision, verdict: str):
     form = checked(VerdictForm())
@@ -227,7 +224,6 @@ def save_limit():  # a refused limit shows the page again with what was typed
 
 
 @bp.route("/limits/<int:limit_id>")
-@login_required
 @authorize(Limit, "autonomy.view_limits")
 def limit_history(limit: Limit):
     versions = list(db.session.scalars(select(LimitVersion).where(LimitVersion.limit_id == limit.id)
@@ -243,7 +239,6 @@ def limit_history(limit: Limit):
 
 
 @bp.route("/limits/<int:limit_id>/retire", methods=["POST"])
-@login_required
 @authorize(Limit, "autonomy.set_limits")
 def retire_limit(limit: Limit):
     svc.retire_limit(current_user, limit, checked(ReasonForm()).reason.data)
@@ -272,7 +267,6 @@ def proposals():
 
 
 @bp.route("/proposals/<int:proposal_id>/<any(accept, dismiss):verdict>", methods=["POST"])
-@login_required
 @authorize(Proposal, "autonomy.set_limits")
 def decide_proposal(proposal: Proposal, verdict: str):
     form = checked(ProposalVerdictForm())

@@ -12,5 +12,4 @@ class Principle(Labelled):
     CONTINUOUS_IMPROVEMENT = "continuous_improvement", _l("Continuous improvement")
 
 
-PRINCIPLE_LABELS = Principle.labels()
 principle_label = Principle.label_of

@@ -396,15 +396,20 @@ def _resolved(window: _Window, filters: list, groups: tuple, out: dict, bucket=N
     width = len(groups)
     for row in db.session.execute(stmt):
         key = _key(row, width)
-        resolved, fcr, handed, handoffs, reopened, good, rated_n, in_time, due_n = (_int(v) for v in row[width:])
-        figures = out[key]
-        figures["resolved"] = Figure("resolved", resolved, resolved, None)
-        figures["fcr"] = Figure("fcr", _ratio(fcr, resolved), fcr, resolved)
-        figures["handoff_rate"] = Figure("handoff_rate", _ratio(handed, resolved), handed, resolved)
-        figures["handoffs_per_case"] = Figure("handoffs_per_case", _ratio(handoffs, resolved), handoffs, resolved)
-        figures["reopen_rate"] = Figure("reopen_rate", _ratio(reopened, resolved), reopened, resolved)
-        figures["csat"] = Figure("csat", _ratio(good, rated_n), good, rated_n)
-        figures["sla_attainment"] = Figure("sla_attainment", _ratio(in_time, due_n), in_time, due_n)
+        _resolved_figures(out[key], *(_int(v) for v in row[width:]))
+
+
+def _resolved_figures(out: dict, resolved: int, fcr: int, handed: int, handoffs: int, reopened: int, good: int,
+                      rated: int, in_time: int, due: int) -> None:
+    """The figures of the cases resolved in a period from their counts, whether the counts come from the cases
+    (`_resolved`) or from the day rollups (`_figures_of`): the one place each of these rates is defined."""
+    out["resolved"] = Figure("resolved", resolved, resolved, None)
+    out["fcr"] = Figure("fcr", _ratio(fcr, resolved), fcr, resolved)
+    out["handoff_rate"] = Figure("handoff_rate", _ratio(handed, resolved), handed, resolved)
+    out["handoffs_per_case"] = Figure("handoffs_per_case", _ratio(handoffs, resolved), handoffs, resolved)
+    out["reopen_rate"] = Figure("reopen_rate", _ratio(reopened, resolved), reopened, resolved)
+    out["csat"] = Figure("csat", _ratio(good, rated), good, rated)
+    out["sla_attainment"] = Figure("sla_attainment", _ratio(in_time, due), in_time, due)
 
 
 def _backlog(window: _Window, filters: list, groups: tuple, out: dict) -> None:
@@ -774,13 +779,7 @@ def _figures_of(sums: _Sums, wanted: set, out: dict) -> None:
         out["volume"] = Figure("volume", created, created, None)
         out["escalation_rate"] = Figure("escalation_rate", _ratio(escalated, created), escalated, created)
     if wanted & set(_RESOLVED):
-        out["resolved"] = Figure("resolved", resolved, resolved, None)
-        out["fcr"] = Figure("fcr", _ratio(fcr, resolved), fcr, resolved)
-        out["handoff_rate"] = Figure("handoff_rate", _ratio(handed, resolved), handed, resolved)
-        out["handoffs_per_case"] = Figure("handoffs_per_case", _ratio(handoffs, resolved), handoffs, resolved)
-        out["reopen_rate"] = Figure("reopen_rate", _ratio(reopened, resolved), reopened, resolved)
-        out["csat"] = Figure("csat", _ratio(good, rated), good, rated)
-        out["sla_attainment"] = Figure("sla_attainment", _ratio(in_time, due), in_time, due)
+        _resolved_figures(out, resolved, fcr, handed, handoffs, reopened, good, rated, in_time, due)
     if "rework_rate" in wanted:
         out["rework_rate"] = Figure("rework_rate", _ratio(reworked, resolved), reworked, resolved)
     if "complaint_share" in wanted:

@@ -7,8 +7,9 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from app.forms import IntField, parse_int
 from app.org.forms import MultiCheckboxField
+from app.org.principles import Principle
 from app.recognition.models import REACTIONS, EvidenceKind, Visibility
-from app.recognition.services import EVIDENCE_LABELS, MESSAGE_MAX, PRINCIPLE_LABELS
+from app.recognition.services import MESSAGE_MAX
 from app.validators import CleanText, strip_filter
 
 
@@ -30,9 +31,9 @@ class RecognitionForm(FlaskForm):
     whole_pod = BooleanField(_l("The whole pod"))
     message = TextAreaField(_l("What did they do?"), validators=[DataRequired(), Length(max=MESSAGE_MAX), CleanText()],
                             filters=[strip_filter])
-    principle = RadioField(_l("Principle"), choices=lambda: list(PRINCIPLE_LABELS.items()),
+    principle = RadioField(_l("Principle"), choices=lambda: list(Principle.labels().items()),
                            validators=[DataRequired()])
-    evidence = RadioField(_l("Evidence"), choices=lambda: list(EVIDENCE_LABELS.items()),
+    evidence = RadioField(_l("Evidence"), choices=lambda: list(EvidenceKind.labels().items()),
                           default=EvidenceKind.CASE.value, validators=[DataRequired()])
     case_ref = StringField(_l("Case id"), validators=[Optional(), Length(max=64), CleanText()], filters=[strip_filter],
                            description=_l("The case's id in the helpdesk, e.g. 48213."))

@@ -17,7 +17,7 @@ from app.errors import ServiceError
 from app.extensions import db
 from app.notifications.services import notify, register_kind
 from app.org.models import Pod, User
-from app.org.principles import PRINCIPLE_LABELS
+from app.org.principles import Principle
 from app.outcomes import metrics
 from app.outcomes.models import Case
 from app.recognition import evidence
@@ -38,7 +38,6 @@ MESSAGE_MAX = 2000
 METRIC_WINDOW_DAYS = 30
 PAGE_SIZE = 20
 
-EVIDENCE_LABELS = EvidenceKind.labels()
 REACTION_LABELS = {"clap": "👏", "heart": "❤️", "star": "⭐", "rocket": "🚀"}
 
 register_kind("recognition_received", _l("%(giver)s recognised you: %(principle)s"))
@@ -226,7 +225,7 @@ def give(giver: User, draft: Draft, *, now: datetime | None = None) -> Recogniti
         raise RecognitionError(_("Say what they did: the message is required."))
     if len(message) > MESSAGE_MAX:
         raise RecognitionError(_("Keep the message under %(n)d characters.", n=MESSAGE_MAX))
-    if draft.principle not in PRINCIPLE_LABELS:
+    if draft.principle not in Principle.labels():
         raise RecognitionError(_("Choose the principle this recognition is about."))
     if draft.visibility not in (Visibility.POD.value, Visibility.ORG.value):
         raise RecognitionError(_("Choose who can see it."))

@@ -15,6 +15,7 @@ from app.extensions import db
 from app.forms import arg_date, arg_int, parse_int
 from app.htmx import is_htmx
 from app.org.models import Pod, User
+from app.org.principles import Principle
 from app.outcomes import metrics
 from app.permissions import authorize, can, require
 from app.recognition import bp, evidence, insights, services
@@ -33,9 +34,9 @@ def _today(tz: str | None = None) -> date:
 def _filters() -> tuple[str | None, str | None, int]:
     principle = request.args.get("principle") or None
     evidence_kind = request.args.get("evidence") or None
-    if principle is not None and principle not in services.PRINCIPLE_LABELS:
+    if principle is not None and principle not in Principle.labels():
         abort(400, _("Unknown principle."))
-    if evidence_kind is not None and evidence_kind not in services.EVIDENCE_LABELS:
+    if evidence_kind is not None and evidence_kind not in EvidenceKind.labels():
         abort(400, _("Unknown kind of evidence."))
     return principle, evidence_kind, arg_int("page", 1, minimum=1, maximum=MAX_PAGE)
 
@@ -50,7 +51,7 @@ def _wall_context(pod: Pod | None):
         my_pods = db.session.scalars(select(Pod).where(Pod.id.in_(related or {-1})).order_by(Pod.name)).all()
     return {
         "wall": data, "pod": pod, "principle": principle, "evidence": evidence_kind,
-        "principles": services.PRINCIPLE_LABELS, "evidence_kinds": services.EVIDENCE_LABELS,
+        "principles": Principle.labels(), "evidence_kinds": EvidenceKind.labels(),
         "reaction_labels": services.REACTION_LABELS, "metrics": metrics.METRICS,
         "points_left": services.points_left(current_user, utcnow()), "my_pods": my_pods,
     }
@@ -63,7 +64,6 @@ def org_wall():
 
 
 @bp.route("/pods/<int:pod_id>")
-@login_required
 @authorize(Pod, permissions.VIEW_POD)
 def pod_wall(pod: Pod):
     context = _wall_context(pod)
@@ -72,12 +72,11 @@ def pod_wall(pod: Pod):
 
 
 @bp.route("/<int:recognition_id>")
-@login_required
 @authorize(Recognition, "recognition.view")
 def detail(recognition: Recognition):
     data = services.wall(current_user, on=_today(), ids=[recognition.id])
     return render_template("recognition/detail.html", item=data.items[0],
-                           principles=services.PRINCIPLE_LABELS, evidence_kinds=services.EVIDENCE_LABELS,
+                           principles=Principle.labels(), evidence_kinds=EvidenceKind.labels(),
                            reaction_labels=services.REACTION_LABELS, metrics=metrics.METRICS)
 
 
@@ -113,9 +112,9 @@ def _prefill(form: RecognitionForm, pod: Pod) -> None:
     if receiver in receivers:
         form.receivers.data = [receiver]
     form.whole_pod.data = args.get("whole_pod") == "1"
-    if args.get("principle") in services.PRINCIPLE_LABELS:
+    if args.get("principle") in Principle.labels():
         form.principle.data = args["principle"]
-    if args.get("evidence") in services.EVIDENCE_LABELS:
+    if args.get("evidence") in EvidenceKind.labels():
         form.evidence.data = args["evidence"]
     form.case_ref.data = args.get("case", "")[:64]
     if args.get("metric") in services.evidence_metric_codes():
@@ -191,7 +190,6 @@ def new():
 
 
 @bp.route("/<int:recognition_id>/react", methods=["POST"])
-@login_required
 @authorize(Recognition, "recognition.view")
 def react(recognition: Recognition):
     form = ReactionForm()
@@ -218,12 +216,11 @@ def _period() -> tuple[date, date]:
 
 
 @bp.route("/pods/<int:pod_id>/alignment")
-@login_required
 @authorize(Pod, "recognition.coach")
 def alignment(pod: Pod):
     start, end = _period()
     return render_template("recognition/alignment.html", pod=pod, data=insights.alignment(pod, start, end),
-                           principles=services.PRINCIPLE_LABELS, evidence_kinds=services.EVIDENCE_LABELS)
+                           principles=Principle.labels(), evidence_kinds=EvidenceKind.labels())
 
 
 @bp.route("/settings", methods=["GET", "POST"])

@@ -62,7 +62,7 @@ def _review_route(rule: str, **options):
     """A route about one review: signed in, the review loaded (404) and readable (403) before the view runs."""
 
     def decorator(view):
-        return bp.route(rule, **options)(login_required(authorize(Review, "reviews.view")(view)))
+        return bp.route(rule, **options)(authorize(Review, "reviews.view")(view))
 
     return decorator
 

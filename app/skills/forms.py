@@ -8,11 +8,11 @@ from wtforms import SelectField, StringField
 from wtforms.validators import InputRequired, Length
 
 from app.forms import INT_MAX, IntField
-from app.skills.models import LEVEL_LABELS, LEVELS
+from app.skills.models import Level
 from app.skills.services import MAX_SKILL_NAME
 from app.validators import CleanText, strip_filter
 
-LEVEL_CHOICES = [(level, LEVEL_LABELS[level]) for level in LEVELS]
+LEVEL_CHOICES = list(Level.labels().items())
 
 
 class LevelForm(FlaskForm):

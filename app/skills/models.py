@@ -29,7 +29,6 @@ class Level(Labelled):
     TEACH = "teach", _l("Can teach")
 
 
-LEVEL_LABELS = Level.labels()
 LEVELS = tuple(Level.labels())
 # Levels at which a person resolves the skill's requests on their own.
 COVERING = ("independent", "teach")

@@ -28,17 +28,7 @@ from app.org.models import Membership, Pod, User
 from app.outcomes.labels import CHANNEL_LABELS, REQUEST_TYPE_LABELS
 from app.outcomes.metrics import Figure, Scope, compute_by
 from app.outcomes.models import CHANNELS, REQUEST_TYPES
-from app.skills.models import (
-    COVERING,
-    LEVEL_LABELS,
-    LEVELS,
-    Level,
-    PodSkill,
-    ProposalStatus,
-    SkillChange,
-    SkillLevel,
-    SkillProposal,
-)
+from app.skills.models import COVERING, LEVELS, Level, PodSkill, ProposalStatus, SkillChange, SkillLevel, SkillProposal
 from app.timeutil import local_day_bounds, to_local, utcnow
 
 DEMAND_DAYS = 90
@@ -489,4 +479,4 @@ def quarter_coverage(pod: Pod, start: date, end: date, now: datetime | None = No
 
 
 def level_choices() -> list[tuple[str, str]]:
-    return [(level, str(LEVEL_LABELS[level])) for level in LEVELS]
+    return [(level, str(label)) for level, label in Level.labels().items()]

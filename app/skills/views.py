@@ -51,7 +51,6 @@ def _render(pod: Pod):
 
 
 @bp.route("/pods/<int:pod_id>/skills")
-@login_required
 @authorize(Pod, VIEW, "pod_id")
 def matrix(pod: Pod):
     return _render(pod)
@@ -62,7 +61,6 @@ def _done(pod: Pod, message: str):
 
 
 @bp.route("/pods/<int:pod_id>/skills/levels", methods=["POST"])
-@login_required
 @authorize(Pod, SET, "pod_id")
 def set_level(pod: Pod):
     form = _validated(LevelForm())
@@ -71,7 +69,6 @@ def set_level(pod: Pod):
 
 
 @bp.route("/pods/<int:pod_id>/skills/proposals", methods=["POST"])
-@login_required
 @authorize(Pod, PROPOSE, "pod_id")
 def propose(pod: Pod):
     form = _validated(ProposeForm())
@@ -80,7 +77,6 @@ def propose(pod: Pod):
 
 
 @bp.route("/pods/<int:pod_id>/skills/proposals/<int:proposal_id>", methods=["POST"])
-@login_required
 @authorize(Pod, SET, "pod_id")
 def decide(pod: Pod, proposal_id: int):
     form = _validated(DecideForm())
@@ -90,7 +86,6 @@ def decide(pod: Pod, proposal_id: int):
 
 
 @bp.route("/pods/<int:pod_id>/skills/custom", methods=["POST"])
-@login_required
 @authorize(Pod, SET, "pod_id")
 def add_skill(pod: Pod):
     form = _validated(SkillForm())
@@ -99,7 +94,6 @@ def add_skill(pod: Pod):
 
 
 @bp.route("/pods/<int:pod_id>/skills/custom/<int:skill_id>/retire", methods=["POST"])
-@login_required
 @authorize(Pod, SET, "pod_id")
 def retire_skill(pod: Pod, skill_id: int):
     _validated(EmptyForm())

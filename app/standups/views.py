@@ -54,7 +54,6 @@ def index():
 
 
 @bp.route("/standups/pods/<int:pod_id>")
-@login_required
 @authorize(Pod, VIEW, "pod_id")
 def pod_board(pod: Pod):
     if not pod.active:
@@ -67,7 +66,6 @@ def pod_board(pod: Pod):
 
 
 @bp.route("/standups/boards/<int:board_id>")
-@login_required
 @authorize(StandupBoard, VIEW, "board_id")
 def board(board: StandupBoard):
     return _render_board(board)
@@ -127,7 +125,6 @@ def _after_change(board: StandupBoard, message: str) -> Response | str:
 
 
 @bp.route("/standups/boards/<int:board_id>/entry", methods=["POST"])
-@login_required
 @authorize(StandupBoard, VIEW, "board_id")
 def save_entry(board: StandupBoard):
     form = _validated(EntryForm())
@@ -139,7 +136,6 @@ def save_entry(board: StandupBoard):
 
 
 @bp.route("/standups/boards/<int:board_id>/blockers", methods=["POST"])
-@login_required
 @authorize(StandupBoard, VIEW, "board_id")
 def raise_blocker(board: StandupBoard):
     form = _validated(BlockerForm())
@@ -171,7 +167,6 @@ _BLOCKER_VERBS = {
 
 
 @bp.route("/standups/blockers/<int:blocker_id>/<any(resolve, escalate):verb>", methods=["POST"])
-@login_required
 @authorize(Blocker, VIEW, "blocker_id")
 def handle_blocker(blocker: Blocker, verb: str):
     change, refusal = _BLOCKER_VERBS[verb]
@@ -180,7 +175,6 @@ def handle_blocker(blocker: Blocker, verb: str):
 
 
 @bp.route("/standups/boards/<int:board_id>/walk/<action>", methods=["POST"])
-@login_required
 @authorize(StandupBoard, VIEW, "board_id")
 def walk(board: StandupBoard, action: str):
     _allow(COACH, board, _("Only the pod's coach can walk the board."))
@@ -197,7 +191,6 @@ def walk(board: StandupBoard, action: str):
 
 
 @bp.route("/standups/pods/<int:pod_id>/settings", methods=["POST"])
-@login_required
 @authorize(Pod, VIEW, "pod_id")
 def settings(pod: Pod):
     _allow(COACH, pod, _("Only the pod's coach can change its stand-up settings."))
@@ -210,7 +203,6 @@ def settings(pod: Pod):
 
 
 @bp.route("/standups/pods/<int:pod_id>/history")
-@login_required
 @authorize(Pod, VIEW, "pod_id")
 def history(pod: Pod):
     today = services.local_today(pod, utcnow())
