@@ -67,17 +67,17 @@ WITH_POD = (selectinload(Retro.pod),)
 def retro_helpers(state) -> None:
     """Helpers for retro templates (and retro "My day" sections), all prefixed so no other template is shadowed;
     Jinja globals rather than a context processor, so no render pays for building them (app/templating.py)."""
-    state.app.jinja_env.globals.update(
-        retro_principles=PRINCIPLES,
-        retro_phase_order=PHASE_ORDER,
-        retro_principle_label=principle_label,
-        retro_status_label=status_label,
-        retro_phase_label=phase_label,
-        retro_metric=effects.format_value,
-        retro_metric_name=effects.metric_name,
-        retro_template_title=template_title,
-        retro_column_title=column_title,
-    )
+    state.app.jinja_env.globals.update({
+        "retro_principles": PRINCIPLES,
+        "retro_phase_order": PHASE_ORDER,
+        "retro_principle_label": principle_label,
+        "retro_status_label": status_label,
+        "retro_phase_label": phase_label,
+        "retro_metric": effects.format_value,
+        "retro_metric_name": effects.metric_name,
+        "retro_template_title": template_title,
+        "retro_column_title": column_title,
+    })
 
 
 # --- the one pattern of a change ---------------------------------------------------------------------
