@@ -309,7 +309,6 @@ def _register(
     endpoint: str, path: str, form_class: type[FlaskForm], needs: str, call: Callable, answer: Callable
 ) -> None:
     # A vote's or card's answer is that item alone: no board, so no pod to load with the retro.
-    @login_required
     @authorize(Retro, "retros.view", options=() if answer in (_vote_response, _card_added) else WITH_POD)
     def view(retro: Retro, **ids) -> Response:
         _allow(needs, retro)  # who may act is settled before the form is read
@@ -324,7 +323,6 @@ for _endpoint, _change in CHANGES.items():
 
 
 @bp.route("/retros/<int:retro_id>/cards/<int:card_id>/move")
-@login_required
 @authorize(Retro, "retros.view")
 def move_card_page(retro: Retro, card_id: int):
     """One card's move form, the way to group without JavaScript (with it, the board's one move dialog): posts to
@@ -380,7 +378,6 @@ def index():
 
 
 @bp.route("/pods/<int:pod_id>/retros", methods=["GET", "POST"])
-@login_required
 @authorize(Pod, "retros.view")
 def pod_retros(pod: Pod):
     if request.method == "POST":
@@ -426,7 +423,6 @@ def pod_retros(pod: Pod):
 
 
 @bp.post("/pods/<int:pod_id>/retro-templates")
-@login_required
 @authorize(Pod, "retros.view")
 def save_template(pod: Pod):
     form = valid(TemplateForm())
@@ -442,7 +438,6 @@ def save_template(pod: Pod):
 
 
 @bp.post("/pods/<int:pod_id>/retro-templates/<int:template_id>/delete")
-@login_required
 @authorize(Pod, "retros.run")
 def delete_template(pod: Pod, template_id: int):
     valid(EmptyForm())
@@ -454,7 +449,6 @@ def delete_template(pod: Pod, template_id: int):
 
 
 @bp.route("/pods/<int:pod_id>/actions")
-@login_required
 @authorize(Pod, "retros.view")
 def action_register(pod: Pod):
     """Every action of the pod's retros: open, overdue and done, with the measured effect."""
@@ -492,7 +486,6 @@ def _scope_names() -> dict[tuple[str, int], str]:
 
 
 @bp.route("/retros/<int:retro_id>")
-@login_required
 @authorize(Retro, "retros.view", options=WITH_POD)
 def retro_page(retro: Retro):
     board = load_board(retro, current_user)
@@ -639,21 +632,18 @@ def _download(retro: Retro, body: str, extension: str, mimetype: str) -> Respons
 
 
 @bp.route("/retros/<int:retro_id>/export.md")
-@login_required
 @authorize(Retro, "retros.view", options=WITH_POD)
 def export_markdown(retro: Retro):
     return _download(retro, exports.markdown(_closed(retro)), "md", "text/markdown")
 
 
 @bp.route("/retros/<int:retro_id>/export.csv")
-@login_required
 @authorize(Retro, "retros.view", options=WITH_POD)
 def export_csv(retro: Retro):
     return csv_response(exports.csv_text(_closed(retro)), f"retro-{retro.id}.csv")
 
 
 @bp.route("/retros/<int:retro_id>/summary")
-@login_required
 @authorize(Retro, "retros.view", options=WITH_POD)
 def summary(retro: Retro):
     return render_template("retros/summary.html", board=_closed(retro), scopes=_scope_names())
