@@ -7,25 +7,22 @@ API applies it per item.
 
 from __future__ import annotations
 
+import re
+
 from flask import abort, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms.validators import ValidationError
 
 _CONTROL = frozenset(chr(c) for c in range(32)) - {"\t", "\n", "\r"}
+# The same characters, and the lone surrogates UTF-8 cannot encode, searched in C: every query string and form of
+# every request passes here (a poll's 120-character token took ~18 us one character at a time, ~2 us this way).
+_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
 
 
 def forbidden_characters(value: object) -> bool:
     """True when a text holds a character no person types: NUL and other C0 controls, or a lone surrogate."""
-    if not isinstance(value, str):
-        return False
-    if any(ch in _CONTROL for ch in value):
-        return True
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
+    return isinstance(value, str) and _FORBIDDEN.search(value) is not None
 
 
 class CleanText:
