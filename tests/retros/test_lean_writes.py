@@ -14,6 +14,7 @@ from app import extensions, live
 from app.extensions import db
 from app.retros.models import Retro, RetroCard, RetroVote, RetroVoteTally
 from tests.retros.conftest import advance_to
+from tests.retros.test_live import _poll_url, _vote_phase_reached
 from tests.retros.test_views import HTMX, _body, _card, _session_cookie, _voting
 
 
@@ -349,14 +350,7 @@ def test_the_check_that_brings_a_new_phase_loads_the_person_and_retro_in_one_sta
     """A phase change sends the whole room's checks past the token to Flask at once: on the lean path (register_read)
     the person, the retro and their relation are one read instead of the user loader's, the retro's and the
     relations' own; the answer is the full path's."""
-    from tests.retros.test_live import _poll_url
-
-    retro = make_retro("reflect")
-    for i in range(4):
-        _card(retro, team.members[i % 3], f"Topic {i}")
-    readers = [as_user(member) for member in team.members[:2]]
-    urls = [_poll_url(_body(reader.get(f"/retros/{retro.id}"))) for reader in readers]
-    advance_to(retro, "vote", team.coach)
+    _retro, readers, urls = _vote_phase_reached(team, make_retro, as_user, topics=4)
     readers[0].get(urls[0], headers=HTMX)  # the first renders the shared board
     with count_queries() as lean:
         answer = readers[1].get(urls[1], headers=HTMX)
@@ -376,8 +370,6 @@ def test_the_check_that_brings_a_new_phase_loads_the_person_and_retro_in_one_sta
 
 @pytest.mark.parametrize("who", ["outsider", "leader", "signed_out"])
 def test_the_lean_check_leaves_refusals_and_watchers_to_the_full_path(app, team, make_retro, as_user, who):
-    from tests.retros.test_live import _poll_url
-
     retro = make_retro("reflect")
     _card(retro, team.members[0], "Topic")
     url = _poll_url(_body(as_user(team.members[0]).get(f"/retros/{retro.id}")))
@@ -390,3 +382,4 @@ def test_the_lean_check_leaves_refusals_and_watchers_to_the_full_path(app, team,
         assert response.status_code == 403
     else:
         assert response.status_code != 200 and "HX-Redirect" in response.headers  # to the sign-in page
+

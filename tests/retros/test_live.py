@@ -23,6 +23,23 @@ def _poll_url(page: str) -> str:
     return html.unescape(POLL.search(page).group(1))
 
 
+def _pages_open(retro, readers) -> list[str]:
+    """Each reader's retro page opened now: the poll address it checks from then on."""
+    return [_poll_url(_body(reader.get(f"/retros/{retro.id}"))) for reader in readers]
+
+
+def _vote_phase_reached(team, make_retro, as_user, topics: int):
+    """A retro with ``topics`` cards, two members' pages opened while reflecting, then moved on to the vote: the
+    retro, the two readers and the poll addresses their pages still hold."""
+    retro = make_retro("reflect")
+    for i in range(topics):
+        _card(retro, team.members[i % 3], f"Topic {i}")
+    readers = [as_user(member) for member in team.members[:2]]
+    urls = _pages_open(retro, readers)
+    advance_to(retro, "vote", team.coach)
+    return retro, readers, urls
+
+
 def _version(retro) -> int:
     return db.session.scalar(select(Retro.version).where(Retro.id == retro.id))
 
@@ -292,12 +309,7 @@ def test_with_redis_an_unchanged_poll_reads_no_database(app, with_redis, team, m
 def test_the_vote_board_a_phase_change_brings_is_rendered_once_for_people_in_the_same_situation(
     team, make_retro, as_user, count_queries
 ):
-    retro = make_retro("reflect")
-    for i in range(6):
-        _card(retro, team.members[i % 3], f"Topic {i}")
-    readers = [as_user(member) for member in team.members[:2]]
-    urls = [_poll_url(_body(reader.get(f"/retros/{retro.id}"))) for reader in readers]
-    advance_to(retro, "vote", team.coach)
+    retro, readers, urls = _vote_phase_reached(team, make_retro, as_user, topics=6)
     first = readers[0].get(urls[0], headers=HTMX)
     with count_queries() as counter:
         second = readers[1].get(urls[1], headers=HTMX)
@@ -329,7 +341,7 @@ def test_the_group_board_a_phase_change_brings_is_shared_unless_a_card_cites_a_c
             retros.add_card(team.members[0], retro, column_key="start", text="With a case", case_ref="CASE-1")
             db.session.commit()
         readers = [as_user(member) for member in team.members[:2]]
-        urls = [_poll_url(_body(reader.get(f"/retros/{retro.id}"))) for reader in readers]
+        urls = _pages_open(retro, readers)
         advance_to(retro, "group", team.coach)
         first = readers[0].get(urls[0], headers=HTMX)
         with count_queries() as counter:
@@ -348,7 +360,7 @@ def test_with_redis_the_board_a_phase_change_brings_is_rendered_once_for_every_w
     for i in range(4):
         _card(retro, team.members[i % 3], f"Shared {i}")
     readers = [as_user(member) for member in team.members[:2]]
-    urls = [_poll_url(_body(reader.get(f"/retros/{retro.id}"))) for reader in readers]
+    urls = _pages_open(retro, readers)
     advance_to(retro, "group", team.coach)
     first = readers[0].get(urls[0], headers=HTMX)
     monkeypatch.setattr(live, "_RENDERS", type(live._RENDERS)())  # another worker: nothing in its memory
@@ -373,7 +385,7 @@ def test_the_discussion_board_is_rendered_once_and_each_person_is_their_own_defa
         _card(retro, team.members[i % 3], f"Discussed {i}")
     advance_to(retro, "vote", team.coach)
     readers = [as_user(member) for member in team.members[:2]]
-    urls = [_poll_url(_body(reader.get(f"/retros/{retro.id}"))) for reader in readers]
+    urls = _pages_open(retro, readers)
     retros.cast_vote(team.members[0], retro, card_id=_first_card(retro))  # a vote of their own changes nothing here
     db.session.commit()
     advance_to(retro, "discuss", team.coach)
