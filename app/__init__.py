@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 
 from flask import Flask, g, has_request_context, request
-from flask_babel import format_date, format_datetime, format_decimal, format_percent
+from flask_babel import format_date, format_datetime, format_decimal, format_percent, get_locale
 from flask_login import current_user
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -14,6 +14,7 @@ from werkzeug.routing import IntegerConverter
 
 from app import templating
 from app.extensions import babel, csrf, db, limiter, login_manager, migrate
+from app.forms import INT_MAX
 from config import Config, ProductionConfig, config_from_env
 
 CSP = (
@@ -45,7 +46,7 @@ class BoundedIntConverter(IntegerConverter):
     regex = r"[0-9]{1,10}"
 
     def __init__(self, map, *args, **kwargs):
-        kwargs.setdefault("max", 2**31 - 1)
+        kwargs.setdefault("max", INT_MAX)
         super().__init__(map, *args, **kwargs)
 
 
@@ -185,8 +186,6 @@ def _register_template_helpers(app: Flask) -> None:
 
 def current_locale() -> str:
     """The page's language, for ``<html lang>``."""
-    from flask_babel import get_locale
-
     return str(get_locale() or "en")
 
 
@@ -218,7 +217,6 @@ def _template_globals() -> dict:
 
 def weekday_names(days: list[int]) -> list[str]:
     from babel.dates import get_day_names
-    from flask_babel import get_locale
 
     names = get_day_names("abbreviated", locale=get_locale() or "en")
     return [names[day - 1] for day in days]

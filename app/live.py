@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.extensions import db
+from app.forms import INT_MAX
 
 log = logging.getLogger(__name__)
 
@@ -533,6 +534,18 @@ def register_read(path: str, handler) -> None:
     READS.append(LeanWrite(re.compile(path), handler))
 
 
+def _lean(registered: list[LeanWrite], environ) -> tuple[LeanWrite | None, int]:
+    """The registration whose path this request's is, and the board id in it; (None, 0) for none, or for an id past
+    what an id column holds (the full path's router answers it 404, as ``BoundedIntConverter`` does)."""
+    path = environ.get("PATH_INFO", "")
+    for lean in registered:
+        match = lean.path.fullmatch(path)
+        if match:
+            ident = int(match.group(1))
+            return (lean, ident) if ident <= INT_MAX else (None, 0)
+    return None, 0
+
+
 class LeanWrites:
     """WSGI middleware just outside Flask's own ``wsgi_app`` (inside any ProxyFix): see ``register_write``."""
 
@@ -547,28 +560,22 @@ class LeanWrites:
             and environ.get("HTTP_HX_REQUEST") == "true"
             and "HTTP_HX_HISTORY_RESTORE_REQUEST" not in environ
         ):
-            path = environ.get("PATH_INFO", "")
+            write, ident = _lean(WRITES, environ)
             length = environ.get("CONTENT_LENGTH") or ""
-            for write in WRITES:
-                match = write.path.fullmatch(path)
-                if match and length.isdigit() and int(length) <= MAX_LEAN_BODY:
-                    # Read once, so the full path can read the same body again if it answers instead.
-                    body = environ["wsgi.input"].read(int(length))
-                    environ["wsgi.input"] = io.BytesIO(body)
-                    response = self._answer(environ, write, int(match.group(1)))
-                    if response is not None:
-                        return response(environ, start_response)
-                    environ["wsgi.input"] = io.BytesIO(body)
-                    break
+            if write and length.isdigit() and int(length) <= MAX_LEAN_BODY:
+                # Read once, so the full path can read the same body again if it answers instead.
+                body = environ["wsgi.input"].read(int(length))
+                environ["wsgi.input"] = io.BytesIO(body)
+                response = self._answer(environ, write, ident)
+                if response is not None:
+                    return response(environ, start_response)
+                environ["wsgi.input"] = io.BytesIO(body)
         elif READS and environ.get("REQUEST_METHOD") == "GET" and environ.get("HTTP_HX_REQUEST") == "true":
-            path = environ.get("PATH_INFO", "")
-            for read in READS:
-                match = read.path.fullmatch(path)
-                if match:
-                    response = self._answer(environ, read, int(match.group(1)))
-                    if response is not None:
-                        return response(environ, start_response)
-                    break
+            read, ident = _lean(READS, environ)
+            if read:
+                response = self._answer(environ, read, ident)
+                if response is not None:
+                    return response(environ, start_response)
         return self.wsgi_app(environ, start_response)
 
     def _answer(self, environ, write: LeanWrite, ident: int):

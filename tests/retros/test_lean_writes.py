@@ -383,3 +383,14 @@ def test_the_lean_check_leaves_refusals_and_watchers_to_the_full_path(app, team,
     else:
         assert response.status_code != 200 and "HX-Redirect" in response.headers  # to the sign-in page
 
+
+@pytest.mark.parametrize("retro_id", ["2147483648", "9999999999"])
+def test_an_id_no_id_column_holds_is_a_404_on_the_lean_paths(team, make_retro, as_user, retro_id):
+    """The lean paths' addresses take up to ten digits, as the routes do; past 2^31 - 1 the router's 404 answers,
+    never the database's "integer out of range"."""
+    _retro, readers, urls = _vote_phase_reached(team, make_retro, as_user, topics=1)
+    check = urls[0].replace(f"/retros/{_retro.id}/", f"/retros/{retro_id}/")
+    assert readers[0].get(check, headers=HTMX).status_code == 404
+    vote = readers[0].post(f"/retros/{retro_id}/votes", data={"item": "card-1"}, headers=HTMX)
+    card = readers[0].post(f"/retros/{retro_id}/cards", data={"column": "start", "text": "x"}, headers=HTMX)
+    assert vote.status_code == 404 and card.status_code == 404
