@@ -9,8 +9,10 @@ from datetime import UTC, date, datetime
 from typing import cast
 from zoneinfo import ZoneInfo
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, func, select, update
 
+from app.errors import ServiceError
 from app.extensions import db
 from app.org.models import Coverage, LifecycleStage, Membership, Pod, Segment, User
 from app.org.services import get_organisation
@@ -29,8 +31,18 @@ REATTRIBUTE_BATCH = 5000
 CACHE_LIMIT = 20_000
 
 
-class MappingError(ValueError):
-    """A mapping that cannot be saved; the code names the reason for the page."""
+class MappingError(ServiceError, ValueError):
+    """A mapping that cannot be saved: ``code`` names the reason, the message says it to the person (a 400)."""
+
+    status = 400
+    MESSAGES = {
+        "unknown_kind": _l("There is no such kind of mapping."),
+        "bad_value": _l("Write the value as the helpdesk writes it (up to 254 characters)."),
+        "unknown_target": _l("Choose what the value means in Podium from the list."),
+    }
+
+    def __init__(self, code: str) -> None:
+        super().__init__(self.MESSAGES[code], code=code)
 
 
 def normalize(value: str) -> str:

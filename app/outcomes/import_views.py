@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from app import permissions as P
 from app.csvexport import SafeWriter, csv_response
+from app.errors import refused_on
 from app.extension_points import nav_item
 from app.extensions import csrf, db
 from app.forms import EmptyForm, parse_int
@@ -38,11 +39,6 @@ RECENT_IMPORTS = 20
 ERRORS_SHOWN = 50
 UNMAPPED_SHOWN = 50
 KIND_LABELS = MappingKind.labels()
-MAPPING_ERRORS = {
-    "unknown_kind": _l("There is no such kind of mapping."),
-    "bad_value": _l("Write the value as the helpdesk writes it (up to 254 characters)."),
-    "unknown_target": _l("Choose what the value means in Podium from the list."),
-}
 STATUS_LABELS = {
     ImportStatus.QUEUED.value: _l("Queued"),
     ImportStatus.RUNNING.value: _l("Running"),
@@ -249,6 +245,7 @@ def import_mappings():
 
 @bp.route("/imports/mappings", methods=["POST"])
 @login_required
+@refused_on(lambda errors: _render_mappings(MappingForm(), errors[0], 400))
 def import_mapping_save():
     _require_imports()
     form = MappingForm()
@@ -262,13 +259,9 @@ def import_mapping_save():
     elif parse_int(target, minimum=1) is not None:
         target_id = parse_int(target, minimum=1)
     else:
-        return _render_mappings(form, str(MAPPING_ERRORS["unknown_target"]), 400)
-    try:
-        attribution.save_mapping(current_user, kind, form.source_value.data, target_id=target_id,
-                                 target_value=target_value)
-    except attribution.MappingError as exc:
-        db.session.rollback()
-        return _render_mappings(form, str(MAPPING_ERRORS.get(str(exc), MAPPING_ERRORS["bad_value"])), 400)
+        raise attribution.MappingError("unknown_target")
+    attribution.save_mapping(current_user, kind, form.source_value.data, target_id=target_id,
+                             target_value=target_value)
     db.session.commit()
     flash(_("Mapping saved. Re-attribute the cases to apply it to the cases already imported."), "success")
     return redirect(url_for("outcomes.import_mappings", _anchor=f"mappings-{kind}"), code=303)

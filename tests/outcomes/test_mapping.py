@@ -94,14 +94,16 @@ def test_coverage_decides_the_pod_over_the_group(imported, make_pod, make_segmen
 
 
 def test_mapping_rejects_unknown_targets(imported):
-    with pytest.raises(attribution.MappingError, match="unknown_target"):
-        attribution.save_mapping(None, "pod", "Soporte", target_id=999_999)
-    with pytest.raises(attribution.MappingError, match="unknown_target"):
-        attribution.save_mapping(None, "request_type", "Queja", target_value="moan")
-    with pytest.raises(attribution.MappingError, match="unknown_kind"):
-        attribution.save_mapping(None, "planet", "Queja", target_value="complaint")
-    with pytest.raises(attribution.MappingError, match="bad_value"):
-        attribution.save_mapping(None, "request_type", "   ", target_value="complaint")
+    for code, kind, value, target in (
+        ("unknown_target", "pod", "Soporte", {"target_id": 999_999}),
+        ("unknown_target", "request_type", "Queja", {"target_value": "moan"}),
+        ("unknown_kind", "planet", "Queja", {"target_value": "complaint"}),
+        ("bad_value", "request_type", "   ", {"target_value": "complaint"}),
+    ):
+        with pytest.raises(attribution.MappingError) as refused:
+            attribution.save_mapping(None, kind, value, **target)
+        assert (refused.value.code, refused.value.status) == (code, 400)
+        assert str(refused.value) == str(attribution.MappingError.MESSAGES[code])
 
 
 def test_saving_a_value_again_in_other_case_replaces_its_mapping(imported):
@@ -188,3 +190,17 @@ def test_membership_gives_the_pod_when_nothing_else_does(imported, make_pod, mak
     attribution.reattribute_cases(None)
     db.session.commit()
     assert attribution_of("1")[0] == pod.id and attribution_of("3")[0] is None
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    ({"kind": "pod", "source_value": "Soporte", "target": "999999"}, "Choose what the value means in Podium"),
+    ({"kind": "pod", "source_value": "Soporte", "target": "abc"}, "Choose what the value means in Podium"),
+    ({"kind": "request_type", "source_value": "Queja", "target": "moan"}, "Choose what the value means in Podium"),
+])
+def test_refused_mapping_says_why_and_keeps_what_was_typed(client, auth, imported, data, message):
+    auth.login(imported)
+    response = client.post("/imports/mappings", data=data)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert message in page and f'value="{data["source_value"]}"' in page
+    assert db.session.scalar(select(ValueMapping)) is None
