@@ -17,13 +17,13 @@ from sqlalchemy import bindparam, delete, func, insert, literal_column, or_, sel
 from sqlalchemy import text as sql_text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DataError
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app import live
 from app.errors import ServiceError
-from app.extensions import begin_write, db, dialect_insert
+from app.extensions import begin_write, db, dialect_insert, inserted
 from app.formatting import NAMED_LOCALES, clean_names
 from app.forms import parse_int
 from app.notifications.services import notify, register_kind
@@ -231,12 +231,8 @@ def create_retro(
         created_by_id=actor.id,
         created_at=now,
     )
-    try:
-        with db.session.begin_nested():
-            db.session.add(retro)
-            db.session.flush()
-    except IntegrityError as exc:
-        raise RetroError(_l("This pod already has a retro in progress; close it before opening another."), 409) from exc
+    if not inserted(retro):
+        raise RetroError(_l("This pod already has a retro in progress; close it before opening another."), 409)
     return retro
 
 
@@ -297,12 +293,8 @@ def save_template(
     template = RetroTemplate(
         pod_id=pod.id, name=name, names=names, created_by_id=actor.id, created_at=now or utcnow(), columns=columns
     )
-    try:
-        with db.session.begin_nested():
-            db.session.add(template)
-            db.session.flush()
-    except IntegrityError as exc:
-        raise RetroError(_l("This pod already has a template with this name."), 409) from exc
+    if not inserted(template):
+        raise RetroError(_l("This pod already has a template with this name."), 409)
     return template
 
 
