@@ -496,8 +496,7 @@ def add_card(
     card = RetroCard(id=card_id, **values)
     make_transient_to_detached(card)
     db.session.add(card)
-    if others is not None:
-        card.others_by_column = others  # not a column: what the answer shows, for this request only
+    card.others_by_column = others
     return card
 
 
