@@ -56,6 +56,8 @@ from app.validators import forbidden_characters
 MAX_CARD = 500
 MAX_NOTE = 1000
 MAX_TITLE = 120
+MAX_TEMPLATE_NAME = 80
+MAX_COLUMN_TITLE = 60
 MAX_ACTION = 200
 MAX_TIMER_MINUTES = 120
 MAX_COLUMNS = 8
@@ -268,22 +270,21 @@ def save_template(
     title its columns per language, line for line; the base name and titles serve every other language."""
     if not can(actor, "retros.run", pod):
         raise RetroError(_l("Only a coach of this pod can save templates for it."), 403)
-    name = _clean(name, 80, _l("The name"))
-    titles = [_clean(line, 60, _l("A column title")) for line in (columns_text or "").splitlines() if line.strip()]
+    name = _clean(name, MAX_TEMPLATE_NAME, _l("The name"))
+    titles = _column_titles(columns_text)
     if not 2 <= len(titles) <= MAX_COLUMNS:
         raise RetroError(_l("A template needs between 2 and 8 columns, one per line."), 422)
     if len({t.casefold() for t in titles}) != len(titles):
         raise RetroError(_l("Column titles must differ."), 422)
     names = clean_names(
-        {lang: _clean((names or {}).get(lang), 80, _l("The name"), required=False) for lang in NAMED_LOCALES}
+        {
+            lang: _clean((names or {}).get(lang), MAX_TEMPLATE_NAME, _l("The name"), required=False)
+            for lang in NAMED_LOCALES
+        }
     )
     columns = [{"key": f"c{i}", "title": t} for i, t in enumerate(titles, start=1)]
     for lang in NAMED_LOCALES:
-        translated = [
-            _clean(line, 60, _l("A column title"))
-            for line in ((columns_in or {}).get(lang) or "").splitlines()
-            if line.strip()
-        ]
+        translated = _column_titles((columns_in or {}).get(lang))
         if not translated:
             continue
         if len(translated) != len(titles):
@@ -296,6 +297,11 @@ def save_template(
     if not inserted(template):
         raise RetroError(_l("This pod already has a template with this name."), 409)
     return template
+
+
+def _column_titles(text: str | None) -> list[str]:
+    """A template's column titles, one a line (blank lines skipped)."""
+    return [_clean(line, MAX_COLUMN_TITLE, _l("A column title")) for line in (text or "").splitlines() if line.strip()]
 
 
 def delete_template(actor: User, template: RetroTemplate) -> None:
