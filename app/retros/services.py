@@ -28,6 +28,7 @@ from app.formatting import NAMED_LOCALES, clean_names
 from app.forms import parse_int
 from app.notifications.services import notify, register_kind
 from app.org.models import LifecycleStage, Pod, Segment, User
+from app.org.principles import Principle
 from app.permissions import can
 from app.retros import effects
 from app.retros.catalog import BUILTIN_TEMPLATES, CUSTOMER_JOURNEY
@@ -37,7 +38,6 @@ from app.retros.models import (
     STORED_DIRECTION,
     ActionStatus,
     Phase,
-    Principle,
     Retro,
     RetroAction,
     RetroCard,
