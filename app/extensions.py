@@ -14,6 +14,7 @@ from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import CheckConstraint, MetaData, event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Session
 
 NAMING_CONVENTION = {
@@ -79,6 +80,18 @@ def dialect_insert(table, session=None):
     """An INSERT that has `on_conflict_do_update`/`do_nothing` on the database in use (PostgreSQL or SQLite)."""
     name = (session or db.session).get_bind().dialect.name
     return (pg_insert if name == "postgresql" else sqlite_insert)(table)
+
+
+def inserted(row) -> bool:
+    """Add `row` and write it in a savepoint: True when it was written, False when the database refused it (a unique
+    key it clashes with: the row is there already, or the rule it would break is the caller's to answer). A refusal
+    rolls back the savepoint alone; the row leaves the session and the transaction goes on."""
+    try:
+        with db.session.begin_nested():
+            db.session.add(row)
+    except IntegrityError:
+        return False
+    return True
 
 
 def commit_keeping() -> None:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import joinedload
 
 from app.errors import ServiceError
 from app.extension_points import user_deactivated
-from app.extensions import db
+from app.extensions import db, inserted
 from app.forms import LATEST_DATE
 from app.org.models import (
     DEFAULT_STAGES,
@@ -426,13 +426,8 @@ def assign_coverage(actor: User, pod: Pod, segment: Segment, stage: LifecycleSta
     existing = _open_coverage(pod, segment, stage)
     if existing is not None:
         return False
-    try:
-        with db.session.begin_nested():
-            db.session.add(Coverage(pod_id=pod.id, segment_id=segment.id, stage_id=stage.id, valid_from=now,
-                                    assigned_by_id=actor.id))
-    except IntegrityError:
-        return False
-    return True
+    return inserted(Coverage(pod_id=pod.id, segment_id=segment.id, stage_id=stage.id, valid_from=now,
+                             assigned_by_id=actor.id))
 
 
 def unassign_coverage(actor: User, pod: Pod, segment: Segment, stage: LifecycleStage,

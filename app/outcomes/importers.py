@@ -480,8 +480,10 @@ class _Parser:
     format = ""
     # The columns every case needs, in this order: its id, its status and its creation time.
     required: tuple[str, str, str] = ("", "", "")
+    # The statuses as the format names them, each with Podium's (an unknown status's message lists these names),
+    # and other spellings it accepts; neither minds the case.
     statuses: dict[str, str] = {}
-    status_names = ""
+    status_spellings: dict[str, str] = {}
     # The format's other columns, attribute: header; each becomes a reader, `self.<attribute>(row)` being the cell
     # ("" when the file has no such column).
     columns: dict[str, str] = {}
@@ -508,7 +510,7 @@ class _Parser:
             raise FileRejected(message)
         self.id_column, self.status_column, self.created_column = self.required
         self.id_at = self.positions[self.id_column.casefold()]
-        self.status_of = _status_reader(self.statuses, self.status_names)
+        self.status_of = _status_reader(self.statuses, self.status_spellings)
         self.status = self.column(self.status_column)
         self.created = self.column(self.created_column)
         for attribute, name in self.columns.items():
@@ -632,7 +634,10 @@ def _lookup(table: dict[str, str | None], prefixes: Sequence[tuple[str, str]] = 
     return translate
 
 
-def _status_reader(table: dict[str, str], names: str) -> Callable[[str], str]:
+def _status_reader(statuses: dict[str, str], spellings: dict[str, str]) -> Callable[[str], str]:
+    table = {name.casefold(): status for name, status in (*statuses.items(), *spellings.items())}
+    names = ", ".join(statuses)
+
     def status(value: str) -> str:
         found = table.get(value.strip().casefold())
         if found is None:
@@ -647,8 +652,8 @@ def _status_reader(table: dict[str, str], names: str) -> Callable[[str], str]:
 
 # --- Zendesk --------------------------------------------------------------------------------------
 
-ZENDESK_STATUS = {"new": "new", "open": "open", "pending": "pending", "hold": "hold", "on-hold": "hold",
-                  "on hold": "hold", "solved": "solved", "closed": "closed"}
+ZENDESK_STATUS = {"New": "new", "Open": "open", "Pending": "pending", "Hold": "hold", "Solved": "solved",
+                  "Closed": "closed"}
 ZENDESK_CHANNELS = _lookup(
     {"mobile": "app", "mobile sdk": "app", "mobile app": "app", "web form": "web", "web widget": "web",
      "web service": "web", "api": "web", "help center": "web", "email": "email", "mail": "email",
@@ -669,7 +674,7 @@ class ZendeskParser(_Parser):
     format = "zendesk"
     required = ("Id", "Status", "Created at")
     statuses = ZENDESK_STATUS
-    status_names = "New, Open, Pending, Hold, Solved, Closed"
+    status_spellings = {"on-hold": "hold", "on hold": "hold"}
     columns = {
         "requester": "Requester id", "assignee": "Assignee", "group": "Group", "tags": "Tags",
         "priority": "Priority", "via": "Via", "updated": "Updated at", "assigned": "Assigned at",
@@ -720,9 +725,8 @@ class ZendeskParser(_Parser):
 
 # --- Freshdesk ------------------------------------------------------------------------------------
 
-FRESHDESK_STATUS = {"open": "open", "pending": "pending", "resolved": "solved", "closed": "closed",
-                    "waiting on customer": "pending", "waiting on third party": "hold", "on hold": "hold",
-                    "new": "new"}
+FRESHDESK_STATUS = {"Open": "open", "Pending": "pending", "Resolved": "solved", "Closed": "closed",
+                    "Waiting on Customer": "pending", "Waiting on Third Party": "hold"}
 FRESHDESK_CHANNELS = _lookup(
     {"email": "email", "outbound email": "email", "portal": "web", "feedback widget": "web", "forum": "web",
      "ecommerce": "web", "phone": "phone", "chat": "chat", "whatsapp": "chat", "mobihelp": "app",
@@ -773,7 +777,7 @@ class FreshdeskParser(_Parser):
     format = "freshdesk"
     required = ("Ticket ID", "Status", "Created time")
     statuses = FRESHDESK_STATUS
-    status_names = "Open, Pending, Resolved, Closed, Waiting on Customer, Waiting on Third Party"
+    status_spellings = {"on hold": "hold", "new": "new"}
     columns = {
         "due": "Due by Time", "resolved": "Resolved time", "closed": "Closed time", "updated": "Last update time",
         "initial_response": "Initial response time", "first_response_hours": "First response time (in hrs)",
@@ -880,7 +884,6 @@ class PodiumParser(_Parser):
     format = "podium"
     required = ("external_id", "status", "created_at")
     statuses = {s: s for s in STATUSES}
-    status_names = ", ".join(STATUSES)
 
     def __init__(self, header: list[str], options: ParseOptions) -> None:
         super().__init__(header, options)

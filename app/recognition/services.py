@@ -10,11 +10,10 @@ from flask import url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from app.errors import ServiceError
-from app.extensions import db
+from app.extensions import db, inserted
 from app.notifications.services import notify, register_kind
 from app.org.models import Pod, User
 from app.org.principles import Principle
@@ -115,11 +114,8 @@ def _spend_points(user: User, points: int, now: datetime) -> None:
     if not points:
         return
     month = month_of(user, now)
-    try:
-        with db.session.begin_nested():
-            db.session.add(PointsLedger(user_id=user.id, month=month, spent=0))
-    except IntegrityError:
-        pass  # the row exists: someone (perhaps a parallel request of the same person) created it
+    # The month's row, unless someone (perhaps a parallel request of the same person) inserted it already.
+    inserted(PointsLedger(user_id=user.id, month=month, spent=0))
     result = db.session.execute(
         update(PointsLedger)
         .where(PointsLedger.user_id == user.id, PointsLedger.month == month,
@@ -365,10 +361,6 @@ def toggle_reaction(user: User, recognition: Recognition, kind: str, now: dateti
         db.session.delete(existing)
         db.session.flush()
         return False
-    try:
-        with db.session.begin_nested():
-            db.session.add(RecognitionReaction(recognition_id=recognition.id, user_id=user.id, kind=kind,
-                                               created_at=now or utcnow()))
-    except IntegrityError:
-        pass  # a double click: the reaction is there once
+    # Not inserted after a double click: the reaction is there once.
+    inserted(RecognitionReaction(recognition_id=recognition.id, user_id=user.id, kind=kind, created_at=now or utcnow()))
     return True

@@ -290,7 +290,7 @@ def card_view(retro: Retro, viewer: User, card: RetroCard) -> Board:
         facilitator=False,
         coach=False,
         # The counts the card's own statement read, when they are those of the version it made (services.add_card).
-        columns=reflect_counts(retro, viewer, getattr(card, "others_by_column", None)),
+        columns=reflect_counts(retro, viewer, card.others_by_column),
     )
     if cites:
         _load_chips(board, [card])

@@ -12,7 +12,7 @@ from wtforms import BooleanField, StringField, TextAreaField
 from wtforms.validators import InputRequired, ValidationError
 
 from app.forms import IntField, parse_date
-from app.retros.services import MAX_ACTION, MAX_CARD, MAX_NOTE, MAX_TITLE
+from app.retros.services import MAX_ACTION, MAX_CARD, MAX_NOTE, MAX_TEMPLATE_NAME, MAX_TITLE
 from app.validators import CleanText
 
 
@@ -60,10 +60,10 @@ class RetroForm(FlaskForm):
 
 
 class TemplateForm(FlaskForm):
-    name = _text(_l("Name"), 80)
+    name = _text(_l("Name"), MAX_TEMPLATE_NAME)
     columns = _text(_l("Columns, one per line"), 1000, TextAreaField)
-    name_es = _text(_l("Name in Spanish"), 80)
-    name_it = _text(_l("Name in Italian"), 80)
+    name_es = _text(_l("Name in Spanish"), MAX_TEMPLATE_NAME)
+    name_it = _text(_l("Name in Italian"), MAX_TEMPLATE_NAME)
     columns_es = _text(_l("Columns in Spanish, one per line"), 1000, TextAreaField)
     columns_it = _text(_l("Columns in Italian, one per line"), 1000, TextAreaField)
 

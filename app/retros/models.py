@@ -183,6 +183,11 @@ class RetroCard(db.Model):
 
     author: Mapped[User | None] = relationship()
 
+    # Not a column (so not annotated): the others' cards per column, {column key: count}, as the statement that wrote
+    # this card read them, when they are those of the version it made (services.add_card on PostgreSQL), for its
+    # author's answer (board.card_view); None: whoever needs them reads them.
+    others_by_column = None
+
 
 class RetroVoteTally(db.Model):
     """Votes a person has used in a retro: the counter row the budget is enforced on."""

@@ -17,17 +17,18 @@ from sqlalchemy import bindparam, delete, func, insert, literal_column, or_, sel
 from sqlalchemy import text as sql_text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DataError
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app import live
 from app.errors import ServiceError
-from app.extensions import begin_write, db, dialect_insert
+from app.extensions import begin_write, db, dialect_insert, inserted
 from app.formatting import NAMED_LOCALES, clean_names
 from app.forms import parse_int
 from app.notifications.services import notify, register_kind
 from app.org.models import LifecycleStage, Pod, Segment, User
+from app.org.principles import Principle
 from app.permissions import can
 from app.retros import effects
 from app.retros.catalog import BUILTIN_TEMPLATES, CUSTOMER_JOURNEY
@@ -37,7 +38,6 @@ from app.retros.models import (
     STORED_DIRECTION,
     ActionStatus,
     Phase,
-    Principle,
     Retro,
     RetroAction,
     RetroCard,
@@ -56,6 +56,8 @@ from app.validators import forbidden_characters
 MAX_CARD = 500
 MAX_NOTE = 1000
 MAX_TITLE = 120
+MAX_TEMPLATE_NAME = 80
+MAX_COLUMN_TITLE = 60
 MAX_ACTION = 200
 MAX_TIMER_MINUTES = 120
 MAX_COLUMNS = 8
@@ -231,12 +233,8 @@ def create_retro(
         created_by_id=actor.id,
         created_at=now,
     )
-    try:
-        with db.session.begin_nested():
-            db.session.add(retro)
-            db.session.flush()
-    except IntegrityError as exc:
-        raise RetroError(_l("This pod already has a retro in progress; close it before opening another."), 409) from exc
+    if not inserted(retro):
+        raise RetroError(_l("This pod already has a retro in progress; close it before opening another."), 409)
     return retro
 
 
@@ -272,22 +270,21 @@ def save_template(
     title its columns per language, line for line; the base name and titles serve every other language."""
     if not can(actor, "retros.run", pod):
         raise RetroError(_l("Only a coach of this pod can save templates for it."), 403)
-    name = _clean(name, 80, _l("The name"))
-    titles = [_clean(line, 60, _l("A column title")) for line in (columns_text or "").splitlines() if line.strip()]
+    name = _clean(name, MAX_TEMPLATE_NAME, _l("The name"))
+    titles = _column_titles(columns_text)
     if not 2 <= len(titles) <= MAX_COLUMNS:
         raise RetroError(_l("A template needs between 2 and 8 columns, one per line."), 422)
     if len({t.casefold() for t in titles}) != len(titles):
         raise RetroError(_l("Column titles must differ."), 422)
     names = clean_names(
-        {lang: _clean((names or {}).get(lang), 80, _l("The name"), required=False) for lang in NAMED_LOCALES}
+        {
+            lang: _clean((names or {}).get(lang), MAX_TEMPLATE_NAME, _l("The name"), required=False)
+            for lang in NAMED_LOCALES
+        }
     )
     columns = [{"key": f"c{i}", "title": t} for i, t in enumerate(titles, start=1)]
     for lang in NAMED_LOCALES:
-        translated = [
-            _clean(line, 60, _l("A column title"))
-            for line in ((columns_in or {}).get(lang) or "").splitlines()
-            if line.strip()
-        ]
+        translated = _column_titles((columns_in or {}).get(lang))
         if not translated:
             continue
         if len(translated) != len(titles):
@@ -297,13 +294,14 @@ def save_template(
     template = RetroTemplate(
         pod_id=pod.id, name=name, names=names, created_by_id=actor.id, created_at=now or utcnow(), columns=columns
     )
-    try:
-        with db.session.begin_nested():
-            db.session.add(template)
-            db.session.flush()
-    except IntegrityError as exc:
-        raise RetroError(_l("This pod already has a template with this name."), 409) from exc
+    if not inserted(template):
+        raise RetroError(_l("This pod already has a template with this name."), 409)
     return template
+
+
+def _column_titles(text: str | None) -> list[str]:
+    """A template's column titles, one a line (blank lines skipped)."""
+    return [_clean(line, MAX_COLUMN_TITLE, _l("A column title")) for line in (text or "").splitlines() if line.strip()]
 
 
 def delete_template(actor: User, template: RetroTemplate) -> None:
@@ -504,8 +502,7 @@ def add_card(
     card = RetroCard(id=card_id, **values)
     make_transient_to_detached(card)
     db.session.add(card)
-    if others is not None:
-        card.others_by_column = others  # not a column: what the answer shows, for this request only
+    card.others_by_column = others
     return card
 
 

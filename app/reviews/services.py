@@ -17,7 +17,7 @@ from sqlalchemy.orm import selectinload
 
 from app.errors import ServiceError
 from app.extension_points import quarter_activities_for
-from app.extensions import db
+from app.extensions import db, inserted
 from app.forms import parse_decimal, parse_int
 from app.org.models import Pod, Role, User
 from app.outcomes import metrics
@@ -356,11 +356,8 @@ def add_key_result(actor: User, objective: Objective, metric: str, target: float
     baseline = baselines[metric].value
     kr = KeyResult(objective_id=objective.id, metric=metric, scope="pod", baseline=baseline, target=target,
                    confidence=confidence, updated_at=now or utcnow())
-    try:
-        with db.session.begin_nested():
-            db.session.add(kr)
-    except IntegrityError:
-        raise ReviewError(_l("This objective has a key result on that metric already."), 409) from None
+    if not inserted(kr):
+        raise ReviewError(_l("This objective has a key result on that metric already."), 409)
     try:
         T.set_pod_targets(actor, pod, *next_quarter(review), {metric: target}, now)
     except T.TargetError:

@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from app.errors import ServiceError
-from app.extensions import begin_write, db
+from app.extensions import begin_write, db, inserted
 from app.forms import parse_int
 from app.org.models import Membership, Pod, User
 from app.outcomes.labels import CHANNEL_LABELS, REQUEST_TYPE_LABELS
@@ -173,12 +173,9 @@ def propose_level(actor: User, pod: Pod, key: str, level: str, now: datetime | N
             .values(status=ProposalStatus.WITHDRAWN.value, decided_by_id=actor.id, decided_at=now)
             .execution_options(synchronize_session=False))
         proposal = SkillProposal(pod_id=pod.id, user_id=actor.id, skill_key=key, level=level, proposed_at=now)
-        try:
-            with db.session.begin_nested():
-                db.session.add(proposal)
-        except IntegrityError:
-            continue  # a proposal sent at the same moment won the pending slot: withdraw it and try again
-        return proposal
+        if inserted(proposal):
+            return proposal
+        # Not inserted: a proposal sent at the same moment won the pending slot; withdraw it and try again.
     raise SkillError(_l("Someone changed this level at the same moment. Reload and try again."), 409)
 
 
@@ -221,11 +218,8 @@ def add_skill(actor: User, pod: Pod, name: str, now: datetime | None = None) -> 
                          422)
     skill = PodSkill(pod_id=pod.id, name=name, name_key=key, created_by_id=actor.id if actor else None,
                      created_at=now)
-    try:
-        with db.session.begin_nested():
-            db.session.add(skill)
-    except IntegrityError:
-        raise SkillError(_l("This pod already has the skill “%(name)s”.", name=name), 409) from None
+    if not inserted(skill):
+        raise SkillError(_l("This pod already has the skill “%(name)s”.", name=name), 409)
     return skill
 
 
