@@ -112,7 +112,7 @@ def create_app(config: type[Config] | None = None) -> Flask:
 
     register_cli(app)
 
-    from app import live
+    from app import live  # built-time import: see _register_models
 
     live.init_app(app)  # outermost: an unchanged live poll is answered before sessions, users and routing
 
