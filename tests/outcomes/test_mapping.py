@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 
 import pytest
@@ -202,5 +203,10 @@ def test_refused_mapping_says_why_and_keeps_what_was_typed(client, auth, importe
     response = client.post("/imports/mappings", data=data)
     page = response.get_data(as_text=True)
     assert response.status_code == 400
-    assert message in page and f'value="{data["source_value"]}"' in page
+    assert message in page
+    # The "map another value" form of that kind comes back open, with the value typed and the refusal beside it.
+    kind = data["kind"]
+    assert page.count("<details open>") == 1
+    assert re.search(r'<details open>\s*<summary>[^<]*</summary>\s*<form [^>]*aria-describedby="mapping-error"', page)
+    assert re.search(rf'id="new-{kind}-value"[^>]* value="{data["source_value"]}"', page)
     assert db.session.scalar(select(ValueMapping)) is None
